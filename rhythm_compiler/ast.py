@@ -1,0 +1,369 @@
+"""The `.flow` AST: small frozen dataclasses with source spans.
+
+Nodes compare by identity (`eq=False`) so later stages can key side tables
+(scopes, await flags) by node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+
+@dataclass(frozen=True)
+class Span:
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+    @property
+    def width(self) -> int:
+        return self.end_col - self.col if self.end_line == self.line and self.end_col > self.col else 1
+
+
+NOSPAN = Span(0, 0, 0, 0)
+
+
+def node(cls):
+    return dataclass(frozen=True, eq=False)(cls)
+
+
+# -- expressions ---------------------------------------------------------------
+
+
+@node
+class Num:
+    value: float
+    span: Span = NOSPAN
+
+
+@node
+class Str:
+    value: str
+    span: Span = NOSPAN
+
+
+@node
+class Bool:
+    value: bool
+    span: Span = NOSPAN
+
+
+@node
+class Null:
+    span: Span = NOSPAN
+
+
+@node
+class Template:
+    quasis: tuple[str, ...]
+    exprs: tuple["Expr", ...]
+    span: Span = NOSPAN
+
+
+@node
+class Name:
+    name: str
+    span: Span = NOSPAN
+
+
+@node
+class Spread:
+    expr: "Expr"
+    span: Span = NOSPAN
+
+
+@node
+class ArrayLit:
+    elements: tuple["Expr", ...]  # may contain Spread
+    span: Span = NOSPAN
+
+
+@node
+class Prop:
+    key: Union[str, "Expr"]  # str, or an expression for a computed key
+    value: "Expr"
+    span: Span = NOSPAN
+
+
+@node
+class ObjectLit:
+    props: tuple[Union[Prop, Spread], ...]
+    span: Span = NOSPAN
+
+
+@node
+class Member:
+    obj: "Expr"
+    prop: str
+    optional: bool = False
+    span: Span = NOSPAN
+
+
+@node
+class Index:
+    obj: "Expr"
+    index: "Expr"
+    optional: bool = False
+    span: Span = NOSPAN
+
+
+@node
+class Call:
+    callee: "Expr"
+    args: tuple["Expr", ...]  # may contain Spread
+    optional: bool = False
+    span: Span = NOSPAN
+
+
+@node
+class OptChain:
+    """Marks where an optional chain ends: `a?.b.c` short-circuits to here."""
+
+    expr: "Expr"
+    span: Span = NOSPAN
+
+
+@node
+class NewError:
+    args: tuple["Expr", ...]
+    span: Span = NOSPAN
+
+
+@node
+class Unary:
+    op: str  # "!", "-", "+", "typeof"
+    operand: "Expr"
+    span: Span = NOSPAN
+
+
+@node
+class Update:
+    op: str  # "++" or "--"
+    prefix: bool
+    target: "Expr"
+    span: Span = NOSPAN
+
+
+@node
+class Binary:
+    op: str
+    left: "Expr"
+    right: "Expr"
+    span: Span = NOSPAN
+
+
+@node
+class Logical:
+    op: str  # "&&", "||", "??"
+    left: "Expr"
+    right: "Expr"
+    span: Span = NOSPAN
+
+
+@node
+class Conditional:
+    test: "Expr"
+    then: "Expr"
+    other: "Expr"
+    span: Span = NOSPAN
+
+
+@node
+class Assign:
+    op: str  # "=", "+=", ...
+    target: "Target"
+    value: "Expr"
+    span: Span = NOSPAN
+
+
+@node
+class Await:
+    expr: "Expr"
+    span: Span = NOSPAN
+
+
+Expr = Union[
+    Num, Str, Bool, Null, Template, Name, ArrayLit, ObjectLit, Member, Index, Call,
+    OptChain, NewError, Unary, Update, Binary, Logical, Conditional, Assign, Await,
+]
+
+# -- patterns (declarations and destructuring) -----------------------------------
+
+
+@node
+class ArrayPattern:
+    elements: tuple[Union["PatternElem", None], ...]  # None = hole
+    rest: Union["Target", None] = None
+    span: Span = NOSPAN
+
+
+@node
+class PatternElem:
+    target: "Target"
+    default: Union[Expr, None] = None
+    span: Span = NOSPAN
+
+
+@node
+class PatternProp:
+    key: Union[str, Expr]
+    target: "Target"
+    default: Union[Expr, None] = None
+    span: Span = NOSPAN
+
+
+@node
+class ObjectPattern:
+    props: tuple[PatternProp, ...]
+    rest: Union["Target", None] = None
+    span: Span = NOSPAN
+
+
+Target = Union[Name, Member, Index, ArrayPattern, ObjectPattern]
+
+# -- statements ------------------------------------------------------------------
+
+
+@node
+class Declarator:
+    target: Target
+    init: Union[Expr, None]
+    span: Span = NOSPAN
+
+
+@node
+class VarDecl:
+    kind: str  # "let" | "const"
+    decls: tuple[Declarator, ...]
+    span: Span = NOSPAN
+
+
+@node
+class ExprStmt:
+    expr: Expr
+    span: Span = NOSPAN
+
+
+@node
+class Block:
+    body: tuple["Stmt", ...]
+    span: Span = NOSPAN
+
+
+@node
+class If:
+    test: Expr
+    then: "Stmt"
+    other: Union["Stmt", None]
+    span: Span = NOSPAN
+
+
+@node
+class While:
+    test: Expr
+    body: "Stmt"
+    label: Union[str, None] = None
+    span: Span = NOSPAN
+
+
+@node
+class DoWhile:
+    body: "Stmt"
+    test: Expr
+    label: Union[str, None] = None
+    span: Span = NOSPAN
+
+
+@node
+class For:
+    init: Union[VarDecl, Expr, None]
+    test: Union[Expr, None]
+    update: Union[Expr, None]
+    body: "Stmt"
+    label: Union[str, None] = None
+    span: Span = NOSPAN
+
+
+@node
+class ForOf:
+    kind: Union[str, None]  # "let"/"const", or None for an existing target
+    target: Target
+    iterable: Expr
+    body: "Stmt"
+    is_in: bool = False  # for…in iterates keys
+    label: Union[str, None] = None
+    span: Span = NOSPAN
+
+
+@node
+class Break:
+    label: Union[str, None]
+    span: Span = NOSPAN
+
+
+@node
+class Continue:
+    label: Union[str, None]
+    span: Span = NOSPAN
+
+
+@node
+class Return:
+    value: Union[Expr, None]
+    span: Span = NOSPAN
+
+
+@node
+class Throw:
+    value: Expr
+    span: Span = NOSPAN
+
+
+@node
+class Try:
+    block: Block
+    param: Union[Target, None]
+    handler: Union[Block, None]
+    finalizer: Union[Block, None]
+    span: Span = NOSPAN
+
+
+@node
+class Labeled:
+    label: str
+    body: "Stmt"
+    span: Span = NOSPAN
+
+
+@node
+class Empty:
+    span: Span = NOSPAN
+
+
+Stmt = Union[VarDecl, ExprStmt, Block, If, While, DoWhile, For, ForOf, Break, Continue, Return, Throw, Try, Labeled, Empty]
+LOOPS = (While, DoWhile, For, ForOf)
+
+
+@node
+class Program:
+    body: tuple[Stmt, ...]
+    front_matter: Union[str, None] = None
+    span: Span = NOSPAN
+    wrapped_in_main: bool = False
+    extras: dict = field(default_factory=dict)
+
+
+def children(n) -> list:
+    """Direct child nodes of any AST node, in evaluation order."""
+    out = []
+    for name in n.__dataclass_fields__:
+        if name in ("span", "extras"):
+            continue
+        v = getattr(n, name)
+        if isinstance(v, tuple):
+            out.extend(x for x in v if x is not None and hasattr(x, "__dataclass_fields__"))
+        elif v is not None and hasattr(v, "__dataclass_fields__"):
+            out.append(v)
+    return out

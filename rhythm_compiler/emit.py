@@ -1,0 +1,128 @@
+"""Render the state-machine IR as a Python module (Jinja2 layout, black format).
+
+The template only lays the module out; every line of code is printed here or
+in `pyexpr`. The output is byte-for-byte deterministic. After formatting, the
+module is compiled once: if that fails it is a compiler bug, reported as one
+with the text saved for the bug report.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from functools import lru_cache
+
+import black
+import jinja2
+
+from .ir import Branch, Code, Comment, Jump, Leap, StateMachine, Yield
+from .pyexpr import py_str
+
+SHAPE = 1  # bump when the generated code's shape changes: it is part of every version hash
+_LINE_COMMENT = re.compile(r"^\s*# line (\d+):")
+
+
+class CompilerBug(Exception):
+    """The compiler produced invalid Python; never the user's fault."""
+
+
+@lru_cache(maxsize=1)
+def _template() -> jinja2.Template:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("rhythm_compiler", "templates"),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    return env.get_template("module.py.j2")
+
+
+def comment_text(text: str) -> str:
+    """A `.flow` line made safe for a Python comment (no line breaks of any kind)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def state_lines(machine: StateMachine, state) -> list[str]:
+    out: list[str] = []
+    for op in state.ops:
+        pad = "    " * op.indent
+        if isinstance(op, Code):
+            out.append(pad + op.text)
+        elif isinstance(op, Comment):
+            out.append(f"{pad}# line {op.line}: {comment_text(op.text)}")
+        elif isinstance(op, Jump):
+            out.extend(pad + x for x in _goto(state.id, op.target.id()))
+        elif isinstance(op, Leap):
+            out += [f"{pad}S.abrupt_jump({op.target.id()})", f"{pad}continue"]
+        elif isinstance(op, Branch):
+            out.append(f"{pad}if {op.cond}:")
+            out.extend(pad + "    " + x for x in _goto(state.id, op.then.id()))
+            out.append(f"{pad}else:")
+            out.extend(pad + "    " + x for x in _goto(state.id, op.other.id()))
+        elif isinstance(op, Yield):
+            out += [f"{pad}awaited = {op.value}", f"{pad}s = S.state = {op.resume.id()}", f"{pad}yield awaited"]
+    index = machine.states.index(state)
+    if not state.terminated and index + 1 < len(machine.states):
+        out.append(f"s = S.state = {machine.states[index + 1].id}")
+    return out or ["pass"]
+
+
+def _goto(current: int, target: int) -> list[str]:
+    """A jump: forward jumps fall through the following `if s ==` tests."""
+    lines = [f"s = S.state = {target}"]
+    if target <= current:
+        lines.append("continue")
+    return lines
+
+
+def render(machine: StateMachine, *, name: str, version: str, source_file: str, source_hash: str,
+           front_matter: str | None, compiler_version: str, fmt: bool = True) -> str:
+    states = [{"id": st.id, "line": st.line, "lines": state_lines(machine, st)} for st in machine.states]
+    text = _template().render(
+        name=name, source_file=comment_text(source_file), source_hash=source_hash,
+        compiler_version=compiler_version, shape=SHAPE,
+        name_literal=py_str(name), version_literal=py_str(version),
+        source_file_literal=py_str(source_file), source_hash_literal=py_str(source_hash),
+        front_matter_literal=py_str(front_matter) if front_matter is not None else "None",
+        state_lines=repr({st.id: st.line for st in machine.states}),
+        try_table=repr(tuple(e.resolved() for e in machine.try_entries)),
+        sites=repr({s.id: (s.kind, s.line) for s in machine.sites}),
+        states=states,
+    )
+    if fmt:
+        text = format_code(text)
+    text += f"\n# generated line -> .flow line\nLINE_MAP = {py_str(line_map(text))}\n"
+    verify(text, source_file)
+    return text
+
+
+def format_code(text: str) -> str:
+    try:
+        return black.format_str(text, mode=black.Mode(target_versions={black.TargetVersion.PY311}))
+    except Exception as e:  # black rejects only invalid Python: a compiler bug
+        raise CompilerBug(_bug_report(text, f"black could not format the generated module: {e}")) from None
+
+
+def line_map(text: str) -> str:
+    """'pyline:flowline,…' for every `# line N:` comment of the formatted module."""
+    pairs = []
+    for i, line in enumerate(text.splitlines(), start=1):
+        m = _LINE_COMMENT.match(line)
+        if m:
+            pairs.append(f"{i}:{m.group(1)}")
+    return ",".join(pairs)
+
+
+def verify(text: str, source_file: str) -> None:
+    try:
+        compile(text, f"<rhythm:{source_file}>", "exec")
+    except (SyntaxError, ValueError) as e:
+        raise CompilerBug(_bug_report(text, f"the generated module does not compile: {e}")) from None
+
+
+def _bug_report(text: str, what: str) -> str:
+    with tempfile.NamedTemporaryFile("w", suffix=".py", prefix="rhythm-bug-", delete=False) as f:
+        f.write(text)
+    return f"internal compiler error: {what}; the module was saved to {f.name}; please report this bug"

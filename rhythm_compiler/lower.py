@@ -1,0 +1,630 @@
+"""Lower a checked AST to the state-machine IR (regenerator's technique).
+
+Only what must be resumable becomes states: a statement that contains no
+`await` (and no jump out of itself) is printed as plain Python inside the
+current state, so the number of states follows the number of awaits. A
+statement with an `await` is "exploded": sub-expressions evaluated before the
+await are saved in temporaries that live in the locals dict (`@t1`, …), the
+await ends the state, and `&&`, `||`, `??`, `?:` and `?.` become branches so
+their skipped side never runs. Loops and try statements around awaits become
+labelled states; a try table routes errors, and `finally` sees every exit
+(normal, throw, return, break, continue) through a completion record.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from . import ast as A
+from .check import Resolution
+from .ir import Branch, Code, Comment, Jump, Label, Leap, State, StateMachine, TryEntry, Yield
+from .pyexpr import ExprPrinter, Sites, py_str, slot_ref
+
+SIMPLE = (A.Num, A.Str, A.Bool, A.Null)
+
+
+@dataclass
+class LoopTarget:
+    label: str | None
+    brk: Label
+    cont: Label | None  # None for a labelled non-loop statement
+    try_depth: int  # how many lowered try entries enclose the loop
+
+
+class Facts:
+    """Memoized questions about subtrees: does it await, return, or jump out?"""
+
+    def __init__(self):
+        self._await: dict = {}
+
+    def has_await(self, n) -> bool:
+        if n is None or isinstance(n, (str, float, bool)):
+            return False
+        key = id(n)
+        if key not in self._await:
+            self._await[key] = isinstance(n, A.Await) or any(self.has_await(c) for c in A.children(n))
+        return self._await[key]
+
+    def contains(self, n, types) -> bool:
+        if isinstance(n, types):
+            return True
+        return any(self.contains(c, types) for c in A.children(n) if not isinstance(c, A.Expr.__args__))
+
+    def escaping_jumps(self, n, inner_labels=(), loop_depth=0) -> bool:
+        """True if a break/continue inside `n` leaves `n`."""
+        if isinstance(n, (A.Break, A.Continue)):
+            if n.label is None:
+                return loop_depth == 0
+            return n.label not in inner_labels
+        if isinstance(n, A.LOOPS):
+            labels = inner_labels + ((n.label,) if n.label else ())
+            body = n.body
+            return self.escaping_jumps(body, labels, loop_depth + 1)
+        if isinstance(n, A.Labeled):
+            return self.escaping_jumps(n.body, inner_labels + (n.label,), loop_depth)
+        stmts = [c for c in A.children(n) if not isinstance(c, A.Expr.__args__)]
+        return any(self.escaping_jumps(c, inner_labels, loop_depth) for c in stmts)
+
+
+class Lowerer:
+    def __init__(self, name: str, res: Resolution, source_lines: list[str]):
+        self.name = name
+        self.res = res
+        self.src = source_lines
+        self.sites = Sites()
+        self.px = ExprPrinter(res, source_lines, self.sites)
+        self.facts = Facts()
+        self.states: list[State] = []
+        self.tries: list[TryEntry] = []
+        self.try_stack: list[tuple[TryEntry, int]] = []  # lowered trys around the current code
+        self.loops: list[LoopTarget] = []
+        self.native_loops: list[str | None] = []
+        self.temps = 0
+        self.max_temps = 0
+        self.loop_temps = 0
+        self.indent = 0
+        self.cur = self.new_state(1)
+
+    # -- building states (regenerator's loc/mark/emit) ----------------------------
+    def new_state(self, line: int) -> State:
+        st = State(len(self.states), line)
+        self.states.append(st)
+        return st
+
+    def mark(self, label: Label, line: int | None = None) -> None:
+        if self.cur.ops or self.cur.terminated:
+            self.cur = self.new_state(line or self.cur.line)
+        label.state = self.cur.id
+        if line:
+            self.cur.line = line
+
+    def add(self, op) -> None:
+        if self.cur.terminated:
+            self.cur = self.new_state(self.cur.line)  # unreachable code still compiles
+        op.indent = self.indent
+        self.cur.ops.append(op)
+
+    def code(self, text: str) -> None:
+        self.add(Code(text))
+
+    def jump(self, label: Label) -> None:
+        self.add(Jump(label))
+        self.cur.terminated = True
+
+    def branch(self, cond: str, then: Label, other: Label) -> None:
+        self.add(Branch(cond, then, other))
+        self.cur.terminated = True
+
+    def comment(self, span: A.Span) -> None:
+        if span.line:
+            self.add(Comment(span.line, self.src[span.line - 1].strip()))
+
+    # -- temporaries ---------------------------------------------------------------
+    def temp(self) -> str:
+        self.temps += 1
+        self.max_temps = max(self.max_temps, self.temps)
+        return f"@t{self.temps}"
+
+    def loop_temp(self, what: str) -> str:
+        self.loop_temps += 1
+        return f"@{what}{self.loop_temps}"
+
+    @contextmanager
+    def statement_temps(self):
+        """Temporaries of one expression evaluation are dropped when it is done."""
+        before = self.temps
+        yield
+        if self.temps > before:
+            self.code(f"_op.drop(L, {drop_tuple([f'@t{i}' for i in range(before + 1, self.temps + 1)])})")
+        self.temps = before
+
+    # -- program ---------------------------------------------------------------------
+    def program(self, prog: A.Program) -> StateMachine:
+        self.stmts_lowered(prog.body)
+        self.code("return _js.UNDEFINED")
+        self.cur.terminated = True
+        return StateMachine(self.name, self.states, self.tries, self.sites.items)
+
+    def stmts_lowered(self, body) -> None:
+        for s in body:
+            self.stmt(s)
+
+    # -- which statements need states --------------------------------------------------
+    def needs_lowering(self, s) -> bool:
+        if self.facts.has_await(s):
+            return True
+        if self.facts.escaping_jumps(s):
+            return True
+        if self.try_stack and any(e.finally_start for e, _ in self.try_stack):
+            return self.facts.contains(s, (A.Return, A.Break, A.Continue))
+        return False
+
+    def stmt(self, s) -> None:
+        if self.needs_lowering(s):
+            if not isinstance(s, A.Block):
+                self.comment(s.span)
+            getattr(self, "l_" + type(s).__name__)(s)
+        else:
+            self.native(s)
+
+    def native(self, s) -> None:
+        from .native import NativePrinter
+
+        NativePrinter(self).stmt(s)
+
+    # -- lowered statements ----------------------------------------------------------------
+    def l_Block(self, s: A.Block) -> None:
+        self.stmts_lowered(s.body)
+
+    def l_ExprStmt(self, s: A.ExprStmt) -> None:
+        with self.statement_temps():
+            self.effect(s.expr)
+
+    def effect(self, e) -> None:
+        """Evaluate an expression for its effects (statement position)."""
+        if isinstance(e, A.Assign) and e.op == "=":
+            self.assign_stmt(e.target, e.value)
+            return
+        self.code(f"{self.explode(e)}")
+
+    def assign_stmt(self, target, value) -> None:
+        if isinstance(target, A.Name):
+            v = self.explode(value)
+            self.code(f"{slot_ref(self.res.slots[target])} = {v}")
+            return
+        if isinstance(target, (A.Member, A.Index)):
+            obj = self.explode_saved(target.obj, later=[target.index if isinstance(target, A.Index) else None, value])
+            key = py_str(target.prop) if isinstance(target, A.Member) else self.explode_saved(target.index, later=[value])
+            v = self.explode(value)
+            self.code(f"_js.set_({obj}, {key}, {v})")
+            return
+        v = self.explode(value)
+        tmp = self.px.fresh("_d")
+        self.code(f"{tmp} = {v}")
+        from .native import NativePrinter
+
+        NativePrinter(self).destructure(target, tmp, declare=False)
+
+    def l_VarDecl(self, s: A.VarDecl) -> None:
+        for d in s.decls:
+            with self.statement_temps():
+                if d.init is None:
+                    self.code(f"{slot_ref(self.res.slots[d.target])} = _js.UNDEFINED")
+                else:
+                    self.assign_stmt(d.target, d.init)
+
+    def l_If(self, s: A.If) -> None:
+        then, other, end = Label(name="then"), Label(name="else"), Label(name="endif")
+        self.cond_branch(s.test, then, other if s.other is not None else end)
+        self.mark(then, s.then.span.line)
+        self.stmt(s.then)
+        if s.other is not None:
+            self.jump(end)
+            self.mark(other, s.other.span.line)
+            self.stmt(s.other)
+        self.mark(end)
+
+    def cond_branch(self, test, then: Label, other: Label) -> None:
+        before = self.temps
+        with self.statement_temps():
+            cond = self.explode(test)
+            if self.temps > before:
+                tmp = self.px.fresh("_v")
+                self.code(f"{tmp} = _js.truthy({cond})")
+                cond = tmp
+            else:
+                cond = f"_js.truthy({cond})"
+        self.branch(cond, then, other)
+
+    @contextmanager
+    def loop(self, label: str | None, brk: Label, cont: Label | None):
+        self.loops.append(LoopTarget(label, brk, cont, len(self.try_stack)))
+        yield
+        self.loops.pop()
+
+    def back_edge(self, label: Label) -> None:
+        self.code("S.tick()")
+        self.jump(label)
+
+    def l_While(self, s: A.While) -> None:
+        top, body, end = Label(name="while"), Label(name="body"), Label(name="endwhile")
+        self.mark(top, s.span.line)
+        self.cond_branch(s.test, body, end)
+        self.mark(body)
+        with self.loop(s.label, end, top):
+            self.stmt(s.body)
+        self.back_edge(top)
+        self.mark(end)
+
+    def l_DoWhile(self, s: A.DoWhile) -> None:
+        top, test, end = Label(name="do"), Label(name="dotest"), Label(name="enddo")
+        self.mark(top, s.span.line)
+        with self.loop(s.label, end, test):
+            self.stmt(s.body)
+        self.mark(test)
+        self.code("S.tick()")
+        self.cond_branch(s.test, top, end)
+        self.mark(end)
+
+    def l_For(self, s: A.For) -> None:
+        top, body, cont, end = Label(name="for"), Label(name="forbody"), Label(name="forupdate"), Label(name="endfor")
+        if isinstance(s.init, A.VarDecl):
+            self.stmt(s.init)
+        elif s.init is not None:
+            with self.statement_temps():
+                self.effect(s.init)
+        self.mark(top, s.span.line)
+        if s.test is not None:
+            self.cond_branch(s.test, body, end)
+            self.mark(body)
+        with self.loop(s.label, end, cont):
+            self.stmt(s.body)
+        self.mark(cont)
+        if s.update is not None:
+            with self.statement_temps():
+                self.effect(s.update)
+        self.back_edge(top)
+        self.mark(end)
+
+    def l_ForOf(self, s: A.ForOf) -> None:
+        from .native import NativePrinter
+
+        items, idx = self.loop_temp("items"), self.loop_temp("i")
+        top, body, end = Label(name="forof"), Label(name="forofbody"), Label(name="endforof")
+        with self.statement_temps():
+            src = self.explode(s.iterable)
+            fn = "for_in_keys" if s.is_in else "iterable"
+            self.code(f"{slot_ref(items)} = _op.{fn}({src}, {py_str(self.px.text(s.iterable))})")
+        self.code(f"{slot_ref(idx)} = 0.0")
+        self.mark(top, s.span.line)
+        self.branch(f"{slot_ref(idx)} < len({slot_ref(items)})", body, end)
+        self.mark(body)
+        self.code(f"{slot_ref(idx)} += 1.0")
+        NativePrinter(self).bind(s.target, f"{slot_ref(items)}[int({slot_ref(idx)}) - 1]", declare=s.kind is not None)
+        with self.loop(s.label, end, top):
+            self.stmt(s.body)
+        self.back_edge(top)
+        self.mark(end)
+        self.code(f"_op.drop(L, {drop_tuple([items, idx])})")
+
+    def l_Labeled(self, s: A.Labeled) -> None:
+        end = Label(name="endlabel")
+        with self.loop(s.label, end, None):
+            self.stmt(s.body)
+        self.mark(end)
+
+    def l_Break(self, s: A.Break) -> None:
+        target = self.jump_target(s.label, want_continue=False)
+        self.leap(target.brk, target)
+
+    def l_Continue(self, s: A.Continue) -> None:
+        target = self.jump_target(s.label, want_continue=True)
+        self.leap(target.cont, target)
+
+    def jump_target(self, label: str | None, want_continue: bool) -> LoopTarget:
+        for t in reversed(self.loops):
+            if label is None and t.cont is not None:
+                return t
+            if label is not None and t.label == label:
+                return t
+        raise AssertionError("the checker lets no unknown jump through")
+
+    def leap(self, dest: Label, target: LoopTarget) -> None:
+        crossing = [e for e, _ in self.try_stack[target.try_depth:] if e.finally_start is not None]
+        if crossing:
+            self.add(Leap(dest))
+            self.cur.terminated = True
+        else:
+            self.jump(dest)
+
+    def l_Return(self, s: A.Return) -> None:
+        with self.statement_temps():
+            value = self.explode(s.value) if s.value is not None else "_js.UNDEFINED"
+            tmp = self.px.fresh("_r")
+            self.code(f"{tmp} = {value}")
+        if any(e.finally_start for e, _ in self.try_stack):
+            self.code(f"S.abrupt_return({tmp})")
+            self.code("continue")
+        else:
+            self.code(f"return {tmp}")
+        self.cur.terminated = True
+
+    def l_Throw(self, s: A.Throw) -> None:
+        with self.statement_temps():
+            value = self.explode(s.value)
+            tmp = self.px.fresh("_r")
+            self.code(f"{tmp} = {value}")
+        self.code(f"raise _js.JSThrow({tmp})")
+        self.cur.terminated = True
+
+    def l_Try(self, s: A.Try) -> None:
+        from .native import NativePrinter
+
+        entry = TryEntry(Label(name="try"), Label(name="catch") if s.handler else None,
+                         Label(name="finally") if s.finalizer else None, Label(name="endtry"))
+        self.tries.append(entry)
+        index = len(self.tries) - 1
+        exit_label = entry.finally_start or entry.after
+        self.mark(entry.try_start, s.block.span.line)
+        self.try_stack.append((entry, index))
+        self.stmt(s.block)
+        self.jump(exit_label)
+        if s.handler is not None:
+            self.mark(entry.catch_start, s.handler.span.line)
+            if s.param is not None:
+                NativePrinter(self).bind(s.param, "S.take_thrown()", declare=True)
+            else:
+                self.code("S.take_thrown()")
+            self.stmt(s.handler)
+            self.jump(exit_label)
+        self.try_stack.pop()
+        if s.finalizer is not None:
+            self.mark(entry.finally_start, s.finalizer.span.line)
+            self.stmt(s.finalizer)
+            self.code(f"S.end_finally({index})")
+            self.code("continue")
+            self.cur.terminated = True
+        self.mark(entry.after)
+
+    def l_Empty(self, s) -> None:
+        pass
+
+    # -- exploding expressions that contain awaits ---------------------------------------------
+    def explode(self, e) -> str:
+        """Emit what must run before `e`'s value is known; return its Python expression."""
+        if not self.facts.has_await(e):
+            return self.px.expr(e)
+        return getattr(self, "x_" + type(e).__name__)(e)
+
+    def explode_saved(self, e, later) -> str:
+        """Explode `e`; keep its value in a temporary if a later sibling awaits."""
+        py = self.explode(e)
+        if e is None or isinstance(e, SIMPLE) or not any(self.facts.has_await(x) for x in later if x is not None):
+            return py
+        t = self.temp()
+        self.code(f"{slot_ref(t)} = {py}")
+        return slot_ref(t)
+
+    def explode_list(self, items) -> list[str]:
+        out = []
+        for i, x in enumerate(items):
+            inner = x.expr if isinstance(x, A.Spread) else x
+            py = self.explode_saved(inner, items[i + 1:])
+            if isinstance(x, A.Spread):
+                py = f"*_op.spread({py}, {py_str(self.px.text(inner))})"
+            out.append(py)
+        return out
+
+    def x_Await(self, e: A.Await) -> str:
+        value = self.explode(e.expr)
+        resume = Label(name="resume")
+        self.add(Yield(value, resume, e.span.line))
+        self.cur.terminated = True
+        self.mark(resume, e.span.line)
+        t = self.temp()
+        self.code(f"{slot_ref(t)} = S.resume()")
+        return slot_ref(t)
+
+    def x_Template(self, e: A.Template) -> str:
+        vals = self.explode_list(list(e.exprs))
+        parts = []
+        for i, q in enumerate(e.quasis):
+            if q:
+                parts.append(py_str(q))
+            if i < len(vals):
+                parts.append(vals[i])
+        return f"_js.template({', '.join(parts)})"
+
+    def x_ArrayLit(self, e: A.ArrayLit) -> str:
+        return "[" + ", ".join(self.explode_list(list(e.elements))) + "]"
+
+    def x_ObjectLit(self, e: A.ObjectLit) -> str:
+        flat = []
+        for p in e.props:
+            if isinstance(p, A.Spread):
+                flat.append(("spread", p.expr))
+            else:
+                if not isinstance(p.key, str):
+                    flat.append(("key", p.key))
+                flat.append(("value", p.value))
+        exprs = [x for _, x in flat]
+        vals = iter([self.explode_saved(x, exprs[i + 1:]) for i, x in enumerate(exprs)])
+        items = []
+        for p in e.props:
+            if isinstance(p, A.Spread):
+                items.append(f"**_op.spread_object({next(vals)})")
+            elif isinstance(p.key, str):
+                items.append(f"{py_str(p.key)}: {next(vals)}")
+            else:
+                k = next(vals)
+                items.append(f"_js.to_property_key({k}): {next(vals)}")
+        return "{" + ", ".join(items) + "}"
+
+    def x_Unary(self, e: A.Unary) -> str:
+        inner = self.explode(e.operand)
+        return self.px.p_Unary(A.Unary(e.op, _Raw(inner)))
+
+    def x_Binary(self, e: A.Binary) -> str:
+        left = self.explode_saved(e.left, [e.right])
+        right = self.explode(e.right)
+        return self.px.p_Binary(A.Binary(e.op, _Raw(left), _Raw(right)))
+
+    def x_Logical(self, e: A.Logical) -> str:
+        left = self.explode(e.left)
+        if not self.facts.has_await(e.right):
+            return self.px.logical(e.op, left, self.px.expr(e.right))
+        t = self.temp()
+        self.code(f"{slot_ref(t)} = {left}")
+        rhs, end = Label(name="rhs"), Label(name="endlogical")
+        cond = {"&&": f"_js.truthy({slot_ref(t)})", "||": f"not _js.truthy({slot_ref(t)})",
+                "??": f"_op.nullish({slot_ref(t)})"}[e.op]
+        self.branch(cond, rhs, end)
+        self.mark(rhs)
+        self.code(f"{slot_ref(t)} = {self.explode(e.right)}")
+        self.mark(end)
+        return slot_ref(t)
+
+    def x_Conditional(self, e: A.Conditional) -> str:
+        test = self.explode(e.test)
+        t = self.temp()
+        then, other, end = Label(name="then"), Label(name="else"), Label(name="endcond")
+        self.branch(f"_js.truthy({test})", then, other)
+        self.mark(then)
+        self.code(f"{slot_ref(t)} = {self.explode(e.then)}")
+        self.jump(end)
+        self.mark(other)
+        self.code(f"{slot_ref(t)} = {self.explode(e.other)}")
+        self.mark(end)
+        return slot_ref(t)
+
+    def x_Assign(self, e: A.Assign) -> str:
+        if isinstance(e.target, (A.ArrayPattern, A.ObjectPattern)):
+            t = self.temp()
+            self.code(f"{slot_ref(t)} = {self.explode(e.value)}")
+            from .native import NativePrinter
+
+            NativePrinter(self).destructure(e.target, slot_ref(t), declare=False)
+            return slot_ref(t)
+        if e.op in ("&&=", "||=", "??="):
+            return self.x_Logical(A.Logical(e.op[:2], e.target, A.Assign("=", e.target, e.value, e.span), e.span))
+        if isinstance(e.target, A.Name):
+            return self.px.assign(e.target, e.op, self.explode(e.value))
+        obj = self.explode_saved(e.target.obj, [getattr(e.target, "index", None), e.value])
+        key = py_str(e.target.prop) if isinstance(e.target, A.Member) else self.explode_saved(e.target.index, [e.value])
+        value = self.explode(e.value)
+        target = type(e.target)(_Raw(obj), e.target.prop if isinstance(e.target, A.Member) else _Raw(key))
+        return self.px.assign(target, e.op, value)
+
+    def x_Spread(self, e):  # pragma: no cover - handled by explode_list
+        raise AssertionError
+
+    def x_OptChain(self, e: A.OptChain) -> str:
+        return self.explode(e.expr)
+
+    def x_NewError(self, e: A.NewError) -> str:
+        return f"_js.new_error({', '.join(self.explode_list(list(e.args)))})"
+
+    def x_Member(self, e) -> str:
+        return self.explode_chain(e)
+
+    x_Index = x_Call = x_Member
+
+    def explode_chain(self, e) -> str:
+        """A chain with awaits: evaluate base, then each link, short-circuiting on `?.`."""
+        links, node = [], e
+        while isinstance(node, (A.Member, A.Index, A.Call)) and not self.is_special(node):
+            links.append(node)
+            node = node.callee if isinstance(node, A.Call) else node.obj
+        links.reverse()
+        if not links:
+            return self.explode_special(node)
+        acc = self.explode(node)
+        end = None
+        result = None
+        for i, link in enumerate(links):
+            rest = links[i + 1:]
+            later = [getattr(link, "index", None)] + list(getattr(link, "args", ())) + rest
+            if link.optional:
+                if result is None:
+                    result, end = self.temp(), Label(name="endchain")
+                self.code(f"{slot_ref(result)} = _js.UNDEFINED")
+                t = self.temp()
+                self.code(f"{slot_ref(t)} = {acc}")
+                go = Label(name="chain")
+                self.branch(f"_op.nullish({slot_ref(t)})", end, go)
+                self.mark(go)
+                acc = slot_ref(t)
+            nxt = links[i + 1] if i + 1 < len(links) else None
+            if isinstance(link, A.Member) and isinstance(nxt, A.Call) and not nxt.optional:
+                continue  # the call link below handles `obj.method(…)` with its receiver
+            prev = links[i - 1] if i else None
+            if isinstance(link, A.Call) and isinstance(prev, A.Member) and not link.optional:
+                acc = self.explode_method_call(acc, prev, link, rest)
+                continue
+            acc = self.explode_link(acc, link, later)
+        if result is None:
+            return acc
+        self.code(f"{slot_ref(result)} = {acc}")
+        self.mark(end)
+        return slot_ref(result)
+
+    def is_special(self, node) -> bool:
+        if isinstance(node, A.Call):
+            c = node.callee
+            if isinstance(c, A.Name) and c in self.res.globals:
+                return True
+            return isinstance(c, A.Member) and isinstance(c.obj, A.Name) and c.obj in self.res.globals
+        return isinstance(node, A.Member) and isinstance(node.obj, A.Name) and node.obj in self.res.globals
+
+    def explode_special(self, node) -> str:
+        """A workflow command or library call whose arguments await."""
+        if not isinstance(node, A.Call):
+            return self.px.expr(node)
+        args = [_Raw(v) for v in self.explode_list(list(node.args))]
+        return self.px.expr(A.Call(node.callee, tuple(args), False, node.span))
+
+    def explode_method_call(self, receiver: str, member: A.Member, call: A.Call, rest) -> str:
+        later = list(call.args) + list(rest)
+        if any(self.facts.has_await(x) for x in later) and not receiver.startswith("L["):
+            t = self.temp()
+            self.code(f"{slot_ref(t)} = {receiver}")
+            receiver = slot_ref(t)
+        args = "[" + ", ".join(self.explode_list(list(call.args))) + "]"
+        return f"_js.call_method({receiver}, {py_str(member.prop)}, {args}, {py_str(self.px.text(member))})"
+
+    def explode_link(self, acc: str, link, later) -> str:
+        if any(self.facts.has_await(x) for x in later if x is not None) and not acc.startswith("L["):
+            t = self.temp()
+            self.code(f"{slot_ref(t)} = {acc}")
+            acc = slot_ref(t)
+        if isinstance(link, A.Member):
+            return f"_js.get({acc}, {py_str(link.prop)})"
+        if isinstance(link, A.Index):
+            return f"_js.get({acc}, {self.explode(link.index)})"
+        args = "[" + ", ".join(self.explode_list(list(link.args))) + "]"
+        return f"_js.call({acc}, {args}, {py_str(self.px.text(link.callee))})"
+
+
+@dataclass(frozen=True, eq=False)
+class _Raw:
+    """Already-printed Python standing in for a sub-expression."""
+
+    py: str
+    span: A.Span = A.NOSPAN
+
+
+def _print_raw(self, e: _Raw) -> str:
+    return e.py
+
+
+ExprPrinter.p__Raw = _print_raw
+
+
+def drop_tuple(names: list[str]) -> str:
+    inner = ", ".join(py_str(n) for n in names)
+    return f"({inner},)" if len(names) == 1 else f"({inner})"
+
+
+def lower(program: A.Program, res: Resolution, name: str, source: str) -> StateMachine:
+    return Lowerer(name, res, source.splitlines()).program(program)

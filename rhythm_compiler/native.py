@@ -1,0 +1,226 @@
+"""Print await-free statements as plain Python inside the current state.
+
+These statements need no states: loops are Python loops, `try` is Python's
+try (JavaScript and Python agree on what `finally` does with return, break
+and continue), and `break`/`continue` stay Python's because nothing they
+cross was lowered. Every loop iteration ticks the step budget so a runaway
+`while (true) {}` ends the run instead of hogging a worker.
+"""
+
+from __future__ import annotations
+
+from . import ast as A
+from .pyexpr import py_str, slot_ref
+
+
+class NativePrinter:
+    def __init__(self, lowerer):
+        self.lw = lowerer
+        self.px = lowerer.px
+
+    # -- output helpers ----------------------------------------------------------
+    def code(self, text: str) -> None:
+        self.lw.code(text)
+
+    def block(self, stmts) -> None:
+        """An indented Python block (never empty)."""
+        self.lw.indent += 1
+        before = len(self.lw.cur.ops)
+        for s in stmts:
+            self.stmt(s)
+        if len(self.lw.cur.ops) == before or all(type(op).__name__ == "Comment" for op in self.lw.cur.ops[before:]):
+            self.code("pass")
+        self.lw.indent -= 1
+
+    def body_of(self, s) -> list:
+        return list(s.body) if isinstance(s, A.Block) else [s]
+
+    # -- statements --------------------------------------------------------------------
+    def stmt(self, s) -> None:
+        if not isinstance(s, (A.Block, A.Empty)):
+            self.lw.comment(s.span)
+        getattr(self, "n_" + type(s).__name__)(s)
+
+    def n_Block(self, s: A.Block) -> None:
+        for x in s.body:
+            self.stmt(x)
+
+    def n_Empty(self, s) -> None:
+        pass
+
+    def n_VarDecl(self, s: A.VarDecl) -> None:
+        for d in s.decls:
+            if d.init is None:
+                self.code(f"{slot_ref(self.lw.res.slots[d.target])} = _js.UNDEFINED")
+            else:
+                self.assign_stmt(d.target, d.init)
+
+    def assign_stmt(self, target, value) -> None:
+        if isinstance(target, A.Name):
+            self.code(f"{slot_ref(self.lw.res.slots[target])} = {self.px.expr(value)}")
+        elif isinstance(target, (A.Member, A.Index)):
+            self.code(self.px.assign(target, "=", self.px.expr(value)))
+        else:
+            tmp = self.px.fresh("_d")
+            self.code(f"{tmp} = {self.px.expr(value)}")
+            self.destructure(target, tmp, declare=False)
+
+    def n_ExprStmt(self, s: A.ExprStmt) -> None:
+        e = s.expr
+        if isinstance(e, A.Assign) and e.op == "=":
+            self.assign_stmt(e.target, e.value)
+        elif isinstance(e, A.Assign) and isinstance(e.target, A.Name) and e.op in ("+=", "-=", "*=", "/=", "%=", "**="):
+            from .pyexpr import BINARY, COMPOUND
+
+            ref = slot_ref(self.lw.res.slots[e.target])
+            self.code(f"{ref} = _js.{BINARY[COMPOUND[e.op]]}({ref}, {self.px.expr(e.value)})")
+        elif isinstance(e, A.Update) and isinstance(e.target, A.Name):
+            ref = slot_ref(self.lw.res.slots[e.target])
+            self.code(f"{ref} = _js.to_number({ref}) {'+' if e.op == '++' else '-'} 1.0")
+        else:
+            self.code(self.px.expr(e))
+
+    def n_If(self, s: A.If) -> None:
+        self.code(f"if _js.truthy({self.px.expr(s.test)}):")
+        self.block(self.body_of(s.then))
+        other = s.other
+        while isinstance(other, A.If):
+            self.code(f"elif _js.truthy({self.px.expr(other.test)}):")
+            self.block(self.body_of(other.then))
+            other = other.other
+        if other is not None:
+            self.code("else:")
+            self.block(self.body_of(other))
+
+    def loop_body(self, stmts, prologue=()) -> None:
+        self.lw.indent += 1
+        self.code("S.tick()")
+        for line in prologue:
+            self.code(line)
+        self.lw.indent -= 1
+        self.block(stmts)
+
+    def n_While(self, s: A.While) -> None:
+        self.code(f"while _js.truthy({self.px.expr(s.test)}):")
+        self.loop_body(self.body_of(s.body))
+
+    def n_DoWhile(self, s: A.DoWhile) -> None:
+        first = self.px.fresh("_first")
+        self.code(f"{first} = True")
+        self.code(f"while {first} or _js.truthy({self.px.expr(s.test)}):")
+        self.loop_body(self.body_of(s.body), [f"{first} = False"])
+
+    def n_For(self, s: A.For) -> None:
+        if isinstance(s.init, A.VarDecl):
+            self.n_VarDecl(s.init)
+        elif s.init is not None:
+            self.n_ExprStmt(A.ExprStmt(s.init, s.span))
+        started = self.px.fresh("_started")
+        self.code(f"{started} = False")
+        self.code("while True:")
+        self.lw.indent += 1
+        self.code("S.tick()")
+        if s.update is not None:
+            # runs before every test but the first, so `continue` updates too
+            self.code(f"if {started}:")
+            self.lw.indent += 1
+            self.n_ExprStmt(A.ExprStmt(s.update, s.span))
+            self.lw.indent -= 1
+            self.code(f"{started} = True")
+        if s.test is not None:
+            self.code(f"if not _js.truthy({self.px.expr(s.test)}):")
+            self.lw.indent += 1
+            self.code("break")
+            self.lw.indent -= 1
+        self.lw.indent -= 1
+        self.block(self.body_of(s.body))
+
+    def n_ForOf(self, s: A.ForOf) -> None:
+        items, idx = self.px.fresh("_items"), self.px.fresh("_i")
+        fn = "for_in_keys" if s.is_in else "iterable"
+        self.code(f"{items} = _op.{fn}({self.px.expr(s.iterable)}, {py_str(self.px.text(s.iterable))})")
+        self.code(f"{idx} = 0")
+        self.code(f"while {idx} < len({items}):")
+        self.lw.indent += 1
+        self.code("S.tick()")
+        self.code(f"{idx} += 1")
+        self.bind(s.target, f"{items}[{idx} - 1]", declare=s.kind is not None)
+        self.lw.indent -= 1
+        self.block(self.body_of(s.body))
+
+    def n_Break(self, s) -> None:
+        self.code("break")
+
+    def n_Continue(self, s) -> None:
+        self.code("continue")
+
+    def n_Return(self, s: A.Return) -> None:
+        value = self.px.expr(s.value) if s.value is not None else "_js.UNDEFINED"
+        self.code(f"return {value}")
+
+    def n_Throw(self, s: A.Throw) -> None:
+        self.code(f"raise _js.JSThrow({self.px.expr(s.value)})")
+
+    def n_Try(self, s: A.Try) -> None:
+        self.code("try:")
+        self.block(list(s.block.body))
+        if s.handler is not None:
+            err = self.px.fresh("_e")
+            self.code(f"except _js.JSThrow as {err}:")
+            self.lw.indent += 1
+            if s.param is not None:
+                self.bind(s.param, f"{err}.value", declare=True)
+            self.lw.indent -= 1
+            self.block(list(s.handler.body))
+        if s.finalizer is not None:
+            self.code("finally:")
+            self.block(list(s.finalizer.body))
+
+    def n_Labeled(self, s: A.Labeled) -> None:
+        self.stmt(s.body)
+
+    # -- binding and destructuring -------------------------------------------------------
+    def bind(self, target, value_py: str, declare: bool) -> None:
+        """Assign a value (Python expression) to a name or a pattern."""
+        if isinstance(target, A.Name):
+            self.code(f"{slot_ref(self.lw.res.slots[target])} = {value_py}")
+        elif isinstance(target, (A.Member, A.Index)):
+            key = py_str(target.prop) if isinstance(target, A.Member) else self.px.expr(target.index)
+            self.code(f"_js.set_({self.px.expr(target.obj)}, {key}, {value_py})")
+        else:
+            tmp = self.px.fresh("_d")
+            self.code(f"{tmp} = {value_py}")
+            self.destructure(target, tmp, declare)
+
+    def destructure(self, pattern, src: str, declare: bool) -> None:
+        text = py_str(self.px.text(pattern) if pattern.span.line else "value")
+        if isinstance(pattern, A.ArrayPattern):
+            items = self.px.fresh("_a")
+            self.code(f"{items} = _op.iterable({src}, {text})")
+            for i, el in enumerate(pattern.elements):
+                if el is None:
+                    continue
+                self.element(el.target, el.default, f"_op.at({items}, {i})", declare)
+            if pattern.rest is not None:
+                self.bind(pattern.rest, f"{items}[{len(pattern.elements)}:]", declare)
+            return
+        self.code(f"_op.require_object({src}, {text})")
+        keys = []
+        for p in pattern.props:
+            key = py_str(p.key) if isinstance(p.key, str) else f"_js.to_property_key({self.px.expr(p.key)})"
+            keys.append(key)
+            self.element(p.target, p.default, f"_js.get({src}, {key})", declare)
+        if pattern.rest is not None:
+            self.bind(pattern.rest, f"_op.object_rest({src}, [{', '.join(keys)}])", declare)
+
+    def element(self, target, default, value_py: str, declare: bool) -> None:
+        if default is None:
+            self.bind(target, value_py, declare)
+            return
+        tmp = self.px.fresh("_v")
+        self.code(f"{tmp} = {value_py}")
+        self.code(f"if {tmp} is _js.UNDEFINED:")
+        self.lw.indent += 1
+        self.code(f"{tmp} = {self.px.expr(default)}")
+        self.lw.indent -= 1
+        self.bind(target, tmp, declare)

@@ -1,0 +1,64 @@
+"""The whole compiler: parse -> check -> lower -> emit, as one call."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import emit
+from .check import check
+from .diagnostics import CompileError, Diagnostic
+from .ir import StateMachine
+from .lower import lower
+from .parse import parse
+
+COMPILER_VERSION = "0.1.0"
+
+
+@dataclass
+class Compiled:
+    name: str
+    version: str
+    code: str
+    machine: StateMachine
+    source_hash: str
+
+
+def workflow_name(path: str | Path) -> str:
+    return Path(path).stem
+
+
+def source_hash(source: str) -> str:
+    return hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def version_of(source: str) -> str:
+    """Identical source (and code shape) -> identical version."""
+    return hashlib.sha256(f"rhythm-shape-{emit.SHAPE}\n{source}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def compile_source(source: str, path: str = "<flow>", name: str | None = None, fmt: bool = True) -> Compiled:
+    """Compile `.flow` text; raises CompileError with every diagnostic."""
+    name = name or workflow_name(path)
+    program = parse(source, path)
+    res, diags = check(program, path)
+    if diags:
+        raise CompileError(diags, source)
+    machine = lower(program, res, name, source)
+    try:
+        code = emit.render(machine, name=name, version=version_of(source), source_file=Path(path).name,
+                           source_hash=source_hash(source), front_matter=program.front_matter,
+                           compiler_version=COMPILER_VERSION, fmt=fmt)
+    except RecursionError:
+        raise CompileError([Diagnostic(1, 1, "this workflow is nested too deeply to compile", 1, path)], source) from None
+    return Compiled(name, version_of(source), code, machine, source_hash(source))
+
+
+def compile_file(path: str | Path, fmt: bool = True) -> Compiled:
+    p = Path(path)
+    try:
+        source = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise CompileError([Diagnostic(1, 1, f"the file is not valid UTF-8 ({e.reason} at byte {e.start})", 1, str(path))]) from None
+    return compile_source(source, str(path), fmt=fmt)

@@ -1,0 +1,313 @@
+"""Print await-free `.flow` expressions as Python expressions.
+
+Everything a workflow does to a value goes through `rhythm_runtime.values`
+(`_js`) or `rhythm_runtime.flowops` (`_op`): no `.flow` name ever becomes a
+Python name, no property access becomes a Python attribute, and string
+literals are printed with `repr`, so nothing in a `.flow` file can reach
+Python or change the generated code's meaning. Workflow variables live in the
+locals dict `L`, keyed by their slot (their `.flow` name).
+"""
+
+from __future__ import annotations
+
+import math
+
+from . import ast as A
+from .check import INPUTS_SLOT, Resolution, library
+
+BINARY = {
+    "+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod", "**": "pow",
+    "<": "lt", "<=": "le", ">": "gt", ">=": "ge", "===": "strict_eq", "!==": "strict_ne",
+    "==": "loose_eq", "!=": "loose_ne",
+}
+COMPOUND = {"+=": "+", "-=": "-", "*=": "*", "/=": "/", "%=": "%", "**=": "**"}
+COMBINATORS = {"all", "any", "race", "allSettled"}
+
+
+def py_str(s: str) -> str:
+    """A Python literal for any string (quotes, backslashes, NUL, lone surrogates)."""
+    return repr(s)
+
+
+def py_num(x: float) -> str:
+    if math.isnan(x):
+        return 'float("nan")'
+    if math.isinf(x):
+        return 'float("inf")' if x > 0 else 'float("-inf")'
+    return repr(float(x))
+
+
+def slot_ref(slot: str) -> str:
+    return f"L[{py_str(slot)}]"
+
+
+class Sites:
+    """Numbers every call that schedules durable work, in source order."""
+
+    def __init__(self):
+        from .ir import Site
+
+        self._cls = Site
+        self.items: list = []
+
+    def add(self, kind: str, line: int, detail: str = "") -> int:
+        site = self._cls(len(self.items), kind, line, detail)
+        self.items.append(site)
+        return site.id
+
+
+class ExprPrinter:
+    def __init__(self, res: Resolution, source_lines: list[str], sites: Sites):
+        self.res = res
+        self.lines = source_lines
+        self.sites = sites
+        self.counter = 0
+        self.funcs, self.consts = library()
+
+    def fresh(self, prefix: str = "_c") -> str:
+        """A Python local for a value used twice within one expression."""
+        self.counter += 1
+        return f"{prefix}{self.counter}"
+
+    def text(self, e) -> str:
+        """The `.flow` source text of a node (for error messages like Node's)."""
+        sp = e.span
+        if sp.line == 0:
+            return "expression"
+        if sp.line == sp.end_line:
+            return self.lines[sp.line - 1][sp.col - 1 : sp.end_col - 1]
+        return self.lines[sp.line - 1][sp.col - 1 :] + "…"
+
+    # -- entry -----------------------------------------------------------------
+    def expr(self, e) -> str:
+        return getattr(self, "p_" + type(e).__name__)(e)
+
+    def p_Num(self, e: A.Num) -> str:
+        return py_num(e.value)
+
+    def p_Str(self, e: A.Str) -> str:
+        return py_str(e.value)
+
+    def p_Bool(self, e: A.Bool) -> str:
+        return "True" if e.value else "False"
+
+    def p_Null(self, e) -> str:
+        return "None"
+
+    def p_Name(self, e: A.Name) -> str:
+        slot = self.res.slots.get(e)
+        if slot is not None:
+            return slot_ref(slot)
+        return self.global_value(e.name)
+
+    def global_value(self, name: str) -> str:
+        if name in self.consts:
+            value = self.consts[name]
+            if isinstance(value, float):
+                return py_num(value)
+            return "_js.UNDEFINED"
+        return "_js.UNDEFINED"  # `typeof undeclared` only; the checker rejects other uses
+
+    def p_Template(self, e: A.Template) -> str:
+        parts = []
+        for i, q in enumerate(e.quasis):
+            if q:
+                parts.append(py_str(q))
+            if i < len(e.exprs):
+                parts.append(self.expr(e.exprs[i]))
+        return f"_js.template({', '.join(parts)})" if parts else "''"
+
+    def p_ArrayLit(self, e: A.ArrayLit) -> str:
+        return "[" + ", ".join(self.element(x) for x in e.elements) + "]"
+
+    def element(self, x) -> str:
+        if isinstance(x, A.Spread):
+            return f"*_op.spread({self.expr(x.expr)}, {py_str(self.text(x.expr))})"
+        return self.expr(x)
+
+    def p_ObjectLit(self, e: A.ObjectLit) -> str:
+        items = []
+        for p in e.props:
+            if isinstance(p, A.Spread):
+                items.append(f"**_op.spread_object({self.expr(p.expr)})")
+            elif isinstance(p.key, str):
+                items.append(f"{py_str(p.key)}: {self.expr(p.value)}")
+            else:
+                items.append(f"_js.to_property_key({self.expr(p.key)}): {self.expr(p.value)}")
+        return "{" + ", ".join(items) + "}"
+
+    def p_Spread(self, e: A.Spread) -> str:  # pragma: no cover - printed by element()
+        raise AssertionError("spread outside a list")
+
+    # -- chains: member, index, call, optional chaining --------------------------
+    def p_OptChain(self, e: A.OptChain) -> str:
+        return self.expr(e.expr)
+
+    def p_Member(self, e) -> str:
+        return self.chain(e)
+
+    p_Index = p_Call = p_Member
+
+    def chain(self, e) -> str:
+        """A member/index/call chain; `?.` short-circuits the rest of the chain."""
+        links = []
+        node = e
+        base = None
+        while isinstance(node, (A.Member, A.Index, A.Call)):
+            if isinstance(node, A.Call):
+                base = self.special_call(node)
+                if base is not None:
+                    break
+            elif isinstance(node, A.Member) and isinstance(node.obj, A.Name) and node.obj in self.res.globals:
+                base = self.namespace_value(node)  # Math.PI, Context.executionId
+                break
+            links.append(node)
+            node = node.callee if isinstance(node, A.Call) else node.obj
+        if base is None:
+            base = self.expr(node)
+        links.reverse()
+        return self.apply_links(base, links)
+
+    def apply_links(self, acc: str, links: list) -> str:
+        i = 0
+        while i < len(links):
+            link = links[i]
+            if link.optional:
+                var = self.fresh()
+                rest = self.apply_links(var, [self.without_optional(link)] + links[i + 1 :])
+                return f"(_js.UNDEFINED if _op.nullish({var} := {acc}) else {rest})"
+            nxt = links[i + 1] if i + 1 < len(links) else None
+            if isinstance(link, A.Member) and isinstance(nxt, A.Call) and not nxt.optional:
+                # obj.method(args): one receiver evaluation, Node's error text
+                acc = f"_js.call_method({acc}, {py_str(link.prop)}, {self.args(nxt.args)}, {py_str(self.text(link))})"
+                i += 2
+                continue
+            acc = self.link(acc, link)
+            i += 1
+        return acc
+
+    def without_optional(self, link):
+        import dataclasses
+
+        return dataclasses.replace(link, optional=False)
+
+    def link(self, acc: str, link) -> str:
+        if isinstance(link, A.Member):
+            return f"_js.get({acc}, {py_str(link.prop)})"
+        if isinstance(link, A.Index):
+            return f"_js.get({acc}, {self.expr(link.index)})"
+        return f"_js.call({acc}, {self.args(link.args)}, {py_str(self.text(link.callee))})"
+
+    def args(self, args) -> str:
+        return "[" + ", ".join(self.element(a) for a in args) + "]"
+
+    def namespace_value(self, e: A.Member) -> str:
+        ns = e.obj.name
+        if ns == "Context":
+            return {"executionId": "S.run_id", "workflowName": "S.workflow_name"}[e.prop]
+        return self.global_value(f"{ns}.{e.prop}")
+
+    def special_call(self, call: A.Call) -> str | None:
+        """Calls of globals: workflow commands and the library."""
+        callee = call.callee
+        if isinstance(callee, A.Name) and callee in self.res.globals and callee.name in self.funcs:
+            return f"_js.{self.funcs[callee.name][0].__name__}({self.plain_args(call.args)})"
+        if not (isinstance(callee, A.Member) and isinstance(callee.obj, A.Name) and callee.obj in self.res.globals):
+            return None
+        ns, member = callee.obj.name, callee.prop
+        full = f"{ns}.{member}"
+        args = self.plain_args(call.args)
+        if ns in ("Task", "Promise") and member in COMBINATORS:
+            return f"S.combine({py_str(member)}, {args})"
+        kind = {"Task.run": "task", "Timer.delay": "timer", "Signal.next": "signal", "Workflow.run": "child"}.get(full)
+        if kind is not None:
+            site = self.sites.add(kind, call.span.line, self.text(call.args[0]) if call.args else "")
+            return f"S.{kind}({site}, {args})"
+        if full in self.funcs:
+            return f"_js.{self.funcs[full][0].__name__}({args})"
+        return None
+
+    def plain_args(self, args) -> str:
+        return ", ".join(self.element(a) for a in args)
+
+    # -- operators ---------------------------------------------------------------
+    def p_NewError(self, e: A.NewError) -> str:
+        return f"_js.new_error({self.plain_args(e.args)})"
+
+    def p_Unary(self, e: A.Unary) -> str:
+        inner = self.expr(e.operand)
+        if e.op == "!":
+            return f"(not _js.truthy({inner}))"
+        if e.op == "typeof":
+            return f"_js.typeof({inner})"
+        return f"_js.{'neg' if e.op == '-' else 'pos'}({inner})"
+
+    def p_Binary(self, e: A.Binary) -> str:
+        left, right = self.expr(e.left), self.expr(e.right)
+        if e.op == "in":
+            return f"_js.has_property({left}, {right})"
+        return f"_js.{BINARY[e.op]}({left}, {right})"
+
+    def p_Logical(self, e: A.Logical) -> str:
+        return self.logical(e.op, self.expr(e.left), self.expr(e.right))
+
+    def logical(self, op: str, left: str, right: str) -> str:
+        var = self.fresh()
+        if op == "&&":
+            return f"({right} if _js.truthy({var} := {left}) else {var})"
+        if op == "||":
+            return f"({var} if _js.truthy({var} := {left}) else {right})"
+        return f"({right} if _op.nullish({var} := {left}) else {var})"
+
+    def p_Conditional(self, e: A.Conditional) -> str:
+        return f"({self.expr(e.then)} if _js.truthy({self.expr(e.test)}) else {self.expr(e.other)})"
+
+    def p_Await(self, e) -> str:  # pragma: no cover - lower explodes awaits first
+        raise AssertionError("await reached the expression printer")
+
+    # -- assignment as an expression ------------------------------------------------
+    def p_Assign(self, e: A.Assign) -> str:
+        return self.assign(e.target, e.op, self.expr(e.value))
+
+    def assign(self, target, op: str, value: str) -> str:
+        """Assignment as a Python expression that yields the assigned value."""
+        if isinstance(target, (A.ArrayPattern, A.ObjectPattern)):
+            raise AssertionError("pattern assignment is lowered as a statement")
+        if isinstance(target, A.Name):
+            ref = py_str(self.res.slots[target])
+            cur = f"L[{ref}]"
+            return self.combine(op, cur, value, lambda v: f"_op.store(L, {ref}, {v})")
+        obj = self.fresh()
+        key = self.fresh()
+        obj_py = self.expr(target.obj)
+        key_py = py_str(target.prop) if isinstance(target, A.Member) else self.expr(target.index)
+        if op == "=":
+            return f"_js.set_({obj_py}, {key_py}, {value})"
+        cur = f"_js.get({obj}, {key})"
+        setter = lambda v: f"_js.set_({obj}, {key}, {v})"  # noqa: E731
+        return f"(({obj} := {obj_py}), ({key} := {key_py}), {self.combine(op, cur, value, setter)})[2]"
+
+    def combine(self, op: str, cur: str, value: str, setter) -> str:
+        if op == "=":
+            return setter(value)
+        if op in COMPOUND:
+            return setter(f"_js.{BINARY[COMPOUND[op]]}({cur}, {value})")
+        # logical assignment: assign only when the short-circuit lets it through
+        var = self.fresh()
+        if op == "&&=":
+            return f"({setter(value)} if _js.truthy({var} := {cur}) else {var})"
+        if op == "||=":
+            return f"({var} if _js.truthy({var} := {cur}) else {setter(value)})"
+        return f"({setter(value)} if _op.nullish({var} := {cur}) else {var})"
+
+    def p_Update(self, e: A.Update) -> str:
+        delta = "1.0" if e.op == "++" else "-1.0"
+        t = e.target
+        if isinstance(t, A.Name):
+            return f"_op.update_slot(L, {py_str(self.res.slots[t])}, {delta}, {e.prefix})"
+        key_py = py_str(t.prop) if isinstance(t, A.Member) else self.expr(t.index)
+        return f"_op.update_prop({self.expr(t.obj)}, {key_py}, {delta}, {e.prefix})"
+
+
+def inputs_ref() -> str:
+    return slot_ref(INPUTS_SLOT)

@@ -1,0 +1,1 @@
+"""Everything that runs a compiled workflow: values, machine, runner, storage."""

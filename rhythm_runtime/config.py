@@ -1,0 +1,51 @@
+"""Which Postgres a process uses: explicit URL > ``RHYTHM_DATABASE_URL`` > the project's embedded server.
+
+Building ``Settings`` has no side effects; only ``database_url()`` may start
+the embedded server, so commands that never touch the database stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ENV_DATABASE_URL = "RHYTHM_DATABASE_URL"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved configuration of one process."""
+
+    project_dir: Path = field(default_factory=Path.cwd)
+    # Explicit or from the environment; None means the embedded server.
+    configured_url: str | None = None
+
+    @classmethod
+    def load(
+        cls,
+        database_url: str | None = None,
+        project_dir: str | os.PathLike[str] | None = None,
+    ) -> Settings:
+        """Apply the precedence; an empty string counts as not set."""
+        url = database_url or os.environ.get(ENV_DATABASE_URL) or None
+        return cls(Path(project_dir or os.getcwd()).resolve(), url)
+
+    @property
+    def embedded(self) -> bool:
+        return self.configured_url is None
+
+    def database_url(self) -> str:
+        """The URL to connect to, starting or attaching to the embedded server if needed."""
+        if self.configured_url is not None:
+            return self.configured_url
+        from . import embedded
+
+        return embedded.ensure_server(self.project_dir)
+
+
+def resolve_database_url(
+    database_url: str | None = None, project_dir: str | os.PathLike[str] | None = None
+) -> str:
+    """Shortcut for ``Settings.load(...).database_url()``."""
+    return Settings.load(database_url, project_dir).database_url()

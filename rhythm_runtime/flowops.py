@@ -1,0 +1,86 @@
+"""Operations the compiler's lowering needs beyond plain values (`_op`).
+
+Iteration, spreading, destructuring and updates, written once here so the
+generated code stays short and every corner follows JavaScript (Node's error
+messages included).
+"""
+
+from __future__ import annotations
+
+from . import values as _js
+
+
+def nullish(v) -> bool:
+    return v is None or v is _js.UNDEFINED
+
+
+def iterable(v, text: str) -> list:
+    """What for…of and array destructuring walk: the live array, or a string's code points."""
+    if isinstance(v, list):
+        return v
+    if isinstance(v, str):
+        return list(v)
+    raise _js.type_error(f"{text} is not iterable")
+
+
+def spread(v, text: str) -> list:
+    return list(iterable(v, text))
+
+
+def spread_object(v) -> dict:
+    """`{...v}`: own enumerable properties; null/undefined/numbers add nothing."""
+    if isinstance(v, dict):
+        return v
+    if isinstance(v, (list, str)):
+        return {str(i): x for i, x in enumerate(v)}
+    if isinstance(v, _js.JSError):
+        return dict(v.props)
+    return {}
+
+
+def for_in_keys(v, text: str) -> list:
+    """The keys for…in visits, in JavaScript's order; none for null/undefined."""
+    if nullish(v):
+        return []
+    if isinstance(v, (dict, list, str)) or isinstance(v, _js.JSError):
+        return _js.own_keys(v)
+    return []
+
+
+def at(items: list, i: int):
+    return items[i] if i < len(items) else _js.UNDEFINED
+
+
+def require_object(v, text: str) -> None:
+    """Object destructuring of null/undefined is a TypeError, as in Node."""
+    if nullish(v):
+        shown = "undefined" if v is _js.UNDEFINED else "null"
+        raise _js.type_error(f"Cannot destructure '{text}' as it is {shown}.")
+
+
+def object_rest(v, used: list) -> dict:
+    taken = set(used)
+    return {k: _js.get(v, k) for k in _js.own_keys(v) if k not in taken} if not nullish(v) else {}
+
+
+def drop(L: dict, names: tuple) -> None:
+    """Forget temporaries so they do not bloat the next snapshot."""
+    for name in names:
+        L.pop(name, None)
+
+
+def store(L: dict, slot: str, value):
+    L[slot] = value
+    return value
+
+
+def update_slot(L: dict, slot: str, delta: float, prefix: bool):
+    old = _js.to_number(L[slot])
+    L[slot] = old + delta
+    return L[slot] if prefix else old
+
+
+def update_prop(obj, key, delta: float, prefix: bool):
+    old = _js.to_number(_js.get(obj, key))
+    _js.set_(obj, key, old + delta)
+    return old + delta if prefix else old

@@ -1,0 +1,341 @@
+"""Drive a generated workflow module: one activation from a snapshot to the next.
+
+The generated `body(S, L)` is a generator over numbered states. It yields
+what it awaits; this module answers from the results it was given, and when
+an awaited thing has not settled it stops and returns a JSON snapshot
+`(state, locals, …)`. Resuming builds a fresh generator at the saved state:
+nothing is replayed. Both the in-process runner and the Postgres worker use
+exactly this machine.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from dataclasses import dataclass, field
+from typing import Callable
+
+from . import values as _js
+
+DONE = -1
+DEFAULT_STEP_BUDGET = 1_000_000
+
+
+class BudgetExceeded(BaseException):
+    """Too many steps without an await; BaseException so a workflow `catch` can't swallow it."""
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """How a leaf promise (task, timer, signal, child) ended, and in which order."""
+
+    seq: int
+    ok: bool
+    value: object
+
+
+Scheduler = Callable[[str, str, dict], None]
+
+
+class Frame:
+    """The `S` of generated code: state, try routing, and the workflow commands."""
+
+    def __init__(self, module, run_id: str, scheduler: Scheduler, budget: int = DEFAULT_STEP_BUDGET):
+        self.module = module
+        self.run_id = run_id
+        self.workflow_name = module.WORKFLOW
+        self.scheduler = scheduler
+        self.state = 0
+        self.seq: dict[str, int] = {}
+        self.completions: dict[str, list] = {}
+        self.budget = budget
+        self.value = _js.UNDEFINED
+        self.error = None
+        self.thrown = _js.UNDEFINED
+        self.retval = _js.UNDEFINED
+
+    # -- workflow commands ----------------------------------------------------------
+    def _key(self, site: int) -> str:
+        """Await key: (site, iteration), so a re-run never schedules twice."""
+        n = self.seq.get(str(site), 0) + 1
+        self.seq[str(site)] = n
+        return f"{site}.{n}"
+
+    def task(self, site: int, name=_js.UNDEFINED, payload=_js.UNDEFINED) -> _js.Promise:
+        if not isinstance(name, str):
+            raise _js.type_error("Task.run: the task name must be a string")
+        key = self._key(site)
+        self.scheduler("task", key, {"name": name, "payload": _js.to_json(payload)})
+        return _js.Promise("task", key)
+
+    def timer(self, site: int, seconds=_js.UNDEFINED) -> _js.Promise:
+        secs = _js.to_number(seconds)
+        if secs != secs:
+            secs = 0.0
+        key = self._key(site)
+        self.scheduler("timer", key, {"seconds": max(0.0, secs)})
+        return _js.Promise("timer", key)
+
+    def signal(self, site: int, name=_js.UNDEFINED) -> _js.Promise:
+        key = self._key(site)
+        self.scheduler("signal", key, {"name": _js.to_string(name)})
+        return _js.Promise("signal", key)
+
+    def child(self, site: int, name=_js.UNDEFINED, inputs=_js.UNDEFINED) -> _js.Promise:
+        if not isinstance(name, str):
+            raise _js.type_error("Workflow.run: the workflow name must be a string")
+        key = self._key(site)
+        data = {} if inputs is _js.UNDEFINED else _js.to_json(inputs)
+        self.scheduler("child", key, {"name": name, "inputs": data})
+        return _js.Promise("child", key)
+
+    def combine(self, kind: str, items=_js.UNDEFINED) -> _js.Promise:
+        if not isinstance(items, list):
+            raise _js.type_error(f"Promise.{kind}: the argument must be an array")
+        return _js.Promise(kind, None, list(items))
+
+    # -- resuming and error routing (called by generated code) ------------------------
+    def resume(self):
+        """The awaited value, or the awaited failure raised where the await was."""
+        if self.error is not None:
+            err, self.error = self.error, None
+            raise _js.JSThrow(err)
+        value, self.value = self.value, _js.UNDEFINED
+        return value
+
+    def take_thrown(self):
+        value, self.thrown = self.thrown, _js.UNDEFINED
+        return value
+
+    def tick(self) -> None:
+        self.budget -= 1
+        if self.budget < 0:
+            raise BudgetExceeded()
+
+    def catch(self, exc: _js.JSThrow) -> None:
+        """Route a thrown value to the innermost catch or finally around the state."""
+        s = self.state
+        for index in range(len(self.module.TRY_TABLE) - 1, -1, -1):
+            t, c, f, a = self.module.TRY_TABLE[index]
+            try_end = c if c is not None else f
+            if t <= s < try_end:
+                if c is not None:
+                    self.thrown = exc.value
+                    self.state = c
+                else:
+                    self.completions[str(index)] = ["throw", exc.value]
+                    self.state = f
+                return
+            if c is not None and f is not None and c <= s < f:
+                self.completions[str(index)] = ["throw", exc.value]
+                self.state = f
+                return
+        raise exc
+
+    def _finally_around(self, target: int | None) -> int | None:
+        s = self.state
+        for index in range(len(self.module.TRY_TABLE) - 1, -1, -1):
+            t, c, f, a = self.module.TRY_TABLE[index]
+            if f is not None and t <= s < f and (target is None or not t <= target < a):
+                return index
+        return None
+
+    def abrupt_return(self, value) -> None:
+        index = self._finally_around(None)
+        if index is None:
+            self.retval, self.state = value, DONE
+        else:
+            self.completions[str(index)] = ["return", value]
+            self.state = self.module.TRY_TABLE[index][2]
+
+    def abrupt_jump(self, target: int) -> None:
+        index = self._finally_around(target)
+        if index is None:
+            self.state = target
+        else:
+            self.completions[str(index)] = ["jump", target]
+            self.state = self.module.TRY_TABLE[index][2]
+
+    def end_finally(self, index: int) -> None:
+        record = self.completions.pop(str(index), None)
+        if record is None:
+            self.state = self.module.TRY_TABLE[index][3]
+        elif record[0] == "throw":
+            raise _js.JSThrow(record[1])
+        elif record[0] == "return":
+            self.abrupt_return(record[1])
+        else:
+            self.abrupt_jump(record[1])
+
+
+# -- settling promises ---------------------------------------------------------------------
+
+PENDING = "pending"
+
+
+def leaf_keys(p) -> list[str]:
+    """Every leaf key under a promise (what a suspended run waits for)."""
+    if not isinstance(p, _js.Promise):
+        return []
+    if p.key is not None:
+        return [p.key]
+    return [k for item in p.items for k in leaf_keys(item)]
+
+
+def settle(p, settled: dict[str, Settlement]) -> tuple[str, object, int]:
+    """(status, value, seq) of any awaited value: 'ok', 'err' or PENDING."""
+    if not isinstance(p, _js.Promise):
+        return "ok", p, -1
+    if p.key is not None:
+        s = settled.get(p.key)
+        if s is None:
+            return PENDING, None, 0
+        return ("ok" if s.ok else "err"), s.value, s.seq
+    parts = [settle(item, settled) for item in p.items]
+    return _COMBINATORS[p.kind](parts)
+
+
+def _all(parts):
+    errors = sorted((seq, v) for st, v, seq in parts if st == "err")
+    if errors:
+        return "err", errors[0][1], errors[0][0]
+    if any(st == PENDING for st, _, _ in parts):
+        return PENDING, None, 0
+    return "ok", [v for _, v, _ in parts], max([seq for _, _, seq in parts], default=-1)
+
+
+def _race(parts):
+    done = [(seq, i) for i, (st, _, seq) in enumerate(parts) if st != PENDING]
+    if not done:
+        return PENDING, None, 0
+    seq, i = min(done)
+    return parts[i][0], parts[i][1], seq
+
+
+def _any(parts):
+    oks = sorted((seq, i) for i, (st, _, seq) in enumerate(parts) if st == "ok")
+    if oks:
+        seq, i = oks[0]
+        return "ok", parts[i][1], seq
+    if any(st == PENDING for st, _, _ in parts):
+        return PENDING, None, 0
+    err = _js.JSError("AggregateError", "All promises were rejected")
+    return "err", err, max([seq for _, _, seq in parts], default=-1)
+
+
+def _all_settled(parts):
+    if any(st == PENDING for st, _, _ in parts):
+        return PENDING, None, 0
+    out = [{"status": "fulfilled", "value": v} if st == "ok" else {"status": "rejected", "reason": v}
+           for st, v, _ in parts]
+    return "ok", out, max([seq for _, _, seq in parts], default=-1)
+
+
+_COMBINATORS = {"all": _all, "race": _race, "any": _any, "allSettled": _all_settled}
+
+
+# -- one activation ---------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    status: str  # "completed" | "failed" | "suspended"
+    output: object = None
+    error: dict | None = None
+    snapshot: dict | None = None
+    waiting: list[str] = field(default_factory=list)
+    state: int = 0
+
+
+def new_snapshot(inputs) -> dict:
+    """The snapshot a run starts from: state 0 with Inputs in the locals."""
+    return {"state": 0, "data": _js.encode_snapshot({"L": {"Inputs": _js.from_json(inputs)}, "W": None, "C": {}}), "seq": {}}
+
+
+def activate(module, snapshot: dict, settled: dict[str, Settlement], run_id: str,
+             scheduler: Scheduler, budget: int = DEFAULT_STEP_BUDGET) -> Outcome:
+    """Run from `snapshot` until the workflow ends or awaits something unsettled."""
+    data = _js.decode_snapshot(snapshot["data"])
+    S = Frame(module, run_id, scheduler, budget)
+    S.state = snapshot["state"]
+    S.seq = dict(snapshot.get("seq", {}))
+    S.completions = data["C"]
+    L = data["L"]
+    waiting = data["W"]
+    if waiting is not None:
+        status, value, _ = settle(waiting, settled)
+        if status == PENDING:
+            return Outcome("suspended", snapshot=snapshot, waiting=leaf_keys(waiting), state=S.state)
+        _deliver(S, status, value)
+    return _drive(module, S, L, settled)
+
+
+def _deliver(S: Frame, status: str, value) -> None:
+    if status == "ok":
+        S.value, S.error = value, None
+    else:
+        S.value, S.error = _js.UNDEFINED, value
+
+
+def _drive(module, S: Frame, L: dict, settled) -> Outcome:
+    gen = module.body(S, L)
+    while True:
+        try:
+            awaited = next(gen)
+        except StopIteration as stop:
+            return _completed(stop.value, S)
+        except _js.JSThrow as e:
+            return Outcome("failed", error=error_info(module, e.value, e.__traceback__, S.state), state=S.state)
+        except BudgetExceeded as e:
+            info = _located(module, e.__traceback__, S.state)
+            info.update(message=f"the workflow ran {DEFAULT_STEP_BUDGET:,} steps without an await "
+                                f"(an endless loop?) at {info['file']}:{info['line']}", type="StepBudgetExceeded")
+            return Outcome("failed", error=info, state=S.state)
+        except RecursionError as e:
+            info = _located(module, e.__traceback__, S.state)
+            info.update(message="the workflow's data is nested too deeply", type="RangeError")
+            return Outcome("failed", error=info, state=S.state)
+        status, value, _ = settle(awaited, settled)
+        if status == PENDING:
+            snap = {"state": S.state, "data": _js.encode_snapshot({"L": L, "W": awaited, "C": S.completions}),
+                    "seq": S.seq}
+            return Outcome("suspended", snapshot=snap, waiting=leaf_keys(awaited), state=S.state)
+        _deliver(S, status, value)
+
+
+def _completed(value, S: Frame) -> Outcome:
+    try:
+        return Outcome("completed", output=_js.to_json(value), state=S.state)
+    except _js.JSThrow as e:  # e.g. a cycle in the returned value
+        return Outcome("failed", error={"message": _js.to_string(_js.get(e.value, "message")), "type": "TypeError"})
+
+
+def error_info(module, value, tb, state: int) -> dict:
+    """A failed run's error: message and type like Node's, plus the `.flow` location."""
+    info = _located(module, tb, state)
+    if isinstance(value, _js.JSError):
+        info.update(message=value.message, type=value.name)
+    else:
+        info.update(message=_js.to_string(value), type="Error", value=_js.to_json(value))
+    return info
+
+
+def _located(module, tb, state: int) -> dict:
+    line = module.STATE_LINES.get(state, 0)
+    code = module.body.__code__
+    while tb is not None:
+        if tb.tb_frame.f_code is code:
+            line = flow_line(module, tb.tb_lineno) or line
+        tb = tb.tb_next
+    return {"file": module.SOURCE_FILE, "line": line, "state": state}
+
+
+def flow_line(module, py_line: int) -> int:
+    """Map a line of the generated module back to its `.flow` line."""
+    starts, lines = module.LINE_TABLE
+    i = bisect.bisect_right(starts, py_line) - 1
+    return lines[i] if i >= 0 else 0
+
+
+def snapshot_bytes(snapshot: dict) -> int:
+    return len(json.dumps(snapshot, separators=(",", ":"), allow_nan=False))

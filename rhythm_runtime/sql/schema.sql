@@ -1,0 +1,197 @@
+-- The whole current schema of Rhythm, for reading.
+--
+-- Databases are built by the numbered files in migrations/ (applied by
+-- rhythm_runtime.db.migrate); tests/test_db.py checks that running this file
+-- on an empty database gives exactly the same catalog. When you add a
+-- migration, update this file to match.
+--
+-- Every unit of work is a row; workers claim rows with FOR UPDATE SKIP LOCKED
+-- and hold them with a lease they renew. All times that decide anything
+-- (available_at, lease_expires_at, due_at) are on the database clock (now()),
+-- so clock skew between worker machines does not matter.
+-- No triggers: whoever changes a row sends NOTIFY itself, at most once per
+-- transaction (see DESIGN.md, "Runtime").
+
+-- Bootstrap (created by db.migrate before any migration runs).
+CREATE SCHEMA IF NOT EXISTS rhythm;
+
+-- Applied migrations: file stem and sha256 of the file's text.
+CREATE TABLE IF NOT EXISTS rhythm.migrations (
+    name text PRIMARY KEY,
+    checksum text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- One row per compiled workflow module ever registered.
+CREATE TABLE rhythm.workflow_versions (
+    -- The .flow file's stem, used by start_workflow("name", ...).
+    name text NOT NULL,
+    -- Hash of the source and the compiler's code-shape version: runs pin it.
+    version text NOT NULL,
+    -- The .flow text, so any worker can show the line an error came from.
+    source text NOT NULL,
+    -- The generated Python module, so a worker whose build no longer has this
+    -- version can still resume the runs that started on it.
+    module_code text NOT NULL,
+    -- sha256 of module_code: lets a worker check what it is about to load.
+    module_hash text NOT NULL,
+    -- First registration; the newest per name is the version new runs use.
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (name, version)
+);
+
+-- Serves "newest version per name" (DISTINCT ON (name) ... created_at DESC).
+CREATE INDEX workflow_versions_newest_idx
+    ON rhythm.workflow_versions (name, created_at DESC);
+
+-- One row per workflow execution.
+CREATE TABLE rhythm.runs (
+    -- Text so callers can pick their own ids (idempotent start).
+    id text PRIMARY KEY,
+    -- Which module drives the run; a run always resumes on its own version.
+    workflow_name text NOT NULL,
+    version text NOT NULL,
+    -- pending: never activated; running: a worker holds the lease;
+    -- suspended: snapshot stored, waiting on something; the rest are final.
+    status text NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'running', 'suspended',
+                          'completed', 'failed', 'cancelled')),
+    -- The workflow's Inputs, as given to start_workflow.
+    inputs jsonb NOT NULL DEFAULT '{}',
+    -- The returned value once completed.
+    output jsonb,
+    -- The uncaught error once failed (type, message, .flow location).
+    error jsonb,
+    -- {state, locals, ...} saved at the last await; NULL before the first
+    -- activation. Resuming jumps to it: nothing is replayed.
+    snapshot jsonb,
+    -- Set for child runs: the parent to wake and the await site in the
+    -- parent that is waiting for this run's result.
+    parent_run_id text REFERENCES rhythm.runs (id) ON DELETE CASCADE,
+    parent_await_key text,
+    -- The worker currently advancing the run, and until when; a dead
+    -- worker's lease expires and another worker re-runs the activation.
+    lease_owner text,
+    lease_expires_at timestamptz,
+    -- When the run next needs an activation (start, or something it awaits
+    -- resolved); NULL while it waits with nothing ready or once final.
+    available_at timestamptz DEFAULT now(),
+    -- Claims since the last activation that committed: a run that keeps
+    -- killing its worker can be failed instead of retried forever.
+    attempts integer NOT NULL DEFAULT 0,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    finished_at timestamptz,
+    -- The module must stay loadable for as long as the run exists.
+    FOREIGN KEY (workflow_name, version)
+        REFERENCES rhythm.workflow_versions (name, version),
+    CHECK ((parent_run_id IS NULL) = (parent_await_key IS NULL)),
+    -- Starting a child is idempotent per await site: a re-run activation
+    -- finds the child it started before instead of starting a second one.
+    UNIQUE (parent_run_id, parent_await_key)
+);
+
+-- Claiming: runnable runs in order of availability.
+CREATE INDEX runs_claim_idx ON rhythm.runs (available_at)
+    WHERE status IN ('pending', 'suspended') AND available_at IS NOT NULL;
+-- Reclaiming: runs whose worker stopped renewing its lease.
+CREATE INDEX runs_lease_idx ON rhythm.runs (lease_expires_at)
+    WHERE status = 'running';
+-- Listing a workflow's runs (dashboards, the CLI).
+CREATE INDEX runs_workflow_idx ON rhythm.runs (workflow_name, created_at);
+
+-- One row per task invocation: scheduled by a run, or queued on its own.
+CREATE TABLE rhythm.tasks (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    -- The run waiting for the result; NULL for standalone queued tasks.
+    run_id text REFERENCES rhythm.runs (id) ON DELETE CASCADE,
+    -- The await site (and loop iteration) in the run that scheduled it.
+    await_key text,
+    -- The @task name and the queue workers subscribe to.
+    name text NOT NULL,
+    queue text NOT NULL DEFAULT 'default',
+    -- The arguments, as JSON.
+    payload jsonb NOT NULL DEFAULT '{}',
+    -- pending: waiting for available_at; running: leased to a worker.
+    status text NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'running', 'completed', 'failed',
+                          'cancelled')),
+    -- Attempts started so far (incremented by the claim) and the limit
+    -- (retries + 1); a lease that expires counts as an attempt.
+    attempts integer NOT NULL DEFAULT 0,
+    max_attempts integer NOT NULL DEFAULT 1 CHECK (max_attempts >= 1),
+    -- Retry n waits backoff_seconds * 2^(n-1).
+    backoff_seconds double precision NOT NULL DEFAULT 1,
+    -- Per-attempt limit; NULL means none.
+    timeout_seconds double precision,
+    -- Not claimable before this (retry backoff, delayed tasks).
+    available_at timestamptz NOT NULL DEFAULT now(),
+    -- The worker running it, and until when (renewed while it runs).
+    lease_owner text,
+    lease_expires_at timestamptz,
+    -- The return value, or the error of the last attempt.
+    result jsonb,
+    error jsonb,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    started_at timestamptz,
+    finished_at timestamptz,
+    -- A task of a run always knows which await it resolves.
+    CHECK (run_id IS NULL OR await_key IS NOT NULL),
+    -- Scheduling is idempotent: a re-run activation cannot schedule twice.
+    UNIQUE (run_id, await_key)
+);
+
+-- Claiming: pending tasks of a queue in order of availability.
+CREATE INDEX tasks_claim_idx ON rhythm.tasks (queue, available_at, id)
+    WHERE status = 'pending';
+-- Reclaiming: tasks whose worker stopped renewing its lease.
+CREATE INDEX tasks_lease_idx ON rhythm.tasks (lease_expires_at)
+    WHERE status = 'running';
+
+-- Timer.delay(seconds): one row per awaited timer.
+CREATE TABLE rhythm.timers (
+    run_id text NOT NULL REFERENCES rhythm.runs (id) ON DELETE CASCADE,
+    -- The await site; the primary key makes scheduling idempotent.
+    await_key text NOT NULL,
+    -- now() + delay at scheduling, on the database clock.
+    due_at timestamptz NOT NULL,
+    -- When the timer woke its run; NULL while it is still pending.
+    fired_at timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (run_id, await_key)
+);
+
+-- Finding due timers.
+CREATE INDEX timers_due_idx ON rhythm.timers (due_at) WHERE fired_at IS NULL;
+
+-- Signals sent to a run; Signal.next(name) takes the oldest unread one.
+CREATE TABLE rhythm.signals (
+    -- Send order: FIFO per (run, name) follows it.
+    seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    run_id text NOT NULL REFERENCES rhythm.runs (id) ON DELETE CASCADE,
+    name text NOT NULL,
+    payload jsonb NOT NULL DEFAULT 'null',
+    -- The Signal.next await that took it; NULL while unread. Unique per run,
+    -- so a re-run activation takes the same signal, never a second one.
+    consumed_by text,
+    consumed_at timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    CHECK ((consumed_by IS NULL) = (consumed_at IS NULL)),
+    UNIQUE (run_id, consumed_by)
+);
+
+-- The oldest unread signal of a name.
+CREATE INDEX signals_unread_idx ON rhythm.signals (run_id, name, seq)
+    WHERE consumed_by IS NULL;
+
+-- What each activation of a run did, for debugging; trimmed per run later.
+CREATE TABLE rhythm.history (
+    run_id text NOT NULL REFERENCES rhythm.runs (id) ON DELETE CASCADE,
+    -- Activation number within the run.
+    seq integer NOT NULL,
+    at timestamptz NOT NULL DEFAULT now(),
+    -- From/to state, what woke it, what it scheduled, worker, duration.
+    details jsonb NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);

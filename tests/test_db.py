@@ -1,0 +1,425 @@
+"""The storage foundation on a real Postgres: migrations, claiming, leases, the embedded server."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from rhythm_runtime import config, db, embedded
+from rhythm_runtime.cli_db import db as db_group
+from rhythm_runtime.errors import RhythmError, StorageError
+
+Q = db.load_queries()
+UNREACHABLE = "postgresql://rhythm@127.0.0.1:1/rhythm"
+
+
+# --- migrations ----------------------------------------------------------
+
+
+def _applied(url: str) -> list[tuple[str, str]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT name, checksum FROM rhythm.migrations ORDER BY name"
+        ).fetchall()
+
+
+def _all_migrations() -> list[tuple[str, str]]:
+    return [(m.name, m.checksum) for m in db.list_migrations()]
+
+
+def test_migrate_is_idempotent(make_database):
+    url = make_database()
+    assert db.migrate(url) == [name for name, _ in _all_migrations()]
+    assert db.migrate(url) == []
+    assert _applied(url) == _all_migrations()
+
+
+def test_migrate_from_many_threads_at_once(make_database):
+    url = make_database()
+    start = threading.Barrier(6)
+
+    def run() -> list[str]:
+        start.wait()
+        return db.migrate(url)
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(lambda _: run(), range(6)))
+    assert sorted(name for names in results for name in names) == [
+        n for n, _ in _all_migrations()
+    ]
+    assert _applied(url) == _all_migrations()
+
+
+def test_migrate_from_many_processes_at_once(make_database):
+    url = make_database()
+    code = "import sys; from rhythm_runtime.db import migrate; print(','.join(migrate(sys.argv[1])))"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    outputs = [proc.communicate(timeout=60) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0, 0], outputs
+    applied = sorted(name for out, _ in outputs for name in out.split() if name)
+    assert applied == [",".join(n for n, _ in _all_migrations())]
+    assert _applied(url) == _all_migrations()
+
+
+CATALOG = {
+    "relations": """
+        SELECT c.relname, c.relkind::text FROM pg_class c
+        WHERE c.relnamespace = 'rhythm'::regnamespace ORDER BY 1""",
+    "columns": """
+        SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+               pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text
+        FROM pg_attribute a
+        JOIN pg_class c ON c.oid = a.attrelid
+        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        WHERE c.relnamespace = 'rhythm'::regnamespace AND c.relkind IN ('r', 'p')
+          AND a.attnum > 0 AND NOT a.attisdropped
+        ORDER BY c.relname, a.attnum""",
+    "constraints": """
+        SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)
+        FROM pg_constraint WHERE connamespace = 'rhythm'::regnamespace ORDER BY 1, 2""",
+    "indexes": "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'rhythm' ORDER BY 1",
+    "sequences": """
+        SELECT sequencename, data_type::text, start_value, increment_by
+        FROM pg_sequences WHERE schemaname = 'rhythm' ORDER BY 1""",
+    "functions": """
+        SELECT proname, pg_get_function_identity_arguments(oid)
+        FROM pg_proc WHERE pronamespace = 'rhythm'::regnamespace ORDER BY 1, 2""",
+    "triggers": """
+        SELECT tgrelid::regclass::text, tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+        WHERE c.relnamespace = 'rhythm'::regnamespace AND NOT t.tgisinternal ORDER BY 1, 2""",
+}
+
+
+def _catalog(url: str) -> dict[str, list[tuple]]:
+    with psycopg.connect(url) as conn:
+        return {
+            section: conn.execute(sql).fetchall() for section, sql in CATALOG.items()
+        }
+
+
+def test_migrations_yield_exactly_schema_sql(make_database):
+    migrated, from_schema = make_database(), make_database()
+    db.migrate(migrated)
+    with psycopg.connect(from_schema, autocommit=True) as conn:
+        conn.execute((db.SQL_DIR / "schema.sql").read_text())
+    expected, actual = _catalog(from_schema), _catalog(migrated)
+    for section in CATALOG:
+        assert (
+            actual[section] == expected[section]
+        ), f"{section} differ; update schema.sql"
+    tables = {name for name, kind in actual["relations"] if kind == "r"}
+    assert tables == {
+        "migrations",
+        "workflow_versions",
+        "runs",
+        "tasks",
+        "timers",
+        "signals",
+        "history",
+    }
+    assert actual["triggers"] == []  # notifications are explicit, never trigger-based
+
+
+# --- named queries -------------------------------------------------------
+
+
+def test_queries_file_parses_and_rejects_mistakes():
+    assert {
+        "claim_tasks",
+        "renew_task_leases",
+        "reclaim_expired_tasks",
+        "claim_runs",
+    } <= Q.keys()
+    assert all(sql and not sql.startswith("--") for sql in Q.values())
+    with pytest.raises(ValueError, match="description"):
+        db.parse_queries("-- name: a\nSELECT 1;\n")
+    with pytest.raises(ValueError, match="twice"):
+        db.parse_queries(
+            "-- name: a\n-- one\nSELECT 1;\n-- name: a\n-- two\nSELECT 2;\n"
+        )
+
+
+# --- claiming and leases -------------------------------------------------
+
+
+def _new_queue(
+    conn: psycopg.Connection, count: int, max_attempts: int = 1
+) -> tuple[str, list[int]]:
+    queue = f"q_{uuid.uuid4().hex[:8]}"
+    rows = conn.execute(
+        "INSERT INTO rhythm.tasks (name, queue, max_attempts, backoff_seconds)"
+        " SELECT 'noop', %s, %s, 10 FROM generate_series(1, %s) RETURNING id",
+        (queue, max_attempts, count),
+    ).fetchall()
+    return queue, [row[0] for row in rows]
+
+
+def _claim(conn: psycopg.Connection, queue: str, worker: str, limit: int) -> list[int]:
+    params = {"worker": worker, "queues": [queue], "limit": limit, "lease_seconds": 30}
+    return [row[0] for row in conn.execute(Q["claim_tasks"], params).fetchall()]
+
+
+def test_two_claimers_get_disjoint_rows(db_url):
+    with psycopg.connect(db_url, autocommit=True) as setup:
+        queue, ids = _new_queue(setup, 10)
+    # lock_timeout: a claim that waits on locked rows (no SKIP LOCKED) fails instead of hanging.
+    with (
+        psycopg.connect(db_url) as first,
+        psycopg.connect(db_url, options="-c lock_timeout=2s") as second,
+    ):
+        mine = _claim(first, queue, "w1", 4)  # still uncommitted: rows stay locked
+        theirs = _claim(second, queue, "w2", 4)
+        second.commit()
+        first.commit()
+    assert len(mine) == len(theirs) == 4
+    assert not set(mine) & set(theirs)
+    with psycopg.connect(db_url) as conn:
+        statuses = dict(
+            conn.execute(
+                "SELECT status, count(*) FROM rhythm.tasks WHERE queue = %s GROUP BY status",
+                (queue,),
+            ).fetchall()
+        )
+    assert statuses == {"running": 8, "pending": 2}
+
+
+def test_concurrent_claim_loops_take_each_task_exactly_once(db_url):
+    with psycopg.connect(db_url, autocommit=True) as setup:
+        queue, ids = _new_queue(setup, 60)
+
+    def drain(worker: str) -> list[int]:
+        taken: list[int] = []
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            while batch := _claim(conn, queue, worker, 3):
+                taken += batch
+        return taken
+
+    with ThreadPoolExecutor(4) as pool:
+        batches = list(pool.map(drain, ["a", "b", "c", "d"]))
+    taken = [task_id for batch in batches for task_id in batch]
+    assert sorted(taken) == sorted(ids)
+
+
+def test_expired_lease_is_reclaimed_then_fails_when_attempts_run_out(db_url):
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        queue, [task_id] = _new_queue(conn, 1, max_attempts=2)
+        expire = "UPDATE rhythm.tasks SET lease_expires_at = now() - interval '1 second' WHERE id = %s"
+        lease = {"worker": "w1", "ids": [task_id], "lease_seconds": 30}
+
+        assert _claim(conn, queue, "w1", 1) == [task_id]
+        assert conn.execute(Q["renew_task_leases"], lease).fetchall() != []
+        conn.execute(expire, (task_id,))  # w1 stops renewing, time passes
+        assert conn.execute(Q["reclaim_expired_tasks"], {"limit": 10}).fetchall() == [
+            (task_id, None, None, "pending")
+        ]
+        # w1 lost its lease: it can neither renew nor complete.
+        assert conn.execute(Q["renew_task_leases"], lease).fetchall() == []
+        done = {"id": task_id, "worker": "w1", "result": psycopg.types.json.Jsonb(1)}
+        assert conn.execute(Q["complete_task"], done).fetchall() == []
+
+        assert _claim(conn, queue, "w2", 1) == [task_id]
+        conn.execute(expire, (task_id,))
+        assert conn.execute(Q["reclaim_expired_tasks"], {"limit": 10}).fetchall() == [
+            (task_id, None, None, "failed")
+        ]
+        status, attempts, error = conn.execute(
+            "SELECT status, attempts, error FROM rhythm.tasks WHERE id = %s", (task_id,)
+        ).fetchone()
+    assert (status, attempts, error["type"]) == ("failed", 2, "LeaseExpired")
+    assert "w2" in error["message"]
+
+
+def test_failed_attempt_is_retried_after_backoff(db_url):
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        queue, [task_id] = _new_queue(conn, 1, max_attempts=2)
+        _claim(conn, queue, "w1", 1)
+        failure = {
+            "id": task_id,
+            "worker": "w1",
+            "error": psycopg.types.json.Jsonb({"type": "Boom"}),
+        }
+        [(_, _, _, status, available_at)] = conn.execute(
+            Q["fail_task"], failure
+        ).fetchall()
+        delay = conn.execute(
+            "SELECT %s::timestamptz - now()", (available_at,)
+        ).fetchone()[0]
+        assert (
+            status == "pending" and 9 < delay.total_seconds() <= 10
+        )  # backoff_seconds = 10
+        assert _claim(conn, queue, "w1", 1) == []  # not before the backoff elapses
+
+
+def test_run_lease_expiry_makes_the_run_runnable_again(db_url):
+    run_id = f"run-{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO rhythm.workflow_versions (name, version, source, module_code, module_hash)"
+            " VALUES ('wf', 'v1', '', '', '') ON CONFLICT DO NOTHING"
+        )
+        conn.execute(
+            "INSERT INTO rhythm.runs (id, workflow_name, version) VALUES (%s, 'wf', 'v1')",
+            (run_id,),
+        )
+        claim = {"worker": "w1", "limit": 100, "lease_seconds": 30}
+        assert run_id in [
+            row[0] for row in conn.execute(Q["claim_runs"], claim).fetchall()
+        ]
+        assert run_id not in [
+            row[0] for row in conn.execute(Q["claim_runs"], claim).fetchall()
+        ]
+        conn.execute(
+            "UPDATE rhythm.runs SET lease_expires_at = now() - interval '1 second' WHERE id = %s",
+            (run_id,),
+        )
+        assert (run_id, "pending", 1) in conn.execute(
+            Q["reclaim_expired_runs"], {"limit": 100}
+        ).fetchall()
+        assert run_id in [
+            row[0] for row in conn.execute(Q["claim_runs"], claim).fetchall()
+        ]
+
+
+# --- errors --------------------------------------------------------------
+
+
+def test_unreachable_database_raises_one_clear_storage_error():
+    with pytest.raises(StorageError) as caught:
+        db.migrate(UNREACHABLE)
+    message = str(caught.value)
+    assert isinstance(caught.value, RhythmError)
+    assert message.startswith(
+        "cannot connect to Postgres at 127.0.0.1:1, database rhythm: "
+    )
+    assert "\n" not in message and "refused" in message.lower()
+    with pytest.raises(StorageError, match="cannot connect"):
+        db.open_pool(UNREACHABLE)
+    with pytest.raises(StorageError, match="invalid database URL"):
+        db.connect("host=x port")
+
+
+def test_unmigrated_database_says_to_migrate(make_database):
+    with (
+        db.connect(make_database()) as conn,
+        pytest.raises(StorageError, match="rhythm db migrate"),
+    ):
+        with db.storage_errors():
+            conn.execute("SELECT * FROM rhythm.runs")
+
+
+def test_pools_give_working_connections(db_url):
+    query = "SELECT current_setting('application_name')"
+    with db.open_pool(db_url, max_size=2) as pool, pool.connection() as conn:
+        assert conn.execute(query).fetchone() == ("rhythm",)
+
+    async def use_async_pool() -> tuple:
+        async with await db.open_async_pool(db_url, max_size=2) as pool:
+            async with pool.connection() as conn:
+                return await (await conn.execute(query)).fetchone()
+
+    assert asyncio.run(use_async_pool()) == ("rhythm",)
+    with pytest.raises(StorageError, match="cannot connect"):
+        asyncio.run(db.open_async_pool(UNREACHABLE))
+
+
+# --- configuration and CLI -----------------------------------------------
+
+
+def test_url_precedence_explicit_then_env_then_embedded(monkeypatch, tmp_path):
+    monkeypatch.setenv(config.ENV_DATABASE_URL, "postgresql:///from-env")
+    assert (
+        config.Settings.load("postgresql:///explicit").database_url()
+        == "postgresql:///explicit"
+    )
+    assert config.Settings.load().database_url() == "postgresql:///from-env"
+    monkeypatch.setenv(config.ENV_DATABASE_URL, "")
+    settings = config.Settings.load(project_dir=tmp_path)
+    assert settings.embedded and settings.project_dir == tmp_path.resolve()
+
+
+def test_cli(db_url, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(config.ENV_DATABASE_URL, raising=False)
+    runner = CliRunner()
+    result = runner.invoke(db_group, ["migrate", "--database-url", db_url])
+    assert (result.exit_code, result.stdout) == (0, "")
+    assert "up to date" in result.stderr
+    result = runner.invoke(db_group, ["url", "--database-url", db_url])
+    assert (result.exit_code, result.stdout) == (0, db_url + "\n")
+    result = runner.invoke(db_group, ["migrate", "--database-url", UNREACHABLE])
+    assert result.exit_code == 1 and result.stderr.startswith("error: cannot connect")
+    result = runner.invoke(db_group, ["stop"])
+    assert result.exit_code == 0 and "no embedded Postgres running" in result.stderr
+    assert not (tmp_path / ".rhythm").exists()
+
+
+# --- the embedded server -------------------------------------------------
+
+CLIENT = """
+import logging, os, sys
+logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+from rhythm_runtime import embedded
+url = embedded.ensure_server(sys.argv[1])
+pid = (embedded.data_dir(sys.argv[1]) / "postmaster.pid").read_text().split()[0]
+print(pid, url, flush=True)
+if sys.argv[2] == "crash":
+    os.kill(os.getpid(), 9)
+"""
+
+
+def _client(project: str, how: str = "exit") -> tuple[str, str, list[str]]:
+    proc = subprocess.run(
+        [sys.executable, "-c", CLIENT, project, how],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == (-9 if how == "crash" else 0), proc.stderr
+    pid, url = proc.stdout.split()
+    return (
+        pid,
+        url,
+        [line for line in proc.stderr.splitlines() if line.startswith("INFO")],
+    )
+
+
+def test_embedded_server_is_shared_and_outlives_its_clients():
+    project = tempfile.mkdtemp(prefix="rhythm-embedded-")
+    pgdata = Path(project).resolve() / ".rhythm" / "pgdata"
+    try:
+        pid, url, logs = _client(project)
+        assert logs == [f"INFO rhythm started embedded Postgres in {pgdata}"]
+        assert embedded.is_running(
+            project
+        )  # the first process exited; the server did not
+        for how in ("exit", "crash"):
+            again_pid, again_url, logs = _client(project, how)
+            assert (again_pid, again_url) == (pid, url)
+            assert logs == [f"INFO rhythm attached to embedded Postgres in {pgdata}"]
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT current_database()").fetchone() == ("rhythm",)
+        assert embedded.stop(project) is True
+        assert not embedded.is_running(project)
+        assert embedded.stop(project) is False
+    finally:
+        embedded.stop(project)
+        shutil.rmtree(project, ignore_errors=True)
