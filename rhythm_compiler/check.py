@@ -340,6 +340,13 @@ class Checker:
             return
         self.expr(e.obj)
 
+    def expr_Index(self, e: A.Index) -> None:
+        if isinstance(e.obj, A.Name) and self.is_global_namespace(e.obj):
+            self.res.globals[e.obj] = e.obj.name  # Math["floor"]: looked up at run time
+        else:
+            self.expr(e.obj)
+        self.expr(e.index)
+
     def is_global_namespace(self, name: A.Name) -> bool:
         return self.scope.lookup(name.name) is None and name.name in self.globals and is_namespace(name.name)
 
@@ -347,12 +354,12 @@ class Checker:
         self.res.globals[ns] = ns.name
         members = namespace_members(ns.name)
         if prop not in members:
-            self.error(span, f"'{ns.name}.{prop}' does not exist" + suggest(prop, members, prefix=ns.name + "."))
+            hint = suggest(prop, members, prefix=ns.name + ".")
+            if call_args is not None or hint:  # a plain read of an unrelated name is just undefined, as in JS
+                self.error(span, f"'{ns.name}.{prop}' does not exist" + hint)
             return
         arity = members[prop]
         if call_args is None:
-            if arity is not None:
-                self.error(span, f"'{ns.name}.{prop}' can only be called, e.g. {ns.name}.{prop}(…)")
             return
         if arity is None:
             self.error(span, f"'{ns.name}.{prop}' is not a function")

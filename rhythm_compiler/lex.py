@@ -74,8 +74,8 @@ ENDS_OPERAND = {"NAME", "NUMBER", "STRING", "TPL_FULL", "TPL_TAIL", "RPAR", "RSQ
 
 _NUMBER = re.compile(
     r"0[xX][0-9a-fA-F](?:_?[0-9a-fA-F])*|0[oO][0-7](?:_?[0-7])*|0[bB][01](?:_?[01])*"
-    r"|(?:\d(?:_?\d)*)?\.?\d(?:_?\d)*(?:[eE][+-]?\d(?:_?\d)*)?"
-    r"|\d(?:_?\d)*\.(?:[eE][+-]?\d(?:_?\d)*)?"
+    r"|\d(?:_?\d)*(?:\.(?:\d(?:_?\d)*)?)?(?:[eE][+-]?\d(?:_?\d)*)?"
+    r"|\.\d(?:_?\d)*(?:[eE][+-]?\d(?:_?\d)*)?"
 )
 _NAME = re.compile(r"[A-Za-z_$\u0080-\uffff][\w$\u0080-\uffff]*")
 _SPACE = re.compile(r"(?:[ \t\f\v\u00a0\ufeff\u2028\u2029]|\r?\n|\r|//[^\n]*|/\*.*?\*/)+", re.S)

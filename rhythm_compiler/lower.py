@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from . import ast as A
 from .check import Resolution
 from .ir import Branch, Code, Comment, Jump, Label, Leap, State, StateMachine, TryEntry, Yield
-from .pyexpr import ExprPrinter, Sites, py_str, slot_ref
+from .pyexpr import BINARY, COMPOUND, ExprPrinter, Sites, py_str, slot_ref
 
 SIMPLE = (A.Num, A.Str, A.Bool, A.Null)
 
@@ -65,6 +65,19 @@ class Facts:
             return self.escaping_jumps(n.body, inner_labels + (n.label,), loop_depth)
         stmts = [c for c in A.children(n) if not isinstance(c, A.Expr.__args__)]
         return any(self.escaping_jumps(c, inner_labels, loop_depth) for c in stmts)
+
+
+    def labeled_jumps_cross(self, n, innermost: str | None = None, in_loop: bool = False) -> bool:
+        """True if a labelled break/continue inside `n` targets more than its innermost loop.
+
+        Python has no labelled jumps, so such code needs states.
+        """
+        if isinstance(n, (A.Break, A.Continue)):
+            return n.label is not None and not (in_loop and n.label == innermost)
+        if isinstance(n, A.LOOPS):
+            return self.labeled_jumps_cross(n.body, n.label, True)
+        stmts = [c for c in A.children(n) if not isinstance(c, A.Expr.__args__)]
+        return any(self.labeled_jumps_cross(c, innermost, in_loop) for c in stmts)
 
 
 class Lowerer:
@@ -154,7 +167,7 @@ class Lowerer:
     def needs_lowering(self, s) -> bool:
         if self.facts.has_await(s):
             return True
-        if self.facts.escaping_jumps(s):
+        if self.facts.escaping_jumps(s) or self.facts.labeled_jumps_cross(s):
             return True
         if self.try_stack and any(e.finally_start for e, _ in self.try_stack):
             return self.facts.contains(s, (A.Return, A.Break, A.Continue))
@@ -199,12 +212,7 @@ class Lowerer:
             v = self.explode(value)
             self.code(f"_js.set_({obj}, {key}, {v})")
             return
-        v = self.explode(value)
-        tmp = self.px.fresh("_d")
-        self.code(f"{tmp} = {v}")
-        from .native import NativePrinter
-
-        NativePrinter(self).destructure(target, tmp, declare=False)
+        self.bind(target, self.explode(value))
 
     def l_VarDecl(self, s: A.VarDecl) -> None:
         for d in s.decls:
@@ -301,7 +309,8 @@ class Lowerer:
         self.branch(f"{slot_ref(idx)} < len({slot_ref(items)})", body, end)
         self.mark(body)
         self.code(f"{slot_ref(idx)} += 1.0")
-        NativePrinter(self).bind(s.target, f"{slot_ref(items)}[int({slot_ref(idx)}) - 1]", declare=s.kind is not None)
+        with self.statement_temps():
+            self.bind(s.target, f"{slot_ref(items)}[int({slot_ref(idx)}) - 1]")
         with self.loop(s.label, end, top):
             self.stmt(s.body)
         self.back_edge(top)
@@ -373,7 +382,8 @@ class Lowerer:
         if s.handler is not None:
             self.mark(entry.catch_start, s.handler.span.line)
             if s.param is not None:
-                NativePrinter(self).bind(s.param, "S.take_thrown()", declare=True)
+                with self.statement_temps():
+                    self.bind(s.param, "S.take_thrown()")
             else:
                 self.code("S.take_thrown()")
             self.stmt(s.handler)
@@ -390,6 +400,56 @@ class Lowerer:
     def l_Empty(self, s) -> None:
         pass
 
+    # -- binding patterns whose defaults or keys await ---------------------------------------
+    def bind(self, target, value_py: str) -> None:
+        """Assign a value to a name or pattern; patterns that await get states."""
+        from .native import NativePrinter
+
+        if not self.facts.has_await(target):
+            NativePrinter(self).bind(target, value_py, declare=True)
+            return
+        src = self.temp()
+        self.code(f"{slot_ref(src)} = {value_py}")
+        text = py_str(self.px.text(target))
+        if isinstance(target, A.ArrayPattern):
+            items = self.temp()
+            self.code(f"{slot_ref(items)} = _op.iterable({slot_ref(src)}, {text})")
+            for i, el in enumerate(target.elements):
+                if el is not None:
+                    self.bind_element(el.target, el.default, f"_op.at({slot_ref(items)}, {i})")
+            if target.rest is not None:
+                self.bind(target.rest, f"{slot_ref(items)}[{len(target.elements)}:]")
+            return
+        if isinstance(target, A.ObjectPattern):
+            self.code(f"_op.require_object({slot_ref(src)}, {text})")
+            keys = []
+            for p in target.props:
+                key = py_str(p.key) if isinstance(p.key, str) else self.explode_saved(p.key, [p.default], force=True)
+                keys.append(key)
+                self.bind_element(p.target, p.default, f"_js.get({slot_ref(src)}, {key})")
+            if target.rest is not None:
+                self.bind(target.rest, f"_op.object_rest({slot_ref(src)}, [{', '.join(keys)}])")
+            return
+        obj, key = self.explode_place(target, [])
+        self.code(f"_js.set_({obj}, {key}, {slot_ref(src)})")
+
+    def bind_element(self, target, default, value_py: str) -> None:
+        if default is None or not self.facts.has_await(default):
+            if default is not None:
+                v = self.px.fresh("_v")
+                self.code(f"{v} = {value_py}")
+                value_py = f"({self.px.expr(default)} if {v} is _js.UNDEFINED else {v})"
+            self.bind(target, value_py)
+            return
+        t = self.temp()
+        self.code(f"{slot_ref(t)} = {value_py}")
+        use_default, done = Label(name="default"), Label(name="bound")
+        self.branch(f"{slot_ref(t)} is _js.UNDEFINED", use_default, done)
+        self.mark(use_default)
+        self.code(f"{slot_ref(t)} = {self.explode(default)}")
+        self.mark(done)
+        self.bind(target, slot_ref(t))
+
     # -- exploding expressions that contain awaits ---------------------------------------------
     def explode(self, e) -> str:
         """Emit what must run before `e`'s value is known; return its Python expression."""
@@ -397,10 +457,11 @@ class Lowerer:
             return self.px.expr(e)
         return getattr(self, "x_" + type(e).__name__)(e)
 
-    def explode_saved(self, e, later) -> str:
+    def explode_saved(self, e, later, force: bool = False) -> str:
         """Explode `e`; keep its value in a temporary if a later sibling awaits."""
         py = self.explode(e)
-        if e is None or isinstance(e, SIMPLE) or not any(self.facts.has_await(x) for x in later if x is not None):
+        awaits_later = any(self.facts.has_await(x) for x in later if x is not None)
+        if e is None or isinstance(e, SIMPLE) or not (awaits_later or (force and self.facts.has_await(e))):
             return py
         t = self.temp()
         self.code(f"{slot_ref(t)} = {py}")
@@ -502,19 +563,39 @@ class Lowerer:
         if isinstance(e.target, (A.ArrayPattern, A.ObjectPattern)):
             t = self.temp()
             self.code(f"{slot_ref(t)} = {self.explode(e.value)}")
-            from .native import NativePrinter
-
-            NativePrinter(self).destructure(e.target, slot_ref(t), declare=False)
+            self.bind(e.target, slot_ref(t))
             return slot_ref(t)
         if e.op in ("&&=", "||=", "??="):
             return self.x_Logical(A.Logical(e.op[:2], e.target, A.Assign("=", e.target, e.value, e.span), e.span))
+        if e.op == "=":
+            if isinstance(e.target, A.Name):
+                return self.px.assign(e.target, "=", self.explode(e.value))
+            obj, key = self.explode_place(e.target, [e.value])
+            return f"_js.set_({obj}, {key}, {self.explode(e.value)})"
+        # compound: JavaScript reads the old value before evaluating the right side
+        op = BINARY[COMPOUND[e.op]]
         if isinstance(e.target, A.Name):
-            return self.px.assign(e.target, e.op, self.explode(e.value))
-        obj = self.explode_saved(e.target.obj, [getattr(e.target, "index", None), e.value])
-        key = py_str(e.target.prop) if isinstance(e.target, A.Member) else self.explode_saved(e.target.index, [e.value])
-        value = self.explode(e.value)
-        target = type(e.target)(_Raw(obj), e.target.prop if isinstance(e.target, A.Member) else _Raw(key))
-        return self.px.assign(target, e.op, value)
+            ref = slot_ref(self.res.slots[e.target])
+            old = self.temp()
+            self.code(f"{slot_ref(old)} = {ref}")
+            return f"_op.store(L, {py_str(self.res.slots[e.target])}, _js.{op}({slot_ref(old)}, {self.explode(e.value)}))"
+        obj, key = self.explode_place(e.target, [e.value], keep=True)
+        old = self.temp()
+        self.code(f"{slot_ref(old)} = _js.get({obj}, {key})")
+        return f"_js.set_({obj}, {key}, _js.{op}({slot_ref(old)}, {self.explode(e.value)}))"
+
+    def explode_place(self, target, later, keep: bool = False) -> tuple[str, str]:
+        """Object and key of a member/index target, saved if later code awaits."""
+        index = target.index if isinstance(target, A.Index) else None
+        obj = self.explode_saved(target.obj, [index] + later, force=keep)
+        if index is None:
+            return obj, py_str(target.prop)
+        return obj, self.explode_saved(index, later, force=keep)
+
+    def x_Update(self, e: A.Update) -> str:
+        obj, key = self.explode_place(e.target, [])
+        delta = "1.0" if e.op == "++" else "-1.0"
+        return f"_op.update_prop({obj}, {key}, {delta}, {e.prefix})"
 
     def x_Spread(self, e):  # pragma: no cover - handled by explode_list
         raise AssertionError

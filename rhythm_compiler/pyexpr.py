@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 from . import ast as A
-from .check import INPUTS_SLOT, Resolution, library
+from .check import INPUTS_SLOT, WORKFLOW_NAMESPACES, Resolution, library
 
 BINARY = {
     "+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod", "**": "pow",
@@ -161,6 +161,9 @@ class ExprPrinter:
             elif isinstance(node, A.Member) and isinstance(node.obj, A.Name) and node.obj in self.res.globals:
                 base = self.namespace_value(node)  # Math.PI, Context.executionId
                 break
+            elif isinstance(node, A.Index) and isinstance(node.obj, A.Name) and node.obj in self.res.globals:
+                base = f"_op.namespace_get({py_str(node.obj.name)}, {self.expr(node.index)})"
+                break
             links.append(node)
             node = node.callee if isinstance(node, A.Call) else node.obj
         if base is None:
@@ -204,7 +207,9 @@ class ExprPrinter:
     def namespace_value(self, e: A.Member) -> str:
         ns = e.obj.name
         if ns == "Context":
-            return {"executionId": "S.run_id", "workflowName": "S.workflow_name"}[e.prop]
+            return {"executionId": "S.run_id", "workflowName": "S.workflow_name"}.get(e.prop, "_js.UNDEFINED")
+        if f"{ns}.{e.prop}" in self.funcs or e.prop in WORKFLOW_NAMESPACES.get(ns, {}):
+            return f"_op.library_function({py_str(f'{ns}.{e.prop}')})"
         return self.global_value(f"{ns}.{e.prop}")
 
     def special_call(self, call: A.Call) -> str | None:

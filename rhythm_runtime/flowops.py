@@ -84,3 +84,28 @@ def update_prop(obj, key, delta: float, prefix: bool):
     old = _js.to_number(_js.get(obj, key))
     _js.set_(obj, key, old + delta)
     return old + delta if prefix else old
+
+
+def library_function(name: str) -> _js.JSFunction:
+    """`Math.floor` or `Task.run` read as a value: a function (typeof says so)."""
+    entry = _js.GLOBAL_FUNCTIONS.get(name)
+    if entry is not None:
+        fn = entry[0]
+        return _js.JSFunction(name.rsplit(".", 1)[-1], _js.UNDEFINED, lambda this, args: fn(*args))
+
+    def direct_only(this, args):
+        raise _js.type_error(f"{name} can only be called directly, as {name}(…)")
+
+    return _js.JSFunction(name.rsplit(".", 1)[-1], _js.UNDEFINED, direct_only)
+
+
+NAMESPACE_FUNCTIONS = {"Task": ("run", "all", "any", "race", "allSettled"), "Promise": ("all", "any", "race", "allSettled"),
+                       "Timer": ("delay",), "Signal": ("next",), "Workflow": ("run",)}
+
+
+def namespace_get(ns: str, key):
+    """`Math[key]`: a library member chosen at run time, or undefined."""
+    name = f"{ns}.{_js.to_property_key(key)}"
+    if name in _js.GLOBAL_FUNCTIONS or name.split(".", 1)[1] in NAMESPACE_FUNCTIONS.get(ns, ()):
+        return library_function(name)
+    return _js.GLOBAL_CONSTANTS.get(name, _js.UNDEFINED)

@@ -153,7 +153,7 @@ class Frame:
         if index is None:
             self.state = target
         else:
-            self.completions[str(index)] = ["jump", target]
+            self.completions[str(index)] = ["jump", float(target)]
             self.state = self.module.TRY_TABLE[index][2]
 
     def end_finally(self, index: int) -> None:
@@ -165,7 +165,7 @@ class Frame:
         elif record[0] == "return":
             self.abrupt_return(record[1])
         else:
-            self.abrupt_jump(record[1])
+            self.abrupt_jump(int(record[1]))
 
 
 # -- settling promises ---------------------------------------------------------------------
@@ -266,6 +266,8 @@ def activate(module, snapshot: dict, settled: dict[str, Settlement], run_id: str
         status, value, _ = settle(waiting, settled)
         if status == PENDING:
             return Outcome("suspended", snapshot=snapshot, waiting=leaf_keys(waiting), state=S.state)
+        if S.state == DONE:  # `return promise` adopts the promise's outcome
+            return _finish(module, S, status, value, None)
         _deliver(S, status, value)
     return _drive(module, S, L, settled)
 
@@ -283,7 +285,12 @@ def _drive(module, S: Frame, L: dict, settled) -> Outcome:
         try:
             awaited = next(gen)
         except StopIteration as stop:
-            return _completed(stop.value, S)
+            if not isinstance(stop.value, _js.Promise):
+                return _completed(stop.value, S)
+            S.state, awaited = DONE, stop.value  # an async function returning a promise adopts it
+            status, value, _ = settle(awaited, settled)
+            if status != PENDING:
+                return _finish(module, S, status, value, stop.__traceback__)
         except _js.JSThrow as e:
             return Outcome("failed", error=error_info(module, e.value, e.__traceback__, S.state), state=S.state)
         except BudgetExceeded as e:
@@ -301,6 +308,12 @@ def _drive(module, S: Frame, L: dict, settled) -> Outcome:
                     "seq": S.seq}
             return Outcome("suspended", snapshot=snap, waiting=leaf_keys(awaited), state=S.state)
         _deliver(S, status, value)
+
+
+def _finish(module, S: Frame, status: str, value, tb) -> Outcome:
+    if status == "ok":
+        return _completed(value, S)
+    return Outcome("failed", error=error_info(module, value, tb, S.state), state=S.state)
 
 
 def _completed(value, S: Frame) -> Outcome:
