@@ -36,7 +36,20 @@ def find_flows(paths: tuple[str, ...]) -> list[Path]:
     return found
 
 
-@click.group()
+class RhythmGroup(click.Group):
+    """Turns Rhythm's own errors into one line on stderr and exit code 1."""
+
+    def invoke(self, ctx):
+        from .errors import RhythmError
+
+        try:
+            return super().invoke(ctx)
+        except RhythmError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=RhythmGroup)
 @click.version_option(package_name="rhythm")
 def main() -> None:
     """Rhythm: durable workflows in .flow files, on nothing but Postgres."""
@@ -93,6 +106,144 @@ def compile_cmd(paths, out, check, diff, quiet) -> None:
                    f"{errors} error{'s' if errors != 1 else ''}", err=True)
     if errors or (check and stale):
         sys.exit(1)
+
+
+# -- running ------------------------------------------------------------------------------
+
+def load_app(spec: str):
+    """`module:attribute` (like uvicorn and Celery) -> the RhythmApp."""
+    import importlib
+
+    from .app import RhythmApp
+
+    module_name, _, attr = spec.partition(":")
+    sys.path.insert(0, str(Path.cwd()))
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise click.UsageError(f"cannot import {module_name!r}: {e}") from None
+    app = getattr(module, attr or "app", None)
+    if not isinstance(app, RhythmApp):
+        raise click.UsageError(f"{spec!r} is not a RhythmApp (expected module:attribute, e.g. app.main:app)")
+    return app
+
+
+database_option = click.option("--database-url", envvar="RHYTHM_DATABASE_URL", help="Postgres URL (default: embedded).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+@main.command()
+@click.argument("app_spec", metavar="APP")
+@click.option("--concurrency", "-c", default=4, show_default=True, help="Tasks run at once.")
+@click.option("--queues", "-q", default="default", show_default=True, help="Comma-separated task queues.")
+@database_option
+def worker(app_spec, concurrency, queues, database_url) -> None:
+    """Run a worker for APP (module:attribute, e.g. app.main:app)."""
+    import logging
+
+    from .worker import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    Worker(load_app(app_spec), concurrency=concurrency, queues=queues.split(","), database_url=database_url).run()
+
+
+def _client(database_url):
+    from .client import SyncRhythmClient
+
+    return SyncRhythmClient(database_url)
+
+
+def _json_arg(text: str | None, what: str):
+    import json
+
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise click.UsageError(f"{what} is not valid JSON: {e}") from None
+
+
+def _emit(data, as_json: bool, human: str) -> None:
+    import json
+
+    click.echo(json.dumps(data, default=str, indent=2) if as_json else human)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--inputs", default="{}", help="The workflow's Inputs as JSON.")
+@click.option("--id", "run_id", help="Run id (starting twice with one id returns the same run).")
+@click.option("--wait", is_flag=True, help="Wait for the result.")
+@database_option
+@json_option
+def start(name, inputs, run_id, wait, database_url, as_json) -> None:
+    """Start workflow NAME."""
+    from .client import WorkflowFailed
+
+    client = _client(database_url)
+    handle = client.start_workflow(name, _json_arg(inputs, "--inputs"), run_id)
+    if not wait:
+        _emit({"id": handle.id}, as_json, handle.id)
+        return
+    try:
+        output = handle.result()
+    except WorkflowFailed as e:
+        _emit({"id": handle.id, "status": e.status, "error": e.error}, as_json, str(e))
+        sys.exit(1)
+    import json
+
+    _emit({"id": handle.id, "status": "completed", "output": output}, as_json, json.dumps(output, indent=2))
+
+
+@main.command("signal")
+@click.argument("run_id")
+@click.argument("name")
+@click.argument("payload", required=False)
+@database_option
+def signal_cmd(run_id, name, payload, database_url) -> None:
+    """Send signal NAME with a JSON PAYLOAD to a run."""
+    _client(database_url).get(run_id).signal(name, _json_arg(payload, "PAYLOAD"))
+    click.echo(f"sent {name} to {run_id}", err=True)
+
+
+@main.command()
+@click.argument("run_id")
+@database_option
+@json_option
+def status(run_id, database_url, as_json) -> None:
+    """Show a run's status, output or error."""
+    row = _client(database_url).get(run_id).describe()
+    lines = [f"{row['id']}  {row['workflow_name']}@{row['version']}  {row['status']}"]
+    if row["status"] == "completed":
+        lines.append(f"output: {row['output']}")
+    elif row["error"]:
+        lines.append(f"error: {row['error'].get('type')}: {row['error'].get('message')}")
+    elif row["waiting"]:
+        lines.append(f"waiting on: {', '.join(row['waiting'])}")
+    _emit(row, as_json, "\n".join(lines))
+
+
+@main.command("list")
+@click.option("--status", "status_", help="Only runs with this status.")
+@click.option("--name", help="Only runs of this workflow.")
+@click.option("--limit", default=50, show_default=True)
+@database_option
+@json_option
+def list_cmd(status_, name, limit, database_url, as_json) -> None:
+    """List recent runs."""
+    rows = _client(database_url).list(status_, name, limit)
+    human = "\n".join(f"{r['id']}  {r['workflow_name']}  {r['status']}  {r['created_at']:%Y-%m-%d %H:%M:%S}" for r in rows)
+    _emit(rows, as_json, human or "no runs")
+
+
+@main.command()
+@click.argument("run_id")
+@database_option
+def cancel(run_id, database_url) -> None:
+    """Cancel a run, its pending tasks and its child runs."""
+    changed = _client(database_url).get(run_id).cancel()
+    click.echo(f"cancelled {run_id}" if changed else f"{run_id} had already finished", err=True)
 
 
 def _register_db() -> None:

@@ -182,6 +182,32 @@ def leaf_keys(p) -> list[str]:
     return [k for item in p.items for k in leaf_keys(item)]
 
 
+def reachable_keys(root) -> set[str]:
+    """Leaf await keys of every promise reachable from `root` (the rest is garbage)."""
+    keys: set[str] = set()
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, (list, dict, _js.Promise, _js.JSError, _js.JSFunction)):
+            if id(v) in seen:
+                continue
+            seen.add(id(v))
+        if isinstance(v, _js.Promise):
+            if v.key is not None:
+                keys.add(v.key)
+            stack.extend(v.items or ())
+        elif isinstance(v, list):
+            stack.extend(v)
+        elif isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, _js.JSError):
+            stack.extend(v.props.values())
+        elif isinstance(v, _js.JSFunction):
+            stack.append(v.this)
+    return keys
+
+
 def settle(p, settled: dict[str, Settlement]) -> tuple[str, object, int]:
     """(status, value, seq) of any awaited value: 'ok', 'err' or PENDING."""
     if not isinstance(p, _js.Promise):
@@ -245,6 +271,7 @@ class Outcome:
     snapshot: dict | None = None
     waiting: list[str] = field(default_factory=list)
     state: int = 0
+    live: set[str] = field(default_factory=set)  # every await key the snapshot can still reach
 
 
 def new_snapshot(inputs) -> dict:
@@ -265,7 +292,8 @@ def activate(module, snapshot: dict, settled: dict[str, Settlement], run_id: str
     if waiting is not None:
         status, value, _ = settle(waiting, settled)
         if status == PENDING:
-            return Outcome("suspended", snapshot=snapshot, waiting=leaf_keys(waiting), state=S.state)
+            return Outcome("suspended", snapshot=snapshot, waiting=leaf_keys(waiting), state=S.state,
+                           live=reachable_keys(data))
         if S.state == DONE:  # `return promise` adopts the promise's outcome
             return _finish(module, S, status, value, None)
         _deliver(S, status, value)
@@ -304,9 +332,10 @@ def _drive(module, S: Frame, L: dict, settled) -> Outcome:
             return Outcome("failed", error=info, state=S.state)
         status, value, _ = settle(awaited, settled)
         if status == PENDING:
-            snap = {"state": S.state, "data": _js.encode_snapshot({"L": L, "W": awaited, "C": S.completions}),
-                    "seq": S.seq}
-            return Outcome("suspended", snapshot=snap, waiting=leaf_keys(awaited), state=S.state)
+            roots = {"L": L, "W": awaited, "C": S.completions}
+            snap = {"state": S.state, "data": _js.encode_snapshot(roots), "seq": S.seq}
+            return Outcome("suspended", snapshot=snap, waiting=leaf_keys(awaited), state=S.state,
+                           live=reachable_keys(roots))
         _deliver(S, status, value)
 
 

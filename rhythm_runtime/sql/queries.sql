@@ -157,3 +157,187 @@ FROM (
 ) AS due
 WHERE t.run_id = due.run_id AND t.await_key = due.await_key
 RETURNING t.run_id, t.await_key, t.due_at;
+
+-- name: register_version
+-- Record a compiled workflow version (idempotent: the same version registers once).
+INSERT INTO rhythm.workflow_versions (name, version, source, module_code, module_hash)
+VALUES (%(name)s, %(version)s, %(source)s, %(module_code)s, %(module_hash)s)
+ON CONFLICT (name, version) DO NOTHING;
+
+-- name: newest_version
+-- The version new runs of one workflow start on.
+SELECT version FROM rhythm.workflow_versions
+WHERE name = %(name)s
+ORDER BY created_at DESC, version
+LIMIT 1;
+
+-- name: workflow_names
+-- Every registered workflow name (for "unknown workflow" errors).
+SELECT DISTINCT name FROM rhythm.workflow_versions ORDER BY name;
+
+-- name: load_version
+-- The stored module of one version (for runs whose version this worker's build lacks).
+SELECT module_code, module_hash, source FROM rhythm.workflow_versions
+WHERE name = %(name)s AND version = %(version)s;
+
+-- name: insert_run
+-- Start a run unless one with this id exists; returns the row only when inserted.
+INSERT INTO rhythm.runs (id, workflow_name, version, inputs, parent_run_id, parent_await_key)
+VALUES (%(id)s, %(name)s, %(version)s, %(inputs)s, %(parent_run_id)s, %(parent_await_key)s)
+ON CONFLICT DO NOTHING
+RETURNING id;
+
+-- name: get_run
+-- One run's public state.
+SELECT id, workflow_name, version, status, inputs, output, error, parent_run_id,
+       created_at, updated_at, finished_at, activations, waiting
+FROM rhythm.runs WHERE id = %(id)s;
+
+-- name: list_runs
+-- Recent runs, optionally filtered by status and workflow name.
+SELECT id, workflow_name, version, status, created_at, finished_at
+FROM rhythm.runs
+WHERE (%(status)s::text IS NULL OR status = %(status)s)
+  AND (%(name)s::text IS NULL OR workflow_name = %(name)s)
+ORDER BY created_at DESC, id
+LIMIT %(limit)s;
+
+-- name: lock_runnable_run
+-- Lock one run that needs an activation; the lock is the activation's exclusive right.
+SELECT id, workflow_name, version, status, inputs, snapshot, inbox, signal_waits,
+       parent_run_id, parent_await_key, activations
+FROM rhythm.runs
+WHERE status IN ('pending', 'suspended')
+  AND available_at IS NOT NULL
+  AND available_at <= now()
+ORDER BY available_at
+LIMIT 1
+FOR UPDATE SKIP LOCKED;
+
+-- name: lock_run_if_waiting
+-- Lock a run for an inline activation when it is free and waiting on this key.
+SELECT id, workflow_name, version, status, inputs, snapshot, inbox, signal_waits,
+       parent_run_id, parent_await_key, activations
+FROM rhythm.runs
+WHERE id = %(id)s AND status = 'suspended' AND available_at IS NOT NULL
+FOR UPDATE SKIP LOCKED;
+
+-- name: save_suspended
+-- Store the snapshot of a run that now waits, with what it waits for.
+UPDATE rhythm.runs
+SET status = 'suspended', snapshot = %(snapshot)s, inbox = %(inbox)s,
+    waiting = %(waiting)s, signal_waits = %(signal_waits)s,
+    available_at = NULL,
+    activations = activations + 1, attempts = 0, updated_at = now()
+WHERE id = %(id)s;
+
+-- name: save_finished
+-- Store the outcome of a run that completed or failed.
+UPDATE rhythm.runs
+SET status = %(status)s, output = %(output)s, error = %(error)s, snapshot = %(snapshot)s,
+    inbox = '{}', waiting = '{}', signal_waits = '[]', available_at = NULL,
+    activations = activations + 1, attempts = 0, updated_at = now(), finished_at = now()
+WHERE id = %(id)s;
+
+-- name: settle
+-- Deliver one result to a run's inbox; wake the run if it waits on that key.
+UPDATE rhythm.runs
+SET inbox = inbox || jsonb_build_object(%(key)s::text,
+        jsonb_build_array(nextval('rhythm.settle_seq'), %(kind)s::text, %(value)s::jsonb)),
+    available_at = CASE WHEN %(key)s = ANY(waiting) THEN now() ELSE available_at END,
+    updated_at = now()
+WHERE id = %(id)s AND status IN ('pending', 'suspended')
+RETURNING (%(key)s = ANY(waiting)) AS woke;
+
+-- name: insert_task
+-- Schedule one task; a re-run activation hitting the same await key inserts nothing.
+INSERT INTO rhythm.tasks (run_id, await_key, name, queue, payload, max_attempts, backoff_seconds, timeout_seconds)
+VALUES (%(run_id)s, %(await_key)s, %(name)s, %(queue)s, %(payload)s, %(max_attempts)s, %(backoff)s, %(timeout)s)
+ON CONFLICT DO NOTHING
+RETURNING id;
+
+-- name: insert_timer
+-- Schedule one durable timer on the database clock.
+INSERT INTO rhythm.timers (run_id, await_key, due_at)
+VALUES (%(run_id)s, %(await_key)s, now() + %(seconds)s * interval '1 second')
+ON CONFLICT DO NOTHING;
+
+-- name: take_signal
+-- Consume the oldest unread signal of a name for one await key (FIFO per name).
+UPDATE rhythm.signals
+SET consumed_by = %(key)s, consumed_at = now()
+WHERE seq = (
+    SELECT seq FROM rhythm.signals
+    WHERE run_id = %(run_id)s AND name = %(name)s AND consumed_by IS NULL
+    ORDER BY seq LIMIT 1
+    FOR UPDATE
+)
+RETURNING payload;
+
+-- name: insert_signal
+-- Keep a signal for a run until a Signal.next takes it.
+INSERT INTO rhythm.signals (run_id, name, payload) VALUES (%(run_id)s, %(name)s, %(payload)s)
+RETURNING seq;
+
+-- name: lock_run
+-- Lock one run row (signals, cancellation).
+SELECT id, status, signal_waits, parent_run_id, parent_await_key FROM rhythm.runs
+WHERE id = %(id)s FOR UPDATE;
+
+-- name: set_signal_waits
+-- Replace a run's list of Signal.next calls still waiting.
+UPDATE rhythm.runs SET signal_waits = %(signal_waits)s, updated_at = now() WHERE id = %(id)s;
+
+-- name: complete_task_ok
+-- Record a task's result if this worker still holds it.
+UPDATE rhythm.tasks
+SET status = 'completed', result = %(result)s, finished_at = now(), updated_at = now(),
+    lease_owner = NULL, lease_expires_at = NULL
+WHERE id = %(id)s AND status = 'running' AND lease_owner = %(worker)s
+RETURNING run_id, await_key;
+
+-- name: fail_task_attempt
+-- Record a failed attempt: retry after backoff with jitter, or fail for good.
+UPDATE rhythm.tasks
+SET status = CASE WHEN attempts < max_attempts THEN 'pending' ELSE 'failed' END,
+    available_at = now() + backoff_seconds * power(2, attempts - 1) * (0.5 + random() / 2) * interval '1 second',
+    error = %(error)s, lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
+    finished_at = CASE WHEN attempts < max_attempts THEN NULL ELSE now() END
+WHERE id = %(id)s AND status = 'running' AND lease_owner = %(worker)s
+RETURNING run_id, await_key, status;
+
+-- name: insert_standalone_task
+-- Queue a task that no workflow waits for.
+INSERT INTO rhythm.tasks (name, queue, payload, max_attempts, backoff_seconds, timeout_seconds)
+VALUES (%(name)s, %(queue)s, %(payload)s, %(max_attempts)s, %(backoff)s, %(timeout)s)
+RETURNING id;
+
+-- name: get_task
+-- One task's state (standalone task handles).
+SELECT id, name, status, result, error, attempts FROM rhythm.tasks WHERE id = %(id)s;
+
+-- name: cancel_run
+-- Mark a run cancelled unless it already ended; returns it when it changed.
+UPDATE rhythm.runs
+SET status = 'cancelled', available_at = NULL, waiting = '{}', signal_waits = '[]',
+    finished_at = now(), updated_at = now(),
+    error = jsonb_build_object('type', 'Cancelled', 'message', 'the run was cancelled')
+WHERE id = %(id)s AND status IN ('pending', 'suspended')
+RETURNING id, parent_run_id, parent_await_key;
+
+-- name: cancel_run_tasks
+-- Cancel the tasks of a cancelled run that have not started.
+UPDATE rhythm.tasks SET status = 'cancelled', finished_at = now(), updated_at = now()
+WHERE run_id = %(id)s AND status = 'pending';
+
+-- name: child_runs
+-- Unfinished children of a run (cancellation cascades to them).
+SELECT id FROM rhythm.runs WHERE parent_run_id = %(id)s AND status IN ('pending', 'suspended');
+
+-- name: next_settle_seq
+-- One number of the settlement order (for results known during an activation).
+SELECT nextval('rhythm.settle_seq') AS seq;
+
+-- name: notify_work
+-- Wake idle workers: new work is claimable (sent at most once per transaction).
+SELECT pg_notify('rhythm_work', '');

@@ -79,6 +79,17 @@ CREATE TABLE rhythm.runs (
     -- Claims since the last activation that committed: a run that keeps
     -- killing its worker can be failed instead of retried forever.
     attempts integer NOT NULL DEFAULT 0,
+    -- Results that arrived for the run's await keys, not yet consumed:
+    -- {await_key: [settle order, "ok"|"undefined"|"err", value]}.
+    inbox jsonb NOT NULL DEFAULT '{}',
+    -- The await keys the stored snapshot waits on: a result for one of them
+    -- makes the run available again.
+    waiting text[] NOT NULL DEFAULT '{}',
+    -- Signal.next calls still waiting for a signal, oldest first:
+    -- [[await_key, signal name], ...].
+    signal_waits jsonb NOT NULL DEFAULT '[]',
+    -- Activations that committed (history numbering, step counts).
+    activations integer NOT NULL DEFAULT 0,
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
     finished_at timestamptz,
@@ -101,6 +112,9 @@ CREATE INDEX runs_lease_idx ON rhythm.runs (lease_expires_at)
 CREATE INDEX runs_workflow_idx ON rhythm.runs (workflow_name, created_at);
 
 -- One row per task invocation: scheduled by a run, or queued on its own.
+-- Orders settlements across a run, so race/any/all pick the first to settle.
+CREATE SEQUENCE rhythm.settle_seq;
+
 CREATE TABLE rhythm.tasks (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     -- The run waiting for the result; NULL for standalone queued tasks.

@@ -1,0 +1,77 @@
+"""`RhythmApp`: the workflows and tasks one deployment runs.
+
+At start-up the app loads every compiled workflow module (compiling stale
+`.flow` files in development, with a warning naming them) and registers each
+version in Postgres, so any worker — also one running a newer build — can
+resume a run on the exact version it started with.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rhythm_compiler import compile_source, version_of
+
+from .modules import load_module, module_hash
+from .tasks import REGISTRY, TaskSpec
+
+log = logging.getLogger("rhythm")
+COMPILED_DIR = "compiled"
+
+
+@dataclass
+class LoadedWorkflow:
+    name: str
+    version: str
+    source: str
+    code: str
+    module: Any
+
+
+class RhythmApp:
+    def __init__(self, workflows: str | Path = "workflows/", *, database_url: str | None = None,
+                 step_budget: int | None = None):
+        self.workflows_dir = Path(workflows)
+        self.database_url = database_url
+        self.step_budget = step_budget
+        self._workflows: dict[str, LoadedWorkflow] | None = None
+
+    @property
+    def tasks(self) -> dict[str, TaskSpec]:
+        """Every @task registered in this process (import your task modules first)."""
+        return dict(REGISTRY)
+
+    @property
+    def workflows(self) -> dict[str, LoadedWorkflow]:
+        if self._workflows is None:
+            self._workflows = self._load()
+        return self._workflows
+
+    def _load(self) -> dict[str, LoadedWorkflow]:
+        if not self.workflows_dir.is_dir():
+            raise FileNotFoundError(f"workflows directory {self.workflows_dir} does not exist")
+        found: dict[str, LoadedWorkflow] = {}
+        stale: list[str] = []
+        for flow in sorted(self.workflows_dir.glob("*.flow")):
+            source = flow.read_text(encoding="utf-8")
+            compiled = flow.parent / COMPILED_DIR / f"{flow.stem}.py"
+            code = compiled.read_text(encoding="utf-8") if compiled.exists() else None
+            if code is None or f'VERSION = "{version_of(source)}"' not in code:
+                stale.append(str(flow))
+                code = compile_source(source, str(flow)).code
+                compiled.parent.mkdir(parents=True, exist_ok=True)
+                compiled.write_text(code, encoding="utf-8")
+            module = load_module(code, flow.stem)
+            found[flow.stem] = LoadedWorkflow(flow.stem, module.VERSION, source, code, module)
+        if stale:
+            log.warning("compiled stale or missing workflow modules: %s (run `rhythm compile` and commit them)",
+                        ", ".join(stale))
+        return found
+
+    def register(self, store) -> None:
+        """Record every workflow version in Postgres (idempotent)."""
+        for wf in self.workflows.values():
+            store.register_version(wf.name, wf.version, wf.source, wf.code, module_hash(wf.code))

@@ -1,0 +1,183 @@
+"""`RhythmClient` (async) and `SyncRhythmClient`: start, watch, signal and cancel runs.
+
+A handle is cheap (an id and a client); `await handle.result()` polls the
+run's row with a short backoff until it ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .config import Settings
+from .db import migrate
+from .errors import RhythmError
+from .store import RunNotFound, Store
+from .tasks import REGISTRY, TaskSpec
+
+MAX_PAYLOAD_BYTES = 1_000_000
+FINAL = ("completed", "failed", "cancelled")
+
+
+class WorkflowFailed(RhythmError):
+    """`result()` of a run that failed or was cancelled; `.error` holds the details."""
+
+    def __init__(self, run_id: str, status: str, error: dict | None):
+        self.run_id, self.status, self.error = run_id, status, error or {}
+        where = f" at {self.error['file']}:{self.error['line']}" if self.error.get("file") else ""
+        super().__init__(f"run {run_id} {status}: {self.error.get('type', 'Error')}: {self.error.get('message', '')}{where}")
+
+
+class PayloadError(RhythmError):
+    pass
+
+
+def check_payload(what: str, value: Any) -> None:
+    """Refuse non-JSON or oversized values at the API boundary, not deep in a worker."""
+    try:
+        text = json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise PayloadError(f"{what} must be JSON (dicts, lists, strings, numbers, booleans, None): {e}") from None
+    if len(text) > MAX_PAYLOAD_BYTES:
+        raise PayloadError(f"{what} is {len(text):,} bytes of JSON; the limit is {MAX_PAYLOAD_BYTES:,}")
+
+
+class SyncRhythmClient:
+    """Blocking client for scripts and CLIs."""
+
+    def __init__(self, database_url: str | None = None):
+        url = Settings.load(database_url).database_url()
+        migrate(url)
+        self.store = Store(url, max_size=4)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def start_workflow(self, name: str, inputs: Any = None, id: str | None = None) -> "SyncHandle":
+        inputs = {} if inputs is None else inputs
+        check_payload("workflow inputs", inputs)
+        run_id, _created = self.store.start_run(name, inputs, id)
+        return SyncHandle(self, run_id)
+
+    def run_workflow(self, name: str, inputs: Any = None, id: str | None = None, timeout: float | None = None):
+        return self.start_workflow(name, inputs, id).result(timeout)
+
+    def get(self, run_id: str) -> "SyncHandle":
+        if self.store.get_run(run_id) is None:
+            raise RunNotFound(f"no run with id {run_id!r}")
+        return SyncHandle(self, run_id)
+
+    def list(self, status: str | None = None, name: str | None = None, limit: int = 50) -> list[dict]:
+        return self.store.list_runs(status, name, limit)
+
+    def queue_task(self, name: str, payload: Any = None) -> int:
+        check_payload("task payload", payload)
+        spec = REGISTRY.get(name) or TaskSpec(name, lambda p: None)
+        return self.store.queue_task(name, payload, spec)
+
+
+@dataclass
+class SyncHandle:
+    client: SyncRhythmClient
+    id: str
+
+    def status(self) -> str:
+        return self.describe()["status"]
+
+    def describe(self) -> dict:
+        row = self.client.store.get_run(self.id)
+        if row is None:
+            raise RunNotFound(f"no run with id {self.id!r}")
+        return row
+
+    def result(self, timeout: float | None = None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = 0.005
+        while True:
+            row = self.describe()
+            if row["status"] in FINAL:
+                return _outcome(row)
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"run {self.id} did not finish within {timeout}s (status {row['status']})")
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.2)
+
+    def signal(self, name: str, payload: Any = None) -> None:
+        check_payload("signal payload", payload)
+        self.client.store.send_signal(self.id, name, payload)
+
+    def cancel(self) -> bool:
+        return self.client.store.cancel_run(self.id)
+
+
+def _outcome(row: dict):
+    if row["status"] == "completed":
+        return row["output"]
+    raise WorkflowFailed(row["id"], row["status"], row["error"])
+
+
+class RhythmClient:
+    """Async client: `result = await (await client.start_workflow(...)).result()`."""
+
+    def __init__(self, database_url: str | None = None):
+        self._database_url = database_url
+        self._sync: SyncRhythmClient | None = None
+
+    async def _client(self) -> SyncRhythmClient:
+        if self._sync is None:
+            self._sync = await asyncio.to_thread(SyncRhythmClient, self._database_url)
+        return self._sync
+
+    async def start_workflow(self, name: str, inputs: Any = None, id: str | None = None) -> "WorkflowHandle":
+        c = await self._client()
+        handle = await asyncio.to_thread(c.start_workflow, name, inputs, id)
+        return WorkflowHandle(handle)
+
+    async def run_workflow(self, name: str, inputs: Any = None, id: str | None = None, timeout: float | None = None):
+        return await (await self.start_workflow(name, inputs, id)).result(timeout)
+
+    async def get(self, run_id: str) -> "WorkflowHandle":
+        c = await self._client()
+        return WorkflowHandle(await asyncio.to_thread(c.get, run_id))
+
+    async def list(self, status: str | None = None, name: str | None = None, limit: int = 50) -> list[dict]:
+        c = await self._client()
+        return await asyncio.to_thread(c.list, status, name, limit)
+
+    async def queue_task(self, name: str, payload: Any = None) -> int:
+        c = await self._client()
+        return await asyncio.to_thread(c.queue_task, name, payload)
+
+    async def close(self) -> None:
+        if self._sync is not None:
+            await asyncio.to_thread(self._sync.close)
+
+
+class WorkflowHandle:
+    def __init__(self, handle: SyncHandle):
+        self._h = handle
+        self.id = handle.id
+
+    async def status(self) -> str:
+        return await asyncio.to_thread(self._h.status)
+
+    async def result(self, timeout: float | None = None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = 0.005
+        while True:
+            row = await asyncio.to_thread(self._h.describe)
+            if row["status"] in FINAL:
+                return _outcome(row)
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"run {self.id} did not finish within {timeout}s (status {row['status']})")
+            await asyncio.sleep(delay)
+            delay = min(delay * 1.5, 0.2)
+
+    async def signal(self, name: str, payload: Any = None) -> None:
+        await asyncio.to_thread(self._h.signal, name, payload)
+
+    async def cancel(self) -> bool:
+        return await asyncio.to_thread(self._h.cancel)
