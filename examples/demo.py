@@ -1,48 +1,70 @@
-"""`make demo`: run every example workflow and print what it returned.
-
-The examples' modules were just compiled by `rhythm compile examples`. Until
-the Postgres runtime lands, this runs them with the in-process runner, which
-drives the same generated state machines with a virtual clock.
+"""`make demo`: start Postgres (embedded unless RHYTHM_DATABASE_URL is set) and a
+worker process, run every example workflow, print the results, stop the worker.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
+import os
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
-from rhythm_runtime.tasks import REGISTRY
-from rhythm_runtime.testing import run_workflow
+from rhythm import SyncRhythmClient, WorkflowFailed
+from rhythm_runtime.config import Settings
 
 HERE = Path(__file__).parent
+ROOT = HERE.parent
 
 RUNS = [
-    ("onboarding", "onboard_user", {"userId": 42}, []),
-    ("approvals", "expense_approval", {"employee": "sam", "amount": 120}, [("decision", {"approved": True, "by": "lee"})]),
-    ("approvals", "expense_approval", {"employee": "kim", "amount": 80}, []),
-    ("orders", "fulfill_order", {"id": "o-1", "total": 99, "items": [{"sku": "tea", "qty": 2}, {"sku": "mug", "qty": 1}]}, []),
-    ("orders", "fulfill_order", {"id": "o-2", "total": 5000, "items": [{"sku": "piano", "qty": 1}]}, []),
-    ("fanout", "thumbnails", {"images": ["a.jpg", "b.jpg", "c.jpg"]}, []),
+    ("onboard_user", {"userId": 42, "followUpSeconds": 1}, None),
+    ("expense_approval", {"employee": "sam", "amount": 120, "timeoutSeconds": 30}, ("decision", {"approved": True, "by": "lee"})),
+    ("expense_approval", {"employee": "kim", "amount": 80, "timeoutSeconds": 1}, None),
+    ("fulfill_order", {"id": "o-1", "total": 99, "items": [{"sku": "tea", "qty": 2}, {"sku": "mug", "qty": 1}]}, None),
+    ("fulfill_order", {"id": "o-2", "total": 5000, "items": [{"sku": "piano", "qty": 1}]}, None),
+    ("thumbnails", {"images": ["a.jpg", "b.jpg", "c.jpg"]}, None),
 ]
 
 
-def load_tasks(example: str) -> None:
-    path = HERE / example / "app" / "tasks.py"
-    spec = importlib.util.spec_from_file_location(f"demo_{example}_tasks", path)
-    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+def start_worker(url: str) -> subprocess.Popen:
+    env = dict(os.environ, RHYTHM_DATABASE_URL=url)
+    return subprocess.Popen([sys.executable, "-m", "rhythm_runtime.cli", "worker", "demo_app:app", "--concurrency", "4"],
+                            cwd=HERE, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
 def main() -> int:
-    for example in sorted({r[0] for r in RUNS}):
-        load_tasks(example)
-    tasks = {name: spec.fn for name, spec in REGISTRY.items()}
-    for example, name, inputs, signals in RUNS:
-        flows = HERE / example / "workflows"
-        children = {p.stem: p for p in flows.glob("*.flow")}
-        result = run_workflow(flows / f"{name}.flow", inputs=inputs, tasks=tasks, workflows=children, signals=signals)
-        shown = result.output if result.status == "completed" else result.error
-        print(f"{name}({json.dumps(inputs)}) -> {result.status}: {json.dumps(shown)}")
+    url = Settings.load(project_dir=ROOT).database_url()
+    worker = start_worker(url)
+    try:
+        client = SyncRhythmClient(url)
+        deadline = time.monotonic() + 60
+        handles = []
+        for name, inputs, sig in RUNS:
+            while True:  # the worker registers the workflows when it starts
+                try:
+                    handle = client.start_workflow(name, inputs)
+                    break
+                except Exception:
+                    if time.monotonic() > deadline or worker.poll() is not None:
+                        raise
+                    time.sleep(0.2)
+            if sig:
+                handle.signal(*sig)
+            handles.append((name, inputs, handle))
+        for name, inputs, handle in handles:
+            try:
+                shown = f"completed: {json.dumps(handle.result(timeout=60))}"
+            except WorkflowFailed as e:
+                shown = f"{e.status}: {e.error.get('type')}: {e.error.get('message')} ({e.error.get('file')}:{e.error.get('line')})"
+            print(f"{name}({json.dumps(inputs)})\n  -> {shown}")
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _, err = worker.communicate(timeout=30)
+        if worker.returncode not in (0, -signal.SIGTERM):
+            print(err, file=sys.stderr)
+    print(f"\nworker stopped (exit {worker.returncode}); Postgres keeps running in .rhythm/ — `rhythm db stop` stops it")
     return 0
 
 

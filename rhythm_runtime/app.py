@@ -32,9 +32,10 @@ class LoadedWorkflow:
 
 
 class RhythmApp:
-    def __init__(self, workflows: str | Path = "workflows/", *, database_url: str | None = None,
+    def __init__(self, workflows: str | Path | list = "workflows/", *, database_url: str | None = None,
                  step_budget: int | None = None):
-        self.workflows_dir = Path(workflows)
+        dirs = workflows if isinstance(workflows, (list, tuple)) else [workflows]
+        self.workflow_dirs = [Path(d) for d in dirs]
         self.database_url = database_url
         self.step_budget = step_budget
         self._workflows: dict[str, LoadedWorkflow] | None = None
@@ -50,12 +51,20 @@ class RhythmApp:
             self._workflows = self._load()
         return self._workflows
 
+    def _flows(self) -> list[Path]:
+        flows = []
+        for d in self.workflow_dirs:
+            if not d.is_dir():
+                raise FileNotFoundError(f"workflows directory {d} does not exist")
+            flows.extend(sorted(d.glob("*.flow")))
+        return flows
+
     def _load(self) -> dict[str, LoadedWorkflow]:
-        if not self.workflows_dir.is_dir():
-            raise FileNotFoundError(f"workflows directory {self.workflows_dir} does not exist")
         found: dict[str, LoadedWorkflow] = {}
         stale: list[str] = []
-        for flow in sorted(self.workflows_dir.glob("*.flow")):
+        for flow in self._flows():
+            if flow.stem in found:
+                raise ValueError(f"two workflows are named {flow.stem!r}: a workflow's name is its file's stem")
             source = flow.read_text(encoding="utf-8")
             compiled = flow.parent / COMPILED_DIR / f"{flow.stem}.py"
             code = compiled.read_text(encoding="utf-8") if compiled.exists() else None

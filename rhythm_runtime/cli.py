@@ -253,3 +253,7 @@ def _register_db() -> None:
 
 
 _register_db()
+
+
+if __name__ == "__main__":
+    main()
