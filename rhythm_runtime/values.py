@@ -199,7 +199,9 @@ _WHITESPACE = (
     "\t\n\x0b\x0c\r \xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
     "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 )
-_DECIMAL_LITERAL = r"[+-]?(?:Infinity|(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
+_DECIMAL_LITERAL = (
+    r"[+-]?(?:Infinity|(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
+)
 _STRING_NUMBER = re.compile(_DECIMAL_LITERAL + r"\Z")
 _FLOAT_PREFIX = re.compile(_DECIMAL_LITERAL)
 _RADIX_PREFIXES = {"0x": 16, "0X": 16, "0o": 8, "0O": 8, "0b": 2, "0B": 2}
@@ -497,14 +499,38 @@ _BITS = struct.Struct("<Q")
 _BP = (1.0, 1.5)
 _DP_H = (0.0, 5.84962487220764160156e-01)
 _DP_L = (0.0, 1.35003920212974897128e-08)
-_L1, _L2, _L3 = 5.99999999999994648725e-01, 4.28571428578550184252e-01, 3.33333329818377432918e-01
-_L4, _L5, _L6 = 2.72728123808534006489e-01, 2.30660745775561754067e-01, 2.06975017800338417784e-01
-_P1, _P2, _P3 = 1.66666666666666019037e-01, -2.77777777770155933842e-03, 6.61375632143793436117e-05
+_L1, _L2, _L3 = (
+    5.99999999999994648725e-01,
+    4.28571428578550184252e-01,
+    3.33333329818377432918e-01,
+)
+_L4, _L5, _L6 = (
+    2.72728123808534006489e-01,
+    2.30660745775561754067e-01,
+    2.06975017800338417784e-01,
+)
+_P1, _P2, _P3 = (
+    1.66666666666666019037e-01,
+    -2.77777777770155933842e-03,
+    6.61375632143793436117e-05,
+)
 _P4, _P5 = -1.65339022054652515390e-06, 4.13813679705723846039e-08
-_LG2, _LG2_H, _LG2_L = 6.93147180559945286227e-01, 6.93147182464599609375e-01, -1.90465429995776804525e-09
+_LG2, _LG2_H, _LG2_L = (
+    6.93147180559945286227e-01,
+    6.93147182464599609375e-01,
+    -1.90465429995776804525e-09,
+)
 _OVT = 8.0085662595372944372e-17
-_CP, _CP_H, _CP_L = 9.61796693925975554329e-01, 9.61796700954437255859e-01, -7.02846165095275826516e-09
-_IVLN2, _IVLN2_H, _IVLN2_L = 1.44269504088896338700e00, 1.44269502162933349609e00, 1.92596299112661746887e-08
+_CP, _CP_H, _CP_L = (
+    9.61796693925975554329e-01,
+    9.61796700954437255859e-01,
+    -7.02846165095275826516e-09,
+)
+_IVLN2, _IVLN2_H, _IVLN2_L = (
+    1.44269504088896338700e00,
+    1.44269502162933349609e00,
+    1.92596299112661746887e-08,
+)
 
 
 def _words(x: float) -> tuple[int, int]:
@@ -515,7 +541,9 @@ def _words(x: float) -> tuple[int, int]:
 
 
 def _from_words(high: int, low: int) -> float:
-    return _DOUBLE.unpack(_BITS.pack(((high & 0xFFFFFFFF) << 32) | (low & 0xFFFFFFFF)))[0]
+    return _DOUBLE.unpack(_BITS.pack(((high & 0xFFFFFFFF) << 32) | (low & 0xFFFFFFFF)))[
+        0
+    ]
 
 
 def _clear_low(x: float) -> float:
@@ -751,7 +779,12 @@ def template(*parts) -> str:
 
 def _index_key(key: str) -> int | None:
     """The array index a canonical key like "12" names, else None."""
-    if key.isdigit() and len(key) <= 10 and key.isascii() and (key[0] != "0" or len(key) == 1):
+    if (
+        key.isdigit()
+        and len(key) <= 10
+        and key.isascii()
+        and (key[0] != "0" or len(key) == 1)
+    ):
         i = int(key)
         if i <= _MAX_ARRAY_INDEX:
             return i
@@ -793,15 +826,21 @@ def get(obj, key):
         return obj.get(key if type(key) is str else to_property_key(key), UNDEFINED)
     t = type(obj)
     if t is list:
+        if type(key) is float and 0 <= key < len(obj) and key == int(key):
+            return obj[int(key)]
         return _get_array(obj, key)
     if t is str:
         return _get_string(obj, key)
     if obj is None or obj is UNDEFINED:
-        raise type_error(f"Cannot read properties of {to_string(obj)} (reading '{to_property_key(key)}')")
+        raise type_error(
+            f"Cannot read properties of {to_string(obj)} (reading '{to_property_key(key)}')"
+        )
     if t is JSError:
         return _get_error(obj, to_property_key(key))
     table = _METHODS.get(t)  # numbers and booleans
-    return UNDEFINED if table is None else _method_value(obj, table, to_property_key(key))
+    return (
+        UNDEFINED if table is None else _method_value(obj, table, to_property_key(key))
+    )
 
 
 def get_optional(obj, key):
@@ -869,7 +908,9 @@ def set_(obj, key, value):
     elif t is JSError:
         _set_error(obj, to_property_key(key), value)
     elif obj is None or obj is UNDEFINED:
-        raise type_error(f"Cannot set properties of {to_string(obj)} (setting '{to_property_key(key)}')")
+        raise type_error(
+            f"Cannot set properties of {to_string(obj)} (setting '{to_property_key(key)}')"
+        )
     elif t is Promise or t is JSFunction:
         raise _no_named_properties(obj, key)
     return value  # other primitives: ignored, as in sloppy mode
@@ -917,12 +958,19 @@ def _set_error(e: JSError, key: str, value) -> None:
         e.props[key] = value
 
 
-_NAMED = {list: "an array", Promise: "a promise", JSFunction: "a function"}
+_NAMED = {
+    list: "an array (Rhythm arrays hold only elements)",
+    Promise: "a promise",
+    JSFunction: "a function",
+}
 
 
 def _no_named_properties(obj, key) -> JSThrow:
-    """Rhythm arrays are plain lists: unlike JS they hold no named properties."""
-    return type_error(f"Cannot set property '{to_property_key(key)}' on {_NAMED[type(obj)]} (Rhythm keeps none there)")
+    """Unlike JS, Rhythm's arrays (plain lists), promises and method values
+    hold no named properties: say so instead of losing the write."""
+    return type_error(
+        f"Cannot create property '{to_property_key(key)}' on {_NAMED[type(obj)]}"
+    )
 
 
 def delete(obj, key) -> bool:
@@ -962,9 +1010,15 @@ def has_property(key, obj) -> bool:
     key = to_property_key(key)
     if t is list:
         i = _index_key(key)
-        return key == "length" or (i is not None and i < len(obj)) or key in _ARRAY_METHODS
+        return (
+            key == "length" or (i is not None and i < len(obj)) or key in _ARRAY_METHODS
+        )
     if t is JSError:
-        return key in ("name", "message", "stack") or key in obj.props or key in _ERROR_METHODS
+        return (
+            key in ("name", "message", "stack")
+            or key in obj.props
+            or key in _ERROR_METHODS
+        )
     return False
 
 
@@ -1152,7 +1206,9 @@ def _array_sort(a: list, args):
     """Default sort only (there are no closures to compare with): by String()
     in UTF-16 order, stable, undefined last."""
     if _arg(args, 0) is not UNDEFINED:
-        raise type_error("The comparison function must be either a function or undefined")
+        raise type_error(
+            "The comparison function must be either a function or undefined"
+        )
     defined = [x for x in a if x is not UNDEFINED]
     defined.sort(key=_sort_key)
     a[:] = defined + [UNDEFINED] * (len(a) - len(defined))
@@ -1219,7 +1275,11 @@ def _string_starts_with(s: str, args):
 def _string_ends_with(s: str, args):
     u = _units(s)
     end = _arg(args, 1)
-    return u.endswith(_units(to_string(_arg(args, 0))), 0, len(u) if end is UNDEFINED else _clamp(end, len(u)))
+    return u.endswith(
+        _units(to_string(_arg(args, 0))),
+        0,
+        len(u) if end is UNDEFINED else _clamp(end, len(u)),
+    )
 
 
 def _string_includes(s: str, args):
@@ -1229,7 +1289,9 @@ def _string_includes(s: str, args):
 
 def _string_index_of(s: str, args):
     u = _units(s)
-    return float(u.find(_units(to_string(_arg(args, 0))), _clamp(_arg(args, 1), len(u))))
+    return float(
+        u.find(_units(to_string(_arg(args, 0))), _clamp(_arg(args, 1), len(u)))
+    )
 
 
 def _string_last_index_of(s: str, args):
@@ -1283,7 +1345,9 @@ def _replacement(s: str, u: str, matched: str, i: int, replace_value) -> str:
     method value is called as JS calls a replacer function; a string has its
     $$, $&, $` and $' patterns expanded (there are no capture groups)."""
     if type(replace_value) is JSFunction:
-        return to_string(call(replace_value, [_canonical(matched), float(i), s], replace_value.name))
+        return to_string(
+            call(replace_value, [_canonical(matched), float(i), s], replace_value.name)
+        )
     text = to_string(replace_value)
     if "$" not in text:
         return text
@@ -1383,7 +1447,9 @@ def _number_to_fixed(x: float, args):
         return "NaN"
     if not -1e21 < x < 1e21:
         return number_to_string(x)
-    quantized = Decimal(x or 0.0).quantize(_FIXED_QUANTUM[int(f)], context=_FIXED_CONTEXT)
+    quantized = Decimal(x or 0.0).quantize(
+        _FIXED_QUANTUM[int(f)], context=_FIXED_CONTEXT
+    )
     return format(quantized, "f")
 
 
@@ -1417,7 +1483,9 @@ def _radix_string(value: float, radix: int) -> str:
             digit = int(fraction)
             fraction_digits.append(digit)
             fraction -= digit
-            if (fraction > 0.5 or (fraction == 0.5 and digit & 1)) and fraction + delta > 1:
+            if (
+                fraction > 0.5 or (fraction == 0.5 and digit & 1)
+            ) and fraction + delta > 1:
                 integer += _round_up(fraction_digits, radix)
                 break
             if fraction < delta:
@@ -1506,7 +1574,12 @@ _BOOLEAN_METHODS = {"toString": _boolean_to_string}
 _ERROR_METHODS = {"toString": _error_to_string}
 # Receivers whose methods call_method may dispatch without a property read
 # (none of them can hold an own property that shadows a method).
-_METHODS = {list: _ARRAY_METHODS, str: _STRING_METHODS, float: _NUMBER_METHODS, bool: _BOOLEAN_METHODS}
+_METHODS = {
+    list: _ARRAY_METHODS,
+    str: _STRING_METHODS,
+    float: _NUMBER_METHODS,
+    bool: _BOOLEAN_METHODS,
+}
 _METHODS_BY_TYPE = {**_METHODS, JSError: _ERROR_METHODS}
 
 
@@ -1723,14 +1796,28 @@ def object_from_entries(entries=UNDEFINED) -> dict:
     if type(entries) is str:
         entries = list(_units(entries))
     elif type(entries) is not list:
-        _object_argument(entries)
-        raise type_error(f"{typeof(entries)} is not iterable (cannot read property Symbol(Symbol.iterator))")
+        raise _not_iterable(entries)
     out = {}
     for entry in entries:
         if type(entry) not in (list, dict, JSError, Promise, JSFunction):
-            raise type_error(f"Iterator value {to_string(entry)} is not an entry object")
+            raise type_error(
+                f"Iterator value {to_string(entry)} is not an entry object"
+            )
         out[to_property_key(get(entry, 0.0))] = get(entry, 1.0)
     return out
+
+
+def _not_iterable(v) -> JSThrow:
+    if v is None or v is UNDEFINED:
+        return type_error("undefined is not iterable")
+    what = (
+        "object"
+        if type(v) in (dict, JSError, Promise)
+        else f"{typeof(v)} {to_string(v)}"
+    )
+    return type_error(
+        f"{what} is not iterable (cannot read property Symbol(Symbol.iterator))"
+    )
 
 
 # -- JSON --------------------------------------------------------------------
@@ -1814,7 +1901,11 @@ def json_stringify(value=UNDEFINED, replacer=UNDEFINED, space=UNDEFINED):
             return brackets
         if not gap:
             return brackets[0] + ",".join(parts) + brackets[1]
-        return f"{brackets[0]}\n{inner}" + f",\n{inner}".join(parts) + f"\n{indent}{brackets[1]}"
+        return (
+            f"{brackets[0]}\n{inner}"
+            + f",\n{inner}".join(parts)
+            + f"\n{indent}{brackets[1]}"
+        )
 
     try:
         text = write(value, "", "")
@@ -1831,13 +1922,18 @@ def _circular_structure(cycle: list, closing_key) -> JSThrow:
         return f"index {key}" if type(key) is int else f"property '{key}'"
 
     def constructor(obj) -> str:
-        return {list: "Array", dict: "Object", Promise: "Promise"}.get(type(obj)) or obj.name
+        return {list: "Array", dict: "Object", Promise: "Promise"}.get(
+            type(obj)
+        ) or obj.name
 
     lines = [
         "Converting circular structure to JSON",
         f"    --> starting at object with constructor '{constructor(cycle[0][0])}'",
     ]
-    middle = [f"    |     {step(k)} -> object with constructor '{constructor(o)}'" for o, k in cycle[1:]]
+    middle = [
+        f"    |     {step(k)} -> object with constructor '{constructor(o)}'"
+        for o, k in cycle[1:]
+    ]
     if len(middle) > 3:
         middle[2:-1] = ["    |     ..."]
     lines += middle
@@ -2041,16 +2137,27 @@ def _to_json(v, open_ids: set):
 #   {"$": "shared", "id": 1, "value": <container>}   first sight of a
 #   {"$": "ref", "id": 1}                            container reached twice
 #
-# Integral floats within +-2**53 are written as JSON integers; every number
-# decodes back to the same float.
+# Numbers are written as JSON numbers (Python's repr round-trips exactly);
+# JSON integers, which Postgres may hand back for big values, decode as floats.
 # --------------------------------------------------------------------------
 
-_CONTAINERS = (list, dict, JSError, Promise)
+_AS_IS = frozenset({str, bool, type(None)})
+_DECODED_AS_IS = frozenset({str, bool, float, type(None)})
+_NOTHING_SHARED: frozenset = frozenset()
+
+
+class _SharedFound(Exception):
+    """A container was reached twice: encode again, marking what is shared."""
 
 
 def encode_snapshot(value):
-    shared = _shared_containers(value)
-    return _encode(value, shared, {})
+    """JSON-ready data for any graph of JS values.  Plain trees (the common
+    case) take one pass; a graph with shared containers or cycles is
+    re-encoded once its shared containers are known."""
+    try:
+        return _encoder(_NOTHING_SHARED)(value)
+    except _SharedFound:
+        return _encoder(_shared_containers(value))(value)
 
 
 def _shared_containers(root) -> set[int]:
@@ -2064,81 +2171,128 @@ def _shared_containers(root) -> set[int]:
         t = type(v)
         if t is JSFunction:
             stack.append(v.this)
-            continue
-        if t not in _CONTAINERS:
-            continue
-        if id(v) in seen:
-            shared.add(id(v))
-            continue
-        seen.add(id(v))
-        if t is list:
-            stack.extend(v)
-        elif t is dict:
-            stack.extend(v.values())
-        elif t is JSError:
-            stack.extend(v.props.values())
-        elif v.items:
-            stack.extend(v.items)
+        elif t is list or t is dict or t is JSError or t is Promise:
+            if id(v) in seen:
+                shared.add(id(v))
+                continue
+            seen.add(id(v))
+            if t is list:
+                stack.extend(v)
+            elif t is dict:
+                stack.extend(v.values())
+            elif t is JSError:
+                stack.extend(v.props.values())
+            elif v.items:
+                stack.extend(v.items)
     return shared
 
 
-def _encode(v, shared: set, ids: dict):
-    t = type(v)
-    if t is str or t is bool or v is None:
-        return v
-    if t is float:
-        return _encode_number(v)
-    if v is UNDEFINED:
-        return {"$": "undefined"}
-    if t is JSFunction:
-        return {"$": "function", "name": v.name, "this": _encode(v.this, shared, ids)}
-    if id(v) not in shared:
-        return _encode_container(v, shared, ids)
-    n = ids.get(id(v))
-    if n is not None:
-        return {"$": "ref", "id": n}
-    n = ids[id(v)] = len(ids) + 1
-    return {"$": "shared", "id": n, "value": _encode_container(v, shared, ids)}
+def _encoder(shared):
+    """The encoding function for one snapshot: a container whose id is in
+    ``shared`` is written whole once and referenced after that; any other
+    container reached twice raises _SharedFound."""
+    ids: dict[int, int] = {}
+    seen: set[int] = set()
+
+    def encode(v):
+        t = type(v)
+        if t in _AS_IS:
+            return v
+        if t is float:
+            return v if v - v == 0 and v else _encode_number(v)
+        if v is UNDEFINED:
+            return {"$": "undefined"}
+        if t is JSFunction:
+            return {"$": "function", "name": v.name, "this": encode(v.this)}
+        key = id(v)
+        if key in shared:
+            n = ids.get(key)
+            if n is not None:
+                return {"$": "ref", "id": n}
+            n = ids[key] = len(ids) + 1
+            return {"$": "shared", "id": n, "value": container(v)}
+        if key in seen:
+            raise _SharedFound
+        seen.add(key)
+        return container(v)
+
+    def members(d: dict) -> dict:
+        return {k: x if type(x) in _AS_IS else encode(x) for k, x in d.items()}
+
+    def container(v):
+        t = type(v)
+        if t is list:
+            return [x if type(x) in _AS_IS else encode(x) for x in v]
+        if t is dict:
+            return {"$": "object", "value": members(v)} if "$" in v else members(v)
+        if t is JSError:
+            out = {"$": "error", "name": v.name, "message": v.message}
+            if v.props:
+                out["props"] = members(v.props)
+            return out
+        if t is Promise:
+            out = {"$": "promise", "kind": v.kind, "key": v.key}
+            if v.items is not None:
+                out["items"] = [encode(x) for x in v.items]
+            return out
+        raise TypeError(f"{t.__name__} is not a JavaScript value")
+
+    return encode
 
 
 def _encode_number(x: float):
-    if -_MAX_SAFE <= x <= _MAX_SAFE and x == int(x):
-        if x == 0 and math.copysign(1.0, x) < 0:
-            return {"$": "-0"}
-        return int(x)
-    if x - x == 0:
-        return x
+    """A zero, NaN or an infinity (other numbers are written as they are)."""
+    if x == 0:
+        return x if math.copysign(1.0, x) > 0 else {"$": "-0"}
     return {"$": number_to_string(x)}  # NaN, Infinity, -Infinity
 
 
-def _encode_container(v, shared: set, ids: dict):
-    t = type(v)
-    if t is list:
-        return [_encode(x, shared, ids) for x in v]
-    if t is dict:
-        out = {k: _encode(x, shared, ids) for k, x in v.items()}
-        return {"$": "object", "value": out} if "$" in v else out
-    if t is JSError:
-        out = {"$": "error", "name": v.name, "message": v.message}
-        if v.props:
-            out["props"] = {k: _encode(x, shared, ids) for k, x in v.props.items()}
-        return out
-    out = {"$": "promise", "kind": v.kind, "key": v.key}
-    if v.items is not None:
-        out["items"] = [_encode(x, shared, ids) for x in v.items]
-    return out
-
-
 def decode_snapshot(data):
-    return _decode(data, {})
+    """The JS values ``encode_snapshot`` encoded, sharing and cycles included.
+
+    Key order may have changed on the way (Postgres ``jsonb`` sorts keys), so
+    a reference may come before the definition it points to."""
+    return _decode(data, _Refs(_shared_definitions(data)))
 
 
-_SCALAR_TAGS = {"undefined": UNDEFINED, "NaN": NAN, "Infinity": INF, "-Infinity": -INF, "-0": -0.0}
+class _Refs(dict):
+    """Decoded shared containers by id; a reference met before its
+    definition decodes that definition on the spot."""
+
+    def __init__(self, definitions: dict):
+        super().__init__()
+        self.definitions = definitions
+
+    def __missing__(self, ref_id):
+        return _decode_container(self.definitions[ref_id], self, ref_id)
+
+
+def _shared_definitions(data) -> dict:
+    found = {}
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if type(node) is list:
+            stack.extend(node)
+        elif type(node) is dict:
+            if node.get("$") == "shared":
+                found[node["id"]] = node["value"]
+            stack.extend(node.values())
+    return found
+
+
+_SCALAR_TAGS = {
+    "undefined": UNDEFINED,
+    "NaN": NAN,
+    "Infinity": INF,
+    "-Infinity": -INF,
+    "-0": -0.0,
+}
 
 
 def _decode(node, refs: dict):
     t = type(node)
-    if t is str or t is float or t is bool or node is None:
+    if t in _DECODED_AS_IS:
         return node
     if t is int:
         return float(node)
@@ -2150,10 +2304,14 @@ def _decode(node, refs: dict):
     if tag == "ref":
         return refs[node["id"]]
     if tag == "shared":
+        if node["id"] in refs:  # already decoded through an earlier reference
+            return dict.__getitem__(refs, node["id"])
         return _decode_container(node["value"], refs, node["id"])
     if tag == "function":
         this = _decode(node["this"], refs)
-        return JSFunction(node["name"], this, _METHODS_BY_TYPE[type(this)][node["name"]])
+        return JSFunction(
+            node["name"], this, _METHODS_BY_TYPE[type(this)][node["name"]]
+        )
     if tag in _SCALAR_TAGS:
         return _SCALAR_TAGS[tag]
     return _decode_container(node, refs, None)
@@ -2171,12 +2329,12 @@ def _decode_container(node, refs: dict, ref_id):
         return _decode_object(node["value"], refs, ref_id)
     if tag == "error":
         error = _register(JSError(node["name"], node["message"]), refs, ref_id)
-        error.props = {k: _decode(x, refs) for k, x in node.get("props", {}).items()}
+        error.props = _decode_object(node.get("props", {}), refs, None)
         return error
     if tag == "promise":
         promise = _register(Promise(node["kind"], node["key"]), refs, ref_id)
         if "items" in node:
-            promise.items = [_decode(x, refs) for x in node["items"]]
+            promise.items = _decode_list(node["items"], refs, None)
         return promise
     raise ValueError(f"unknown snapshot tag {tag!r}")
 
@@ -2189,12 +2347,12 @@ def _register(container, refs: dict, ref_id):
 
 def _decode_list(node: list, refs: dict, ref_id) -> list:
     out = _register([], refs, ref_id)
-    out.extend([_decode(x, refs) for x in node])
+    out.extend([x if type(x) in _DECODED_AS_IS else _decode(x, refs) for x in node])
     return out
 
 
 def _decode_object(node: dict, refs: dict, ref_id) -> dict:
     out = _register({}, refs, ref_id)
     for k, x in node.items():
-        out[k] = _decode(x, refs)
+        out[k] = x if type(x) in _DECODED_AS_IS else _decode(x, refs)
     return out
