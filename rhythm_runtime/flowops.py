@@ -88,15 +88,7 @@ def update_prop(obj, key, delta: float, prefix: bool):
 
 def library_function(name: str) -> _js.JSFunction:
     """`Math.floor` or `Task.run` read as a value: a function (typeof says so)."""
-    entry = _js.GLOBAL_FUNCTIONS.get(name)
-    if entry is not None:
-        fn = entry[0]
-        return _js.JSFunction(name.rsplit(".", 1)[-1], _js.UNDEFINED, lambda this, args: fn(*args))
-
-    def direct_only(this, args):
-        raise _js.type_error(f"{name} can only be called directly, as {name}(…)")
-
-    return _js.JSFunction(name.rsplit(".", 1)[-1], _js.UNDEFINED, direct_only)
+    return _js.global_function(name)
 
 
 NAMESPACE_FUNCTIONS = {"Task": ("run", "all", "any", "race", "allSettled"), "Promise": ("all", "any", "race", "allSettled"),

@@ -203,6 +203,7 @@ def reachable_keys(root) -> set[str]:
             stack.extend(v.values())
         elif isinstance(v, _js.JSError):
             stack.extend(v.props.values())
+            stack.extend(v.errors or ())
         elif isinstance(v, _js.JSFunction):
             stack.append(v.this)
     return keys
@@ -245,7 +246,7 @@ def _any(parts):
         return "ok", parts[i][1], seq
     if any(st == PENDING for st, _, _ in parts):
         return PENDING, None, 0
-    err = _js.JSError("AggregateError", "All promises were rejected")
+    err = _js.JSError("AggregateError", "All promises were rejected", errors=[v for _, v, _ in parts])
     return "err", err, max([seq for _, _, seq in parts], default=-1)
 
 

@@ -29,6 +29,23 @@ The sandbox: property names are only ever looked up in dicts owned by this
 module or by the script.  ``getattr`` is never called with a script-supplied
 name, so ``__class__``, ``constructor``, ``__proto__`` and friends are plain
 missing properties.
+
+Deliberate differences from Node (each has a test):
+
+* ``==`` does not coerce: it is ``===`` except that null == undefined.
+* There are no prototypes: ``({}).toString`` is undefined and
+  ``"toString" in {}`` is false; a method read as a value stays bound to
+  the receiver it was read from (``const f = a.push; f(1)`` pushes onto a).
+* Arrays are dense lists: ``delete a[i]`` leaves undefined, a write that
+  would grow an array past 2**24 elements throws RangeError, and arrays,
+  promises and method values hold no named properties (TypeError).
+* An Error's ``message`` is always a string, and never enumerable.
+* No callbacks (the language has no closures): ``sort`` takes no compare
+  function, ``JSON.parse`` no reviver, ``JSON.stringify`` only an array of
+  keys as replacer.
+* JSON nested deeper than Python's recursion limit throws RangeError.
+* Strings must arrive canonical (see UTF-16): the compiler emits an escaped
+  pair like ``"\\uD83D\\uDE00"`` as the one character it encodes.
 """
 
 from __future__ import annotations
@@ -74,17 +91,21 @@ UNDEFINED = Undefined()
 class JSError:
     """An Error object.
 
-    ``name`` and ``message`` are the non-enumerable built-in properties (kept
-    as ``str``); ``props`` holds the own enumerable properties a script adds
-    later (``e.code = 5``), which are all ``JSON.stringify`` shows.
+    ``name`` and ``message`` are strings: the error's name and message as
+    ``String(e)`` shows them.  ``props`` holds the own enumerable properties
+    a script adds later (``e.code = 5``), which are all ``JSON.stringify``
+    shows.  As in JS, assigning ``e.name`` adds an enumerable ``name`` (it
+    lives on the prototype until then): it goes to ``props`` with the value
+    as assigned, and ``name`` follows it as a string.
     """
 
-    __slots__ = ("name", "message", "props")
+    __slots__ = ("name", "message", "props", "errors")
 
-    def __init__(self, name: str, message: str = "", props: dict | None = None):
+    def __init__(self, name: str, message: str = "", props: dict | None = None, errors: list | None = None):
         self.name = name
         self.message = message
         self.props = {} if props is None else props
+        self.errors = errors  # AggregateError's non-enumerable `errors` list
 
     def __repr__(self) -> str:
         return f"JSError({self.name!r}, {self.message!r}, {self.props!r})"
@@ -248,7 +269,7 @@ def to_primitive(v):
     if t is Promise:
         return "[object Promise]"
     if t is JSFunction:
-        return f"function {v.name}() {{ [native code] }}"
+        return f"function {v.name.rpartition('.')[2]}() {{ [native code] }}"
     return v
 
 
@@ -882,13 +903,15 @@ def _get_string(s: str, key):
 def _get_error(e: JSError, key: str):
     if key == "message":
         return e.message
-    if key == "name":
-        return e.name
     value = e.props.get(key, _ABSENT)
     if value is not _ABSENT:
         return value
+    if key == "name":
+        return e.name
     if key == "stack":
         return _error_string(e)
+    if key == "errors" and e.errors is not None:
+        return e.errors
     return _method_value(e, _ERROR_METHODS, key)
 
 
@@ -952,10 +975,10 @@ def _set_length(a: list, value) -> None:
 def _set_error(e: JSError, key: str, value) -> None:
     if key == "message":
         e.message = to_string(value)
-    elif key == "name":
-        e.name = to_string(value)
-    else:
-        e.props[key] = value
+        return
+    e.props[key] = value
+    if key == "name":
+        e.name = "Error" if value is UNDEFINED else to_string(value)
 
 
 _NAMED = {
@@ -2018,6 +2041,34 @@ GLOBAL_CONSTANTS: dict[str, object] = {
 }
 
 
+def global_function(name: str) -> JSFunction:
+    """A global such as ``Math.floor`` read as a value: one JSFunction per
+    name, so ``Math.floor === Math.floor`` holds and a snapshot stores it by
+    name.  Names outside GLOBAL_FUNCTIONS (``Task.run`` …) give a function
+    that can only be called directly."""
+    fn = _GLOBAL_VALUES.get(name)
+    if fn is None:
+        fn = _GLOBAL_VALUES[name] = JSFunction(name, UNDEFINED, _global_impl(name))
+    return fn
+
+
+def _global_impl(name: str):
+    entry = GLOBAL_FUNCTIONS.get(name)
+    if entry is None:
+
+        def direct_only(this, args):
+            raise type_error(f"{name} can only be called directly, as {name}(…)")
+
+        return direct_only
+    target, _, most = entry
+    return lambda this, args: target(*args[:most])  # JS ignores extra arguments
+
+
+_GLOBAL_VALUES = {
+    name: JSFunction(name, UNDEFINED, _global_impl(name)) for name in GLOBAL_FUNCTIONS
+}
+
+
 # --------------------------------------------------------------------------
 # Boundary copies: Python data entering a run (inputs, task results, signal
 # payloads) and JS values leaving it (task arguments, workflow results).
@@ -2078,6 +2129,10 @@ def _int_to_float(i: int) -> float:
         return INF if i > 0 else -INF
 
 
+class _Circular(Exception):
+    """to_json met a cycle."""
+
+
 def to_json(v):
     """What ``JSON.parse(JSON.stringify(v))`` gives, as Python data: undefined
     and method properties dropped (null in arrays), NaN and +-Infinity null,
@@ -2087,12 +2142,8 @@ def to_json(v):
     try:
         return _to_json(v, set())
     except _Circular:
-        json_stringify(v)  # raises Node's exact message
+        json_stringify(v)  # meets the same cycle and raises Node's TypeError
         raise
-
-
-class _Circular(Exception):
-    pass
 
 
 def _to_json(v, open_ids: set):
@@ -2132,7 +2183,8 @@ def _to_json(v, open_ids: set):
 #   {"$": "-0"}
 #   {"$": "error", "name": …, "message": …, "props": {…}}      (props if any)
 #   {"$": "promise", "kind": …, "key": …, "items": […]}        (items if any)
-#   {"$": "function", "name": "push", "this": <receiver>}
+#   {"$": "function", "name": "push", "this": <receiver>}   a method value
+#   {"$": "function", "name": "Math.floor"}                  a global one
 #   {"$": "object", "value": {…}}     a script object that has a "$" key
 #   {"$": "shared", "id": 1, "value": <container>}   first sight of a
 #   {"$": "ref", "id": 1}                            container reached twice
@@ -2182,6 +2234,7 @@ def _shared_containers(root) -> set[int]:
                 stack.extend(v.values())
             elif t is JSError:
                 stack.extend(v.props.values())
+                stack.extend(v.errors or ())
             elif v.items:
                 stack.extend(v.items)
     return shared
@@ -2203,6 +2256,8 @@ def _encoder(shared):
         if v is UNDEFINED:
             return {"$": "undefined"}
         if t is JSFunction:
+            if v.this is UNDEFINED:
+                return {"$": "function", "name": v.name}
             return {"$": "function", "name": v.name, "this": encode(v.this)}
         key = id(v)
         if key in shared:
@@ -2229,6 +2284,8 @@ def _encoder(shared):
             out = {"$": "error", "name": v.name, "message": v.message}
             if v.props:
                 out["props"] = members(v.props)
+            if v.errors is not None:
+                out["errors"] = [encode(x) for x in v.errors]
             return out
         if t is Promise:
             out = {"$": "promise", "kind": v.kind, "key": v.key}
@@ -2268,6 +2325,9 @@ class _Refs(dict):
 
 
 def _shared_definitions(data) -> dict:
+    """Every ``shared`` definition in ``data`` by id.  Walks encoded nodes
+    only: the raw member dicts of objects and errors are script data, which
+    may look like a tag without being one."""
     found = {}
     stack = [data]
     while stack:
@@ -2275,9 +2335,21 @@ def _shared_definitions(data) -> dict:
         if type(node) is list:
             stack.extend(node)
         elif type(node) is dict:
-            if node.get("$") == "shared":
+            tag = node.get("$")
+            if tag is None:
+                stack.extend(node.values())
+            elif tag == "shared":
                 found[node["id"]] = node["value"]
-            stack.extend(node.values())
+                stack.append(node["value"])
+            elif tag == "object":
+                stack.extend(node["value"].values())
+            elif tag == "error":
+                stack.extend(node.get("props", {}).values())
+                stack.extend(node.get("errors", ()))
+            elif tag == "promise":
+                stack.extend(node.get("items", ()))
+            elif tag == "function":
+                stack.append(node.get("this"))
     return found
 
 
@@ -2308,13 +2380,18 @@ def _decode(node, refs: dict):
             return dict.__getitem__(refs, node["id"])
         return _decode_container(node["value"], refs, node["id"])
     if tag == "function":
-        this = _decode(node["this"], refs)
-        return JSFunction(
-            node["name"], this, _METHODS_BY_TYPE[type(this)][node["name"]]
-        )
+        return _decode_function(node, refs)
     if tag in _SCALAR_TAGS:
         return _SCALAR_TAGS[tag]
     return _decode_container(node, refs, None)
+
+
+def _decode_function(node: dict, refs: dict) -> JSFunction:
+    name = node["name"]
+    if "this" not in node:
+        return global_function(name)
+    this = _decode(node["this"], refs)
+    return JSFunction(name, this, _METHODS_BY_TYPE[type(this)][name])
 
 
 def _decode_container(node, refs: dict, ref_id):
@@ -2330,6 +2407,8 @@ def _decode_container(node, refs: dict, ref_id):
     if tag == "error":
         error = _register(JSError(node["name"], node["message"]), refs, ref_id)
         error.props = _decode_object(node.get("props", {}), refs, None)
+        if "errors" in node:
+            error.errors = _decode_list(node["errors"], refs, None)
         return error
     if tag == "promise":
         promise = _register(Promise(node["kind"], node["key"]), refs, ref_id)

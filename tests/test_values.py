@@ -189,6 +189,36 @@ def test_method_values_stay_bound_to_their_receiver():
     assert a == [1.0, 2.0, 3.0]
 
 
+def test_no_callbacks():
+    """Deliberate difference: without closures there are no callbacks, so
+    a method value is no compare function and no JSON replacer."""
+    push = js.get([], "push")
+    error = thrown(lambda: js.call_method([2.0, 1.0], "sort", [push], "a.sort"))
+    assert (
+        error.message
+        == "The comparison function must be either a function or undefined"
+    )
+    assert js.json_stringify({"a": 1.0}, push) == '{"a":1}'
+    assert js.GLOBAL_FUNCTIONS["JSON.parse"][1:] == (1, 1)
+
+
+def test_global_functions_as_values():
+    floor = js.global_function("Math.floor")
+    assert floor is js.global_function("Math.floor")
+    assert js.strict_eq(floor, js.global_function("Math.floor"))
+    assert not js.strict_eq(floor, js.global_function("Math.ceil"))
+    assert js.typeof(floor) == "function"
+    assert js.to_string(floor) == "function floor() { [native code] }"
+    assert js.call(floor, [1.5, "ignored"], "f") == 1.0
+    assert js.call(js.global_function("Math.max"), [1.0, 3.0, 2.0], "f") == 3.0
+    assert js.call(js.global_function("Number"), [], "f") == 0.0
+    run = js.global_function("Task.run")
+    assert thrown(lambda: js.call(run, ["x"], "f")).message == (
+        "Task.run can only be called directly, as Task.run(…)"
+    )
+    assert js.json_stringify({"f": floor}) == "{}"
+
+
 def test_call_of_a_non_function():
     assert thrown(lambda: js.call(5.0, [], "x")).message == "x is not a function"
     assert (
@@ -585,6 +615,9 @@ scalars = (
     | st.none()
     | st.just(UNDEFINED)
     | st.sampled_from([0.0, -0.0, 1.0, 0.5, -1.0, 2.0, "", "0", "a", "😀", NAN])
+    | st.sampled_from(["Math.floor", "JSON.stringify", "Task.run"]).map(
+        js.global_function
+    )
 )
 
 
@@ -892,6 +925,17 @@ def test_sharing_is_marked_once():
     assert js.call(decoded["push"], [2.0], "push") == 2.0
 
 
+def test_global_function_values_round_trip_by_name():
+    floor, run = js.global_function("Math.floor"), js.global_function("Task.run")
+    encoded = js.encode_snapshot({"f": floor, "r": run})
+    assert encoded == {
+        "f": {"$": "function", "name": "Math.floor"},
+        "r": {"$": "function", "name": "Task.run"},
+    }
+    decoded = js.decode_snapshot(through_postgres({"f": floor, "r": run}))
+    assert decoded["f"] is floor and decoded["r"] is run
+
+
 def test_cycles_round_trip():
     a = [1.0]
     a.append(a)
@@ -903,6 +947,76 @@ def test_cycles_round_trip():
     assert decoded["a"][1] is decoded["a"]
     assert decoded["d"]["k"] is decoded["d"]
     assert decoded["e"].props["self"] is decoded["e"]
+
+
+def jsonb(data):
+    """What Postgres jsonb hands back: object keys sorted by length, then
+    bytes."""
+    if type(data) is list:
+        return [jsonb(x) for x in data]
+    if type(data) is dict:
+        order = sorted(data, key=lambda k: (len(k.encode()), k.encode()))
+        return {k: jsonb(data[k]) for k in order}
+    return data
+
+
+@settings(max_examples=300, deadline=None)
+@given(graphs())
+def test_snapshot_decoding_survives_jsonb_key_order(value):
+    decoded = js.decode_snapshot(jsonb(through_postgres(value)))
+    assert isomorphic(sort_keys(value), sort_keys(decoded))
+
+
+def sort_keys(root):
+    """A copy of a graph with every dict's keys in one order (sharing kept)."""
+    copies = {}
+
+    def walk(v):
+        if type(v) is dict:
+            if id(v) not in copies:
+                copies[id(v)] = out = {}
+                for k in sorted(v):
+                    out[k] = walk(v[k])
+            return copies[id(v)]
+        if type(v) is list:
+            if id(v) not in copies:
+                copies[id(v)] = out = []
+                out.extend(walk(x) for x in v)
+            return copies[id(v)]
+        if type(v) is js.JSError:
+            if id(v) not in copies:
+                copies[id(v)] = out = js.JSError(v.name, v.message)
+                out.props = walk(v.props)
+            return copies[id(v)]
+        if type(v) is js.Promise:
+            if id(v) not in copies:
+                copies[id(v)] = out = js.Promise(v.kind, v.key)
+                out.items = None if v.items is None else walk(v.items)
+            return copies[id(v)]
+        if type(v) is js.JSFunction:
+            return js.JSFunction(v.name, walk(v.this), v.impl)
+        return v
+
+    return walk(root)
+
+
+def test_script_objects_that_look_like_tags_stay_objects():
+    """After jsonb, the reference under "a" comes before the definition
+    under "bbb"; the look-alike under "zz" must not be taken for it."""
+    shared = [1.0]
+    fake = {"$": "shared", "id": 1.0, "value": ["not", "shared"]}
+    value = {
+        "bbb": shared,
+        "a": shared,
+        "zz": fake,
+        "ref": {"$": "ref", "id": 1.0},
+        "error": js.JSError("Error", "m", dict(fake)),
+    }
+    for data in (through_postgres(value), jsonb(through_postgres(value))):
+        decoded = js.decode_snapshot(data)
+        assert decoded["a"] is decoded["bbb"] and decoded["a"] == [1.0]
+        assert decoded["zz"] == fake and decoded["error"].props == fake
+        assert decoded["ref"] == {"$": "ref", "id": 1.0}
 
 
 def test_floats_round_trip_exactly_through_json():
@@ -1777,6 +1891,9 @@ NODE_CASES = [
     pytest.param(lambda: (lambda e: [js.set_(e, "code", 5.0), js.set_(e, "message", "n"), [js.get(e, "code"), js.get(e, "message"), js.to_string(e), js.json_stringify(e)]][-1])(js.new_error("m")), [5.0, "n", "Error: n", "{\"code\":5}"], id="(() => { const e = new Error('m'); e.code = 5; e.message = 'n'; return [e.code, e.message, String(e), JSON.stringify(e)] })()"),
     pytest.param(lambda: (lambda e: [js.set_(e, "name", "Custom"), js.to_string(e)][-1])(js.new_error("m")), "Custom: m", id="(() => { const e = new Error('m'); e.name = 'Custom'; return String(e) })()"),
     pytest.param(lambda: (lambda e: [js.set_(e, "name", ""), js.to_string(e)][-1])(js.new_error("m")), "m", id="(() => { const e = new Error('m'); e.name = ''; return String(e) })()"),
+    pytest.param(lambda: (lambda e: [js.set_(e, "name", "QuotaError"), js.set_(e, "code", 429.0), [js.get(e, "name"), js.to_string(e), js.json_stringify(e), js.object_keys(e)]][-1])(js.new_error("quota")), ["QuotaError", "QuotaError: quota", "{\"name\":\"QuotaError\",\"code\":429}", ["name", "code"]], id="(() => { const e = new Error('quota'); e.name = 'QuotaError'; e.code = 429; return [e.name, String(e), JSON.stringify(e), Object.keys(e)] })()"),
+    pytest.param(lambda: (lambda e: [js.set_(e, "name", 7.0), [js.typeof(js.get(e, "name")), js.get(e, "name"), js.to_string(e), js.json_stringify(e)]][-1])(js.new_error("m")), ["number", 7.0, "7: m", "{\"name\":7}"], id="(() => { const e = new Error('m'); e.name = 7; return [typeof e.name, e.name, String(e), JSON.stringify(e)] })()"),
+    pytest.param(lambda: (lambda e: [js.set_(e, "name", js.UNDEFINED), [js.to_string(e), js.json_stringify(e), js.has_property("name", e)]][-1])(js.JSError("TypeError", "m")), ["Error: m", "{}", True], id="(() => { const e = new TypeError('m'); e.name = undefined; return [String(e), JSON.stringify(e), 'name' in e] })()"),
     pytest.param(lambda: (lambda o: [js.delete(o, "a"), o][-1])({"a": 1.0, "b": 2.0}), {"b": 2.0}, id="(() => { const o = {a: 1, b: 2}; delete o.a; return o })()"),
     pytest.param(lambda: js.delete({"a": 1.0}, "zz"), True, id="(() => { const o = {a: 1}; return delete o.zz })()"),
     pytest.param(lambda: js.delete([1.0, 2.0], "length"), False, id="(() => { const a = [1, 2]; return delete a.length })()"),
