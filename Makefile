@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
 test: $(STAMP)
-	$(BIN)/rhythm compile --check examples
+	$(BIN)/rhythm compile --check examples bench/workflows tests/chaos/workflows
 	$(BIN)/python -m pytest -q
 
 clean:

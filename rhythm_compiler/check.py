@@ -28,6 +28,42 @@ CALLBACK_METHODS = {
     "findLastIndex", "some", "every", "flatMap", "then", "catch", "finally",
 }
 INPUTS_SLOT = "Inputs"
+# Names of JavaScript's environment that the sandbox deliberately leaves out.
+NOT_IN_SANDBOX = {
+    "require", "process", "globalThis", "window", "global", "console", "setTimeout", "setInterval",
+    "fetch", "Symbol", "Map", "Set", "WeakMap", "WeakSet", "Reflect", "Proxy", "Function", "module",
+    "exports", "Buffer", "__dirname", "__filename", "queueMicrotask", "setImmediate",
+}
+SANDBOX_INSTEAD = {
+    "console": "return values or pass them to a task to log them",
+    "setTimeout": "use await Timer.delay(seconds)",
+    "setInterval": "use a loop with await Timer.delay(seconds)",
+    "fetch": "do network calls in a task (Task.run)",
+    "require": "call Python code through Task.run",
+    "Map": "use a plain object", "Set": "use an array with includes",
+}
+# Limits that keep the generated Python within CPython's own nesting limits.
+MAX_EXPRESSION_DEPTH = 48
+MAX_BLOCK_DEPTH = 24
+MAX_LOOP_DEPTH = 16  # a loop counts 1, a try 2
+_STATEMENTS = (A.VarDecl, A.ExprStmt, A.Block, A.If, A.While, A.DoWhile, A.For, A.ForOf, A.Break, A.Continue,
+               A.Return, A.Throw, A.Try, A.Labeled, A.Empty, A.Declarator)
+_COMPOUND = (A.If, A.While, A.DoWhile, A.For, A.ForOf, A.Try)
+_STRUCTURAL = (A.Prop, A.Spread, A.PatternElem, A.PatternProp)
+
+
+def callback_message(name: str, is_method: bool = True) -> str:
+    """The diagnostic for a function passed where workflows have none: a callback."""
+    if not is_method:
+        instead = SANDBOX_INSTEAD.get(name, "write the logic inline, or move it into a task")
+        return f"functions are not supported in workflows, so '{name}()' cannot take a callback; {instead}"
+    if name in ("then", "catch", "finally"):
+        instead = "await the promise instead, inside try / catch / finally to handle errors"
+    elif name in ("sort", "toSorted"):
+        instead = "call .sort() without arguments for the default order, or sort in a task"
+    else:
+        instead = "use a for…of loop instead"
+    return f"'.{name}()' takes a callback, and callbacks are not supported in workflows; {instead}"
 
 
 def library():
@@ -72,12 +108,25 @@ class Binding:
 class Scope:
     parent: "Scope | None"
     bindings: dict[str, Binding] = field(default_factory=dict)
+    # Names a later `let`/`const` of this block declares -> its line (JavaScript's "temporal dead zone").
+    pending: dict[str, int] = field(default_factory=dict)
 
     def lookup(self, name: str) -> Binding | None:
         s: Scope | None = self
         while s is not None:
             if name in s.bindings:
                 return s.bindings[name]
+            s = s.parent
+        return None
+
+    def declared_later(self, name: str) -> int | None:
+        """The line of the declaration of `name` when a use here comes before it."""
+        s: Scope | None = self
+        while s is not None:
+            if name in s.bindings:
+                return None
+            if name in s.pending:
+                return s.pending[name]
             s = s.parent
         return None
 
@@ -116,7 +165,9 @@ class Checker:
     def declare(self, name_node: A.Name, kind: str) -> None:
         name = name_node.name
         if name in self.scope.bindings:
-            self.error(name_node.span, f"'{name}' is already declared in this scope")
+            first = self.scope.bindings[name].decl.line
+            self.error(name_node.span, f"'{name}' is already declared in this scope (on line {first}); "
+                                       f"assign to it without 'let', or choose another name")
             self.res.slots[name_node] = self.scope.bindings[name].slot
             return
         slot = name
@@ -125,6 +176,7 @@ class Checker:
             n += 1
             slot = f"{name}@{n}"
         self.live_slots.add(slot)
+        self.scope.pending.pop(name, None)
         self.scope.bindings[name] = Binding(name, slot, kind, name_node.span)
         self.res.slots[name_node] = slot
 
@@ -150,19 +202,55 @@ class Checker:
             if target.rest is not None:
                 self.declare_target(target.rest, kind)
         else:
-            self.error(target.span, "a declaration can only bind names")
+            self.error(target.span, "a declaration can only bind names, not properties or indexes")
 
     def check_bindable(self, name: A.Name) -> None:
         if name.name in ("undefined", "NaN", "Infinity"):
-            self.error(name.span, f"'{name.name}' cannot be declared")
+            self.error(name.span, f"'{name.name}' is a built-in constant, so it cannot be declared; choose another name")
 
     # -- program ----------------------------------------------------------------
     def program(self, prog: A.Program) -> None:
+        if self.too_deep(prog):
+            return
         self.push()
         self.block_body(prog.body)
         self.pop()
 
+    def too_deep(self, prog: A.Program) -> bool:
+        """Report code nested beyond what the generated Python can hold (CPython limits
+        indentation, statically nested loops and try blocks, and nested parentheses)."""
+        stack = [(s, 0, 0, 0) for s in prog.body]
+        while stack:
+            n, blocks, python_blocks, exprs = stack.pop()
+            is_stmt = isinstance(n, _STATEMENTS)
+            if isinstance(n, _COMPOUND):
+                blocks += 1
+            python_blocks += 2 if isinstance(n, A.Try) else 1 if isinstance(n, A.LOOPS) else 0
+            if not is_stmt and not isinstance(n, _STRUCTURAL):
+                exprs += 1
+            problem = None
+            if blocks > MAX_BLOCK_DEPTH:
+                problem = f"statements are nested more than {MAX_BLOCK_DEPTH} levels deep here"
+            elif python_blocks > MAX_LOOP_DEPTH:
+                problem = "loops and try statements are nested too deeply here"
+            elif exprs > MAX_EXPRESSION_DEPTH:
+                problem = f"expressions are nested more than {MAX_EXPRESSION_DEPTH} levels deep here"
+            if problem:
+                self.error(n.span, f"{problem}; move the inner part into separate statements and variables, "
+                                   f"or into a task or a child workflow")
+                return True
+            for c in A.children(n):
+                # `else if` chains are emitted flat (elif), so they do not nest
+                chained = isinstance(n, A.If) and c is n.other and isinstance(c, A.If)
+                stack.append((c, blocks - chained, python_blocks, 0 if is_stmt else exprs))
+        return False
+
     def block_body(self, body) -> None:
+        for s in body:
+            if isinstance(s, A.VarDecl):
+                for d in s.decls:
+                    for name in bound_names(d.target):
+                        self.scope.pending.setdefault(name.name, name.span.line)
         for s in body:
             self.stmt(s)
 
@@ -176,9 +264,9 @@ class Checker:
             if d.init is not None:
                 self.expr(d.init)
             elif s.kind == "const":
-                self.error(d.span, "a 'const' declaration needs an initial value")
+                self.error(d.span, "a 'const' declaration needs an initial value; write 'const name = value'")
             if not isinstance(d.target, A.Name) and d.init is None:
-                self.error(d.span, "a destructuring declaration needs an initial value")
+                self.error(d.span, "a destructuring declaration needs a value to destructure; add '= value'")
             self.declare_target(d.target, s.kind)
 
     def stmt_ExprStmt(self, s: A.ExprStmt) -> None:
@@ -203,17 +291,18 @@ class Checker:
         self.stmt(s)
         self.pop()
 
-    def loop_body(self, label, body) -> None:
+    def loop_body(self, label, body, span: A.Span = A.NOSPAN) -> None:
+        self.check_label(label, span)
         self.jumps.append((label, True))
         self.nested(body)
         self.jumps.pop()
 
     def stmt_While(self, s: A.While) -> None:
         self.expr(s.test)
-        self.loop_body(s.label, s.body)
+        self.loop_body(s.label, s.body, s.span)
 
     def stmt_DoWhile(self, s: A.DoWhile) -> None:
-        self.loop_body(s.label, s.body)
+        self.loop_body(s.label, s.body, s.span)
         self.expr(s.test)
 
     def stmt_For(self, s: A.For) -> None:
@@ -226,7 +315,7 @@ class Checker:
             self.expr(s.test)
         if s.update is not None:
             self.expr(s.update)
-        self.loop_body(s.label, s.body)
+        self.loop_body(s.label, s.body, s.span)
         self.pop()
 
     def stmt_ForOf(self, s: A.ForOf) -> None:
@@ -236,7 +325,7 @@ class Checker:
             self.declare_target(s.target, s.kind)
         else:
             self.assign_target(s.target)
-        self.loop_body(s.label, s.body)
+        self.loop_body(s.label, s.body, s.span)
         self.pop()
 
     def stmt_Break(self, s: A.Break) -> None:
@@ -253,10 +342,11 @@ class Checker:
         for label, is_loop in reversed(self.jumps):
             if label == s.label:
                 if word == "continue" and not is_loop:
-                    self.error(s.span, f"'continue {s.label}': the label does not name a loop")
+                    self.error(s.span, f"'continue {s.label}' needs '{s.label}' to label a loop, "
+                                       f"but it labels another statement")
                 return
         known = [lbl for lbl, _ in self.jumps if lbl]
-        self.error(s.span, f"unknown label '{s.label}'" + suggest(s.label, known))
+        self.error(s.span, f"there is no label '{s.label}' around this '{word}'" + suggest(s.label, known))
 
     def stmt_Return(self, s: A.Return) -> None:
         if s.value is not None:
@@ -277,9 +367,14 @@ class Checker:
             self.stmt_Block(s.finalizer)
 
     def stmt_Labeled(self, s: A.Labeled) -> None:
+        self.check_label(s.label, s.span)
         self.jumps.append((s.label, False))
         self.stmt(s.body)
         self.jumps.pop()
+
+    def check_label(self, label: str | None, span: A.Span) -> None:
+        if label is not None and any(lbl == label for lbl, _ in self.jumps):
+            self.error(span, f"the label '{label}' is already used by an enclosing statement; choose another name")
 
     def stmt_Empty(self, s) -> None:
         pass
@@ -297,6 +392,8 @@ class Checker:
         self.reference(e)
 
     def reference(self, e: A.Name) -> Binding | None:
+        if self.used_too_early(e):
+            return None
         b = self.scope.lookup(e.name)
         if b is not None:
             if (b.decl.line, b.decl.col) > (e.span.line, e.span.col) and b.kind != "global":
@@ -311,8 +408,10 @@ class Checker:
             if is_namespace(e.name) and e.name not in self.callable_globals():
                 self.error(e.span, f"'{e.name}' can only be used as {e.name}.<member>, e.g. {self.example(e.name)}")
             return None
-        if e.name in ("require", "process", "globalThis", "window", "console", "setTimeout", "fetch", "Symbol", "Map", "Set", "Reflect", "Proxy", "Function"):
-            self.error(e.span, f"'{e.name}' is not available in workflows: the sandbox only has the documented globals (see docs/LANGUAGE.md)")
+        if e.name in NOT_IN_SANDBOX:
+            instead = SANDBOX_INSTEAD.get(e.name, "pass what the workflow needs through Inputs or a task")
+            self.error(e.span, f"'{e.name}' is not available in workflows, because the sandbox has only "
+                               f"the documented globals; {instead}")
             return None
         visible = self.visible_names() | self.globals
         self.error(e.span, f"'{e.name}' is not declared" + suggest(e.name, visible))
@@ -324,8 +423,12 @@ class Checker:
 
     def example(self, ns: str) -> str:
         members = namespace_members(ns)
-        first = sorted(members)[0]
-        return f"{ns}.{first}(…)" if members[first] is not None else f"{ns}.{first}"
+        functions = sorted(m for m, arity in members.items() if arity is not None)
+        if "run" in functions:
+            return f"{ns}.run(…)"
+        if functions:
+            return f"{ns}.{functions[0]}(…)"
+        return f"{ns}.{sorted(members)[0]}"
 
     def visible_names(self) -> set[str]:
         names, s = set(), self.scope
@@ -350,19 +453,23 @@ class Checker:
     def is_global_namespace(self, name: A.Name) -> bool:
         return self.scope.lookup(name.name) is None and name.name in self.globals and is_namespace(name.name)
 
-    def namespace_member(self, ns: A.Name, prop: str, span: A.Span, call_args) -> None:
+    def namespace_member(self, ns: A.Name, prop: str, span: A.Span, call_args, optional: bool = False) -> None:
         self.res.globals[ns] = ns.name
         members = namespace_members(ns.name)
         if prop not in members:
             hint = suggest(prop, members, prefix=ns.name + ".")
-            if call_args is not None or hint:  # a plain read of an unrelated name is just undefined, as in JS
+            if call_args is not None and not optional:  # `Math.nope?.()` is undefined, as in JS
+                if not hint and len(members) <= 8:
+                    hint = f" ({ns.name} has {_words(sorted(members))})"
+                self.error(span, f"'{ns.name}.{prop}' is not a function" + hint)
+            elif hint:  # a plain read of an unrelated name is just undefined, as in JS
                 self.error(span, f"'{ns.name}.{prop}' does not exist" + hint)
             return
         arity = members[prop]
         if call_args is None:
             return
         if arity is None:
-            self.error(span, f"'{ns.name}.{prop}' is not a function")
+            self.error(span, f"'{ns.name}.{prop}' is a value, not a function; remove the parentheses")
             return
         self.check_arity(f"{ns.name}.{prop}", arity, call_args, span)
 
@@ -372,22 +479,29 @@ class Checker:
             return
         n = len(args)
         if n < lo or n > hi:
-            want = f"{lo}" if lo == hi else f"{lo} to {hi}"
-            plural = "" if hi == 1 else "s"
-            self.error(span, f"'{name}' takes {want} argument{plural}, got {n}")
+            if hi >= 1000:
+                want, plural = f"at least {lo}", "" if lo == 1 else "s"
+            else:
+                want = f"{lo}" if lo == hi else f"{lo} to {hi}"
+                plural = "" if hi == 1 else "s"
+            self.error(span, f"'{name}' takes {want} argument{plural}, but {n} {'was' if n == 1 else 'were'} given")
 
     def expr_Call(self, e: A.Call) -> None:
         callee = e.callee
+        is_global_member = (isinstance(callee, A.Member) and isinstance(callee.obj, A.Name)
+                            and self.is_global_namespace(callee.obj))
+        takes_callback = not is_global_member and isinstance(callee, A.Member) and (
+            callee.prop in CALLBACK_METHODS or (callee.prop in ("sort", "toSorted") and bool(e.args)))
         for a in e.args:
+            if takes_callback and isinstance(a, A.Name) and self.scope.lookup(a.name) is None:
+                continue  # the name of a would-be callback: the callback error says it all
             self.expr(a)
-        if isinstance(callee, A.Member) and isinstance(callee.obj, A.Name) and self.is_global_namespace(callee.obj):
-            self.namespace_member(callee.obj, callee.prop, callee.span, e.args)
+        if is_global_member:
+            self.namespace_member(callee.obj, callee.prop, callee.span, e.args, optional=e.optional)
             return
-        if isinstance(callee, A.Member) and callee.prop in CALLBACK_METHODS:
-            self.error(callee.span, f"'.{callee.prop}()' takes a callback, and callbacks are not supported in workflows; use a for…of loop")
-            return
-        if isinstance(callee, A.Member) and callee.prop == "sort" and e.args:
-            self.error(callee.span, "'.sort(compare)' takes a callback, and callbacks are not supported in workflows; sort in a task, or call .sort() for the default order")
+        if takes_callback:
+            self.error(callee.span, callback_message(callee.prop))
+            self.expr(callee.obj)
             return
         if isinstance(callee, A.Name) and self.scope.lookup(callee.name) is None:
             funcs, _ = library()
@@ -404,21 +518,40 @@ class Checker:
     def expr_Update(self, e: A.Update) -> None:
         self.assign_target(e.target)
 
+    def used_too_early(self, e: A.Name) -> bool:
+        line = self.scope.declared_later(e.name)
+        if line is None:
+            return False
+        if line == e.span.line:
+            self.error(e.span, f"'{e.name}' is used before its declaration is complete; give it a value first")
+        else:
+            self.error(e.span, f"'{e.name}' is used before its declaration on line {line}; "
+                               f"move the declaration above this use")
+        return True
+
     def assign_target(self, t) -> None:
         if isinstance(t, A.Name):
+            if self.used_too_early(t):
+                return
             b = self.scope.lookup(t.name)
             if b is None:
                 if t.name in self.globals:
-                    self.error(t.span, f"cannot assign to the global '{t.name}'")
-                else:
+                    self.error(t.span, f"cannot assign to the built-in '{t.name}'; declare a variable of your own with 'let'")
+                elif t.name in NOT_IN_SANDBOX:
                     self.reference(t)
+                else:
+                    visible = self.visible_names() | self.globals
+                    hint = suggest(t.name, visible)
+                    self.error(t.span, f"cannot assign to '{t.name}' because it is not declared"
+                                       + (hint if hint else f"; declare it with 'let {t.name} = …'"))
                 return
             if b.kind == "const":
-                self.error(t.span, f"cannot assign to '{t.name}' because it is a constant")
+                self.error(t.span, f"cannot assign to '{t.name}' because it is a constant (declared with 'const' "
+                                   f"on line {b.decl.line}); declare it with 'let' if it must change")
             self.res.slots[t] = b.slot
         elif isinstance(t, (A.Member, A.Index)):
             if isinstance(t.obj, A.Name) and self.is_global_namespace(t.obj):
-                self.error(t.span, f"cannot assign to a member of '{t.obj.name}'")
+                self.error(t.span, f"cannot assign to a member of the built-in '{t.obj.name}'")
                 return
             self.expr(t)
         elif isinstance(t, A.ArrayPattern):
@@ -439,9 +572,30 @@ class Checker:
 
     def expr_Unary(self, e: A.Unary) -> None:
         if e.op == "typeof" and isinstance(e.operand, A.Name) and self.scope.lookup(e.operand.name) is None \
-                and e.operand.name not in self.globals:
+                and e.operand.name not in self.globals and self.scope.declared_later(e.operand.name) is None:
             return  # typeof of an undeclared name is "undefined", not an error (as in JS)
         self.expr(e.operand)
+
+
+def bound_names(target) -> list[A.Name]:
+    """The names a declaration target binds (through array and object patterns)."""
+    if isinstance(target, A.Name):
+        return [target]
+    out: list[A.Name] = []
+    if isinstance(target, A.ArrayPattern):
+        for el in target.elements:
+            if el is not None:
+                out += bound_names(el.target)
+    elif isinstance(target, A.ObjectPattern):
+        for p in target.props:
+            out += bound_names(p.target)
+    if isinstance(target, (A.ArrayPattern, A.ObjectPattern)) and target.rest is not None:
+        out += bound_names(target.rest)
+    return out
+
+
+def _words(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def suggest(name: str, candidates, prefix: str = "") -> str:

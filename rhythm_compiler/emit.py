@@ -81,7 +81,7 @@ def render(machine: StateMachine, *, name: str, version: str, source_file: str, 
            front_matter: str | None, compiler_version: str, fmt: bool = True) -> str:
     states = [{"id": st.id, "line": st.line, "lines": state_lines(machine, st)} for st in machine.states]
     text = _template().render(
-        name=name, source_file=comment_text(source_file), source_hash=source_hash,
+        name_comment=comment_text(name), source_file=comment_text(source_file), source_hash=source_hash,
         compiler_version=compiler_version, shape=SHAPE,
         name_literal=py_str(name), version_literal=py_str(version),
         source_file_literal=py_str(source_file), source_hash_literal=py_str(source_hash),

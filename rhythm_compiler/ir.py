@@ -80,7 +80,7 @@ Op = Code | Jump | Leap | Branch | Yield | Comment
 @dataclass
 class State:
     id: int
-    line: int
+    line: int | None  # the .flow line of its first statement (None until known)
     ops: list = field(default_factory=list)
     terminated: bool = False  # ends in a jump/return: nothing after it runs
 

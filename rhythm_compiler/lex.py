@@ -43,7 +43,7 @@ PUNCTUATORS = [
     "=>", "==", "!=", "<=", ">=", "&&", "||", "??", "?.", "++", "--", "+=", "-=",
     "*=", "/=", "%=", "**", "<<", ">>", "&=", "|=", "^=",
     "{", "}", "(", ")", "[", "]", ";", ",", "<", ">", "+", "-", "*", "/", "%",
-    "!", "?", ":", "=", ".", "~", "&", "|", "^", "@", "#",
+    "!", "?", ":", "=", ".", "~", "&", "|", "^",
 ]
 PUNCT_NAMES = {
     "...": "ELLIPSIS", "===": "SEQ", "!==": "SNE", "**=": "POW_ASSIGN",
@@ -57,7 +57,7 @@ PUNCT_NAMES = {
     "!": "BANG", "?": "QMARK", ":": "COLON", "=": "ASSIGN", ".": "DOT",
 }
 # Bitwise and other operators we lex only to reject them clearly.
-BITWISE = {">>>=", "<<=", ">>=", ">>>", "<<", ">>", "&=", "|=", "^=", "~", "&", "|", "^", "@", "#"}
+BITWISE = {">>>=", "<<=", ">>=", ">>>", "<<", ">>", "&=", "|=", "^=", "~", "&", "|", "^"}
 
 # Tokens after which an expression may not end: a following `{` opens an
 # object, a following `/` would start a regex.
@@ -74,18 +74,37 @@ ENDS_OPERAND = {"NAME", "NUMBER", "STRING", "TPL_FULL", "TPL_TAIL", "RPAR", "RSQ
 
 _NUMBER = re.compile(
     r"0[xX][0-9a-fA-F](?:_?[0-9a-fA-F])*|0[oO][0-7](?:_?[0-7])*|0[bB][01](?:_?[01])*"
-    r"|\d(?:_?\d)*(?:\.(?:\d(?:_?\d)*)?)?(?:[eE][+-]?\d(?:_?\d)*)?"
-    r"|\.\d(?:_?\d)*(?:[eE][+-]?\d(?:_?\d)*)?"
+    r"|[0-9](?:_?[0-9])*(?:\.(?:[0-9](?:_?[0-9])*)?)?(?:[eE][+-]?[0-9](?:_?[0-9])*)?"
+    r"|\.[0-9](?:_?[0-9])*(?:[eE][+-]?[0-9](?:_?[0-9])*)?"
 )
-_NAME = re.compile(r"[A-Za-z_$\u0080-\uffff][\w$\u0080-\uffff]*")
-_SPACE = re.compile(r"(?:[ \t\f\v\u00a0\ufeff\u2028\u2029]|\r?\n|\r|//[^\n]*|/\*.*?\*/)+", re.S)
+_ASCII_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+_ASCII_NAME_PART = re.compile(r"[A-Za-z0-9_$]+")
+# JavaScript's WhiteSpace (TAB VT FF SP NBSP ZWNBSP and every Zs) and LineTerminators
+# (LF CR LS PS); a `//` comment ends at any line terminator, as in JavaScript.
+_WS = "\t\v\f \u00a0\ufeff\u1680\u2000-\u200a\u202f\u205f\u3000"
+_LINE_TERMINATORS = "\n\r\u2028\u2029"
+_SPACE = re.compile(rf"(?:[{_WS}{_LINE_TERMINATORS}]|//[^{_LINE_TERMINATORS}]*|/\*.*?\*/)+", re.S)
+_DIGITS = "0123456789"
+_DIGITS_NONEMPTY = set(_DIGITS)
 _SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
 
 
+def _is_name_start(ch: str) -> bool:
+    return ch in "$_" or ch.isidentifier()
+
+
+def _is_name_part(ch: str) -> bool:
+    return ch in "$\u200c\u200d" or ("a" + ch).isidentifier()
+
+
 class LexError(Exception):
-    def __init__(self, diagnostic: Diagnostic):
+    """A lexical error; `recoverable` is False when the rest of the file was swallowed
+    (an unclosed comment or template literal), so no later error is worth reporting."""
+
+    def __init__(self, diagnostic: Diagnostic, recoverable: bool = True):
         super().__init__(diagnostic.message)
         self.diagnostic = diagnostic
+        self.recoverable = recoverable
 
 
 @dataclass
@@ -115,14 +134,19 @@ class Lexer:
         self.line = source.count("\n", 0, start) + 1
         self.line_start = source.rfind("\n", 0, start) + 1
         self.braces: list[str] = []  # "block", "obj" or "tpl" per open `{`
+        self.templates: list[int] = []  # backtick offsets of templates inside a `${`
+        self.tpl_exprs: list[int] = []  # offsets of the open `${`
         self.prev: Token | None = None
+        # The two tokens before `prev`, and whether a line break came before each of the last three.
+        self.history: list[Token | None] = [None, None]
+        self.breaks: list[bool] = [False, False, False]
 
     # -- helpers -------------------------------------------------------
-    def error(self, message: str, pos: int | None = None, width: int = 1) -> LexError:
+    def error(self, message: str, pos: int | None = None, width: int = 1, recoverable: bool = True) -> LexError:
         pos = self.pos if pos is None else pos
         line = self.src.count("\n", 0, pos) + 1
         col = pos - (self.src.rfind("\n", 0, pos) + 1) + 1
-        return LexError(Diagnostic(line, col, message, width, self.path))
+        return LexError(Diagnostic(line, col, message, width, self.path), recoverable)
 
     def make(self, type_: str, value, start: int, start_line: int, start_col: int) -> Token:
         tok = Token(type_, value, start_pos=start, line=start_line, column=start_col,
@@ -144,10 +168,10 @@ class Lexer:
             newline = False
             m = _SPACE.match(src, self.pos)
             if m:
-                newline = "\n" in m.group() or "\r" in m.group()
+                newline = any(c in m.group() for c in _LINE_TERMINATORS)
                 self.advance_to(m.end())
             if src.startswith("/*", self.pos):
-                raise self.error("this comment is never closed with */", width=2)
+                raise self.error("this comment is never closed: add '*/' where it should end", width=2, recoverable=False)
             if self.pos >= n:
                 if self.prev is not None and self.prev.type in RESTRICTED:
                     yield self.emit_auto_semi()
@@ -160,13 +184,27 @@ class Lexer:
         tok = Token("SEMI_AUTO", ";", start_pos=self.pos, line=self.line,
                     column=self.pos - self.line_start + 1, end_line=self.line,
                     end_column=self.pos - self.line_start + 1, end_pos=self.pos)
-        self.prev = tok
+        self.remember(tok, True)
         return tok
 
     def next_token(self, newline: bool) -> Token:
         tok = self.scan(newline)
-        self.prev = tok
+        self.remember(tok, newline)
         return tok
+
+    def remember(self, tok: Token, newline: bool) -> None:
+        self.history = [self.history[1], self.prev]
+        self.breaks = [self.breaks[1], self.breaks[2], newline]
+        self.prev = tok
+
+    def colon_ends_label(self) -> bool:
+        """Whether the `:` just scanned ends a statement label (`outer: {` opens a block)."""
+        name, before = self.history[1], self.history[0]
+        if name is None or name.type != "NAME":
+            return False
+        if before is None or before.type in ("SEMI", "SEMI_AUTO", "LBRACE", "RBRACE", "ELSE", "DO", "RPAR"):
+            return True
+        return self.breaks[1] and before.type in ENDS_OPERAND
 
     def scan(self, newline: bool) -> Token:
         src, start = self.src, self.pos
@@ -179,17 +217,16 @@ class Lexer:
             return self.template_part(start, line, col, head=True)
         if ch == "}" and self.braces and self.braces[-1] == "tpl":
             self.braces.pop()
+            self.tpl_exprs.pop()
             self.pos += 1
             return self.template_part(start, line, col, head=False)
         if ch in "\"'":
             value = self.string(ch)
             return self.make("STRING", value, start, line, col)
-        if ch.isdigit() or (ch == "." and start + 1 < len(src) and src[start + 1].isdigit()):
+        if ch in _DIGITS or (ch == "." and src[start + 1 : start + 2] in _DIGITS_NONEMPTY):
             return self.number(start, line, col)
-        m = _NAME.match(src, start)
-        if m:
-            word = m.group()
-            self.advance_to(m.end())
+        if _is_name_start(ch):
+            word = self.name(start)
             return self.make(self.word_type(word, prev_type), word, start, line, col)
         if ch == "/" and prev_type not in ENDS_OPERAND and not src.startswith("/=", start):
             raise self.error(
@@ -198,20 +235,44 @@ class Lexer:
             )
         for p in PUNCTUATORS:
             if src.startswith(p, start):
-                if p == "?." and start + 2 < len(src) and src[start + 2].isdigit():
+                if p == "?." and src[start + 2 : start + 3] in _DIGITS_NONEMPTY:
                     continue  # `a?.5:b` is a conditional, not optional chaining
                 self.pos += len(p)
                 return self.make(self.punct_type(p, newline, prev_type), p, start, line, col)
-        raise self.error(f"unexpected character {ch!r}")
+        if ch == "\\":
+            raise self.error("a backslash can only appear inside a string or a template literal")
+        raise self.error(f"unexpected character {describe_char(ch)}; it may only appear inside a string or a comment")
+
+    def name(self, start: int) -> str:
+        """Scan an identifier (ASCII fast path; Unicode ID_Continue otherwise)."""
+        src, end, n = self.src, start + 1, len(self.src)
+        while end < n:
+            m = _ASCII_NAME_PART.match(src, end)
+            if m:
+                end = m.end()
+            elif src[end] >= "\x80" and _is_name_part(src[end]):
+                end += 1
+            else:
+                break
+        self.pos = end
+        return src[start:end]
 
     def word_type(self, word: str, prev_type: str | None) -> str:
         if prev_type in ("DOT", "QDOT"):
             return "NAME"  # `obj.new`, `x?.default`: any word is a property name
+        if word == "async" and not self.next_word_is("function"):
+            return "NAME"  # `async` is a keyword only in `async function`
         if word in KEYWORDS or word in UNSUPPORTED_WORDS:
             if prev_type in ("LBRACE_OBJ", "COMMA") and self.next_is_colon():
                 return "NAME"  # `{ default: 1, if: 2 }`
             return KEYWORDS.get(word, "UNSUPPORTED")
         return "NAME"
+
+    def next_word_is(self, word: str) -> bool:
+        m = _SPACE.match(self.src, self.pos)
+        at = m.end() if m else self.pos
+        nxt = _ASCII_NAME.match(self.src, at)
+        return nxt is not None and nxt.group() == word
 
     def next_is_colon(self) -> bool:
         m = _SPACE.match(self.src, self.pos)
@@ -223,6 +284,8 @@ class Lexer:
             return "UNSUPPORTED"
         if p == "{":
             kind = "obj" if prev_type in OPERAND_EXPECTED else "block"
+            if prev_type == "COLON" and self.colon_ends_label():
+                kind = "block"
             self.braces.append(kind)
             return "LBRACE_OBJ" if kind == "obj" else "LBRACE"
         if p == "}":
@@ -240,14 +303,22 @@ class Lexer:
         self.advance_to(m.end())
         nxt = self.src[self.pos : self.pos + 1]
         if nxt == "n":
-            raise self.error("BigInt literals are not supported in workflows; numbers are IEEE doubles", start, len(text) + 1)
-        if nxt and (nxt.isalnum() or nxt in "_$"):
-            raise self.error(f"invalid number literal {text + nxt!r}", start, len(text) + 1)
+            raise self.error("BigInt literals are not supported in workflows; drop the 'n' (numbers are doubles, "
+                             "exact up to 2**53) or keep larger integers in strings", start, len(text) + 1)
+        if nxt and (nxt in _DIGITS_NONEMPTY or _is_name_part(nxt)):
+            word = self.src[start : self.pos] + self.name(self.pos)
+            raise self.error(f"'{word}' is not a valid number or name; a name cannot start with a digit",
+                             start, len(word))
         if len(text) > 1 and text[0] == "0" and text[1].isdigit():
-            raise self.error("legacy octal literals are not supported; write 0o17 for octal", start, len(text))
+            raise self.error(f"numbers with a leading zero like '{text}' are not supported; write 0o{text[1:]} "
+                             f"for octal or {text.lstrip('0') or '0'} for decimal", start, len(text))
         clean = text.replace("_", "")
         if clean[:2].lower() in ("0x", "0o", "0b"):
-            value = float(int(clean[2:], {"x": 16, "o": 8, "b": 2}[clean[1].lower()]))
+            integer = int(clean[2:], {"x": 16, "o": 8, "b": 2}[clean[1].lower()])
+            try:
+                value = float(integer)
+            except OverflowError:  # too large for a double: JavaScript reads Infinity
+                value = float("inf")
         else:
             value = float(clean)
         return self.make("NUMBER", value, start, line, col)
@@ -258,7 +329,7 @@ class Lexer:
         out: list[str] = []
         while True:
             if self.pos >= len(src) or src[self.pos] in "\r\n":
-                raise self.error("this string is never closed", start)
+                raise self.error(f"this string is never closed: add a closing {quote} before the end of the line", start)
             ch = src[self.pos]
             if ch == quote:
                 self.pos += 1
@@ -278,7 +349,7 @@ class Lexer:
             raise self.error("unfinished escape sequence", at)
         ch = src[self.pos]
         self.pos += 1
-        if ch in _SIMPLE_ESCAPES and not (ch == "0" and src[self.pos : self.pos + 1].isdigit()):
+        if ch in _SIMPLE_ESCAPES and not (ch == "0" and src[self.pos : self.pos + 1] in _DIGITS_NONEMPTY):
             return _SIMPLE_ESCAPES[ch]
         if ch == "x":
             return self.hex_digits(2, at)
@@ -292,13 +363,15 @@ class Lexer:
                 return chr(int(digits, 16))
             return self.hex_digits(4, at)
         if ch == "\r" and src.startswith("\n", self.pos):
+            ch = "\n"
             self.pos += 1
         if ch in "\r\n\u2028\u2029":
-            self.line += 1
-            self.line_start = self.pos
+            if ch == "\n":  # lines are numbered at LF only, as diagnostics show them
+                self.line += 1
+                self.line_start = self.pos
             return ""  # line continuation
-        if ch.isdigit():
-            raise self.error("octal escape sequences are not supported", at, 2)
+        if ch in _DIGITS_NONEMPTY:
+            raise self.error("octal escape sequences are not supported in workflows; write \\x or \\u escapes instead", at, 2)
         return ch
 
     def hex_digits(self, count: int, at: int) -> str:
@@ -312,29 +385,50 @@ class Lexer:
         """Scan template text up to the closing backtick or the next `${`."""
         src = self.src
         out: list[str] = []
+        backtick = start if head else self.templates[-1]
         while True:
             if self.pos >= len(src):
-                raise self.error("this template literal is never closed", start)
+                if head and self.tpl_exprs:  # most likely the `}` of an enclosing `${` is missing
+                    raise self.error("this '${' is never closed: add a '}' after the expression", self.tpl_exprs[-1],
+                                     2, recoverable=False)
+                raise self.error("this template literal is never closed: add a closing '`'", backtick,
+                                 recoverable=False)
             ch = src[self.pos]
             if ch == "`":
                 self.pos += 1
                 kind = "TPL_FULL" if head else "TPL_TAIL"
+                if not head:
+                    self.templates.pop()
                 break
             if ch == "$" and src.startswith("{", self.pos + 1):
+                self.tpl_exprs.append(self.pos)
                 self.pos += 2
                 self.braces.append("tpl")
                 kind = "TPL_HEAD" if head else "TPL_MIDDLE"
+                if head:
+                    self.templates.append(start)
                 break
             if ch == "\\":
                 out.append(self.escape())
+                continue
+            if ch == "\r":  # a raw CR or CRLF in template text is a LF, as in JavaScript
+                self.pos += 1
+                if not src.startswith("\n", self.pos):
+                    out.append("\n")
                 continue
             if ch == "\n":
                 self.line += 1
                 self.line_start = self.pos + 1
             out.append(ch)
             self.pos += 1
-        text = combine_surrogates("".join(out).replace("\r\n", "\n"))
+        text = combine_surrogates("".join(out))
         return self.make(kind, text, start, line, col)
+
+
+def describe_char(ch: str) -> str:
+    """A character as a message shows it: visible ones quoted, the rest by code point."""
+    code = f"U+{ord(ch):04X}"
+    return f"'{ch}' ({code})" if ch.isprintable() and not ch.isspace() else code
 
 
 def combine_surrogates(text: str) -> str:

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from . import ast as A
-from .check import Resolution
+from .check import WORKFLOW_NAMESPACES, Resolution
 from .ir import Branch, Code, Comment, Jump, Label, Leap, State, StateMachine, TryEntry, Yield
 from .pyexpr import BINARY, COMPOUND, ExprPrinter, Sites, py_str, slot_ref
 
@@ -97,7 +97,7 @@ class Lowerer:
         self.max_temps = 0
         self.loop_temps = 0
         self.indent = 0
-        self.cur = self.new_state(1)
+        self.cur = self.new_state(None)
 
     # -- building states (regenerator's loc/mark/emit) ----------------------------
     def new_state(self, line: int) -> State:
@@ -107,14 +107,14 @@ class Lowerer:
 
     def mark(self, label: Label, line: int | None = None) -> None:
         if self.cur.ops or self.cur.terminated:
-            self.cur = self.new_state(line or self.cur.line)
+            self.cur = self.new_state(line)
         label.state = self.cur.id
         if line:
             self.cur.line = line
 
     def add(self, op) -> None:
         if self.cur.terminated:
-            self.cur = self.new_state(self.cur.line)  # unreachable code still compiles
+            self.cur = self.new_state(None)  # unreachable code still compiles
         op.indent = self.indent
         self.cur.ops.append(op)
 
@@ -132,6 +132,8 @@ class Lowerer:
     def comment(self, span: A.Span) -> None:
         if span.line:
             self.add(Comment(span.line, self.src[span.line - 1].strip()))
+            if self.cur.line is None:
+                self.cur.line = span.line  # a state's line is its first statement's
 
     # -- temporaries ---------------------------------------------------------------
     def temp(self) -> str:
@@ -157,6 +159,9 @@ class Lowerer:
         self.stmts_lowered(prog.body)
         self.code("return _js.UNDEFINED")
         self.cur.terminated = True
+        previous = 1
+        for st in self.states:  # a state without statements of its own shows the line before it
+            st.line = previous = st.line or previous
         return StateMachine(self.name, self.states, self.tries, self.sites.items)
 
     def stmts_lowered(self, body) -> None:
@@ -651,12 +656,16 @@ class Lowerer:
         return slot_ref(result)
 
     def is_special(self, node) -> bool:
+        """A call of a known global function, or a namespace member (`Math.PI`)."""
         if isinstance(node, A.Call):
             c = node.callee
             if isinstance(c, A.Name) and c in self.res.globals:
-                return True
-            return isinstance(c, A.Member) and isinstance(c.obj, A.Name) and c.obj in self.res.globals
-        return isinstance(node, A.Member) and isinstance(node.obj, A.Name) and node.obj in self.res.globals
+                return c.name in self.px.funcs
+            if isinstance(c, A.Member) and self.px.is_namespace_ref(c.obj):
+                full = f"{c.obj.name}.{c.prop}"
+                return full in self.px.funcs or c.prop in WORKFLOW_NAMESPACES.get(c.obj.name, {})
+            return False
+        return isinstance(node, (A.Member, A.Index)) and self.px.is_namespace_ref(node.obj)
 
     def explode_special(self, node) -> str:
         """A workflow command or library call whose arguments await."""

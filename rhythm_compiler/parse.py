@@ -7,37 +7,47 @@ own saying why and what to use instead.
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from functools import lru_cache
 from importlib import resources
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.lexer import Lexer as LarkLexer
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.exceptions import UnexpectedInput, UnexpectedToken, VisitError
 
 from . import ast as A
 from .diagnostics import CompileError, Diagnostic
-from .lex import Lexer, LexError, split_front_matter
+from .check import callback_message
+from .lex import ENDS_OPERAND, KEYWORDS, Lexer, LexError, split_front_matter
 
 UNSUPPORTED = {
     "function": "functions are not supported in workflows; put reusable logic in a task or a child workflow (Workflow.run)",
-    "ARROW": "arrow functions are not supported in workflows; use a for…of loop instead of callbacks, or move the logic into a task",
-    "var": "'var' is not supported in workflows; use 'let' or 'const'",
-    "class": "classes are not supported in workflows; use plain objects, and put behaviour in tasks",
+    "ARROW": "arrow functions are not supported in workflows; use a for…of loop instead of a callback, or move the logic into a task",
+    "var": "'var' is not supported in workflows; use 'let' or 'const' instead",
+    "class": "classes are not supported in workflows; use plain objects for data and tasks for behaviour",
+    "extends": "classes are not supported in workflows; use plain objects for data and tasks for behaviour",
+    "static": "classes are not supported in workflows; use plain objects for data and tasks for behaviour",
+    "super": "classes are not supported in workflows, so 'super' does not exist; use plain objects for data and tasks for behaviour",
     "import": "imports are not supported in workflows; call Python code through Task.run and other workflows through Workflow.run",
-    "export": "exports are not supported in workflows; every .flow file is one workflow named after the file",
-    "with": "'with' is not supported in workflows (nor in strict JavaScript)",
-    "yield": "generators are not supported in workflows; use await",
-    "switch": "'switch' is not supported in workflows yet; use if / else if",
-    "case": "'switch' is not supported in workflows yet; use if / else if",
-    "default": "'switch' is not supported in workflows yet; use if / else if",
-    "this": "'this' does not exist in workflows; use variables",
-    "delete": "'delete' is not supported in workflows; build a new object without the key",
-    "instanceof": "'instanceof' is not supported in workflows; use typeof or Array.isArray",
-    "void": "'void' is not supported in workflows; use undefined",
-    "eval": "eval is not available in workflows: the sandbox runs only the code you wrote",
-    "arguments": "'arguments' does not exist in workflows; use Inputs",
+    "export": "exports are not supported in workflows; every .flow file is one workflow, named after the file",
+    "with": "'with' is not supported in workflows (nor in strict JavaScript); refer to the object's properties directly",
+    "yield": "generators are not supported in workflows; use await to wait for tasks, timers, signals and child workflows",
+    "switch": "'switch' is not supported in workflows; use an if / else if chain instead",
+    "case": "'switch' and 'case' are not supported in workflows; use an if / else if chain instead",
+    "default": "'switch' and 'default' are not supported in workflows; use an if / else if chain instead",
+    "this": "'this' is not supported in workflows; keep values in variables or plain objects instead",
+    "delete": "'delete' is not supported in workflows; build a new object without the key instead",
+    "instanceof": "'instanceof' is not supported in workflows; use typeof or Array.isArray instead",
+    "void": "'void' is not supported in workflows; write undefined instead",
+    "eval": "'eval' is not supported in workflows, because the sandbox runs only the code you wrote; move dynamic behaviour into a task",
+    "arguments": "'arguments' is not supported in workflows; read the workflow's inputs from Inputs instead",
+    "debugger": "'debugger' is not supported in workflows; inspect values by returning them or passing them to a task",
+    "enum": "'enum' is not supported in workflows; use a plain object of constants instead",
 }
-BITWISE_MESSAGE = "bitwise operators are not supported in workflows; use Math.floor, Math.trunc or arithmetic instead"
+BITWISE_MESSAGE = "bitwise operators are not supported in workflows; use arithmetic (Math.floor, Math.trunc, %) instead"
+ASYNC_MESSAGE = ("functions are not supported in workflows; only one 'async function main() { … }' "
+                 "may wrap the whole file")
 
 TOKEN_WORDS = {
     "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "TPL_FULL": "a template literal",
@@ -45,10 +55,26 @@ TOKEN_WORDS = {
     "LBRACE_OBJ": "'{'", "RBRACE": "'}'", "LPAR": "'('", "RPAR": "')'", "LSQB": "'['",
     "RSQB": "']'", "SEMI": "';'", "SEMI_AUTO": "';'", "COMMA": "','", "COLON": "':'", "DOT": "'.'",
     "ASSIGN": "'='", "ELLIPSIS": "'...'", "QMARK": "'?'", "QDOT": "'?.'", "ARROW": "'=>'",
-    "INC": "'++'", "DEC": "'--'", "INC_NL": "'++'", "DEC_NL": "'--'", "$END": "end of file",
+    "INC": "'++'", "DEC": "'--'", "INC_NL": "'++'", "DEC_NL": "'--'",
 }
 EXPRESSION_STARTS = {"NAME", "NUMBER", "STRING", "TPL_FULL", "TPL_HEAD", "LPAR", "LSQB", "LBRACE_OBJ",
                      "BANG", "MINUS", "PLUS", "TYPEOF", "AWAIT", "NEW", "TRUE", "FALSE", "NULL", "INC_NL", "DEC_NL"}
+STATEMENT_KEYWORDS = {"IF", "WHILE", "FOR", "DO", "BREAK", "CONTINUE", "RETURN", "THROW", "TRY", "LET", "CONST"}
+OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "PERCENT", "POW", "LT", "GT", "LE", "GE", "EQ", "NE", "SEQ",
+             "SNE", "AND", "OR", "NULLISH", "QMARK", "IN", "INC", "DEC", "DOT", "QDOT", "ASSIGN", "ADD_ASSIGN",
+             "SUB_ASSIGN", "MUL_ASSIGN", "DIV_ASSIGN", "MOD_ASSIGN", "POW_ASSIGN", "NULLISH_ASSIGN",
+             "AND_ASSIGN", "OR_ASSIGN"}
+KEYWORD_TYPES = set(KEYWORDS.values())
+OPENERS = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE", "LBRACE_OBJ": "RBRACE", "TPL_HEAD": "TPL_TAIL"}
+# What closes each open bracket; a template's `}…${` (TPL_MIDDLE) closes one `${` and opens the next.
+CLOSE_FOR = {**OPENERS, "TPL_MIDDLE": "TPL_TAIL"}
+CLOSERS = {"RPAR", "RSQB", "RBRACE", "TPL_TAIL"}
+CLOSE_TEXT = {"RPAR": ")", "RSQB": "]", "RBRACE": "}", "TPL_TAIL": "}"}
+# A statement may restart after a syntax error at one of these, when it begins a line.
+RESTART_TYPES = STATEMENT_KEYWORDS | {"NAME", "AWAIT", "INC_NL", "DEC_NL"}
+MAX_SYNTAX_ERRORS = 10
+# Deeper parse trees are rejected before they reach the recursive stages.
+MAX_TREE_DEPTH = 240
 
 
 @lru_cache(maxsize=1)
@@ -69,76 +95,351 @@ class _LexerAdapter(LarkLexer):
 
 
 def parse(source: str, path: str = "<flow>") -> A.Program:
-    """Source text -> Program, or CompileError with one syntax diagnostic."""
+    """Source text -> Program, or CompileError with the syntax diagnostics.
+
+    Syntax errors report the first error and, where the parser can safely restart
+    at a later statement, the next ones. Constructs the grammar accepts but
+    workflows do not (`new Foo()`, `let x = 1 let y = 2`) are all collected, together
+    with the checker's diagnostics, so one run shows every independent problem.
+    """
     front, start = split_front_matter(source)
-    lexer = Lexer(source, path, start)
     try:
-        tree = _parser().parse(lexer)
-        program = _ToAst().transform(tree)
-    except LexError as e:
-        raise CompileError([e.diagnostic], source) from None
-    except UnexpectedInput as e:
-        raise CompileError([_syntax_diagnostic(e, path)], source) from None
-    except VisitError as e:
-        if isinstance(e.orig_exc, _Reject):
-            raise CompileError([e.orig_exc.diagnostic(path)], source) from None
-        raise
-    return A.Program(program.body, front.text if front else None, program.span, program.wrapped_in_main)
+        tree = _parser().parse(Lexer(source, path, start))
+    except (LexError, UnexpectedInput) as e:
+        raise CompileError(_syntax_errors(e, source, path, start), source) from None
+    too_deep = _too_deep(tree)
+    if too_deep is not None:
+        raise CompileError([Diagnostic(too_deep.line, too_deep.col, "this code is nested too deeply to compile; "
+                                       "split it into smaller statements with intermediate variables",
+                                       too_deep.width, path)], source)
+    builder = _ToAst(source)
+    try:
+        program = builder.transform(tree)
+    except VisitError as e:  # a bug in a transformer method, never the user's fault
+        raise e.orig_exc from None
+    program = A.Program(program.body, front.text if front else None, program.span, program.wrapped_in_main)
+    if builder.rejects:
+        from .check import check
+
+        diags = [r.diagnostic(path) for r in builder.rejects]
+        seen = {(d.line, d.col) for d in diags}
+        diags += [d for d in check(program, path)[1] if (d.line, d.col) not in seen]
+        diags.sort(key=lambda d: (d.line, d.col))
+        raise CompileError(diags, source)
+    return program
 
 
-def _syntax_diagnostic(e: UnexpectedInput, path: str) -> Diagnostic:
-    if isinstance(e, UnexpectedToken):
-        tok = e.token
-        if tok.type == "$END":
-            return Diagnostic(max(1, e.line if e.line > 0 else 1), max(1, e.column if e.column > 0 else 1),
-                              f"unexpected end of file: expected {_expected_words(e.expected)}", 1, path)
-        message = _unsupported_message(tok) or _unexpected_message(tok, e.expected)
-        return Diagnostic(tok.line, tok.column, message, max(1, len(str(tok.value or " "))), path)
-    if isinstance(e, UnexpectedEOF):
-        return Diagnostic(1, 1, f"unexpected end of file: expected {_expected_words(e.expected)}", 1, path)
-    if isinstance(e, UnexpectedCharacters):  # pragma: no cover - our lexer raises LexError instead
-        return Diagnostic(e.line, e.column, "unexpected character", 1, path)
-    return Diagnostic(1, 1, "syntax error", 1, path)  # pragma: no cover
-
-
-def _unsupported_message(tok: Token) -> str | None:
-    if tok.type == "UNSUPPORTED":
-        return UNSUPPORTED.get(str(tok), BITWISE_MESSAGE)
-    if tok.type == "FUNCTION":
-        return UNSUPPORTED["function"]
-    if tok.type == "ARROW":
-        return UNSUPPORTED["ARROW"]
-    if tok.type == "ASYNC":
-        return "only 'async function main() { … }' wrapping the whole file is supported; functions are not"
+def _too_deep(tree) -> A.Span | None:
+    """The span of the first node nested deeper than MAX_TREE_DEPTH (iteratively)."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_TREE_DEPTH:
+            return _span(node.meta) if not getattr(node.meta, "empty", True) else A.Span(1, 1, 1, 2)
+        stack.extend((c, depth + 1) for c in node.children if isinstance(c, Tree))
     return None
 
 
-def _unexpected_message(tok: Token, expected) -> str:
-    shown = f"'{tok.value}'" if tok.type not in ("STRING", "TPL_FULL") else "a string"
-    return f"unexpected {shown}: expected {_expected_words(expected)}"
+# -- syntax errors ---------------------------------------------------------------
 
 
-def _expected_words(expected) -> str:
+def _syntax_errors(first: Exception, source: str, path: str, start: int) -> list[Diagnostic]:
+    """The first syntax error, then more from restarts at later statements."""
+    toks = _tolerant_tokens(source, start)
+    diags: list[Diagnostic] = []
+    err: Exception | None = first
+    while err is not None and len(diags) < MAX_SYNTAX_ERRORS:
+        diag, recoverable = _explain(err, source, path, toks)
+        if diags and (diag.line, diag.col) <= (diags[-1].line, diags[-1].col):
+            break  # a restart must make progress
+        diags.append(diag)
+        restart = _restart_offset(toks, diag.line) if recoverable else None
+        if restart is None:
+            break
+        err = None
+        try:
+            _parser().parse(Lexer(source, path, restart))
+        except (LexError, UnexpectedInput) as e:
+            err = e
+    return diags
+
+
+def _tolerant_tokens(source: str, start: int) -> list[Token]:
+    """Every token of the file; a lexical error skips to the next line."""
+    toks: list[Token] = []
+    pos = start
+    while True:
+        lexer = Lexer(source, "<flow>", pos)
+        try:
+            toks.extend(lexer.tokens())
+            return toks
+        except LexError as e:
+            if not e.recoverable:
+                return toks
+            nl = source.find("\n", lexer.pos)
+            if nl < 0:
+                return toks
+            pos = nl + 1
+
+
+def _restart_offset(toks: list[Token], after_line: int) -> int | None:
+    """Where parsing may restart after an error on `after_line`: the first token of a
+    later line, outside every bracket, that can begin a statement after one that ended."""
+    if not toks or toks[0].type == "ASYNC":
+        return None  # inside `async function main() { … }` a restart would see main's `}` as stray
+    depth = 0
+    for i, tok in enumerate(toks):
+        if (i and tok.line > after_line and depth == 0 and tok.type in RESTART_TYPES
+                and toks[i - 1].end_line < tok.line and toks[i - 1].type in ENDS_OPERAND | {"SEMI", "SEMI_AUTO"}):
+            return tok.start_pos
+        if tok.type in OPENERS:
+            depth += 1
+        elif tok.type in CLOSERS:
+            depth = max(0, depth - 1)
+    return None
+
+
+def _explain(err: Exception, source: str, path: str, toks: list[Token]) -> tuple[Diagnostic, bool]:
+    """One syntax error as a diagnostic, and whether a restart after it makes sense."""
+    if isinstance(err, LexError):
+        return err.diagnostic, err.recoverable
+    if not isinstance(err, UnexpectedToken):  # pragma: no cover - our lexer feeds every token
+        line, col = max(1, getattr(err, "line", 1) or 1), max(1, getattr(err, "column", 1) or 1)
+        return Diagnostic(line, col, "this is not valid workflow syntax", 1, path), False
+    tok = err.token
+    if tok.type == "$END":
+        i = len(toks)
+    else:
+        i = next((k for k, t in enumerate(toks) if t.start_pos == tok.start_pos and t.type == tok.type), None)
+        if i is None:  # after a restart the context may differ: explain the token alone
+            toks, i = [tok], 0
+    where, message = _message(tok, set(err.expected), toks, i, source)
+    width = where.end_pos - where.start_pos if where.end_line == where.line and where.end_pos > where.start_pos else 1
+    if where.type == "$END":
+        width = 1
+    return Diagnostic(where.line, where.column, message, width, path), tok.type != "$END"
+
+
+def _message(tok: Token, expected: set[str], toks: list[Token], i: int, source: str) -> tuple[Token, str]:
+    """(the token to point at, one sentence) for an unexpected token at toks[i]."""
+    prev = toks[i - 1] if 0 < i <= len(toks) else None
+    prev_type = prev.type if prev is not None else None
+    if tok.type == "$END" and toks:
+        last = toks[-1]
+        tok = Token("$END", "", start_pos=last.end_pos, line=last.end_line, column=last.end_column,
+                    end_line=last.end_line, end_column=last.end_column + 1, end_pos=last.end_pos)
+    arrow = _arrow_function(toks, i)
+    if arrow is not None:
+        at, begin = arrow
+        return toks[at], _function_message(toks, begin, UNSUPPORTED["ARROW"])
+    if tok.type == "FUNCTION":
+        if i + 1 < len(toks) and toks[i + 1].type == "STAR":
+            return tok, "generator functions are not supported in workflows; write a loop that awaits instead"
+        return tok, _function_message(toks, i, UNSUPPORTED["function"])
+    if tok.type == "ASYNC":
+        return tok, ASYNC_MESSAGE
+    word = str(tok.value)
+    if prev_type in ("LET", "CONST") and (tok.type in KEYWORD_TYPES or (tok.type == "UNSUPPORTED" and word.isalpha())):
+        return tok, f"'{word}' is a reserved word, so it cannot be used as a variable name"
+    if tok.type == "UNSUPPORTED":
+        if word in UNSUPPORTED:
+            return tok, UNSUPPORTED[word]
+        if not word.isalpha():
+            return tok, BITWISE_MESSAGE
+        return tok, f"'{word}' is a reserved word that workflows do not support"
+    if tok.type in CLOSERS:
+        stack = _open_before(toks, i)
+        close = CLOSE_TEXT[tok.type]
+        if not stack:
+            opener = {"RPAR": "(", "RSQB": "[", "RBRACE": "{"}.get(tok.type, "${")
+            return tok, f"this '{close}' has no matching '{opener}'"
+        top = toks[stack[-1]]
+        if CLOSE_FOR[top.type] != tok.type:
+            return tok, (f"this '{close}' does not match the '{_open_text(top)}' on line {top.line}, "
+                         f"which must be closed with '{CLOSE_TEXT[CLOSE_FOR[top.type]]}' first")
+    if tok.type == "$END":
+        stack = _open_before(toks, i)
+        if stack:
+            top = toks[stack[-1]]
+            closer = CLOSE_FOR[top.type]
+            if closer in expected or (closer == "TPL_TAIL" and "TPL_MIDDLE" in expected):
+                return top, f"this '{_open_text(top)}' is never closed: expected a matching '{CLOSE_TEXT[closer]}' before the end of the file"
+    if tok.type == "ELSE":
+        return tok, "this 'else' has no matching 'if'"
+    if tok.type in ("CATCH", "FINALLY"):
+        return tok, f"this '{word}' has no matching 'try' block"
+    if expected <= {"$END"} and toks and toks[0].type == "ASYNC":
+        return tok, ("nothing may follow the 'async function main() { … }' that wraps the workflow; "
+                     "move this code inside it")
+    if tok.type == "POW" and prev_type in ENDS_OPERAND:
+        return tok, ("the base of '**' cannot have a unary operator (JavaScript forbids it); "
+                     "add parentheses, as in (-x) ** 2 or -(x ** 2)")
+    expected = _plausible(expected, toks, i)
+    found = _describe(tok, source)
+    if tok.type == "SEMI_AUTO" and prev_type == "THROW":
+        return prev, "'throw' must be followed by an expression on the same line"
+    if prev_type in ("LET", "CONST") and "NAME" in expected:
+        return tok, f"expected a variable name after '{prev.value}', found {found}"
+    if prev_type in ("DOT", "QDOT") and "NAME" in expected:
+        return tok, f"expected a property name after '{prev.value}', found {found}"
+    words = _expected_words(expected)
+    if prev_type in KEYWORD_TYPES - {"TRUE", "FALSE", "NULL"}:
+        return tok, f"expected {words} after '{prev.value}', found {found}"
+    stack = _open_before(toks, i)
+    if stack:
+        top = toks[stack[-1]]
+        if CLOSE_FOR[top.type] in expected and top.line < tok.line:
+            return tok, f"expected {words} to close the '{_open_text(top)}' on line {top.line}, found {found}"
+    return tok, f"expected {words}, found {found}"
+
+
+def _plausible(expected: set[str], toks: list[Token], i: int) -> set[str]:
+    """Drop closing brackets that cannot close anything here (LALR merges states, so its
+    expected set may list a ']' while the innermost open bracket is a '(')."""
+    stack = _open_before(toks, i)
+    closer = CLOSE_FOR[toks[stack[-1]].type] if stack else None
+    allowed = {closer, "TPL_MIDDLE"} if closer == "TPL_TAIL" else {closer}
+    kept = {t for t in expected if t not in CLOSERS | {"TPL_MIDDLE"} or t in allowed}
+    return kept or expected
+
+
+def _open_text(tok: Token) -> str:
+    return "${" if tok.type in ("TPL_HEAD", "TPL_MIDDLE") else str(tok.value)
+
+
+def _describe(tok: Token, source: str) -> str:
+    """How a message names the token it found."""
+    if tok.type == "$END":
+        return "the end of the file"
+    if tok.type == "SEMI_AUTO":
+        return "a line break"
+    if tok.type == "STRING":
+        return "a string"
+    if tok.type in ("TPL_FULL", "TPL_HEAD"):
+        return "a template literal"
+    if tok.type in ("TPL_MIDDLE", "TPL_TAIL"):
+        return "'}'"
+    text = source[tok.start_pos : tok.end_pos] if tok.end_pos and tok.end_pos > tok.start_pos else str(tok.value)
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    if len(text) > 24:
+        text = text[:23] + "…"
+    return f"'{text}'"
+
+
+def _expected_words(expected: set[str]) -> str:
+    """Expected terminals in words: groups first collapse into 'a statement', 'an expression', 'an operator'."""
     names = set(expected)
-    words: list[str] = []
-    if names & EXPRESSION_STARTS and len(names & EXPRESSION_STARTS) > 3:
-        words.append("an expression")
+    groups: list[str] = []
+    if len(names & STATEMENT_KEYWORDS) >= 3:
+        groups.append("a statement")
+        names -= STATEMENT_KEYWORDS | EXPRESSION_STARTS | {"SEMI", "SEMI_AUTO", "LBRACE", "ELSE", "COMMA", "RBRACE", "$END"}
+    elif len(names & EXPRESSION_STARTS) > 3:
+        groups.append("an expression")
         names -= EXPRESSION_STARTS
+    if len(names & OPERATORS) >= 4:
+        groups.append("an operator")
+        names -= OPERATORS
+    end = "$END" in names
+    names.discard("$END")
+    words: list[str] = []
     for name in sorted(names):
         word = TOKEN_WORDS.get(name)
         if word is None:
             word = f"'{name.lower()}'" if name.isalpha() else name
         if word not in words:
             words.append(word)
+    words += groups
+    if end:
+        words.append("the end of the file")
     if not words:
         return "something else"
-    if len(words) > 6:
-        words = words[:6] + ["…"]
+    if len(words) > 5:
+        words = words[:4] + ["something else"]
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
-class _Reject(Exception):
-    """A construct the grammar accepts but workflows do not (raised inside the transformer)."""
+def _open_before(toks: list[Token], i: int) -> list[int]:
+    """Indexes of the brackets still open before toks[i], innermost last."""
+    stack: list[int] = []
+    for k in range(min(i, len(toks))):
+        t = toks[k].type
+        if t in OPENERS:
+            stack.append(k)
+        elif t in CLOSERS or t == "TPL_MIDDLE":
+            if stack and CLOSE_FOR[toks[stack[-1]].type] in (t, "TPL_TAIL" if t == "TPL_MIDDLE" else t):
+                stack.pop()
+            if t == "TPL_MIDDLE":
+                stack.append(k)
+    return stack
+
+
+def _closing(toks: list[Token], j: int) -> int | None:
+    """The index of the bracket that closes toks[j]."""
+    depth = 0
+    for k in range(j, len(toks)):
+        t = toks[k].type
+        if t in OPENERS:
+            depth += 1
+        elif t in CLOSERS:
+            depth -= 1
+            if depth == 0:
+                return k if CLOSE_FOR[toks[j].type] == t else None
+    return None
+
+
+def _opening(toks: list[Token], k: int) -> int | None:
+    """The index of the bracket that toks[k] closes."""
+    depth = 0
+    for j in range(k, -1, -1):
+        t = toks[j].type
+        if t in CLOSERS:
+            depth += 1
+        elif t in OPENERS:
+            depth -= 1
+            if depth == 0:
+                return j
+    return None
+
+
+def _arrow_function(toks: list[Token], i: int) -> tuple[int, int] | None:
+    """(index of '=>', index where the arrow function begins) when the error is one."""
+    n = len(toks)
+    if i < n and toks[i].type == "ARROW":
+        begin = i - 1
+        if begin >= 0 and toks[begin].type == "RPAR":
+            begin = _opening(toks, begin)
+        if begin is None or begin < 0:
+            begin = i
+        return i, _async_prefix(toks, begin)
+    if i + 1 < n and toks[i].type == "NAME" and toks[i + 1].type == "ARROW":
+        return i + 1, _async_prefix(toks, i)
+    for j in reversed(_open_before(toks, i)[-3:]):  # an error inside `(a, b) => …`'s parameters
+        if toks[j].type == "LPAR":
+            k = _closing(toks, j)
+            if k is not None and k + 1 < n and toks[k + 1].type == "ARROW":
+                return k + 1, _async_prefix(toks, j)
+    return None
+
+
+def _async_prefix(toks: list[Token], begin: int) -> int:
+    if begin > 0 and toks[begin - 1].type == "NAME" and toks[begin - 1].value == "async":
+        return begin - 1
+    return begin
+
+
+def _function_message(toks: list[Token], begin: int, default: str) -> str:
+    """The message for a function written at toks[begin]: about callbacks when it is an argument."""
+    stack = _open_before(toks, begin)
+    if stack and toks[stack[-1]].type == "LPAR":
+        p = stack[-1]
+        if p > 0 and toks[p - 1].type == "NAME":
+            is_method = p > 1 and toks[p - 2].type in ("DOT", "QDOT")
+            return callback_message(str(toks[p - 1].value), is_method)
+    return default
+
+
+class _Reject:
+    """A construct the grammar accepts but workflows do not (collected by the transformer)."""
 
     def __init__(self, message: str, span: A.Span):
         self.message, self.span = message, span
@@ -166,9 +467,62 @@ def _values(children):
     return [c for c in children if c is not None and not (isinstance(c, Token) and c.type not in ("NAME", "NUMBER", "STRING"))]
 
 
+# A constructor call that workflows do not support -> what to use instead.
+NEW_INSTEAD = {
+    "Map": "use a plain object instead", "Set": "use an array (with includes) instead",
+    "Object": "use an object literal {} instead", "Array": "use an array literal [] instead",
+    "Date": "use Date.now() for the current time in milliseconds",
+    "Promise": "await Task.run, Timer.delay, Signal.next or Workflow.run instead",
+    "Function": "put the code in a task instead",
+}
+STATEMENT_NAMES = {"if": "'if'", "while": "'while'", "for": "'for'", "do": "'do'"}
+
+
 @v_args(meta=True)
 class _ToAst(Transformer):
-    """lark tree -> AST. Never raises user errors except `_Reject` (see parse)."""
+    """lark tree -> AST. Never raises user errors: it records them in `rejects` and
+    returns a harmless placeholder, so every such error of a file is reported."""
+
+    def __init__(self, source: str = ""):
+        super().__init__()
+        self.source = source
+        self.line_starts = [0] + [m.end() for m in re.finditer("\n", source)]
+        self.rejects: list[_Reject] = []
+        # Statements that ended without ';' (JavaScript needs a line break after them).
+        self.open_ended: dict[int, object] = {}
+
+    def reject(self, message: str, span: A.Span) -> None:
+        self.rejects.append(_Reject(message, span))
+
+    def _ends_open(self, node, children) -> object:
+        if not any(_is(c, "SEMI", "SEMI_AUTO") for c in children):
+            self.open_ended[id(node)] = node
+        return node
+
+    def _inherit_open(self, node, last) -> object:
+        if last is not None and id(last) in self.open_ended:
+            self.open_ended[id(node)] = node
+        return node
+
+    def _separated(self, stmts) -> None:
+        """Two statements on one line need a ';' between them, as in JavaScript."""
+        for a, b in zip(stmts, stmts[1:]):
+            if id(a) in self.open_ended and b.span.line and self._same_line(a.span, b.span.line, b.span.col):
+                self.reject("expected ';' or a line break before this statement", self._first_word(b.span))
+
+    def _offset(self, line: int, col: int) -> int:
+        return self.line_starts[line - 1] + col - 1 if 0 < line <= len(self.line_starts) else len(self.source)
+
+    def _same_line(self, before: A.Span, line: int, col: int) -> bool:
+        """No line terminator (LF, CR, LS, PS) between the end of `before` and line:col."""
+        between = self.source[self._offset(before.end_line, before.end_col) : self._offset(line, col)]
+        return not any(c in between for c in "\n\r\u2028\u2029")
+
+    def _first_word(self, span: A.Span) -> A.Span:
+        lines = self.source.split("\n")
+        text = lines[span.line - 1][span.col - 1 :] if span.line <= len(lines) else ""
+        m = re.match(r"[\w$]+|\S", text)
+        return A.Span(span.line, span.col, span.line, span.col + (len(m.group()) if m else 1))
 
     # -- program and statements ---------------------------------------------
     def start(self, meta, children):
@@ -176,63 +530,76 @@ class _ToAst(Transformer):
         if len(kids) == 1 and isinstance(kids[0], tuple):
             body, span = kids[0]
             return A.Program(body, None, span, True)
+        self._separated(kids)
         return A.Program(tuple(kids), None, _span(meta))
 
     def main_wrapper(self, meta, children):
         name = children[2]
         if str(name) != "main":
-            raise _Reject("the only function allowed is 'async function main() { … }' wrapping the whole workflow", _tok_span(name))
+            self.reject(f"functions are not supported in workflows, so '{name}' cannot be defined; "
+                        "only 'async function main() { … }' may wrap the whole workflow", _tok_span(name))
         return (children[-1].body, _span(meta))
 
     def block(self, meta, children):
-        return A.Block(tuple(c for c in children if not isinstance(c, Token) and c is not None), _span(meta))
+        body = tuple(c for c in children if not isinstance(c, Token) and c is not None)
+        self._separated(body)
+        return A.Block(body, _span(meta))
 
     def decl_stmt(self, meta, children):
-        return children[0]
+        return self._ends_open(children[0], children)
 
     def expr_stmt(self, meta, children):
-        return A.ExprStmt(children[0], _span(meta))
+        return self._ends_open(A.ExprStmt(children[0], _span(meta)), children)
 
     def if_stmt(self, meta, children):
-        _, _, test, _, then, _, other = children
-        return A.If(test, then, other, _span(meta))
+        _, _, test, _, then, else_tok, other = children
+        if other is not None and id(then) in self.open_ended and self._same_line(then.span, else_tok.line, else_tok.column):
+            self.reject("expected ';' or a line break before 'else'", _tok_span(else_tok))
+        return self._inherit_open(A.If(test, then, other, _span(meta)), other if other is not None else then)
 
     def while_stmt(self, meta, children):
-        return A.While(children[2], children[4], None, _span(meta))
+        return self._inherit_open(A.While(children[2], children[4], None, _span(meta)), children[4])
 
     def do_stmt(self, meta, children):
-        return A.DoWhile(children[1], children[4], None, _span(meta))
+        body, while_tok = children[1], children[2]
+        if id(body) in self.open_ended and self._same_line(body.span, while_tok.line, while_tok.column):
+            self.reject("expected ';' or a line break before 'while'", _tok_span(while_tok))
+        return A.DoWhile(body, children[4], None, _span(meta))
 
     def for_stmt(self, meta, children):
         _, _, init, _, test, _, update, _, body = children
-        return A.For(init, test, update, body, None, _span(meta))
+        return self._inherit_open(A.For(init, test, update, body, None, _span(meta)), body)
 
     def for_of_decl(self, meta, children):
-        return A.ForOf(str(children[2]), children[3], children[5], children[7], False, None, _span(meta))
+        node = A.ForOf(str(children[2]), children[3], children[5], children[7], False, None, _span(meta))
+        return self._inherit_open(node, children[7])
 
     def for_in_decl(self, meta, children):
-        return A.ForOf(str(children[2]), children[3], children[5], children[7], True, None, _span(meta))
+        node = A.ForOf(str(children[2]), children[3], children[5], children[7], True, None, _span(meta))
+        return self._inherit_open(node, children[7])
 
     def for_of_expr(self, meta, children):
-        return A.ForOf(None, self._target(children[2]), children[4], children[6], False, None, _span(meta))
+        node = A.ForOf(None, self._target(children[2]), children[4], children[6], False, None, _span(meta))
+        return self._inherit_open(node, children[6])
 
     def for_in_expr(self, meta, children):
-        return A.ForOf(None, self._target(children[2]), children[4], children[6], True, None, _span(meta))
+        node = A.ForOf(None, self._target(children[2]), children[4], children[6], True, None, _span(meta))
+        return self._inherit_open(node, children[6])
 
     def for_init(self, meta, children):
         return children[0]
 
     def break_stmt(self, meta, children):
-        return A.Break(str(children[1]) if children[1] is not None else None, _span(meta))
+        return self._ends_open(A.Break(str(children[1]) if children[1] is not None else None, _span(meta)), children)
 
     def continue_stmt(self, meta, children):
-        return A.Continue(str(children[1]) if children[1] is not None else None, _span(meta))
+        return self._ends_open(A.Continue(str(children[1]) if children[1] is not None else None, _span(meta)), children)
 
     def return_stmt(self, meta, children):
-        return A.Return(children[1], _span(meta))
+        return self._ends_open(A.Return(children[1], _span(meta)), children)
 
     def throw_stmt(self, meta, children):
-        return A.Throw(children[1], _span(meta))
+        return self._ends_open(A.Throw(children[1], _span(meta)), children)
 
     def try_catch(self, meta, children):
         param, handler = children[2]
@@ -258,10 +625,8 @@ class _ToAst(Transformer):
     def labeled_stmt(self, meta, children):
         label, body = str(children[0]), children[2]
         if isinstance(body, A.LOOPS):
-            import dataclasses
-
-            return dataclasses.replace(body, label=label)
-        return A.Labeled(label, body, _span(meta))
+            return self._inherit_open(dataclasses.replace(body, label=label), body)
+        return self._inherit_open(A.Labeled(label, body, _span(meta)), body)
 
     def empty_stmt(self, meta, children):
         return A.Empty(_span(meta))
@@ -287,7 +652,8 @@ class _ToAst(Transformer):
             rest = items.pop()[1]
         for it in items:
             if isinstance(it, tuple):
-                raise _Reject("a rest element must be the last element of a pattern", it[1].span)
+                self.reject("a rest element must be the last element of a pattern", it[1].span)
+        items = [it for it in items if not isinstance(it, tuple)]
         return A.ArrayPattern(tuple(items), rest, _span(meta))
 
     def array_pat_items(self, meta, children):
@@ -309,7 +675,8 @@ class _ToAst(Transformer):
             rest = items.pop()[1]
         for it in items:
             if isinstance(it, tuple):
-                raise _Reject("a rest element must be the last element of a pattern", it[1].span)
+                self.reject("a rest element must be the last element of a pattern", it[1].span)
+        items = [it for it in items if not isinstance(it, tuple)]
         return A.ObjectPattern(tuple(items), rest, _span(meta))
 
     def obj_pat_items(self, meta, children):
@@ -326,7 +693,8 @@ class _ToAst(Transformer):
     def assign(self, meta, children):
         target, op, value = children
         if op != "=" and isinstance(target, (A.ArrayLit, A.ObjectLit)):
-            raise _Reject(f"invalid left-hand side in assignment with '{op}'", target.span)
+            self.reject(f"'{op}' cannot assign to a destructuring pattern; use '=' or assign each variable", target.span)
+            return A.Assign(op, A.Name("undefined", target.span), value, _span(meta))
         return A.Assign(op, self._target(target), value, _span(meta))
 
     def assign_op(self, meta, children):
@@ -342,7 +710,7 @@ class _ToAst(Transformer):
             for i, el in enumerate(e.elements):
                 if isinstance(el, A.Spread):
                     if i != len(e.elements) - 1:
-                        raise _Reject("a rest element must be the last element of a pattern", el.span)
+                        self.reject("a rest element must be the last element of a pattern", el.span)
                     rest = self._target(el.expr)
                 elif isinstance(el, A.Assign) and el.op == "=":
                     elems.append(A.PatternElem(el.target, el.value, el.span))
@@ -358,7 +726,9 @@ class _ToAst(Transformer):
                 else:
                     props.append(A.PatternProp(p.key, self._target(p.value), None, p.span))
             return A.ObjectPattern(tuple(props), rest, e.span)
-        raise _Reject("invalid assignment target: assign to a variable, a property or an index", e.span)
+        self.reject("this cannot be assigned to; the left side of an assignment must be a variable, "
+                    "a property or an index", e.span)
+        return A.Name("undefined", e.span)
 
     def conditional(self, meta, children):
         return A.Conditional(children[0], children[2], children[4], _span(meta))
@@ -384,7 +754,8 @@ class _ToAst(Transformer):
     def _update_target(self, e):
         if isinstance(e, (A.Name, A.Member, A.Index)) and not getattr(e, "optional", False):
             return e
-        raise _Reject("invalid operand for ++/--: use a variable, a property or an index", e.span)
+        self.reject("'++' and '--' need a variable, a property or an index to change", e.span)
+        return A.Name("undefined", e.span)
 
     def member(self, meta, children):
         return A.Member(children[0], str(children[2]), False, _span(meta))
@@ -410,7 +781,10 @@ class _ToAst(Transformer):
     def new_expr(self, meta, children):
         name = children[1]
         if str(name) != "Error":
-            raise _Reject(f"'new {name}' is not supported in workflows; the only constructor is new Error(message)", _span(meta))
+            instead = NEW_INSTEAD.get(str(name), "use object literals for data and tasks for behaviour")
+            self.reject(f"'new {name}' is not supported in workflows, because the only constructor is "
+                        f"'new Error(message)'; {instead}", _span(meta))
+            return A.Null(_span(meta))
         args = children[2] if len(children) > 2 and children[2] is not None else ()
         return A.NewError(args, _span(meta))
 

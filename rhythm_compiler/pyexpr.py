@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 from . import ast as A
-from .check import INPUTS_SLOT, WORKFLOW_NAMESPACES, Resolution, library
+from .check import INPUTS_SLOT, WORKFLOW_NAMESPACES, Resolution, is_namespace, library
 
 BINARY = {
     "+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod", "**": "pow",
@@ -158,10 +158,10 @@ class ExprPrinter:
                 base = self.special_call(node)
                 if base is not None:
                     break
-            elif isinstance(node, A.Member) and isinstance(node.obj, A.Name) and node.obj in self.res.globals:
+            elif isinstance(node, A.Member) and self.is_namespace_ref(node.obj):
                 base = self.namespace_value(node)  # Math.PI, Context.executionId
                 break
-            elif isinstance(node, A.Index) and isinstance(node.obj, A.Name) and node.obj in self.res.globals:
+            elif isinstance(node, A.Index) and self.is_namespace_ref(node.obj):
                 base = f"_op.namespace_get({py_str(node.obj.name)}, {self.expr(node.index)})"
                 break
             links.append(node)
@@ -170,6 +170,10 @@ class ExprPrinter:
             base = self.expr(node)
         links.reverse()
         return self.apply_links(base, links)
+
+    def is_namespace_ref(self, node) -> bool:
+        """`Math`, `Task`, … (not a constant such as NaN, not a shadowing local)."""
+        return isinstance(node, A.Name) and node in self.res.globals and is_namespace(node.name)
 
     def apply_links(self, acc: str, links: list) -> str:
         i = 0
@@ -217,7 +221,7 @@ class ExprPrinter:
         callee = call.callee
         if isinstance(callee, A.Name) and callee in self.res.globals and callee.name in self.funcs:
             return f"_js.{self.funcs[callee.name][0].__name__}({self.plain_args(call.args)})"
-        if not (isinstance(callee, A.Member) and isinstance(callee.obj, A.Name) and callee.obj in self.res.globals):
+        if not (isinstance(callee, A.Member) and self.is_namespace_ref(callee.obj)):
             return None
         ns, member = callee.obj.name, callee.prop
         full = f"{ns}.{member}"

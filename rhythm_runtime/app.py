@@ -9,6 +9,7 @@ resume a run on the exact version it started with.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,12 +69,15 @@ class RhythmApp:
             source = flow.read_text(encoding="utf-8")
             compiled = flow.parent / COMPILED_DIR / f"{flow.stem}.py"
             code = compiled.read_text(encoding="utf-8") if compiled.exists() else None
-            if code is None or f'VERSION = "{version_of(source)}"' not in code:
+            module = _load_current(code, flow.stem, version_of(source))
+            if module is None:
                 stale.append(str(flow))
                 code = compile_source(source, str(flow)).code
-                compiled.parent.mkdir(parents=True, exist_ok=True)
-                compiled.write_text(code, encoding="utf-8")
-            module = load_module(code, flow.stem)
+                try:
+                    _write_atomically(compiled, code)
+                except OSError as e:  # a read-only deployment still runs, from memory
+                    log.warning("cannot write %s (%s); using the module compiled in memory", compiled, e)
+                module = load_module(code, flow.stem)
             found[flow.stem] = LoadedWorkflow(flow.stem, module.VERSION, source, code, module)
         if stale:
             log.warning("compiled stale or missing workflow modules: %s (run `rhythm compile` and commit them)",
@@ -84,3 +88,24 @@ class RhythmApp:
         """Record every workflow version in Postgres (idempotent)."""
         for wf in self.workflows.values():
             store.register_version(wf.name, wf.version, wf.source, wf.code, module_hash(wf.code))
+
+
+def _load_current(code: str | None, name: str, version: str):
+    """The compiled module if it is this source's version of this workflow; None if stale or broken."""
+    if code is None:
+        return None
+    try:
+        module = load_module(code, name)
+    except Exception:  # a truncated or hand-edited module: compile it again
+        return None
+    if getattr(module, "VERSION", None) != version or getattr(module, "WORKFLOW", None) != name:
+        return None
+    return module
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Replace `path` in one step, so a worker starting at the same moment never reads half a module."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

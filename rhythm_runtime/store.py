@@ -6,23 +6,40 @@ one transaction that holds the run's row lock: load the snapshot, run the
 generated code, write the new snapshot and everything it scheduled. A crash
 anywhere in between rolls all of it back, and the next worker re-runs the
 activation from the old snapshot; scheduling is idempotent per await key.
+
+Lock order, so that no two transactions wait on each other: a task row before
+its run; a child run before its parent (a child's outcome is delivered while
+the child is locked); cancellation locks a whole tree deepest first.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import traceback
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import psycopg
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Json, Jsonb
 
 from . import values as _js
 from .db import load_queries, open_pool, storage_errors
-from .errors import RhythmError
+from .errors import RhythmError, StorageError
 from .machine import Settlement, activate, new_snapshot
 
 Q = load_queries()
+MAX_LOST_LEASES = 10  # a task whose worker vanishes this often is failing the workers, not flaky
+log = logging.getLogger("rhythm")
+
+# A child started by Workflow.run runs its first activation inside its
+# parent's (as JavaScript starts an async function synchronously); deeper
+# than this, children wait for a worker instead of growing the Python stack.
+MAX_INLINE_CHILD_DEPTH = 8
+# Timer.delay of more seconds than this (a thousand years; Infinity too) never fires, as in JavaScript's model.
+TIMER_FOREVER = 1000 * 365.25 * 86400
 
 
 class UnknownWorkflow(RhythmError):
@@ -33,19 +50,38 @@ class RunNotFound(RhythmError):
     pass
 
 
+class RunFinished(RhythmError):
+    """A signal sent to a run that has already ended."""
+
+
+class RunIdConflict(RhythmError):
+    """A start with a run id that another workflow's run already has, or a malformed id."""
+
+
+class VersionUnavailable(RhythmError):
+    """A run's workflow version cannot be loaded (missing, altered or broken module code)."""
+
+
 @dataclass
 class Scheduled:
     """What one activation asked for, written in its transaction (the outbox)."""
 
     tasks: list = field(default_factory=list)
     timers: list = field(default_factory=list)
-    children: int = 0
+    children: int = 0  # children started but not activated inline: a worker must pick them up
     new_waits: list = field(default_factory=list)
+    old_waits: list = field(default_factory=list)  # Signal.next waits from earlier activations, oldest first
     settled_now: dict = field(default_factory=dict)  # results known during the activation, for the inbox
 
 
+def json_text(value) -> str:
+    """A value as JSON text: what the inbox keeps, so object key order survives jsonb."""
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+
+
 def decode_settlement(s: list) -> Settlement:
-    seq, kind, value = s
+    seq, kind, text = s
+    value = json.loads(text)
     if kind == "ok":
         return Settlement(seq, True, _js.from_json(value))
     if kind == "undefined":
@@ -55,6 +91,16 @@ def decode_settlement(s: list) -> Settlement:
 
 def error_payload(type_: str, message: str, **extra) -> dict:
     return {"type": type_, "message": message, **extra}
+
+
+def internal_error(exc: BaseException) -> dict:
+    """The error a run fails with when Rhythm itself broke while advancing it."""
+    if isinstance(exc, psycopg.DataError):  # e.g. a \u0000 in an error message (jsonb cannot hold it)
+        return error_payload("DataError", f"Postgres cannot store the run's data: {str(exc).strip()}")
+    where = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    at = f" ({where[0].filename}:{where[0].lineno})" if where else ""
+    return error_payload("InternalError", f"Rhythm failed while advancing the run: {type(exc).__name__}: {exc}{at}; "
+                                          f"this is a bug in Rhythm, please report it")
 
 
 class Store:
@@ -82,6 +128,9 @@ class Store:
     # -- starting, reading, signalling, cancelling runs -----------------------------------
     def start_run(self, name: str, inputs: Any, run_id: str | None = None) -> tuple[str, bool]:
         """(id, created). Starting twice with one id returns the existing run."""
+        if run_id is not None and (not isinstance(run_id, str) or not run_id or "/" in run_id):
+            raise RunIdConflict(f"invalid run id {run_id!r}: use a non-empty string without '/' "
+                                f"('/' is reserved for the ids of child runs)")
         with self.tx() as conn:
             run_id, created = _start_run(conn, name, inputs, run_id, None, None)
             if created:
@@ -97,11 +146,22 @@ class Store:
             return conn.execute(Q["list_runs"], dict(status=status, name=name, limit=limit)).fetchall()
 
     def send_signal(self, run_id: str, name: str, payload: Any) -> None:
+        """Queue a signal; hand it to the oldest Signal.next waiting for it, if the run is idle.
+
+        A run that is about to be activated (something it awaits has resolved)
+        may no longer want the signal: a `Promise.race` it was part of may
+        have been decided. Then the signal stays queued and the activation
+        gives it to whichever Signal.next is still waiting afterwards.
+        """
         with self.tx() as conn:
             run = conn.execute(Q["lock_run"], dict(id=run_id)).fetchone()
             if run is None:
                 raise RunNotFound(f"no run with id {run_id!r}")
-            conn.execute(Q["insert_signal"], dict(run_id=run_id, name=name, payload=Jsonb(payload)))
+            if run["status"] not in ("pending", "suspended"):
+                raise RunFinished(f"run {run_id} has already {run['status']}; signal {name!r} was not delivered")
+            conn.execute(Q["insert_signal"], dict(run_id=run_id, name=name, payload=Json(payload)))
+            if run["available_at"] is not None:
+                return  # the next activation matches it
             waits = run["signal_waits"]
             for i, (key, wanted) in enumerate(waits):
                 if wanted == name:
@@ -112,15 +172,17 @@ class Store:
                     break
 
     def cancel_run(self, run_id: str) -> bool:
+        """Cancel a run, its unfinished children and their tasks that have not started; False if it had ended."""
         with self.tx() as conn:
             if conn.execute(Q["get_run"], dict(id=run_id)).fetchone() is None:
                 raise RunNotFound(f"no run with id {run_id!r}")
+            conn.execute(Q["lock_run_tree"], dict(id=run_id)).fetchall()  # deepest first: see the module docstring
             return _cancel(conn, run_id)
 
     def queue_task(self, name: str, payload: Any, spec) -> int:
         with self.tx() as conn:
             row = conn.execute(Q["insert_standalone_task"], dict(
-                name=name, queue=spec.queue, payload=Jsonb(payload), max_attempts=spec.retries + 1,
+                name=name, queue=spec.queue, payload=Json(payload), max_attempts=spec.retries + 1,
                 backoff=spec.backoff, timeout=spec.timeout)).fetchone()
             conn.execute(Q["notify_work"])
             return row["id"]
@@ -136,12 +198,47 @@ class Store:
     # -- the worker's side ------------------------------------------------------------------
     def advance_one(self, engine: "Engine") -> bool:
         """Activate one runnable run, in one transaction. False when none is runnable."""
-        with self.tx() as conn:
-            row = conn.execute(Q["lock_runnable_run"]).fetchone()
+        return self._advance(engine, "lock_runnable_run", {})
+
+    def advance_run(self, engine: "Engine", run_id: str) -> bool:
+        """Activate this run now if it is runnable and no other worker has it. False otherwise."""
+        return self._advance(engine, "lock_run_if_waiting", dict(id=run_id))
+
+    def _advance(self, engine: "Engine", query: str, params: dict) -> bool:
+        """Lock a run with `query` and activate it, in one transaction.
+
+        If Rhythm itself fails while advancing (not the workflow: its errors
+        are part of its outcome), the transaction is rolled back and the run
+        is failed with an InternalError in a new one, instead of being
+        retried forever. Lost connections are not the run's fault: those
+        roll back, and the run is tried again.
+        """
+        row = None
+        try:
+            with self.tx() as conn:
+                row = conn.execute(Q[query], params).fetchone()
+                if row is None:
+                    return False
+                if engine.advance(conn, row):
+                    conn.execute(Q["notify_work"])
+                return True
+        except StorageError:
+            raise
+        except Exception as e:  # a bug, deterministic: failing the run is the only way forward
             if row is None:
-                return False
-            engine.advance(conn, row)
+                raise
+            log.exception("advancing run %s failed; failing the run", row["id"])
+            self.fail_run(engine, row["id"], row["activations"], internal_error(e))
             return True
+
+    def fail_run(self, engine: "Engine", run_id: str, activations: int, error: dict) -> None:
+        """Fail a run that cannot be advanced, unless it moved on meanwhile."""
+        with self.tx() as conn:
+            row = conn.execute(Q["lock_run_for_activation"], dict(id=run_id)).fetchone()
+            if row is None or row["status"] not in ("pending", "suspended") or row["activations"] != activations:
+                return
+            if engine.finish(conn, row, "failed", None, error, row["snapshot"]):
+                conn.execute(Q["notify_work"])
 
     def claim_tasks(self, worker: str, queues: list[str], limit: int, lease: float) -> list[dict]:
         with self.tx() as conn:
@@ -149,37 +246,47 @@ class Store:
                                                        lease_seconds=lease)).fetchall()
 
     def finish_task(self, engine: "Engine", task: dict, worker: str, ok: bool, value: Any) -> None:
-        """Record a task's outcome; deliver it to its run and, if the run waits on it, advance it here."""
+        """Record a task's outcome and deliver it to its run; if that wakes the run, advance it right away.
+
+        The outcome commits on its own, before the activation: a worker that
+        dies (or an activation that breaks) afterwards never makes the task
+        run again.
+        """
+        wake = None
         with self.tx() as conn:
             if ok:
-                row = conn.execute(Q["complete_task_ok"], dict(id=task["id"], worker=worker, result=Jsonb(value))).fetchone()
+                row = conn.execute(Q["complete_task_ok"], dict(id=task["id"], worker=worker, result=Json(value))).fetchone()
                 kind = "ok"
             else:
                 row = conn.execute(Q["fail_task_attempt"], dict(id=task["id"], worker=worker, error=Jsonb(value))).fetchone()
                 kind = "err"
                 if row is not None and row["status"] == "pending":
-                    conn.execute(Q["notify_work"])
+                    if row["run_id"] is None or conn.execute(Q["cancel_task_of_cancelled_run"],
+                                                             dict(id=task["id"])).fetchone() is None:
+                        conn.execute(Q["notify_work"])
                     return  # a retry is scheduled; the run keeps waiting
             if row is None or row["run_id"] is None:
                 return  # lease lost (another worker has it now) or a standalone task
             if _settle(conn, row["run_id"], row["await_key"], kind, value):
-                run = conn.execute(Q["lock_run_if_waiting"], dict(id=row["run_id"])).fetchone()
-                if run is not None:
-                    engine.advance(conn, run)  # resume in the same transaction: one commit, no second claim
-                else:
-                    conn.execute(Q["notify_work"])
+                wake = row["run_id"]
+        if wake is not None:
+            try:
+                self.advance_run(engine, wake)
+            except StorageError as e:  # it stays runnable: any worker's loop takes it
+                log.warning("could not advance run %s after its task (%s); leaving it to the loop", wake, e)
 
-    def renew_leases(self, worker: str, ids: list[int], lease: float) -> None:
+    def renew_leases(self, worker: str, ids: list[int], lease: float) -> list[int]:
+        """Extend this worker's leases; returns the ids it still holds."""
         with self.tx() as conn:
-            conn.execute(Q["renew_task_leases"], dict(worker=worker, ids=ids, lease_seconds=lease))
+            rows = conn.execute(Q["renew_task_leases"], dict(worker=worker, ids=ids, lease_seconds=lease)).fetchall()
+            return [r["id"] for r in rows]
 
     def reclaim_expired(self, limit: int = 100) -> int:
         with self.tx() as conn:
-            rows = conn.execute(Q["reclaim_expired_tasks"], dict(limit=limit)).fetchall()
+            rows = conn.execute(Q["reclaim_expired_tasks"], dict(limit=limit, max_lost=MAX_LOST_LEASES)).fetchall()
             for r in rows:
                 if r["status"] == "failed" and r["run_id"] is not None:
-                    _settle(conn, r["run_id"], r["await_key"], "err",
-                            error_payload("TaskError", "the task's worker stopped responding (lease expired) and no attempts are left"))
+                    _settle(conn, r["run_id"], r["await_key"], "err", r["error"])
             if rows:
                 conn.execute(Q["notify_work"])
             return len(rows)
@@ -187,11 +294,18 @@ class Store:
     def fire_timers(self, limit: int = 100) -> int:
         with self.tx() as conn:
             rows = conn.execute(Q["fire_due_timers"], dict(limit=limit)).fetchall()
-            for r in rows:
+            # RETURNING has no order: settle in due order, so a race sees the earliest timer first
+            for r in sorted(rows, key=lambda r: (r["due_at"], r["run_id"], r["await_key"])):
                 _settle(conn, r["run_id"], r["await_key"], "undefined", None)
             if rows:
                 conn.execute(Q["notify_work"])
             return len(rows)
+
+    def seconds_until_due(self, queues: list[str], with_tasks: bool) -> float | None:
+        """Until the next timer (or pending task) is due; None when nothing is scheduled."""
+        with self.tx() as conn:
+            row = conn.execute(Q["next_due"], dict(queues=queues, with_tasks=with_tasks)).fetchone()
+            return None if row["seconds"] is None else max(0.0, float(row["seconds"]))
 
 
 class _Tx:
@@ -228,14 +342,19 @@ def _start_run(conn, name, inputs, run_id, parent_id, parent_key) -> tuple[str, 
         raise UnknownWorkflow(f"unknown workflow {name!r}; known workflows: {', '.join(known) or 'none registered'}")
     run_id = run_id or uuid.uuid4().hex
     inserted = conn.execute(Q["insert_run"], dict(
-        id=run_id, name=name, version=row["version"], inputs=Jsonb(inputs),
+        id=run_id, name=name, version=row["version"], inputs=Json(inputs),
         parent_run_id=parent_id, parent_await_key=parent_key)).fetchone()
+    if inserted is None:
+        existing = conn.execute(Q["get_run"], dict(id=run_id)).fetchone()
+        if existing is not None and existing["workflow_name"] != name:
+            raise RunIdConflict(f"run id {run_id!r} is already used by a run of workflow "
+                                f"{existing['workflow_name']!r}, not {name!r}")
     return run_id, inserted is not None
 
 
 def _settle(conn, run_id: str, key: str, kind: str, value) -> bool:
     """Deliver a result to a run's inbox; True when that woke the run."""
-    row = conn.execute(Q["settle"], dict(id=run_id, key=key, kind=kind, value=Jsonb(value))).fetchone()
+    row = conn.execute(Q["settle"], dict(id=run_id, key=key, kind=kind, value=json_text(value))).fetchone()
     return bool(row and row["woke"])
 
 
@@ -244,6 +363,7 @@ def _cancel(conn, run_id: str) -> bool:
     if row is None:
         return False
     conn.execute(Q["cancel_run_tasks"], dict(id=run_id))
+    conn.execute(Q["drop_pending_timers"], dict(id=run_id))
     for child in conn.execute(Q["child_runs"], dict(id=run_id)).fetchall():
         _cancel(conn, child["id"])
     if row["parent_run_id"] is not None:
@@ -252,51 +372,88 @@ def _cancel(conn, run_id: str) -> bool:
     return True
 
 
+@dataclass
+class _Parent:
+    """The activation a child runs inside: where the child's outcome goes if it ends at once."""
+
+    settled: dict
+    out: Scheduled
+
+
 class Engine:
     """Advances runs inside a store transaction with the machine, for one app."""
 
     def __init__(self, modules: Callable[[Any, str, str], Any], task_specs: dict, budget: int):
-        self.modules = modules  # (conn, name, version) -> module
+        self.modules = modules  # (conn, name, version) -> module; raises VersionUnavailable
         self.task_specs = task_specs
         self.budget = budget
 
-    def advance(self, conn, row: dict) -> None:
+    def advance(self, conn, row: dict, depth: int = 0, parent: _Parent | None = None) -> bool:
+        """Run one activation of the locked run `row`; True if other workers should be notified."""
         run_id = row["id"]
-        module = self.modules(conn, row["workflow_name"], row["version"])
+        try:
+            module = self.modules(conn, row["workflow_name"], row["version"])
+        except VersionUnavailable as e:
+            error = error_payload("VersionError", str(e))
+            return self.finish(conn, row, "failed", None, error, row["snapshot"], parent)
         snapshot = row["snapshot"] or new_snapshot(row["inputs"])
-        settled = {k: decode_settlement(v) for k, v in row["inbox"].items()}
-        out = Scheduled()
-        outcome = activate(module, snapshot, settled, run_id,
-                           lambda kind, key, spec: self.schedule(conn, run_id, settled, out, kind, key, spec),
-                           self.budget)
-        notify = self.write_outbox(conn, run_id, out)
-        if outcome.status == "suspended":
-            live = outcome.live  # results and signal waits of unreachable promises are garbage
-            inbox = {k: v for k, v in {**row["inbox"], **out.settled_now}.items() if k in live}
-            waits = [w for w in row["signal_waits"] + out.new_waits if w[0] in live]
-            conn.execute(Q["save_suspended"], dict(
-                id=run_id, snapshot=Jsonb(outcome.snapshot), inbox=Jsonb(inbox), waiting=outcome.waiting,
-                signal_waits=Jsonb(waits)))
-        else:
-            conn.execute(Q["save_finished"], dict(
-                id=run_id, status=outcome.status, output=Jsonb(outcome.output), error=Jsonb(outcome.error),
-                snapshot=Jsonb(snapshot)))
-            if row["parent_run_id"] is not None:
-                if outcome.status == "completed":
-                    woke = _settle(conn, row["parent_run_id"], row["parent_await_key"], "ok", outcome.output)
-                else:
-                    woke = _settle(conn, row["parent_run_id"], row["parent_await_key"], "err",
-                                   error_payload("WorkflowError", outcome.error.get("message", "")))
-                notify = notify or woke
-        if notify:
-            conn.execute(Q["notify_work"])
+        inbox = dict(row["inbox"])
+        waits = list(row["signal_waits"])
+        notify = False
+        while True:
+            settled = {k: decode_settlement(v) for k, v in inbox.items()}
+            out = Scheduled(old_waits=list(waits))
+            def scheduler(kind, key, spec, settled=settled, out=out):
+                self.schedule(conn, run_id, settled, out, kind, key, spec, depth)
 
-    def schedule(self, conn, run_id, settled, out: Scheduled, kind, key, spec) -> None:
+            outcome = activate(module, snapshot, settled, run_id, scheduler, self.budget)
+            notify = self.write_outbox(conn, run_id, out) or notify
+            inbox.update(out.settled_now)
+            waits += out.new_waits
+            if outcome.status != "suspended":
+                return self.finish(conn, row, outcome.status, outcome.output, outcome.error, snapshot, parent) or notify
+            live = outcome.live  # results and signal waits of unreachable promises are garbage
+            inbox = {k: v for k, v in inbox.items() if k in live}
+            waits = [w for w in waits if w[0] in live]
+            snapshot = outcome.snapshot
+            # Signals that came while the run was about to be activated go to the waits still alive.
+            matched = self.match_signals(conn, run_id, waits, inbox) if waits else []
+            if not set(matched) & set(outcome.waiting):
+                break
+        conn.execute(Q["save_suspended"], dict(
+            id=run_id, snapshot=Json(snapshot), inbox=Jsonb(inbox), waiting=outcome.waiting,
+            signal_waits=Jsonb(waits)))
+        return notify
+
+    def finish(self, conn, row: dict, status: str, output, error, snapshot, parent: _Parent | None = None) -> bool:
+        """Store a run's outcome and deliver it to its parent; True if other workers should be notified."""
+        conn.execute(Q["save_finished"], dict(
+            id=row["id"], status=status, output=Json(output), error=Jsonb(error),
+            snapshot=None if snapshot is None else Json(snapshot)))
+        conn.execute(Q["drop_pending_timers"], dict(id=row["id"]))
+        if row["parent_run_id"] is None:
+            return False
+        if status == "completed":
+            kind, value = "ok", output
+        else:
+            kind, value = "err", error_payload("WorkflowError", (error or {}).get("message", ""))
+        if parent is not None:  # the parent is mid-activation, in this transaction
+            self.settle_now(conn, parent.settled, parent.out, row["parent_await_key"], kind, value)
+            return False
+        return _settle(conn, row["parent_run_id"], row["parent_await_key"], kind, value)
+
+    def schedule(self, conn, run_id, settled, out: Scheduled, kind, key, spec, depth: int = 0) -> None:
         """The machine's scheduler: signals and children are handled now, the rest goes to the outbox."""
         if kind == "signal":
-            taken = conn.execute(Q["take_signal"], dict(key=key, run_id=run_id, name=spec["name"])).fetchone()
+            name = spec["name"]
+            if any(w[1] == name for w in out.old_waits + out.new_waits):
+                # An older Signal.next of this name may still want the next signal: waits are served
+                # oldest first, after the activation, once it is known which of them are still alive.
+                out.new_waits.append([key, name])
+                return
+            taken = conn.execute(Q["take_signal"], dict(key=key, run_id=run_id, name=name)).fetchone()
             if taken is None:
-                out.new_waits.append([key, spec["name"]])
+                out.new_waits.append([key, name])
             else:
                 self.settle_now(conn, settled, out, key, "ok", taken["payload"])
         elif kind == "task":
@@ -310,23 +467,59 @@ class Engine:
         elif kind == "timer":
             out.timers.append((key, spec["seconds"]))
         else:
-            try:
-                _start_run(conn, spec["name"], spec["inputs"], f"{run_id}/{key}", run_id, key)
-                out.children += 1
-            except UnknownWorkflow as e:
-                self.settle_now(conn, settled, out, key, "err", error_payload("WorkflowError", str(e)))
+            self.start_child(conn, run_id, settled, out, key, spec, depth)
+
+    def start_child(self, conn, run_id, settled, out: Scheduled, key, spec, depth: int) -> None:
+        """Workflow.run: insert the child and run its first activation right here, as JavaScript would."""
+        try:
+            child_id, created = _start_run(conn, spec["name"], spec["inputs"], f"{run_id}/{key}", run_id, key)
+        except (UnknownWorkflow, RunIdConflict) as e:
+            self.settle_now(conn, settled, out, key, "err", error_payload("WorkflowError", str(e)))
+            return
+        if not created:
+            return  # it exists already; its outcome reaches the inbox
+        if depth >= MAX_INLINE_CHILD_DEPTH:
+            out.children += 1
+            return
+        child = conn.execute(Q["lock_run_for_activation"], dict(id=child_id)).fetchone()
+        try:
+            with conn.transaction():  # a savepoint: a child that breaks Rhythm is left to a worker
+                if self.advance(conn, child, depth + 1, _Parent(settled, out)):
+                    out.children += 1
+        except psycopg.OperationalError:
+            raise
+        except Exception:
+            log.exception("the first activation of child run %s failed; leaving it to a worker", child_id)
+            out.children += 1
 
     def settle_now(self, conn, settled, out: Scheduled, key, kind, value) -> None:
         seq = conn.execute(Q["next_settle_seq"]).fetchone()["seq"]
-        out.settled_now[key] = [seq, kind, value]
+        out.settled_now[key] = [seq, kind, json_text(value)]
         settled[key] = decode_settlement(out.settled_now[key])
+
+    def match_signals(self, conn, run_id: str, waits: list, inbox: dict) -> list[str]:
+        """Give queued signals to the waits (oldest first, FIFO per name); returns the keys that got one."""
+        queued = {r["name"] for r in conn.execute(Q["unread_signal_names"], dict(run_id=run_id)).fetchall()}
+        matched: list[str] = []
+        for key, name in list(waits):
+            if name not in queued:
+                continue
+            taken = conn.execute(Q["take_signal"], dict(key=key, run_id=run_id, name=name)).fetchone()
+            if taken is None:
+                queued.discard(name)
+                continue
+            seq = conn.execute(Q["next_settle_seq"]).fetchone()["seq"]
+            inbox[key] = [seq, "ok", json_text(taken["payload"])]
+            waits.remove([key, name])
+            matched.append(key)
+        return matched
 
     def write_outbox(self, conn, run_id: str, out: Scheduled) -> bool:
         for key, spec, ts in out.tasks:
             conn.execute(Q["insert_task"], dict(
-                run_id=run_id, await_key=key, name=spec["name"], queue=ts.queue, payload=Jsonb(spec["payload"]),
+                run_id=run_id, await_key=key, name=spec["name"], queue=ts.queue, payload=Json(spec["payload"]),
                 max_attempts=ts.retries + 1, backoff=ts.backoff, timeout=ts.timeout))
         for key, seconds in out.timers:
-            conn.execute(Q["insert_timer"], dict(run_id=run_id, await_key=key, seconds=seconds))
+            conn.execute(Q["insert_timer"], dict(run_id=run_id, await_key=key, seconds=seconds,
+                                                 forever=TIMER_FOREVER))
         return bool(out.tasks or out.children)
-

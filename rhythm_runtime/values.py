@@ -1021,6 +1021,15 @@ def delete(obj, key) -> bool:
     return True
 
 
+def _in_key_text(key) -> str:
+    """How Node's `in` TypeError shows the key (objects are not converted)."""
+    if type(key) is list:
+        return "[object Array]"
+    if type(key) is dict:
+        return "#<Object>"
+    return to_property_key(key)
+
+
 def has_property(key, obj) -> bool:
     """``key in obj``."""
     t = type(obj)
@@ -1028,7 +1037,7 @@ def has_property(key, obj) -> bool:
         return to_property_key(key) in obj
     if t is not list and t is not JSError and t is not Promise and t is not JSFunction:
         raise type_error(
-            f"Cannot use 'in' operator to search for '{to_property_key(key)}' in {to_string(obj)}"
+            f"Cannot use 'in' operator to search for '{_in_key_text(key)}' in {to_string(obj)}"
         )
     key = to_property_key(key)
     if t is list:

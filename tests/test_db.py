@@ -219,33 +219,36 @@ def test_concurrent_claim_loops_take_each_task_exactly_once(db_url):
     assert sorted(taken) == sorted(ids)
 
 
-def test_expired_lease_is_reclaimed_then_fails_when_attempts_run_out(db_url):
+def test_expired_lease_is_reclaimed_without_using_retries_until_too_many_losses(db_url):
     with psycopg.connect(db_url, autocommit=True) as conn:
-        queue, [task_id] = _new_queue(conn, 1, max_attempts=2)
+        queue, [task_id] = _new_queue(conn, 1, max_attempts=1)
         expire = "UPDATE rhythm.tasks SET lease_expires_at = now() - interval '1 second' WHERE id = %s"
         lease = {"worker": "w1", "ids": [task_id], "lease_seconds": 30}
+        reclaim = {"limit": 10, "max_lost": 2}
 
         assert _claim(conn, queue, "w1", 1) == [task_id]
         assert conn.execute(Q["renew_task_leases"], lease).fetchall() != []
         conn.execute(expire, (task_id,))  # w1 stops renewing, time passes
-        assert conn.execute(Q["reclaim_expired_tasks"], {"limit": 10}).fetchall() == [
+        assert [r[:4] for r in conn.execute(Q["reclaim_expired_tasks"], reclaim).fetchall()] == [
             (task_id, None, None, "pending")
         ]
         # w1 lost its lease: it can neither renew nor complete.
         assert conn.execute(Q["renew_task_leases"], lease).fetchall() == []
         done = {"id": task_id, "worker": "w1", "result": psycopg.types.json.Jsonb(1)}
         assert conn.execute(Q["complete_task"], done).fetchall() == []
+        # a lost worker does not use up the task's own retries (max_attempts=1)
+        assert conn.execute("SELECT attempts FROM rhythm.tasks WHERE id = %s", (task_id,)).fetchone()[0] == 0
 
-        assert _claim(conn, queue, "w2", 1) == [task_id]
-        conn.execute(expire, (task_id,))
-        assert conn.execute(Q["reclaim_expired_tasks"], {"limit": 10}).fetchall() == [
-            (task_id, None, None, "failed")
-        ]
-        status, attempts, error = conn.execute(
-            "SELECT status, attempts, error FROM rhythm.tasks WHERE id = %s", (task_id,)
+        for worker in ("w2", "w3"):
+            assert _claim(conn, queue, worker, 1) == [task_id]
+            conn.execute(expire, (task_id,))
+            rows = conn.execute(Q["reclaim_expired_tasks"], reclaim).fetchall()
+        assert [r[:4] for r in rows] == [(task_id, None, None, "failed")]
+        status, lost, error = conn.execute(
+            "SELECT status, lost_leases, error FROM rhythm.tasks WHERE id = %s", (task_id,)
         ).fetchone()
-    assert (status, attempts, error["type"]) == ("failed", 2, "LeaseExpired")
-    assert "w2" in error["message"]
+    assert (status, lost, error["type"]) == ("failed", 3, "TaskError")
+    assert "lost 3 times" in error["message"]
 
 
 def test_failed_attempt_is_retried_after_backoff(db_url):

@@ -80,15 +80,17 @@ WHERE id = %(id)s AND status = 'running' AND lease_owner = %(worker)s
 RETURNING id, run_id, await_key, status, available_at;
 
 -- name: reclaim_expired_tasks
--- Requeue tasks whose worker stopped renewing its lease, or fail those out of attempts.
+-- Requeue tasks whose worker vanished (not counted against their retries), failing one that lost too many workers.
 UPDATE rhythm.tasks AS t
-SET status = CASE WHEN t.attempts < t.max_attempts THEN 'pending' ELSE 'failed' END,
-    error = CASE WHEN t.attempts < t.max_attempts THEN t.error
+SET status = CASE WHEN t.lost_leases < %(max_lost)s THEN 'pending' ELSE 'failed' END,
+    attempts = t.attempts - 1,
+    lost_leases = t.lost_leases + 1,
+    error = CASE WHEN t.lost_leases < %(max_lost)s THEN t.error
                  ELSE jsonb_build_object(
-                     'type', 'LeaseExpired',
-                     'message', format('worker %%s stopped renewing its lease', t.lease_owner))
+                     'type', 'TaskError',
+                     'message', format('the task''s worker was lost %%s times (lease expired); giving up', t.lost_leases + 1))
             END,
-    finished_at = CASE WHEN t.attempts < t.max_attempts THEN NULL ELSE now() END,
+    finished_at = CASE WHEN t.lost_leases < %(max_lost)s THEN NULL ELSE now() END,
     available_at = now(),
     lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
 WHERE t.id IN (
@@ -98,7 +100,7 @@ WHERE t.id IN (
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
 )
-RETURNING t.id, t.run_id, t.await_key, t.status;
+RETURNING t.id, t.run_id, t.await_key, t.status, t.error;
 
 -- name: claim_runs
 -- Lease up to limit runnable runs (new, or woken by what they await) to one worker.
@@ -150,7 +152,7 @@ UPDATE rhythm.timers AS t
 SET fired_at = now()
 FROM (
     SELECT run_id, await_key FROM rhythm.timers
-    WHERE fired_at IS NULL AND due_at <= now()
+    WHERE fired_at IS NULL AND due_at <= clock_timestamp()
     ORDER BY due_at
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
@@ -210,12 +212,20 @@ FROM rhythm.runs
 WHERE status IN ('pending', 'suspended')
   AND available_at IS NOT NULL
   AND available_at <= now()
-ORDER BY available_at
+ORDER BY available_at, id
 LIMIT 1
 FOR UPDATE SKIP LOCKED;
 
+-- name: lock_run_for_activation
+-- Lock one run by id for an activation (a child started inline, or a run being failed).
+SELECT id, workflow_name, version, status, inputs, snapshot, inbox, signal_waits,
+       parent_run_id, parent_await_key, activations
+FROM rhythm.runs
+WHERE id = %(id)s
+FOR UPDATE;
+
 -- name: lock_run_if_waiting
--- Lock a run for an inline activation when it is free and waiting on this key.
+-- Lock a woken run for an activation right after its task finished, unless another worker has it.
 SELECT id, workflow_name, version, status, inputs, snapshot, inbox, signal_waits,
        parent_run_id, parent_await_key, activations
 FROM rhythm.runs
@@ -240,11 +250,12 @@ SET status = %(status)s, output = %(output)s, error = %(error)s, snapshot = %(sn
 WHERE id = %(id)s;
 
 -- name: settle
--- Deliver one result to a run's inbox; wake the run if it waits on that key.
+-- Deliver one result to a run's inbox; wake the run if it waits on that key (runs wake in FIFO order).
 UPDATE rhythm.runs
 SET inbox = inbox || jsonb_build_object(%(key)s::text,
-        jsonb_build_array(nextval('rhythm.settle_seq'), %(kind)s::text, %(value)s::jsonb)),
-    available_at = CASE WHEN %(key)s = ANY(waiting) THEN now() ELSE available_at END,
+        jsonb_build_array(nextval('rhythm.settle_seq'), %(kind)s::text, %(value)s::text)),
+    available_at = CASE WHEN %(key)s = ANY(waiting) THEN coalesce(available_at, clock_timestamp())
+                        ELSE available_at END,
     updated_at = now()
 WHERE id = %(id)s AND status IN ('pending', 'suspended')
 RETURNING (%(key)s = ANY(waiting)) AS woke;
@@ -257,9 +268,11 @@ ON CONFLICT DO NOTHING
 RETURNING id;
 
 -- name: insert_timer
--- Schedule one durable timer on the database clock.
+-- Schedule one durable timer on the database clock (clock_timestamp: equal delays fire in creation order).
 INSERT INTO rhythm.timers (run_id, await_key, due_at)
-VALUES (%(run_id)s, %(await_key)s, now() + %(seconds)s * interval '1 second')
+VALUES (%(run_id)s, %(await_key)s,
+        CASE WHEN %(seconds)s::float8 < %(forever)s THEN clock_timestamp() + %(seconds)s * interval '1 second'
+             ELSE 'infinity'::timestamptz END)
 ON CONFLICT DO NOTHING;
 
 -- name: take_signal
@@ -280,9 +293,40 @@ INSERT INTO rhythm.signals (run_id, name, payload) VALUES (%(run_id)s, %(name)s,
 RETURNING seq;
 
 -- name: lock_run
--- Lock one run row (signals, cancellation).
-SELECT id, status, signal_waits, parent_run_id, parent_await_key FROM rhythm.runs
+-- Lock one run row (signals).
+SELECT id, status, signal_waits, available_at, parent_run_id, parent_await_key FROM rhythm.runs
 WHERE id = %(id)s FOR UPDATE;
+
+-- name: lock_run_tree
+-- Lock a run and its unfinished descendants, deepest first (a finishing child locks itself, then its parent).
+WITH RECURSIVE tree (id, depth) AS (
+    SELECT id, 0 FROM rhythm.runs WHERE id = %(id)s
+    UNION ALL
+    SELECT r.id, tree.depth + 1 FROM rhythm.runs AS r JOIN tree ON r.parent_run_id = tree.id
+    WHERE r.status IN ('pending', 'suspended')
+)
+SELECT r.id FROM rhythm.runs AS r JOIN tree USING (id)
+ORDER BY tree.depth DESC, r.id
+FOR UPDATE OF r;
+
+-- name: unread_signal_names
+-- The names of a run's signals that no Signal.next has taken yet.
+SELECT DISTINCT name FROM rhythm.signals WHERE run_id = %(run_id)s AND consumed_by IS NULL;
+
+-- name: cancel_task_of_cancelled_run
+-- Give up a task's retry when its run was cancelled while the attempt ran.
+UPDATE rhythm.tasks AS t SET status = 'cancelled', finished_at = now(), updated_at = now()
+FROM rhythm.runs AS r
+WHERE t.id = %(id)s AND t.status = 'pending' AND r.id = t.run_id AND r.status = 'cancelled'
+RETURNING t.id;
+
+-- name: next_due
+-- Seconds until the earliest unfired timer or (if with_tasks) pending task of these queues is due; NULL if none.
+SELECT extract(epoch FROM least(
+    (SELECT min(due_at) FROM rhythm.timers WHERE fired_at IS NULL AND due_at < 'infinity'),
+    (SELECT min(available_at) FROM rhythm.tasks
+     WHERE %(with_tasks)s AND status = 'pending' AND queue = ANY(%(queues)s))
+) - clock_timestamp()) AS seconds;
 
 -- name: set_signal_waits
 -- Replace a run's list of Signal.next calls still waiting.
@@ -324,6 +368,10 @@ SET status = 'cancelled', available_at = NULL, waiting = '{}', signal_waits = '[
     error = jsonb_build_object('type', 'Cancelled', 'message', 'the run was cancelled')
 WHERE id = %(id)s AND status IN ('pending', 'suspended')
 RETURNING id, parent_run_id, parent_await_key;
+
+-- name: drop_pending_timers
+-- Forget the timers a finished or cancelled run was still waiting on (nothing can want them any more).
+DELETE FROM rhythm.timers WHERE run_id = %(id)s AND fired_at IS NULL;
 
 -- name: cancel_run_tasks
 -- Cancel the tasks of a cancelled run that have not started.

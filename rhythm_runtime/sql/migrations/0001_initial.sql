@@ -42,15 +42,19 @@ CREATE TABLE rhythm.runs (
     status text NOT NULL DEFAULT 'pending'
         CHECK (status IN ('pending', 'running', 'suspended',
                           'completed', 'failed', 'cancelled')),
-    -- The workflow's Inputs, as given to start_workflow.
-    inputs jsonb NOT NULL DEFAULT '{}',
+    -- The workflow's Inputs, as given to start_workflow. Values a workflow
+    -- sees or returns are json, not jsonb: jsonb sorts object keys, and
+    -- JavaScript code sees the order (Object.keys, for...in).
+    inputs json NOT NULL DEFAULT '{}',
     -- The returned value once completed.
-    output jsonb,
+    output json,
     -- The uncaught error once failed (type, message, .flow location).
     error jsonb,
     -- {state, locals, ...} saved at the last await; NULL before the first
-    -- activation. Resuming jumps to it: nothing is replayed.
-    snapshot jsonb,
+    -- activation. Resuming jumps to it: nothing is replayed. json, not jsonb:
+    -- it is written at every await and only ever read whole, and the key
+    -- order of the workflow's objects must survive.
+    snapshot json,
     -- Set for child runs: the parent to wake and the await site in the
     -- parent that is waiting for this run's result.
     parent_run_id text REFERENCES rhythm.runs (id) ON DELETE CASCADE,
@@ -66,7 +70,8 @@ CREATE TABLE rhythm.runs (
     -- killing its worker can be failed instead of retried forever.
     attempts integer NOT NULL DEFAULT 0,
     -- Results that arrived for the run's await keys, not yet consumed:
-    -- {await_key: [settle order, "ok"|"undefined"|"err", value]}.
+    -- {await_key: [settle order, "ok"|"undefined"|"err", value as JSON text]}
+    -- (text, so the value keeps its key order inside jsonb).
     inbox jsonb NOT NULL DEFAULT '{}',
     -- The await keys the stored snapshot waits on: a result for one of them
     -- makes the run available again.
@@ -110,8 +115,8 @@ CREATE TABLE rhythm.tasks (
     -- The @task name and the queue workers subscribe to.
     name text NOT NULL,
     queue text NOT NULL DEFAULT 'default',
-    -- The arguments, as JSON.
-    payload jsonb NOT NULL DEFAULT '{}',
+    -- The arguments, as JSON (json: keeps the key order the workflow built).
+    payload json NOT NULL DEFAULT '{}',
     -- pending: waiting for available_at; running: leased to a worker.
     status text NOT NULL DEFAULT 'pending'
         CHECK (status IN ('pending', 'running', 'completed', 'failed',
@@ -120,6 +125,9 @@ CREATE TABLE rhythm.tasks (
     -- (retries + 1); a lease that expires counts as an attempt.
     attempts integer NOT NULL DEFAULT 0,
     max_attempts integer NOT NULL DEFAULT 1 CHECK (max_attempts >= 1),
+    -- Attempts whose worker vanished (lease expired): retried without using
+    -- the task's own retries, up to a limit, in case the task kills workers.
+    lost_leases integer NOT NULL DEFAULT 0,
     -- Retry n waits backoff_seconds * 2^(n-1).
     backoff_seconds double precision NOT NULL DEFAULT 1,
     -- Per-attempt limit; NULL means none.
@@ -129,8 +137,8 @@ CREATE TABLE rhythm.tasks (
     -- The worker running it, and until when (renewed while it runs).
     lease_owner text,
     lease_expires_at timestamptz,
-    -- The return value, or the error of the last attempt.
-    result jsonb,
+    -- The return value (json: keeps its key order), or the error of the last attempt.
+    result json,
     error jsonb,
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
@@ -171,7 +179,7 @@ CREATE TABLE rhythm.signals (
     seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     run_id text NOT NULL REFERENCES rhythm.runs (id) ON DELETE CASCADE,
     name text NOT NULL,
-    payload jsonb NOT NULL DEFAULT 'null',
+    payload json NOT NULL DEFAULT 'null',
     -- The Signal.next await that took it; NULL while unread. Unique per run,
     -- so a re-run activation takes the same signal, never a second one.
     consumed_by text,

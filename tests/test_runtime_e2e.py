@@ -1,0 +1,644 @@
+"""End to end on a real Postgres with real worker processes (issue 3's guarantees).
+
+Workers are separate Python processes running the app in tests/e2e/app
+(copied to a temporary directory), started with `python -c` (to pass options
+such as a short lease) or with `rhythm worker`, and stopped for real: SIGTERM
+or SIGKILL. Tasks append JSON lines to a log file, so the tests can see which
+process ran what and how often. Most tests share two workers and one
+database; the ones that kill or restart workers get a database of their own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable
+
+import psycopg
+import pytest
+from psycopg.conninfo import make_conninfo
+from psycopg.rows import dict_row
+
+from rhythm_runtime.client import SyncRhythmClient, WorkflowFailed
+from rhythm_runtime.store import RunFinished, RunIdConflict, Store, UnknownWorkflow
+
+APP = Path(__file__).resolve().parent / "e2e" / "app"
+RHYTHM = Path(sys.executable).with_name("rhythm")
+
+WORKER_CODE = """
+import json, logging, sys
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+sys.path.insert(0, ".")
+import e2e_app
+from rhythm_runtime.worker import Worker
+Worker(e2e_app.app, **json.loads(sys.argv[1])).run()
+"""
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition", interval: float = 0.02):
+    """Poll `check` until it returns something truthy; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def query(url: str, sql: str, params: Any = None) -> list[dict]:
+    with psycopg.connect(url, row_factory=dict_row, autocommit=True) as conn:
+        cur = conn.execute(sql, params)
+        return cur.fetchall() if cur.description else []
+
+
+def run_row(url: str, run_id: str) -> dict:
+    [row] = query(url, "SELECT * FROM rhythm.runs WHERE id = %s", (run_id,))
+    return row
+
+
+def task_rows(url: str, run_id: str) -> list[dict]:
+    return query(url, "SELECT * FROM rhythm.tasks WHERE run_id = %s ORDER BY id", (run_id,))
+
+
+def assert_one_task_row_per_await(url: str, run_id: str, expected: int) -> None:
+    counts = query(url, "SELECT await_key, count(*) AS n FROM rhythm.tasks WHERE run_id = %s GROUP BY await_key",
+                   (run_id,))
+    assert len(counts) == expected and all(c["n"] == 1 for c in counts), counts
+
+
+class Project:
+    """A copy of tests/e2e/app with its task log."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        shutil.copytree(APP, root, ignore=shutil.ignore_patterns("compiled", "__pycache__"))
+        self.log = root / "e2e.log"
+        self.log.touch()
+        self.compile()
+
+    def compile(self) -> None:
+        proc = subprocess.run([str(RHYTHM), "compile", "-q", "workflows"], cwd=self.root,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+
+    def events(self, **match) -> list[dict]:
+        lines = [json.loads(x) for x in self.log.read_text(encoding="utf-8").splitlines() if x]
+        return [x for x in lines if all(x.get(k) == v for k, v in match.items())]
+
+
+class WorkerProcess:
+    """One real worker process; `cli=True` runs `rhythm worker`, else `python -c` with Worker options."""
+
+    def __init__(self, project: Project, db_url: str, *, cli: bool = False, **options):
+        self.output = project.root / f"worker-{uuid.uuid4().hex[:8]}.log"
+        env = {**os.environ, "RHYTHM_DATABASE_URL": db_url, "E2E_LOG": str(project.log), "PYTHONUNBUFFERED": "1"}
+        if cli:
+            cmd = [str(RHYTHM), "worker", "e2e_app:app", "--concurrency", str(options.pop("concurrency", 4))]
+            assert not options, f"rhythm worker has no options for {sorted(options)}"
+        else:
+            cmd = [sys.executable, "-c", WORKER_CODE, json.dumps(options)]
+        with open(self.output, "wb") as out:
+            self.proc = subprocess.Popen(cmd, cwd=project.root, env=env, stdout=out, stderr=subprocess.STDOUT)
+        wait_for(lambda: "started" in self.text() or self.proc.poll() is not None, 60, "the worker to start")
+        assert self.proc.poll() is None, f"worker exited with {self.proc.returncode}:\n{self.text()}"
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def text(self) -> str:
+        return self.output.read_text(encoding="utf-8", errors="replace")
+
+    def kill(self) -> None:
+        os.kill(self.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def terminate(self, timeout: float = 20.0) -> int:
+        os.kill(self.pid, signal.SIGTERM)
+        return self.proc.wait(timeout)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.kill()
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Project:
+    return Project(tmp_path_factory.mktemp("e2e") / "app")
+
+
+@pytest.fixture(scope="module")
+def workers(project, db_url):
+    """Two worker processes shared by the tests that do not stop workers."""
+    procs = [WorkerProcess(project, db_url, lease_seconds=5), WorkerProcess(project, db_url, lease_seconds=5)]
+    yield procs
+    for w in procs:
+        w.close()
+
+
+@pytest.fixture(scope="module")
+def client(db_url, workers):
+    c = SyncRhythmClient(db_url)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def own_db(pg_admin_url, template_db):
+    """A fresh migrated database for a test that stops, kills or restarts workers."""
+    name = f"rhythm_e2e_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template_db}")
+    started: list[WorkerProcess] = []
+    yield make_conninfo(pg_admin_url, dbname=name), started
+    for w in started:
+        w.close()
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def tag() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+# -- 1. every await kind ------------------------------------------------------------------------
+
+
+def test_task_awaited_and_fire_and_forget(client, project, db_url):
+    t = tag()
+    handle = client.start_workflow("tasks_basic", {"a": 40, "tag": t})
+    assert handle.result(20) == {"sum": 42}
+    [record] = wait_for(lambda: project.events(task="record", tag=t), what="the fire-and-forget task")
+    assert record["value"] == "fire-and-forget" and record["run"] == handle.id
+    wait_for(lambda: all(r["status"] == "completed" for r in task_rows(db_url, handle.id)), what="both tasks")
+    assert [r["name"] for r in task_rows(db_url, handle.id)] == ["add", "record"]
+    assert_one_task_row_per_await(db_url, handle.id, 2)
+
+
+def test_timer_is_durable_on_database_time(client, db_url):
+    started = time.monotonic()
+    handle = client.start_workflow("timer", {"seconds": 0.4})
+    # While it waits, the run is a suspended row, not a sleeping worker.
+    waiting = wait_for(lambda: (r := run_row(db_url, handle.id))["status"] == "suspended" and r, what="suspension")
+    assert waiting["waiting"] and waiting["available_at"] is None
+    out = handle.result(20)
+    elapsed = time.monotonic() - started
+    assert 0.4 <= elapsed < 3.0, elapsed
+    assert 390 <= out["waited"] < 3000, out
+    [timer] = query(db_url, "SELECT extract(epoch FROM due_at - created_at)::float AS delay, "
+                            "fired_at >= due_at AS late_enough FROM rhythm.timers WHERE run_id = %s", (handle.id,))
+    assert 0.4 <= timer["delay"] < 1.0 and timer["late_enough"], timer
+
+
+def test_a_timer_too_long_for_postgres_never_fires(client, db_url):
+    handle = client.start_workflow("timer", {"seconds": 1e308})
+    wait_for(lambda: run_row(db_url, handle.id)["status"] == "suspended", what="the run to wait")
+    [timer] = query(db_url, "SELECT due_at = 'infinity' AS forever FROM rhythm.timers WHERE run_id = %s",
+                    (handle.id,))
+    assert timer["forever"] is True
+    assert handle.cancel() is True
+    assert query(db_url, "SELECT 1 FROM rhythm.timers WHERE run_id = %s", (handle.id,)) == []
+
+
+def test_signals_sent_before_the_wait_are_kept_in_order(client, db_url):
+    handle = client.start_workflow("signals", {"pause": 0.3})
+    handle.signal("go", {"n": 1})
+    handle.signal("go", {"n": 2})
+    row = run_row(db_url, handle.id)  # no Signal.next has run yet: the run is at most waiting on its timer
+    assert row["activations"] <= 1 and row["signal_waits"] == [], row
+    out = handle.result(20)
+    assert out == [{"n": 1}, {"n": 2}]
+    sent = query(db_url, "SELECT payload, consumed_by FROM rhythm.signals WHERE run_id = %s ORDER BY seq", (handle.id,))
+    assert [s["payload"] for s in sent] == [{"n": 1}, {"n": 2}]
+    assert all(s["consumed_by"] for s in sent) and sent[0]["consumed_by"] != sent[1]["consumed_by"]
+
+
+def test_signal_delivered_to_a_waiting_run(client, db_url):
+    handle = client.start_workflow("signals", {})
+    wait_for(lambda: run_row(db_url, handle.id)["signal_waits"], what="the first Signal.next to wait")
+    handle.signal("go", "a")
+    wait_for(lambda: len(run_row(db_url, handle.id)["signal_waits"]) == 1 and
+             run_row(db_url, handle.id)["activations"] >= 2, what="the second Signal.next to wait")
+    handle.signal("go", "b")
+    assert handle.result(20) == ["a", "b"]
+
+
+def test_losing_signal_wait_does_not_steal_a_later_signal(client, db_url):
+    handle = client.start_workflow("signal_race", {"timeout": 0.2})
+    # The timer wins the race; the run then waits on the second Signal.next only.
+    wait_for(lambda: (r := run_row(db_url, handle.id))["activations"] >= 2 and r["status"] == "suspended",
+             what="the race to time out")
+    row = run_row(db_url, handle.id)
+    assert len(row["signal_waits"]) == 1 and len(row["waiting"]) == 1, row
+    handle.signal("x", {"late": True})
+    assert handle.result(20) == {"raced": "timeout", "after": {"late": True}}
+
+
+def test_signal_beats_a_timer(client, db_url):
+    handle = client.start_workflow("signal_race", {"timeout": 30})
+    wait_for(lambda: len(run_row(db_url, handle.id)["waiting"]) == 2, what="the race to wait")
+    handle.signal("x", "won")
+    handle.signal("x", "next")
+    assert handle.result(20) == {"raced": "won", "after": "next"}
+    # The timer that lost is gone with the run: it will not fire into a finished run.
+    assert query(db_url, "SELECT 1 FROM rhythm.timers WHERE run_id = %s AND fired_at IS NULL", (handle.id,)) == []
+
+
+def test_signals_arriving_while_a_run_is_about_to_resume(own_db, tmp_path):
+    """Signals that arrive after a timer fired but before the run resumed go to the waits alive afterwards.
+
+    With no worker running, a timer is fired (as a worker's loop would) and signals are sent; then a
+    worker resumes the runs. The race the timer won must not take the signal (its Signal.next lost),
+    and an older Signal.next must get the first signal before a newer one called on resuming.
+    """
+    url, started = own_db
+    project = Project(tmp_path / "app")
+    started.append(worker := WorkerProcess(project, url))
+    client = SyncRhythmClient(url)
+    store = Store(url)
+    try:
+        race = client.start_workflow("signal_race", {"timeout": 0.3})
+        order = client.start_workflow("signal_order", {"pause": 0.3})
+        for h in (race, order):
+            wait_for(lambda: run_row(url, h.id)["status"] == "suspended", what="the run to wait")
+        assert worker.terminate() == 0  # no worker: the runs cannot resume in between
+        time.sleep(0.35)
+        assert store.fire_timers() == 2  # what a worker's loop does when the timers are due
+        assert all(run_row(url, h.id)["available_at"] is not None for h in (race, order))
+        race.signal("x", "for the second Signal.next")
+        order.signal("x", "first")
+        order.signal("x", "second")
+        started.append(WorkerProcess(project, url))
+        assert race.result(20) == {"raced": "timeout", "after": "for the second Signal.next"}
+        assert order.result(20) == {"early": "first", "late": "second"}
+    finally:
+        store.close()
+        client.close()
+
+
+def test_child_success_failure_and_unknown_child(client, db_url):
+    handle = client.start_workflow("parent", {"n": 21})
+    out = handle.result(20)
+    assert out["ok"] == {"doubled": 42}
+    assert out["failed"] == {"name": "WorkflowError", "message": "child broke"}
+    assert out["unknown"].startswith("unknown workflow 'no_such_workflow'; known workflows: ")
+    assert "child_ok" in out["unknown"] and "parent" in out["unknown"]
+    children = query(db_url, "SELECT id, workflow_name, status, parent_await_key FROM rhythm.runs "
+                             "WHERE parent_run_id = %s ORDER BY created_at, id", (handle.id,))
+    assert [(c["workflow_name"], c["status"]) for c in children] == [("child_ok", "completed"),
+                                                                      ("child_fail", "failed")]
+    assert all(c["id"] == f"{handle.id}/{c['parent_await_key']}" for c in children)
+
+
+def test_promise_all_any_race_over_mixed_awaits(client, db_url, project):
+    t = tag()
+    handle = client.start_workflow("combinators", {"tag": t})
+    handle.signal("s", {"signal": 1})
+    out = handle.result(20)
+    assert out == {
+        "all": [2, None, {"doubled": 10}, {"signal": 1}],
+        "any": 4,
+        "race": "timer",
+        "none": "AggregateError",
+        "first": 6,
+    }
+    # The losing slow task still ran to its end; nothing waits for it any more.
+    wait_for(lambda: project.events(task="slow", tag=t, event="end"), what="the losing task to end")
+    assert run_row(db_url, handle.id)["status"] == "completed"
+
+
+def test_values_keep_their_key_order_and_any_character(client):
+    """Inputs, task payloads and results, signals, snapshots and outputs are json, not jsonb (which sorts keys)."""
+    text = 'nul:\x00 emoji:\U0001f600 quote:" backslash:\\ accents:\u00e9'
+    handle = client.start_workflow("round_trip", {"b": 1, "a": 2, "text": text, "10": 0, "9": 0})
+    handle.signal("s", {"y": 1, "x": 2})
+    out = handle.result(20)
+    assert out["inputKeys"] == out["gotKeys"] == ["9", "10", "b", "a", "text"]  # JavaScript's order
+    assert out["localKeys"] == ["9", "10", "z", "y"]
+    assert out["signalKeys"] == ["y", "x"] and list(out["signal"]) == ["y", "x"]
+    assert out["text"] == text and out["same"] is True
+    assert list(out) == ["inputKeys", "gotKeys", "localKeys", "signalKeys", "text", "same", "signal"]
+
+
+# -- 2. retries and task failures ---------------------------------------------------------------
+
+
+def test_retries_then_success(client, db_url, project):
+    t = tag()
+    handle = client.start_workflow("retry", {"task": "flaky", "payload": {"tag": t, "failures": 2}})
+    assert handle.result(20) == {"value": "ok after 3 attempts"}
+    starts = project.events(task="flaky", tag=t)
+    assert [s["attempt"] for s in starts] == [1, 2, 3]
+    assert all(b["time"] - a["time"] >= 0.02 for a, b in zip(starts, starts[1:])), "no backoff between attempts"
+    [row] = task_rows(db_url, handle.id)
+    assert (row["status"], row["attempts"]) == ("completed", 3)
+
+
+def test_exhausted_retries_reach_the_workflow_catch(client, db_url, project):
+    t = tag()
+    handle = client.start_workflow("retry", {"task": "flaky", "payload": {"tag": t, "failures": 10}})
+    assert handle.result(20) == {"name": "TaskError", "message": "flaky failure 3"}
+    assert len(project.events(task="flaky", tag=t)) == 3
+    [row] = task_rows(db_url, handle.id)
+    assert (row["status"], row["attempts"], row["error"]["message"]) == ("failed", 3, "flaky failure 3")
+
+
+def test_async_tasks_and_their_timeout(client):
+    assert client.run_workflow("retry", {"task": "async_add", "payload": {"a": 1, "b": 2}}, timeout=20) == {"value": 3}
+    started = time.monotonic()
+    out = client.run_workflow("retry", {"task": "async_too_slow", "payload": {}}, timeout=20)
+    assert out == {"name": "TaskError", "message": "TimeoutError"}
+    assert time.monotonic() - started < 5
+
+
+def test_standalone_queued_task(client, db_url):
+    task_id = client.queue_task("add", {"a": 20, "b": 22})
+    row = wait_for(lambda: (r := client.store.get_task(task_id))["status"] == "completed" and r, what="the task")
+    assert (row["result"], row["attempts"]) == (42, 1)
+
+
+def test_task_result_that_is_not_json(client):
+    out = client.run_workflow("retry", {"task": "bad_result", "payload": {}}, timeout=20)
+    assert out["name"] == "TaskError"
+    assert "'bad_result'" in out["message"] and "not JSON" in out["message"] and "set" in out["message"], out
+
+
+def test_unknown_task_and_unknown_workflow_list_the_known_ones(client):
+    out = client.run_workflow("retry", {"task": "no_such_task", "payload": {}}, timeout=20)
+    assert out["name"] == "TaskError"
+    assert out["message"].startswith("unknown task 'no_such_task'; known tasks: add, async_add, async_too_slow, bad_result, crashy, ")
+    with pytest.raises(UnknownWorkflow) as caught:
+        client.start_workflow("no_such_workflow", {})
+    assert "unknown workflow 'no_such_workflow'; known workflows: " in str(caught.value)
+    assert "tasks_basic" in str(caught.value) and "versioned" in str(caught.value)
+
+
+# -- 4. idempotent start, cancellation ----------------------------------------------------------
+
+
+def test_starting_twice_with_one_id_is_one_run(client, db_url, project):
+    t = tag()
+    run_id = f"order-{t}"
+    first = client.start_workflow("tasks_basic", {"a": 1, "tag": t}, id=run_id)
+    second = client.start_workflow("tasks_basic", {"a": 1, "tag": t}, id=run_id)
+    assert first.id == second.id == run_id
+    assert first.result(20) == second.result(20) == {"sum": 3}
+    wait_for(lambda: project.events(task="record", tag=t), what="the fire-and-forget task")
+    third = client.start_workflow("tasks_basic", {"a": 1, "tag": t}, id=run_id)  # after it finished, too
+    assert third.result(5) == {"sum": 3}
+    time.sleep(0.3)
+    assert len(project.events(task="record", tag=t)) == 1
+    assert len(project.events(task="add", run=run_id)) == 1
+    assert len(query(db_url, "SELECT 1 FROM rhythm.runs WHERE id = %s", (run_id,))) == 1
+    assert run_row(db_url, run_id)["activations"] == 2
+    with pytest.raises(RunIdConflict, match="already used by a run of workflow 'tasks_basic'"):
+        client.start_workflow("timer", {"seconds": 0}, id=run_id)
+    with pytest.raises(RunIdConflict, match="reserved for the ids of child runs"):
+        client.start_workflow("timer", {"seconds": 0}, id=f"{run_id}/0.1")
+
+
+def test_cancel_stops_the_run_its_tasks_and_its_children(client, db_url, project):
+    t = tag()
+    handle = client.start_workflow("cancel_me", {"tag": t})
+    [child] = wait_for(lambda: query(db_url, "SELECT id, status FROM rhythm.runs WHERE parent_run_id = %s "
+                                             "AND status = 'suspended'", (handle.id,)), what="the child to wait")
+    wait_for(lambda: run_row(db_url, handle.id)["status"] == "suspended", what="the parent to wait")
+    assert [r["status"] for r in task_rows(db_url, handle.id)] == ["pending"]  # nobody serves its queue
+
+    assert handle.cancel() is True
+    assert handle.status() == "cancelled"
+    assert run_row(db_url, child["id"])["status"] == "cancelled"
+    assert [r["status"] for r in task_rows(db_url, handle.id)] == ["cancelled"]
+    with pytest.raises(WorkflowFailed) as caught:
+        handle.result(5)
+    assert caught.value.status == "cancelled"
+    # No more code runs: a signal cannot reach the child, the parent does not go on.
+    with pytest.raises(RunFinished):
+        client.get(child["id"]).signal("never", "too late")
+    activations = run_row(db_url, handle.id)["activations"]
+    time.sleep(0.5)
+    assert run_row(db_url, handle.id)["activations"] == activations
+    assert project.events(tag=t) == []
+    assert handle.cancel() is False
+
+
+def test_parent_awaiting_a_cancelled_child_sees_an_error(client, db_url):
+    handle = client.start_workflow("awaits_child", {"tag": tag()})
+    [child] = wait_for(lambda: query(db_url, "SELECT id FROM rhythm.runs WHERE parent_run_id = %s "
+                                             "AND status = 'suspended'", (handle.id,)), what="the child to wait")
+    assert client.get(child["id"]).cancel() is True
+    assert handle.result(20) == {"name": "WorkflowError", "message": f"child run {child['id']} was cancelled"}
+
+
+# -- 5. crashes ------------------------------------------------------------------------------------
+
+
+def test_worker_killed_during_a_task(own_db, tmp_path):
+    """SIGKILL mid-task: the lease expires, another worker runs the task again and finishes the run."""
+    url, started = own_db
+    project = Project(tmp_path / "app")
+    started.append(first := WorkerProcess(project, url, lease_seconds=1))
+    client = SyncRhythmClient(url)
+    try:
+        t = tag()
+        handle = client.start_workflow("steps", {"tag": t, "seconds": [0, 60, 0, 0]})
+        wait_for(lambda: project.events(task="crashy", tag=f"{t}-1"), what="step 1 to start")
+        first.kill()
+        started.append(second := WorkerProcess(project, url, lease_seconds=1))
+        assert handle.result(30) == [0, 10, 20, 30]
+        starts = {i: [e["pid"] for e in project.events(task="crashy", tag=f"{t}-{i}", event="start")]
+                  for i in range(4)}
+        assert starts == {0: [first.pid], 1: [first.pid, second.pid], 2: [second.pid], 3: [second.pid]}
+        assert project.events(task="crashy", tag=f"{t}-1", event="end", pid=first.pid) == []
+        assert_one_task_row_per_await(url, handle.id, 4)
+        # The lost attempt is not one of the task's retries (it has none): a lost lease is counted apart.
+        rows = task_rows(url, handle.id)
+        assert [(r["attempts"], r["lost_leases"], r["max_attempts"]) for r in rows] == [(1, 0, 1), (1, 1, 1),
+                                                                                         (1, 0, 1), (1, 0, 1)]
+    finally:
+        client.close()
+
+
+LOOPS = 900_000  # about 1.5 s of workflow code in one activation, within the step budget
+
+
+def test_worker_killed_inside_an_activation(own_db, tmp_path):
+    """SIGKILL while a run's activation holds its transaction open: nothing of it was committed."""
+    url, started = own_db
+    project = Project(tmp_path / "app")
+    started.append(first := WorkerProcess(project, url, lease_seconds=1))
+    client = SyncRhythmClient(url)
+    try:
+        t = tag()
+        handle = client.start_workflow("busy", {"tag": t, "loops": LOOPS})
+        wait_for(lambda: project.events(task="record", tag=t, value="a"), what="the first task")
+
+        def open_activation():  # a worker connection holding a run's lock while Python runs the workflow
+            return query(url, "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() "
+                              "AND state = 'idle in transaction' AND backend_xid IS NOT NULL "
+                              "AND state_change < clock_timestamp() - interval '150 ms' "
+                              "AND application_name = 'rhythm'")
+
+        wait_for(open_activation, 10, "the long activation's transaction")
+        before = run_row(url, handle.id)
+        first.kill()
+        assert run_row(url, handle.id)["activations"] == before["activations"]
+        assert len(task_rows(url, handle.id)) == 1  # the second task was never scheduled
+        started.append(WorkerProcess(project, url, lease_seconds=1))
+        assert handle.result(30) == {"a": "a", "b": "b", "x": sum(range(LOOPS))}
+        assert [e["value"] for e in project.events(task="record", tag=t)] == ["a", "b"]  # a ran once
+        assert_one_task_row_per_await(url, handle.id, 2)
+    finally:
+        client.close()
+
+
+# -- 6. SIGTERM ------------------------------------------------------------------------------------
+
+
+def test_sigterm_finishes_the_running_task_and_exits_0(own_db, tmp_path):
+    url, started = own_db
+    project = Project(tmp_path / "app")
+    # A lease shorter than the task: it must be renewed while the worker drains.
+    started.append(worker := WorkerProcess(project, url, lease_seconds=0.9))
+    client = SyncRhythmClient(url)
+    try:
+        t = tag()
+        handle = client.start_workflow("steps", {"tag": t, "task": "slow", "seconds": [2.5, 0, 0, 0]})
+        wait_for(lambda: project.events(task="slow", tag=f"{t}-0"), what="the slow task to start")
+        stopping = time.monotonic()
+        os.kill(worker.pid, signal.SIGTERM)
+        later = client.start_workflow("tasks_basic", {"a": 1, "tag": t})  # must not be claimed any more
+        time.sleep(1.5)
+        [task] = query(url, "SELECT status, lease_owner, lease_expires_at > now() AS held "
+                            "FROM rhythm.tasks WHERE run_id = %s", (handle.id,))
+        assert (task["status"], task["held"]) == ("running", True), task
+        assert worker.proc.wait(20) == 0, worker.text()
+        assert time.monotonic() - stopping >= 0.5
+        assert project.events(task="slow", tag=f"{t}-0", event="end", pid=worker.pid)
+        rows = task_rows(url, handle.id)
+        assert [(r["status"], r["attempts"]) for r in rows] == [("completed", 1), ("pending", 0)]
+        assert run_row(url, later.id)["status"] == "pending"
+        assert project.events(task="slow", tag=f"{t}-1") == []
+        assert "stopped" in worker.text()
+        started.append(WorkerProcess(project, url))
+        assert handle.result(20) == [0, 10, 20, 30]
+        assert later.result(20) == {"sum": 3}
+    finally:
+        client.close()
+
+
+def test_rhythm_worker_command_stops_on_sigterm(own_db, tmp_path):
+    url, started = own_db
+    project = Project(tmp_path / "app")
+    started.append(worker := WorkerProcess(project, url, cli=True))
+    client = SyncRhythmClient(url)
+    try:
+        assert client.run_workflow("tasks_basic", {"a": 2, "tag": tag()}, timeout=20) == {"sum": 4}
+        assert worker.terminate() == 0, worker.text()
+    finally:
+        client.close()
+
+
+# -- 3. versions -----------------------------------------------------------------------------------
+
+
+def test_runs_finish_on_the_version_they_started_with(own_db, tmp_path):
+    url, started = own_db
+    project = Project(tmp_path / "app")
+    started.append(old_worker := WorkerProcess(project, url))
+    client = SyncRhythmClient(url)
+    try:
+        old_run = client.start_workflow("versioned", {})
+        altered = client.start_workflow("versioned", {})
+        broken = client.start_workflow("versioned", {})
+        for h in (old_run, altered, broken):
+            wait_for(lambda: run_row(url, h.id)["status"] == "suspended", what="the run to wait")
+        v1 = run_row(url, old_run.id)["version"]
+        assert old_worker.terminate() == 0
+
+        # A new build: the .flow file changed, every worker restarts with it.
+        flow = project.root / "workflows" / "versioned.flow"
+        flow.write_text(flow.read_text().replace('"one"', '"two"').replace("Version one", "Version two"))
+        project.compile()
+        assert v1 not in (project.root / "workflows" / "compiled" / "versioned.py").read_text()
+        started.append(new_worker := WorkerProcess(project, url))
+
+        new_run = client.start_workflow("versioned", {})
+        v2 = run_row(url, new_run.id)["version"]
+        assert v2 != v1
+
+        # Stored code that does not match its hash is refused, with a clear error.
+        [stored] = query(url, "SELECT module_code, module_hash FROM rhythm.workflow_versions WHERE version = %s",
+                         (v1,))
+        query(url, "UPDATE rhythm.workflow_versions SET module_code = module_code || '\n# changed\n' "
+                   "WHERE version = %s", (v1,))
+        altered.signal("go", "x")
+        with pytest.raises(WorkflowFailed) as caught:
+            altered.result(20)
+        assert caught.value.error["type"] == "VersionError"
+        assert caught.value.error["message"].startswith(f"refusing to run workflow 'versioned' version {v1}: "
+                                                       "its stored module code has sha256 ")
+        # Stored code that matches its hash but does not load fails its run too; the worker goes on.
+        bad = stored["module_code"] + "\nraise RuntimeError('broken on purpose')\n"
+        query(url, "UPDATE rhythm.workflow_versions SET module_code = %s, module_hash = %s WHERE version = %s",
+              (bad, hashlib.sha256(bad.encode()).hexdigest(), v1))
+        broken.signal("go", "x")
+        with pytest.raises(WorkflowFailed) as caught:
+            broken.result(20)
+        assert caught.value.error["type"] == "VersionError"
+        assert caught.value.error["message"] == (f"the stored module of workflow 'versioned' version {v1} does not "
+                                                 "load: RuntimeError: broken on purpose")
+        query(url, "UPDATE rhythm.workflow_versions SET module_code = %s, module_hash = %s WHERE version = %s",
+              (stored["module_code"], stored["module_hash"], v1))
+
+        old_run.signal("go", "old")
+        new_run.signal("go", "new")
+        assert old_run.result(20) == {"version": "one", "s": "old"}
+        assert new_run.result(20) == {"version": "two", "s": "new"}
+        assert run_row(url, old_run.id)["version"] == v1
+        assert f"loaded workflow versioned version {v1} from Postgres" in new_worker.text()
+    finally:
+        client.close()
+
+
+def test_a_bug_while_advancing_fails_the_run_not_the_worker(own_db):
+    """An exception out of Rhythm's own code during an activation (not a workflow error) fails that run."""
+    from rhythm_compiler import compile_source
+    from rhythm_runtime.modules import load_module, module_hash
+    from rhythm_runtime.store import Engine
+
+    url, _ = own_db
+    code = compile_source('await Task.run("x", 1)\nreturn 1\n', "bug.flow").code
+    module = load_module(code, "bug")
+
+    def body(S, L):  # what a bug in the machine or in values.py looks like from here
+        raise ZeroDivisionError("division by zero")
+        yield
+
+    module.body = body
+    store = Store(url)
+    try:
+        store.register_version("bug", module.VERSION, "", code, module_hash(code))
+        run_id, _ = store.start_run("bug", {})
+        engine = Engine(lambda conn, name, version: module, {}, 1000)
+        assert store.advance_one(engine) is True
+        row = store.get_run(run_id)
+        assert (row["status"], row["error"]["type"]) == ("failed", "InternalError")
+        assert "ZeroDivisionError: division by zero" in row["error"]["message"]
+        assert "this is a bug in Rhythm" in row["error"]["message"]
+        assert store.advance_one(engine) is False  # not retried forever
+    finally:
+        store.close()
