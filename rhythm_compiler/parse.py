@@ -462,11 +462,6 @@ def _is(x, *types) -> bool:
     return isinstance(x, Token) and x.type in types
 
 
-def _values(children):
-    """Children without punctuation/keyword tokens and without absent optionals."""
-    return [c for c in children if c is not None and not (isinstance(c, Token) and c.type not in ("NAME", "NUMBER", "STRING"))]
-
-
 # A constructor call that workflows do not support -> what to use instead.
 NEW_INSTEAD = {
     "Map": "use a plain object instead", "Set": "use an array (with includes) instead",
@@ -475,7 +470,6 @@ NEW_INSTEAD = {
     "Promise": "await Task.run, Timer.delay, Signal.next or Workflow.run instead",
     "Function": "put the code in a task instead",
 }
-STATEMENT_NAMES = {"if": "'if'", "while": "'while'", "for": "'for'", "do": "'do'"}
 
 
 @v_args(meta=True)

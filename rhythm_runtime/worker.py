@@ -233,6 +233,8 @@ class Worker:
                 result = spec.fn(task["payload"])
         except Exception as e:  # the task failed: a retry or a catchable TaskError
             message = str(e) or type(e).__name__
+            if isinstance(e, TimeoutError) and spec.is_async and spec.timeout is not None:
+                message = f"task {name!r} timed out after {spec.timeout:g}s"
             return False, error_payload("TaskError", message, task=name, attempt=task["attempts"])
         finally:
             _current_task.reset(token)

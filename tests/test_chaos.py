@@ -59,6 +59,8 @@ def chaos(db_url):
     from rhythm import SyncRhythmClient
 
     rng = random.Random(7)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE chaos_exec (label text, at timestamptz DEFAULT clock_timestamp())")
     workers = [spawn(db_url) for _ in range(WORKERS)]
     kills = 0
     try:

@@ -12,9 +12,8 @@ URL = os.environ.get("CHAOS_RECORD_URL", "")
 
 
 def record(label: str) -> int:
-    """Insert one execution row; returns how many executions this label has had."""
+    """Insert one execution row (table made by the test); returns this label's executions so far."""
     with psycopg.connect(URL, autocommit=True) as conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS chaos_exec (label text, at timestamptz DEFAULT clock_timestamp())")
         conn.execute("INSERT INTO chaos_exec (label) VALUES (%s)", (label,))
         return conn.execute("SELECT count(*) FROM chaos_exec WHERE label = %s", (label,)).fetchone()[0]
 
