@@ -84,6 +84,10 @@ class RhythmApp:
                         ", ".join(stale))
         return found
 
+    def reload(self) -> None:
+        """Forget the loaded modules; the next use loads (and compiles) them again."""
+        self._workflows = None
+
     def register(self, store) -> None:
         """Record every workflow version in Postgres (idempotent)."""
         for wf in self.workflows.values():

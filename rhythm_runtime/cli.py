@@ -200,15 +200,64 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 @click.argument("app_spec", metavar="APP")
 @click.option("--concurrency", "-c", default=4, show_default=True, help="Tasks run at once.")
 @click.option("--queues", "-q", default="default", show_default=True, help="Comma-separated task queues.")
+@click.option("--lease", default=30.0, show_default=True, help="Seconds a task lease lasts without renewal.")
+@click.option("--poll-interval", default=0.5, show_default=True, help="Seconds between polls when no NOTIFY arrives.")
 @database_option
-def worker(app_spec, concurrency, queues, database_url) -> None:
+def worker(app_spec, concurrency, queues, lease, poll_interval, database_url) -> None:
     """Run a worker for APP (module:attribute, e.g. app.main:app)."""
+    from .worker import Worker
+
+    _logging()
+    Worker(load_app(app_spec), concurrency=concurrency, queues=queues.split(","), lease_seconds=lease,
+           poll_interval=poll_interval, database_url=database_url).run()
+
+
+def _logging() -> None:
     import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.argument("app_spec", metavar="APP")
+@click.option("--concurrency", "-c", default=4, show_default=True, help="Tasks run at once.")
+@database_option
+def dev(app_spec, concurrency, database_url) -> None:
+    """Local development: Postgres (embedded by default) and a worker that recompiles on change.
+
+    Edits to .flow files are compiled and registered as new versions within a
+    second; runs already started keep their own version.
+    """
+    import threading
+    import time
 
     from .worker import Worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    Worker(load_app(app_spec), concurrency=concurrency, queues=queues.split(","), database_url=database_url).run()
+    _logging()
+    app = load_app(app_spec)
+    worker = Worker(app, concurrency=concurrency, database_url=database_url)
+    thread = threading.Thread(target=worker.run, kwargs={"install_signals": False}, name="rhythm-worker")
+    import signal as _signal
+
+    _signal.signal(_signal.SIGINT, lambda *_: worker.stop())
+    _signal.signal(_signal.SIGTERM, lambda *_: worker.stop())
+    thread.start()
+    seen = _flow_mtimes(app)
+    while thread.is_alive():
+        time.sleep(0.5)
+        now = _flow_mtimes(app)
+        if now != seen and hasattr(worker, "store"):
+            seen = now
+            try:
+                worker.reload()
+                click.echo(f"reloaded {len(app.workflows)} workflows", err=True)
+            except CompileError as e:
+                click.echo(render_all(e.diagnostics, e.source, sys.stderr.isatty()), err=True)
+    thread.join()
+
+
+def _flow_mtimes(app) -> dict:
+    return {p: p.stat().st_mtime_ns for d in app.workflow_dirs for p in d.glob("*.flow")}
 
 
 def _client(database_url):

@@ -96,6 +96,13 @@ class Worker:
         log.info("worker %s started: %d workflows, %d tasks, concurrency %d", self.id,
                  len(self.app.workflows), len(self.app.tasks), self.concurrency)
 
+    def reload(self) -> None:
+        """Recompile changed workflows and register their new versions (for `rhythm dev`)."""
+        self.app.reload()
+        self.app.register(self.store)
+        for wf in self.app.workflows.values():
+            self._modules[(wf.name, wf.version)] = wf.module
+
     def module_for(self, conn, name: str, version: str):
         """This build's module, or the stored one for a run of an older version (checked against its hash)."""
         module = self._modules.get((name, version))
