@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import traceback
 import uuid
 from dataclasses import dataclass, field
@@ -200,10 +201,6 @@ class Store:
         """Activate one runnable run, in one transaction. False when none is runnable."""
         return self._advance(engine, "lock_runnable_run", {})
 
-    def advance_run(self, engine: "Engine", run_id: str) -> bool:
-        """Activate this run now if it is runnable and no other worker has it. False otherwise."""
-        return self._advance(engine, "lock_run_if_waiting", dict(id=run_id))
-
     def _advance(self, engine: "Engine", query: str, params: dict) -> bool:
         """Lock a run with `query` and activate it, in one transaction.
 
@@ -228,6 +225,9 @@ class Store:
             if row is None:
                 raise
             log.exception("advancing run %s failed; failing the run", row["id"])
+            claim = getattr(engine.inline, "claim", None)
+            if claim is not None:
+                claim.taken.clear()  # those rows were rolled back with the activation
             self.fail_run(engine, row["id"], row["activations"], internal_error(e))
             return True
 
@@ -245,14 +245,16 @@ class Store:
             return conn.execute(Q["claim_tasks"], dict(worker=worker, queues=queues, limit=limit,
                                                        lease_seconds=lease)).fetchall()
 
-    def finish_task(self, engine: "Engine", task: dict, worker: str, ok: bool, value: Any) -> None:
-        """Record a task's outcome and deliver it to its run; if that wakes the run, advance it right away.
+    def finish_task(self, engine: "Engine", task: dict, worker: str, ok: bool, value: Any,
+                    claim: InlineClaim | None = None) -> list[dict]:
+        """Record a task's outcome, deliver it to its run and, if that wakes the
+        run, advance it in the same transaction: one commit per step.
 
-        The outcome commits on its own, before the activation: a worker that
-        dies (or an activation that breaks) afterwards never makes the task
-        run again.
+        The activation runs inside a savepoint, so a Rhythm bug there keeps the
+        task's result (the run stays runnable for the loop). A worker killed
+        during the activation loses the result with it and the task runs again:
+        tasks are at-least-once (docs/GUARANTEES.md).
         """
-        wake = None
         with self.tx() as conn:
             if ok:
                 row = conn.execute(Q["complete_task_ok"], dict(id=task["id"], worker=worker, result=Json(value))).fetchone()
@@ -264,16 +266,32 @@ class Store:
                     if row["run_id"] is None or conn.execute(Q["cancel_task_of_cancelled_run"],
                                                              dict(id=task["id"])).fetchone() is None:
                         conn.execute(Q["notify_work"])
-                    return  # a retry is scheduled; the run keeps waiting
+                    return []  # a retry is scheduled; the run keeps waiting
             if row is None or row["run_id"] is None:
-                return  # lease lost (another worker has it now) or a standalone task
-            if _settle(conn, row["run_id"], row["await_key"], kind, value):
-                wake = row["run_id"]
-        if wake is not None:
-            try:
-                self.advance_run(engine, wake)
-            except StorageError as e:  # it stays runnable: any worker's loop takes it
-                log.warning("could not advance run %s after its task (%s); leaving it to the loop", wake, e)
+                return []  # lease lost (another worker has it now) or a standalone task
+            if not _settle(conn, row["run_id"], row["await_key"], kind, value):
+                return []
+            return self._advance_inline(conn, engine, row["run_id"], claim)
+
+    def _advance_inline(self, conn, engine: "Engine", run_id: str, claim: InlineClaim | None) -> list[dict]:
+        engine.inline.claim = claim
+        try:
+            with conn.transaction():  # a savepoint
+                run = conn.execute(Q["lock_run_if_waiting"], dict(id=run_id)).fetchone()
+                if run is None:  # another worker has it; the run stays runnable
+                    conn.execute(Q["notify_work"])
+                    return []
+                if engine.advance(conn, run):
+                    conn.execute(Q["notify_work"])
+            return claim.taken if claim is not None else []
+        except (StorageError, psycopg.OperationalError):
+            raise
+        except Exception:  # a bug while advancing: keep the task's result; the loop retries or fails the run
+            log.exception("advancing run %s after its task failed; leaving it to the loop", run_id)
+            conn.execute(Q["notify_work"])
+            return []
+        finally:
+            engine.inline.claim = None
 
     def renew_leases(self, worker: str, ids: list[int], lease: float) -> list[int]:
         """Extend this worker's leases; returns the ids it still holds."""
@@ -380,6 +398,21 @@ class _Parent:
     out: Scheduled
 
 
+@dataclass
+class InlineClaim:
+    """Slots a task thread offers for the tasks its run schedules next: they are
+    inserted already leased to it, so it runs them without a claim or a NOTIFY."""
+
+    worker: str
+    lease: float
+    queues: list
+    slots: int = 1
+    taken: list = field(default_factory=list)
+
+    def wants(self, queue: str) -> bool:
+        return len(self.taken) < self.slots and queue in self.queues
+
+
 class Engine:
     """Advances runs inside a store transaction with the machine, for one app."""
 
@@ -387,6 +420,7 @@ class Engine:
         self.modules = modules  # (conn, name, version) -> module; raises VersionUnavailable
         self.task_specs = task_specs
         self.budget = budget
+        self.inline = threading.local()  # .claim: an InlineClaim while a task thread advances its run
 
     def advance(self, conn, row: dict, depth: int = 0, parent: _Parent | None = None) -> bool:
         """Run one activation of the locked run `row`; True if other workers should be notified."""
@@ -515,11 +549,21 @@ class Engine:
         return matched
 
     def write_outbox(self, conn, run_id: str, out: Scheduled) -> bool:
+        claim = getattr(self.inline, "claim", None)
+        pending = False
         for key, spec, ts in out.tasks:
-            conn.execute(Q["insert_task"], dict(
-                run_id=run_id, await_key=key, name=spec["name"], queue=ts.queue, payload=Json(spec["payload"]),
-                max_attempts=ts.retries + 1, backoff=ts.backoff, timeout=ts.timeout))
+            params = dict(run_id=run_id, await_key=key, name=spec["name"], queue=ts.queue,
+                          payload=Json(spec["payload"]), max_attempts=ts.retries + 1, backoff=ts.backoff,
+                          timeout=ts.timeout)
+            if claim is not None and claim.wants(ts.queue):
+                row = conn.execute(Q["insert_task_claimed"], dict(
+                    params, worker=claim.worker, lease_seconds=claim.lease)).fetchone()
+                if row is not None:
+                    claim.taken.append(row)
+                continue
+            conn.execute(Q["insert_task"], params)
+            pending = True
         for key, seconds in out.timers:
             conn.execute(Q["insert_timer"], dict(run_id=run_id, await_key=key, seconds=seconds,
                                                  forever=TIMER_FOREVER))
-        return bool(out.tasks or out.children)
+        return pending or bool(out.children)

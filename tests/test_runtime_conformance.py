@@ -89,6 +89,7 @@ class VirtualClockEngine(Engine):
 
 
 class VirtualClockWorker(Worker):
+    inline_chain = 0  # take tasks in creation order, as the event model the expectations come from does
     engine_class = VirtualClockEngine
 
 

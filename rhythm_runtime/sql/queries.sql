@@ -389,3 +389,13 @@ SELECT nextval('rhythm.settle_seq') AS seq;
 -- name: notify_work
 -- Wake idle workers: new work is claimable (sent at most once per transaction).
 SELECT pg_notify('rhythm_work', '');
+
+-- name: insert_task_claimed
+-- Schedule one task already leased to the worker that will run it next (no claim, no NOTIFY).
+INSERT INTO rhythm.tasks (run_id, await_key, name, queue, payload, max_attempts, backoff_seconds, timeout_seconds,
+                          status, attempts, lease_owner, lease_expires_at, started_at)
+VALUES (%(run_id)s, %(await_key)s, %(name)s, %(queue)s, %(payload)s, %(max_attempts)s, %(backoff)s, %(timeout)s,
+        'running', 1, %(worker)s, now() + %(lease_seconds)s * interval '1 second', now())
+ON CONFLICT DO NOTHING
+RETURNING id, run_id, await_key, name, queue, payload, attempts, max_attempts, backoff_seconds,
+          timeout_seconds, lease_expires_at;
