@@ -71,23 +71,30 @@ def _reason(exc: BaseException) -> str:
     return line.rsplit("failed: ", 1)[-1].rstrip(".")
 
 
+def _where(conninfo: str | None) -> str:
+    """' (host:port, database x)' for messages; parsed only when an error is reported."""
+    return f" ({describe(conninfo)})" if conninfo else ""
+
+
 @contextlib.contextmanager
 def storage_errors(conninfo: str | None = None) -> Iterator[None]:
     """Turn connection-level psycopg errors into StorageError; let data errors through."""
-    where = f" ({describe(conninfo)})" if conninfo else ""
     try:
         yield
     except PoolTimeout as exc:
+        where = _where(conninfo)
         raise StorageError(
             f"no database connection became available in time{where}: {_reason(exc)}"
         ) from exc
     except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName) as exc:
         if SCHEMA not in str(exc):
             raise
+        where = _where(conninfo)
         raise StorageError(
             f"the database{where} has no Rhythm schema; run `rhythm db migrate`"
         ) from exc
     except psycopg.OperationalError as exc:
+        where = _where(conninfo)
         raise StorageError(
             f"the database operation failed{where}: {_reason(exc)}"
         ) from exc
