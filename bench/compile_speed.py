@@ -230,7 +230,8 @@ def main(argv=None) -> int:
     awaits = source.count("await ")
 
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()} "
-          f"({platform.python_implementation()}), {platform.system()} {platform.machine()}")
+          f"({platform.python_implementation()}), {platform.system()} {platform.machine()}, "
+          f"load average {os.getloadavg()[0]:.2f}")
     print(f"workflow: {n} lines, {awaits} awaits, {len(compiled.machine.states)} states "
           f"(seed {args.seed}); best of {args.runs} runs\n")
 

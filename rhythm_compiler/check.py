@@ -511,6 +511,11 @@ class Checker:
                 return
         self.expr(callee)
 
+    def expr_NewError(self, e: A.NewError) -> None:
+        for a in e.args:
+            self.expr(a)
+        self.check_arity("new Error", (0, 2), e.args, e.span)
+
     def expr_Assign(self, e: A.Assign) -> None:
         self.expr(e.value)
         self.assign_target(e.target)

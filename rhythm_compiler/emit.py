@@ -44,7 +44,8 @@ def comment_text(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-def state_lines(machine: StateMachine, state) -> list[str]:
+def state_lines(machine: StateMachine, index: int) -> list[str]:
+    state = machine.states[index]
     out: list[str] = []
     for op in state.ops:
         pad = "    " * op.indent
@@ -63,7 +64,6 @@ def state_lines(machine: StateMachine, state) -> list[str]:
             out.extend(pad + "    " + x for x in _goto(state.id, op.other.id()))
         elif isinstance(op, Yield):
             out += [f"{pad}awaited = {op.value}", f"{pad}s = S.state = {op.resume.id()}", f"{pad}yield awaited"]
-    index = machine.states.index(state)
     if not state.terminated and index + 1 < len(machine.states):
         out.append(f"s = S.state = {machine.states[index + 1].id}")
     return out or ["pass"]
@@ -79,7 +79,7 @@ def _goto(current: int, target: int) -> list[str]:
 
 def render(machine: StateMachine, *, name: str, version: str, source_file: str, source_hash: str,
            front_matter: str | None, compiler_version: str, fmt: bool = True) -> str:
-    states = [{"id": st.id, "line": st.line, "lines": state_lines(machine, st)} for st in machine.states]
+    states = [{"id": st.id, "line": st.line, "lines": state_lines(machine, i)} for i, st in enumerate(machine.states)]
     text = _template().render(
         name_comment=comment_text(name), source_file=comment_text(source_file), source_hash=source_hash,
         compiler_version=compiler_version, shape=SHAPE,

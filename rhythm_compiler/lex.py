@@ -56,6 +56,8 @@ PUNCT_NAMES = {
     "+": "PLUS", "-": "MINUS", "*": "STAR", "/": "SLASH", "%": "PERCENT",
     "!": "BANG", "?": "QMARK", ":": "COLON", "=": "ASSIGN", ".": "DOT",
 }
+# One alternation, longest first: the regex engine picks the longest punctuator.
+_PUNCTUATOR = re.compile("|".join(re.escape(p) for p in sorted(PUNCTUATORS, key=len, reverse=True)))
 # Bitwise and other operators we lex only to reject them clearly.
 BITWISE = {">>>=", "<<=", ">>=", ">>>", "<<", ">>", "&=", "|=", "^=", "~", "&", "|", "^"}
 
@@ -233,12 +235,13 @@ class Lexer:
                 "regular expression literals are not supported in workflows; "
                 "use string methods such as includes, startsWith, split or replaceAll"
             )
-        for p in PUNCTUATORS:
-            if src.startswith(p, start):
-                if p == "?." and src[start + 2 : start + 3] in _DIGITS_NONEMPTY:
-                    continue  # `a?.5:b` is a conditional, not optional chaining
-                self.pos += len(p)
-                return self.make(self.punct_type(p, newline, prev_type), p, start, line, col)
+        m = _PUNCTUATOR.match(src, start)
+        if m:
+            p = m.group()
+            if p == "?." and src[start + 2 : start + 3] in _DIGITS_NONEMPTY:
+                p = "?"  # `a?.5:b` is a conditional, not optional chaining
+            self.pos += len(p)
+            return self.make(self.punct_type(p, newline, prev_type), p, start, line, col)
         if ch == "\\":
             raise self.error("a backslash can only appear inside a string or a template literal")
         raise self.error(f"unexpected character {describe_char(ch)}; it may only appear inside a string or a comment")

@@ -472,6 +472,15 @@ NEW_INSTEAD = {
 }
 
 
+def _has_optional_link(e) -> bool:
+    """Is `e` a member/index/call chain with a `?.` somewhere along it?"""
+    while isinstance(e, (A.Member, A.Index, A.Call)):
+        if e.optional:
+            return True
+        e = e.callee if isinstance(e, A.Call) else e.obj
+    return False
+
+
 @v_args(meta=True)
 class _ToAst(Transformer):
     """lark tree -> AST. Never raises user errors: it records them in `rejects` and
@@ -482,6 +491,7 @@ class _ToAst(Transformer):
         self.source = source
         self.line_starts = [0] + [m.end() for m in re.finditer("\n", source)]
         self.rejects: list[_Reject] = []
+        self.parenthesized: set[int] = set()  # ids of nodes written inside ( )
         # Statements that ended without ';' (JavaScript needs a line break after them).
         self.open_ended: dict[int, object] = {}
 
@@ -728,7 +738,14 @@ class _ToAst(Transformer):
         return A.Conditional(children[0], children[2], children[4], _span(meta))
 
     def logical(self, meta, children):
-        return A.Logical(str(children[1]), children[0], children[2], _span(meta))
+        op, left, right = str(children[1]), children[0], children[2]
+        for side in (left, right):
+            mixed = isinstance(side, A.Logical) and id(side) not in self.parenthesized \
+                and (op == "??") != (side.op == "??")
+            if mixed:
+                self.reject("'??' cannot be mixed with '||' or '&&' without parentheses (as in JavaScript); "
+                            "add parentheses to say which goes first", _span(meta))
+        return A.Logical(op, left, right, _span(meta))
 
     def binary(self, meta, children):
         return A.Binary(str(children[1]), children[0], children[2], _span(meta))
@@ -805,7 +822,11 @@ class _ToAst(Transformer):
         return A.Name(str(tok), _tok_span(tok))
 
     def paren(self, meta, children):
-        return children[1]
+        inner = children[1]
+        self.parenthesized.add(id(inner))
+        if _has_optional_link(inner):
+            return A.OptChain(inner, _span(meta))  # `(a?.b).c`: the short-circuit stops at the parenthesis
+        return inner
 
     def template(self, meta, children):
         quasis = tuple(c.value for c in children if isinstance(c, Token))

@@ -220,7 +220,7 @@ class ExprPrinter:
         """Calls of globals: workflow commands and the library."""
         callee = call.callee
         if isinstance(callee, A.Name) and callee in self.res.globals and callee.name in self.funcs:
-            return f"_js.{self.funcs[callee.name][0].__name__}({self.plain_args(call.args)})"
+            return self.library_call(callee.name, call.args)
         if not (isinstance(callee, A.Member) and self.is_namespace_ref(callee.obj)):
             return None
         ns, member = callee.obj.name, callee.prop
@@ -233,8 +233,14 @@ class ExprPrinter:
             site = self.sites.add(kind, call.span.line, self.text(call.args[0]) if call.args else "")
             return f"S.{kind}({site}, {args})"
         if full in self.funcs:
-            return f"_js.{self.funcs[full][0].__name__}({args})"
+            return self.library_call(full, call.args)
         return None
+
+    def library_call(self, name: str, args) -> str:
+        fn, _lo, hi = self.funcs[name]
+        if any(isinstance(a, A.Spread) for a in args):  # JS ignores extra arguments
+            return f"_op.apply_library(_js.{fn.__name__}, {hi}, {self.args(args)})"
+        return f"_js.{fn.__name__}({self.plain_args(args)})"
 
     def plain_args(self, args) -> str:
         return ", ".join(self.element(a) for a in args)

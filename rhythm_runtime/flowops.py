@@ -101,3 +101,8 @@ def namespace_get(ns: str, key):
     if name in _js.GLOBAL_FUNCTIONS or name.split(".", 1)[1] in NAMESPACE_FUNCTIONS.get(ns, ()):
         return library_function(name)
     return _js.GLOBAL_CONSTANTS.get(name, _js.UNDEFINED)
+
+
+def apply_library(fn, max_args: int, args: list):
+    """A library call with spread arguments: like JS, extra arguments are ignored."""
+    return fn(*args[:max_args])

@@ -203,7 +203,7 @@ def reachable_keys(root) -> set[str]:
             stack.extend(v.values())
         elif isinstance(v, _js.JSError):
             stack.extend(v.props.values())
-            stack.extend(v.errors or ())
+            stack.extend((v.hidden or {}).values())
         elif isinstance(v, _js.JSFunction):
             stack.append(v.this)
     return keys
@@ -246,7 +246,7 @@ def _any(parts):
         return "ok", parts[i][1], seq
     if any(st == PENDING for st, _, _ in parts):
         return PENDING, None, 0
-    err = _js.JSError("AggregateError", "All promises were rejected", errors=[v for _, v, _ in parts])
+    err = _js.JSError("AggregateError", "All promises were rejected", hidden={"errors": [v for _, v, _ in parts]})
     return "err", err, max([seq for _, _, seq in parts], default=-1)
 
 
@@ -330,6 +330,11 @@ def _drive(module, S: Frame, L: dict, settled) -> Outcome:
         except RecursionError as e:
             info = _located(module, e.__traceback__, S.state)
             info.update(message="the workflow's data is nested too deeply", type="RangeError")
+            return Outcome("failed", error=info, state=S.state)
+        except Exception as e:  # a Rhythm bug surfacing in generated code: fail this run, clearly
+            info = _located(module, e.__traceback__, S.state)
+            info.update(message=f"Rhythm failed while running the workflow: {type(e).__name__}: {e}; "
+                                f"this is a bug in Rhythm, please report it", type="InternalError")
             return Outcome("failed", error=info, state=S.state)
         status, value, _ = settle(awaited, settled)
         if status == PENDING:

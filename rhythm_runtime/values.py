@@ -99,13 +99,14 @@ class JSError:
     as assigned, and ``name`` follows it as a string.
     """
 
-    __slots__ = ("name", "message", "props", "errors")
+    __slots__ = ("name", "message", "props", "hidden")
 
-    def __init__(self, name: str, message: str = "", props: dict | None = None, errors: list | None = None):
+    def __init__(self, name: str, message: str = "", props: dict | None = None, hidden: dict | None = None):
         self.name = name
         self.message = message
         self.props = {} if props is None else props
-        self.errors = errors  # AggregateError's non-enumerable `errors` list
+        # non-enumerable own properties (AggregateError's `errors`, `cause`): readable, not in JSON
+        self.hidden = hidden
 
     def __repr__(self) -> str:
         return f"JSError({self.name!r}, {self.message!r}, {self.props!r})"
@@ -171,9 +172,12 @@ def syntax_error(message: str) -> JSThrow:
     return JSThrow(JSError("SyntaxError", message))
 
 
-def new_error(message=UNDEFINED) -> JSError:
-    """``new Error(message)``."""
-    return JSError("Error", "" if message is UNDEFINED else to_string(message))
+def new_error(message=UNDEFINED, options=UNDEFINED, *_ignored) -> JSError:
+    """``new Error(message, { cause })``: the cause becomes an own property, as in JS."""
+    error = JSError("Error", "" if message is UNDEFINED else to_string(message))
+    if type(options) is dict and "cause" in options:
+        error.hidden = {"cause": options["cause"]}
+    return error
 
 
 NAN = math.nan
@@ -910,8 +914,8 @@ def _get_error(e: JSError, key: str):
         return e.name
     if key == "stack":
         return _error_string(e)
-    if key == "errors" and e.errors is not None:
-        return e.errors
+    if e.hidden is not None and key in e.hidden:
+        return e.hidden[key]
     return _method_value(e, _ERROR_METHODS, key)
 
 
@@ -2243,7 +2247,7 @@ def _shared_containers(root) -> set[int]:
                 stack.extend(v.values())
             elif t is JSError:
                 stack.extend(v.props.values())
-                stack.extend(v.errors or ())
+                stack.extend((v.hidden or {}).values())
             elif v.items:
                 stack.extend(v.items)
     return shared
@@ -2293,8 +2297,8 @@ def _encoder(shared):
             out = {"$": "error", "name": v.name, "message": v.message}
             if v.props:
                 out["props"] = members(v.props)
-            if v.errors is not None:
-                out["errors"] = [encode(x) for x in v.errors]
+            if v.hidden:
+                out["hidden"] = members(v.hidden)
             return out
         if t is Promise:
             out = {"$": "promise", "kind": v.kind, "key": v.key}
@@ -2354,7 +2358,7 @@ def _shared_definitions(data) -> dict:
                 stack.extend(node["value"].values())
             elif tag == "error":
                 stack.extend(node.get("props", {}).values())
-                stack.extend(node.get("errors", ()))
+                stack.extend(node.get("hidden", {}).values())
             elif tag == "promise":
                 stack.extend(node.get("items", ()))
             elif tag == "function":
@@ -2416,8 +2420,8 @@ def _decode_container(node, refs: dict, ref_id):
     if tag == "error":
         error = _register(JSError(node["name"], node["message"]), refs, ref_id)
         error.props = _decode_object(node.get("props", {}), refs, None)
-        if "errors" in node:
-            error.errors = _decode_list(node["errors"], refs, None)
+        if "hidden" in node:
+            error.hidden = _decode_object(node["hidden"], refs, None)
         return error
     if tag == "promise":
         promise = _register(Promise(node["kind"], node["key"]), refs, ref_id)
