@@ -272,7 +272,13 @@ class Outcome:
     snapshot: dict | None = None
     waiting: list[str] = field(default_factory=list)
     state: int = 0
-    live: set[str] = field(default_factory=set)  # every await key the snapshot can still reach
+    roots: object = None  # what the snapshot holds (locals, awaited, completions), for `live`
+
+    @property
+    def live(self) -> set[str]:
+        """Every await key the snapshot can still reach (computed on demand: the store needs it,
+        the in-process runner does not)."""
+        return reachable_keys(self.roots)
 
 
 def new_snapshot(inputs) -> dict:
@@ -294,7 +300,7 @@ def activate(module, snapshot: dict, settled: dict[str, Settlement], run_id: str
         status, value, _ = settle(waiting, settled)
         if status == PENDING:
             return Outcome("suspended", snapshot=snapshot, waiting=leaf_keys(waiting), state=S.state,
-                           live=reachable_keys(data))
+                           roots=data)
         if S.state == DONE:  # `return promise` adopts the promise's outcome
             return _finish(module, S, status, value, None)
         _deliver(S, status, value)
@@ -341,7 +347,7 @@ def _drive(module, S: Frame, L: dict, settled) -> Outcome:
             roots = {"L": L, "W": awaited, "C": S.completions}
             snap = {"state": S.state, "data": _js.encode_snapshot(roots), "seq": S.seq}
             return Outcome("suspended", snapshot=snap, waiting=leaf_keys(awaited), state=S.state,
-                           live=reachable_keys(roots))
+                           roots=roots)
         _deliver(S, status, value)
 
 
