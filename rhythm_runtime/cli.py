@@ -359,13 +359,15 @@ def cancel(run_id, database_url) -> None:
     click.echo(f"cancelled {run_id}" if changed else f"{run_id} had already finished", err=True)
 
 
-def _register_db() -> None:
+def _register_subcommands() -> None:
     from .cli_db import db
+    from .cli_inspect import register
 
     main.add_command(db)
+    register(main)
 
 
-_register_db()
+_register_subcommands()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,117 @@
+"""``rhythm inspect`` and ``rhythm graph``: look inside runs and workflows (read-only).
+
+Register with ``register(main)``. stdout carries the data (the report, the
+JSON, the graph text); stderr carries messages. Exit 0 ok, 1 for an unknown
+run or workflow, an unreachable database, or a `.flow` file that does not
+compile.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import RhythmError
+
+# The same options as cli.py's (not imported from it: cli.py imports this module while it loads).
+database_option = click.option("--database-url", envvar="RHYTHM_DATABASE_URL", help="Postgres URL (default: embedded).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def register(main: click.Group) -> None:
+    """Add `inspect` and `graph` to the `rhythm` command group."""
+    main.add_command(inspect_cmd)
+    main.add_command(graph_cmd)
+
+
+def _url(database_url: str | None) -> str:
+    from .config import resolve_database_url
+
+    return resolve_database_url(database_url)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+@click.command("inspect")
+@click.argument("run_id")
+@click.option("--full", is_flag=True, help="Show long values whole (default: cut at about 200 characters).")
+@database_option
+@json_option
+def inspect_cmd(run_id, full, database_url, as_json) -> None:
+    """Show where run RUN_ID is: its .flow line, its locals, and what it waits for."""
+    from .inspect import inspect_run, render_report
+
+    try:
+        report = inspect_run(_url(database_url), run_id, full)
+    except RhythmError as e:
+        _fail(str(e))
+    click.echo(json.dumps(report, indent=2) if as_json else render_report(report))
+
+
+@click.command("graph")
+@click.argument("workflow")
+@click.option("--run", "run_id", metavar="RUN_ID", help="Highlight the state this run is in (and use its version).")
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True,
+              help="Mermaid flowchart or Graphviz digraph.")
+@database_option
+def graph_cmd(workflow, run_id, fmt, database_url) -> None:
+    """Print the state machine of WORKFLOW (a registered name, or a .flow file) as a graph.
+
+    A name uses the newest registered version, or with --run the version that
+    run started on. One node per state, edges for jumps, branches, awaits and
+    catch/finally routing.
+    """
+    from rhythm_compiler import CompileError, compile_source, version_of
+    from rhythm_compiler.diagnostics import render_all
+
+    from .graph import build_graph, render
+    from .inspect import module_tables, run_position, workflow_version
+
+    path = Path(workflow)
+    from_file = workflow.endswith(".flow") or path.is_file()
+    comments: list[str] = []
+    try:
+        url = _url(database_url) if run_id or not from_file else None
+        position = run_position(url, run_id) if run_id else None
+        if from_file:
+            try:
+                source = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as e:
+                raise click.UsageError(f"cannot read {workflow}: {getattr(e, 'strerror', None) or e}") from None
+            name, version, stored = path.stem, version_of(source), None
+            if position and position["version"] != version:
+                click.echo(f"warning: {workflow} is version {version} but run {run_id} runs version "
+                           f"{position['version']}; the highlighted state may not match", err=True)
+        else:
+            name = workflow
+            if position and position["workflow"] != name:
+                _fail(f"run {run_id!r} is a run of workflow {position['workflow']!r}, not {name!r}")
+            stored = workflow_version(url, name, position["version"] if position else None)
+            source, version = stored["source"], stored["version"]
+    except RhythmError as e:
+        _fail(str(e))
+    try:
+        machine = compile_source(source, str(path) if from_file else f"{name}.flow", name=name, fmt=False).machine
+    except CompileError as e:
+        click.echo(render_all(e.diagnostics, e.source, sys.stderr.isatty()), err=True)
+        sys.exit(1)
+    if stored is not None and module_tables(stored).state_lines != {st.id: st.line for st in machine.states}:
+        click.echo(f"warning: this compiler numbers the states of {name} version {version} differently from the "
+                   f"one that registered it; state numbers may not match its runs", err=True)
+    comments.append(f"workflow {name} version {version}")
+    current = None
+    if position:
+        current = position["state"]
+        if current is None or current not in {st.id for st in machine.states}:
+            click.echo(f"note: run {run_id} is {position['status']} and in no state of the graph", err=True)
+            current = None
+        comments.append(f"run {run_id}: {position['status']}" + (f", state {current}" if current is not None else ""))
+    graph = build_graph(machine, source, current)
+    graph.comments = comments
+    click.echo(render(graph, fmt), nl=False)

@@ -1,0 +1,551 @@
+"""Read-only views of a run for people: where it stopped, its locals, what it waits for.
+
+`rhythm inspect` and `rhythm graph` are built on this module. It reads
+Postgres with its own named queries (below), inside one REPEATABLE READ READ
+ONLY transaction, so every part of a report comes from the same moment and
+nothing is ever written. It never executes stored module code: the tables it
+needs (STATE_LINES, SITES, SOURCE_FILE) are plain literals, read with `ast`
+from the stored module after checking its hash; when that is impossible the
+stored `.flow` source is compiled again.
+
+`inspect_run` returns a plain JSON-ready dict (the `--json` output, a stable
+shape); `render_report` turns it into the human text.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from . import values as _js
+from .db import connect, parse_queries, storage_errors
+from .errors import RhythmError
+from .machine import DONE, leaf_keys
+from .modules import module_hash
+from .store import RunNotFound
+
+# Long values are cut to about this many characters unless --full is given.
+ELIDE_AT = 200
+# Values whose one-line text is longer than this are pretty-printed over several lines.
+ONE_LINE_AT = 60
+# Lines of source shown before and after the marked line.
+CONTEXT_LINES = 3
+FINAL = ("completed", "failed", "cancelled")
+
+_QUERIES = parse_queries("""
+-- name: run
+-- Everything about one run that a report shows.
+SELECT id, workflow_name, version, status, inputs, output, error, snapshot,
+       parent_run_id, parent_await_key, attempts, activations, inbox, waiting,
+       signal_waits, created_at, updated_at, finished_at, available_at
+FROM rhythm.runs WHERE id = %(id)s;
+
+-- name: version
+-- One registered workflow version, with its source and module code.
+SELECT name, version, source, module_code, module_hash, created_at
+FROM rhythm.workflow_versions WHERE name = %(name)s AND version = %(version)s;
+
+-- name: newest_version
+-- The version new runs of a workflow start on (same order as the store's newest_version).
+SELECT name, version, source, module_code, module_hash, created_at
+FROM rhythm.workflow_versions WHERE name = %(name)s
+ORDER BY created_at DESC, version LIMIT 1;
+
+-- name: workflow_names
+-- Every registered workflow name, for "unknown workflow" messages.
+SELECT DISTINCT name FROM rhythm.workflow_versions ORDER BY name;
+
+-- name: awaited_tasks
+-- The task rows behind a run's await keys.
+SELECT id, await_key, name, queue, status, attempts, max_attempts, error,
+       available_at, extract(epoch FROM available_at - now()) AS available_in
+FROM rhythm.tasks WHERE run_id = %(id)s AND await_key = ANY(%(keys)s) ORDER BY id;
+
+-- name: awaited_timers
+-- The timer rows behind a run's await keys.
+SELECT await_key, due_at, fired_at, extract(epoch FROM due_at - now()) AS due_in
+FROM rhythm.timers WHERE run_id = %(id)s AND await_key = ANY(%(keys)s);
+
+-- name: awaited_children
+-- The child runs behind a run's await keys.
+SELECT id, parent_await_key AS await_key, workflow_name, status, error
+FROM rhythm.runs WHERE parent_run_id = %(id)s AND parent_await_key = ANY(%(keys)s);
+
+-- name: unread_signals
+-- Signals sent to a run that no Signal.next has taken yet, per name, oldest name first.
+SELECT name, count(*) AS n FROM rhythm.signals
+WHERE run_id = %(id)s AND consumed_by IS NULL
+GROUP BY name ORDER BY min(seq);
+""")
+
+
+class UnknownWorkflowVersion(RhythmError):
+    """A workflow (or one version of it) that was never registered."""
+
+
+# -- reading Postgres -----------------------------------------------------------------------
+
+
+def _read(conninfo: str):
+    """A connection whose one transaction sees a single consistent snapshot and cannot write."""
+    conn = connect(conninfo, row_factory=dict_row)
+    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    conn.read_only = True
+    return conn
+
+
+def _fetch_version(conn, name: str, version: str | None) -> dict:
+    if version is None:
+        row = conn.execute(_QUERIES["newest_version"], dict(name=name)).fetchone()
+    else:
+        row = conn.execute(_QUERIES["version"], dict(name=name, version=version)).fetchone()
+    if row is None:
+        if version is not None:
+            raise UnknownWorkflowVersion(f"workflow {name!r} version {version} is not registered")
+        known = [r["name"] for r in conn.execute(_QUERIES["workflow_names"]).fetchall()]
+        raise UnknownWorkflowVersion(f"unknown workflow {name!r}; registered workflows: "
+                                     f"{', '.join(known) or 'none'}")
+    return row
+
+
+def workflow_version(conninfo: str, name: str, version: str | None = None) -> dict:
+    """A registered version's row (name, version, source, module_code, …); the newest when version is None."""
+    with _read(conninfo) as conn, storage_errors(conninfo):
+        return _fetch_version(conn, name, version)
+
+
+def run_position(conninfo: str, run_id: str) -> dict:
+    """Where a run is: {workflow, version, status, state}; state is None when it has none to show."""
+    with _read(conninfo) as conn, storage_errors(conninfo):
+        row = conn.execute(_QUERIES["run"], dict(id=run_id)).fetchone()
+    if row is None:
+        raise RunNotFound(f"no run with id {run_id!r}")
+    return {"workflow": row["workflow_name"], "version": row["version"], "status": row["status"],
+            "state": _current_state(row)}
+
+
+def _current_state(row: dict) -> int | None:
+    """The state a run resumes at (suspended) or failed in; None when finished or never run."""
+    if row["status"] == "failed":
+        state = (row["error"] or {}).get("state")
+        return state if isinstance(state, int) else None
+    if row["status"] == "completed" or row["snapshot"] is None:
+        return None
+    return row["snapshot"]["state"]
+
+
+# -- the module's tables, without running its code ---------------------------------------------
+
+
+@dataclass
+class Tables:
+    """What a report needs from a compiled module: state -> line, await site -> (kind, line)."""
+
+    source_file: str
+    state_lines: dict[int, int]
+    sites: dict[int, tuple[str, int]]
+    note: str | None = None  # why these came from a recompile instead of the stored module
+
+
+_TABLE_NAMES = {"SOURCE_FILE", "STATE_LINES", "SITES"}
+
+
+def module_tables(version_row: dict) -> Tables:
+    """The tables of a registered version, read as literals from its (hash-checked) module code."""
+    name, code = version_row["name"], version_row["module_code"]
+    if module_hash(code) != version_row["module_hash"]:
+        return _recompiled(version_row, "the stored module code does not match its hash")
+    try:
+        found = _literals(code)
+        return Tables(found["SOURCE_FILE"], dict(found["STATE_LINES"]),
+                      {k: (v[0], v[1]) for k, v in found["SITES"].items()})
+    except (SyntaxError, ValueError, KeyError, TypeError, IndexError):
+        return _recompiled(version_row, f"the stored module of {name!r} has no readable state tables")
+
+
+def _literals(code: str) -> dict:
+    found = {}
+    for node in ast.parse(code).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            if node.targets[0].id in _TABLE_NAMES:
+                found[node.targets[0].id] = ast.literal_eval(node.value)
+    return found
+
+
+def _recompiled(version_row: dict, why: str) -> Tables:
+    from rhythm_compiler import compile_source
+
+    name = version_row["name"]
+    machine = compile_source(version_row["source"], f"{name}.flow", name=name, fmt=False).machine
+    return Tables(f"{name}.flow", {st.id: st.line for st in machine.states},
+                  {s.id: (s.kind, s.line) for s in machine.sites},
+                  f"{why}; line numbers come from compiling the stored source again")
+
+
+# -- values as text ---------------------------------------------------------------------------
+
+
+def show_value(value, full: bool = False) -> str:
+    """A workflow value as pretty JSON-like text: `undefined`, `<promise task 3.1>`, errors, cycles.
+
+    Long values are cut to about ELIDE_AT characters (one line) unless `full`.
+    """
+    compact = _text(value, None, 0, set())
+    text = compact if len(compact) <= ONE_LINE_AT else _text(value, 0, 0, set())
+    if full or len(text) <= ELIDE_AT:
+        return text
+    return f"{compact[:ELIDE_AT]}… ({len(compact):,} characters; --full shows all)"
+
+
+def _quote(s: str) -> str:
+    try:
+        text = json.dumps(s, ensure_ascii=False)
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:  # a lone surrogate: escape it rather than fail to print
+        return json.dumps(s)
+
+
+def _text(v, indent: int | None, depth: int, open_: set) -> str:
+    t = type(v)
+    if v is None:
+        return "null"
+    if t is bool:
+        return "true" if v else "false"
+    if t is float:
+        return "-0" if v == 0 and math.copysign(1.0, v) < 0 else _js.number_to_string(v)
+    if t is int:
+        return str(v)
+    if t is str:
+        return _quote(v)
+    if v is _js.UNDEFINED:
+        return "undefined"
+    if t is _js.Promise:
+        return f"<promise {_promise_text(v, open_)}>"
+    if t is _js.JSFunction:
+        return f"<function {v.name}>"
+    if t is _js.JSError:
+        extra = f" {_text(v.props, None, depth, open_)}" if v.props else ""
+        return f"<{v.name}: {v.message}{extra}>" if v.message else f"<{v.name}{extra}>"
+    if t is not list and t is not dict:
+        return f"<{t.__name__}>"
+    if id(v) in open_:
+        return "[Circular]"
+    open_.add(id(v))
+    try:
+        if t is list:
+            items = [_text(x, indent, depth + 1, open_) for x in v]
+            opening, closing = "[", "]"
+        else:
+            items = [f"{_quote(k)}: {_text(v[k], indent, depth + 1, open_)}" for k in _js.own_keys(v)]
+            opening, closing = "{", "}"
+    finally:
+        open_.discard(id(v))
+    if not items:
+        return opening + closing
+    if indent is None:
+        return opening + ", ".join(items) + closing
+    pad = "  " * (depth + 1)
+    return opening + "\n" + ",\n".join(pad + x for x in items) + "\n" + "  " * depth + closing
+
+
+def _promise_text(p, open_: set) -> str:
+    if p.key is not None:
+        return f"{p.kind} {p.key}"
+    parts = [_promise_text(x, open_) if isinstance(x, _js.Promise) else _text(x, None, 0, open_)
+             for x in p.items or ()]
+    return f"{p.kind} [{', '.join(parts)}]"
+
+
+def awaiting_text(p) -> str | None:
+    """What a run's awaited value is, e.g. `race [signal 1.1, timer 0.1]`."""
+    return _promise_text(p, set()) if isinstance(p, _js.Promise) else None
+
+
+def _leaf_kinds(p, out: dict) -> dict:
+    if isinstance(p, _js.Promise):
+        if p.key is not None:
+            out[p.key] = p.kind
+        for item in p.items or ():
+            _leaf_kinds(item, out)
+    return out
+
+
+# -- source excerpts --------------------------------------------------------------------------
+
+
+def source_excerpt(source: str, line: int | None, context: int = CONTEXT_LINES) -> list[dict]:
+    """The lines around `line` (1-based): [{"line", "text", "current"}]; [] when line is unknown."""
+    lines = source.splitlines()
+    if not line or not 1 <= line <= len(lines):
+        return []
+    first, last = max(1, line - context), min(len(lines), line + context)
+    return [{"line": n, "text": lines[n - 1], "current": n == line} for n in range(first, last + 1)]
+
+
+def format_excerpt(excerpt: list[dict]) -> list[str]:
+    width = len(str(excerpt[-1]["line"])) if excerpt else 1
+    return [f"{'>' if x['current'] else ' '} {x['line']:>{width}} | {x['text']}".rstrip() for x in excerpt]
+
+
+# -- the report ---------------------------------------------------------------------------------
+
+
+def inspect_run(conninfo: str, run_id: str, full: bool = False) -> dict:
+    """Everything about one run, as a JSON-ready dict (the shape of `rhythm inspect --json`).
+
+    Keys: id, workflow, version, newest_version, is_newest_version, status,
+    created_at, updated_at, finished_at, activations, parent, inputs, output,
+    error, file, state, line, source, locals, locals_note, awaiting, waiting,
+    signal_waits, unread_signals, notes. `locals[i].value` is the value in the
+    snapshot encoding (values.encode_snapshot: `{"$": "undefined"}`, promises,
+    errors), always whole; `locals[i].text` is the display text, elided unless
+    `full`.
+    """
+    with _read(conninfo) as conn, storage_errors(conninfo):
+        run = conn.execute(_QUERIES["run"], dict(id=run_id)).fetchone()
+        if run is None:
+            raise RunNotFound(f"no run with id {run_id!r}")
+        version = _fetch_version(conn, run["workflow_name"], run["version"])
+        newest = _fetch_version(conn, run["workflow_name"], None)
+        keys = list(run["waiting"] or [])
+        tasks = conn.execute(_QUERIES["awaited_tasks"], dict(id=run_id, keys=keys)).fetchall() if keys else []
+        timers = conn.execute(_QUERIES["awaited_timers"], dict(id=run_id, keys=keys)).fetchall() if keys else []
+        children = conn.execute(_QUERIES["awaited_children"], dict(id=run_id, keys=keys)).fetchall() if keys else []
+        unread = conn.execute(_QUERIES["unread_signals"], dict(id=run_id)).fetchall()
+    return _report(run, version, newest, tasks, timers, children, unread, full)
+
+
+def _report(run, version, newest, tasks, timers, children, unread, full) -> dict:
+    tables = module_tables(version)
+    status = run["status"]
+    notes = [tables.note] if tables.note else []
+    report: dict[str, Any] = {
+        "id": run["id"],
+        "workflow": run["workflow_name"],
+        "version": run["version"],
+        "newest_version": newest["version"],
+        "is_newest_version": newest["version"] == run["version"],
+        "status": status,
+        "created_at": _iso(run["created_at"]),
+        "updated_at": _iso(run["updated_at"]),
+        "finished_at": _iso(run["finished_at"]),
+        "activations": run["activations"],
+        "parent": ({"run_id": run["parent_run_id"], "await_key": run["parent_await_key"]}
+                   if run["parent_run_id"] else None),
+        "inputs": run["inputs"],
+        "output": run["output"] if status == "completed" else None,
+        "error": run["error"],
+        "file": tables.source_file,
+        "state": None,
+        "line": None,
+        "source": [],
+        "locals": [],
+        "locals_note": None,
+        "awaiting": None,
+        "waiting": [],
+        "signal_waits": [],
+        "unread_signals": {r["name"]: r["n"] for r in unread},
+        "notes": notes,
+    }
+    snapshot = run["snapshot"]
+    data = _js.decode_snapshot(snapshot["data"]) if snapshot is not None else None
+    if snapshot is not None:
+        state = snapshot["state"]
+        report["state"] = state
+        report["line"] = tables.state_lines.get(state) if state != DONE else _waited_line(data["W"], tables)
+        if status != "completed":
+            report["locals"] = _locals(data["L"], full)
+        if status in FINAL:
+            report["locals_note"] = (f"as saved at the last await (state {state}, line {report['line'] or '?'}); "
+                                     f"later changes were never saved")
+    if status == "failed":
+        err = run["error"] or {}
+        report["line"] = err.get("line") or None
+        report["state"] = err.get("state") if isinstance(err.get("state"), int) else None
+    if status in ("suspended", "running", "failed") or (status == "cancelled" and snapshot is not None):
+        report["source"] = source_excerpt(version["source"], report["line"])
+    if status in FINAL or data is None:
+        return report
+    report["awaiting"] = awaiting_text(data["W"])
+    kinds = _leaf_kinds(data["W"], {})
+    report["waiting"] = _waits(list(run["waiting"] or []), kinds, run, tables, tasks, timers, children)
+    awaited = set(run["waiting"] or [])
+    report["signal_waits"] = [{"await_key": k, "name": n, "awaited": k in awaited} for k, n in run["signal_waits"]]
+    return report
+
+
+def _waited_line(waited, tables: Tables) -> int | None:
+    """For a run that returned a promise (state -1): the line of the first site it waits on."""
+    for key in leaf_keys(waited):
+        site = tables.sites.get(_site(key))
+        if site:
+            return site[1]
+    return None
+
+
+def _site(key: str) -> int:
+    head = key.split(".", 1)[0]
+    return int(head) if head.isdigit() else -1
+
+
+def _locals(L: dict, full: bool) -> list[dict]:
+    out = []
+    for slot, value in L.items():
+        if slot.startswith("@"):
+            continue  # the compiler's temporaries
+        name = slot.split("@", 1)[0]
+        out.append({"name": name, "slot": slot, "value": _js.encode_snapshot(value), "text": show_value(value, full)})
+    return out
+
+
+def _waits(keys, kinds, run, tables: Tables, tasks, timers, children) -> list[dict]:
+    by_key = {}
+    for t in tasks:
+        by_key[t["await_key"]] = {
+            "kind": "task", "task_id": t["id"], "name": t["name"], "queue": t["queue"], "status": t["status"],
+            "attempts": t["attempts"], "max_attempts": t["max_attempts"], "error": t["error"],
+            "available_at": _iso(t["available_at"]), "available_in": _seconds(t["available_in"])}
+    for t in timers:
+        by_key[t["await_key"]] = {"kind": "timer", "due_at": _iso(t["due_at"]), "due_in": _seconds(t["due_in"]),
+                                  "fired_at": _iso(t["fired_at"])}
+    for c in children:
+        by_key[c["await_key"]] = {"kind": "child", "run_id": c["id"], "workflow": c["workflow_name"],
+                                  "status": c["status"], "error": c["error"]}
+    signals = {k: n for k, n in run["signal_waits"]}
+    inbox = run["inbox"] or {}
+    out = []
+    for key in keys:
+        site = tables.sites.get(_site(key))
+        entry = {"await_key": key, "kind": kinds.get(key) or (site[0] if site else None),
+                 "line": site[1] if site else None, "settled": key in inbox}
+        entry.update(by_key.get(key, {}))
+        if entry["kind"] == "signal":
+            entry["name"] = signals.get(key)
+        out.append(entry)
+    return out
+
+
+def _iso(t: datetime | None) -> str | None:
+    return None if t is None else t.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def _seconds(x) -> float | None:
+    return None if x is None else round(float(x), 3)
+
+
+# -- human text ---------------------------------------------------------------------------------
+
+
+def render_report(r: dict) -> str:
+    """The human-readable `rhythm inspect` text of a report from `inspect_run`."""
+    out = [f"run {r['id']}  {r['workflow']}  {r['status']}"]
+    newest = "newest" if r["is_newest_version"] else f"not the newest: new runs use {r['newest_version']}"
+    out.append(f"  version   {r['version']} ({newest})")
+    times = f"  created   {_when(r['created_at'])}   updated {_when(r['updated_at'])}"
+    if r["finished_at"]:
+        times += f"   finished {_when(r['finished_at'])}"
+    out.append(times)
+    out.append(f"  steps     {r['activations']} activation{'' if r['activations'] == 1 else 's'}")
+    if r["parent"]:
+        out.append(f"  parent    {r['parent']['run_id']} (its await {r['parent']['await_key']})")
+    out.append(f"  inputs    {_indent(show_value(_js.from_json(r['inputs'])), 12)}")
+    if r["status"] == "completed":
+        out.append(f"  output    {_indent(show_value(_js.from_json(r['output'])), 12)}")
+    out.extend(f"  note: {n}" for n in r["notes"])
+
+    where = f"{r['file']}:{r['line']}" if r["line"] else r["file"]
+    state = f" (state {r['state']})" if r["state"] is not None else ""
+    if r["status"] == "failed":
+        err = r["error"] or {}
+        out += ["", f"failed at {where}{state}: {err.get('type', 'Error')}: {err.get('message', '')}"]
+    elif r["status"] == "pending":
+        out += ["", "not started yet: no worker has run it"]
+    elif r["status"] == "cancelled" and r["state"] is not None:
+        out += ["", f"cancelled while suspended at {where}{state}"]
+    elif r["status"] in ("suspended", "running"):
+        doing = "suspended at" if r["status"] == "suspended" else "being advanced by a worker; last suspended at"
+        out += ["", f"{doing} {where}{state}"]
+    if r["source"]:
+        out += ["    " + x for x in format_excerpt(r["source"])]
+
+    if r["locals"]:
+        out += ["", "locals" + (f", {r['locals_note']}" if r["locals_note"] else "")]
+        width = min(max(len(_local_label(x)) for x in r["locals"]), 24)
+        for x in r["locals"]:
+            label = _local_label(x).ljust(width)
+            out.append(f"  {label} = {_indent(x['text'], width + 5)}")
+
+    if r["waiting"]:
+        out += ["", f"waiting for {r['awaiting'] or ', '.join(w['await_key'] for w in r['waiting'])}"]
+        out += [f"  {_wait_line(w)}" for w in r["waiting"]]
+    elif r["status"] == "suspended":
+        out += ["", "waiting for nothing: its results have arrived and a worker will resume it"]
+    others = [s for s in r["signal_waits"] if not s["awaited"]]
+    if others:
+        out.append("  also listening (Signal.next not awaited yet): "
+                   + ", ".join(f"{s['name']!r} ({s['await_key']})" for s in others))
+    if r["unread_signals"]:
+        out.append("  unread signals: " + ", ".join(f"{n!r} x{c}" for n, c in r["unread_signals"].items()))
+    return "\n".join(out)
+
+
+def _local_label(x: dict) -> str:
+    return x["name"] if x["slot"] == x["name"] else f"{x['name']} ({x['slot']})"
+
+
+def _indent(text: str, by: int) -> str:
+    return text.replace("\n", "\n" + " " * by)
+
+
+def _wait_line(w: dict) -> str:
+    line = f"  (line {w['line']})" if w["line"] else ""
+    head = f"{(w['kind'] or '?'):<6} {w['await_key']}"
+    if w["settled"]:
+        return f"{head}  settled: the run resumes soon{line}"
+    kind = w["kind"]
+    if kind == "task" and "task_id" in w:
+        text = f"{head}  task #{w['task_id']} {w['name']!r}  {w['status']}  attempt {w['attempts']}/{w['max_attempts']}"
+        if w["status"] == "pending" and w["available_in"] and w["available_in"] > 0:
+            text += f", next attempt in {_duration(w['available_in'])}"
+        if w["error"]:
+            text += f"  last error: {w['error'].get('type', 'Error')}: {w['error'].get('message', '')}"
+        return text + line
+    if kind == "timer" and "due_at" in w:
+        due = _duration(w["due_in"]) if w["due_in"] is not None else "?"
+        return f"{head}  due {_when(w['due_at'])} (in {due}){line}" if (w["due_in"] or 0) > 0 \
+            else f"{head}  due {_when(w['due_at'])} (due now){line}"
+    if kind == "signal":
+        return f"{head}  signal {w.get('name')!r}{line}"
+    if kind == "child" and "run_id" in w:
+        return f"{head}  child run {w['run_id']} ({w['workflow']})  {w['status']}{line}"
+    return f"{head}  (no row found){line}"
+
+
+def _when(iso: str | None) -> str:
+    if iso is None:
+        return "-"
+    return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _duration(seconds: float) -> str:
+    s = int(seconds)
+    if s < 1:
+        return "<1s"
+    if s < 60:
+        return f"{s}s"
+    m, s = divmod(s, 60)
+    if m < 60:
+        return f"{m}m {s:02d}s"
+    h, m = divmod(m, 60)
+    if h < 48:
+        return f"{h}h {m:02d}m"
+    d, h = divmod(h, 24)
+    return f"{d}d {h}h"
