@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from . import ast as A
 from .check import WORKFLOW_NAMESPACES, Resolution
 from .ir import Branch, Code, Comment, Jump, Label, Leap, State, StateMachine, TryEntry, Yield
-from .pyexpr import BINARY, COMPOUND, ExprPrinter, Sites, py_str, slot_ref
+from .pyexpr import BINARY, COMPOUND, ExprPrinter, Sites, object_literal, object_parts, py_str, slot_ref
 
 SIMPLE = (A.Num, A.Str, A.Bool, A.Null)
 
@@ -506,26 +506,8 @@ class Lowerer:
         return "[" + ", ".join(self.explode_list(list(e.elements))) + "]"
 
     def x_ObjectLit(self, e: A.ObjectLit) -> str:
-        flat = []
-        for p in e.props:
-            if isinstance(p, A.Spread):
-                flat.append(("spread", p.expr))
-            else:
-                if not isinstance(p.key, str):
-                    flat.append(("key", p.key))
-                flat.append(("value", p.value))
-        exprs = [x for _, x in flat]
-        vals = iter([self.explode_saved(x, exprs[i + 1:]) for i, x in enumerate(exprs)])
-        items = []
-        for p in e.props:
-            if isinstance(p, A.Spread):
-                items.append(f"**_op.spread_object({next(vals)})")
-            elif isinstance(p.key, str):
-                items.append(f"{py_str(p.key)}: {next(vals)}")
-            else:
-                k = next(vals)
-                items.append(f"_js.to_property_key({k}): {next(vals)}")
-        return "{" + ", ".join(items) + "}"
+        exprs = object_parts(e.props)
+        return object_literal(e.props, [self.explode_saved(x, exprs[i + 1:]) for i, x in enumerate(exprs)])
 
     def x_Unary(self, e: A.Unary) -> str:
         inner = self.explode(e.operand)

@@ -651,14 +651,18 @@ class _ToAst(Transformer):
         items = list(children[1])
         if items and items[-1] is None:
             items.pop()  # `[a, ]`: a trailing comma is not a hole
+        items, rest = self._split_rest(items)
+        return A.ArrayPattern(tuple(items), rest, _span(meta))
+
+    def _split_rest(self, items: list) -> tuple[list, object]:
+        """A pattern's elements and its `...rest` target, which must come last."""
         rest = None
         if items and isinstance(items[-1], tuple):
             rest = items.pop()[1]
         for it in items:
             if isinstance(it, tuple):
                 self.reject("a rest element must be the last element of a pattern", it[1].span)
-        items = [it for it in items if not isinstance(it, tuple)]
-        return A.ArrayPattern(tuple(items), rest, _span(meta))
+        return [it for it in items if not isinstance(it, tuple)], rest
 
     def array_pat_items(self, meta, children):
         return [c for c in children if not _is(c, "COMMA")]
@@ -673,14 +677,7 @@ class _ToAst(Transformer):
         return None
 
     def object_pattern(self, meta, children):
-        items = [c for c in (children[1] or [])]
-        rest = None
-        if items and isinstance(items[-1], tuple):
-            rest = items.pop()[1]
-        for it in items:
-            if isinstance(it, tuple):
-                self.reject("a rest element must be the last element of a pattern", it[1].span)
-        items = [it for it in items if not isinstance(it, tuple)]
+        items, rest = self._split_rest(list(children[1] or []))
         return A.ObjectPattern(tuple(items), rest, _span(meta))
 
     def obj_pat_items(self, meta, children):

@@ -126,15 +126,7 @@ class ExprPrinter:
         return self.expr(x)
 
     def p_ObjectLit(self, e: A.ObjectLit) -> str:
-        items = []
-        for p in e.props:
-            if isinstance(p, A.Spread):
-                items.append(f"**_op.spread_object({self.expr(p.expr)})")
-            elif isinstance(p.key, str):
-                items.append(f"{py_str(p.key)}: {self.expr(p.value)}")
-            else:
-                items.append(f"_js.to_property_key({self.expr(p.key)}): {self.expr(p.value)}")
-        return "{" + ", ".join(items) + "}"
+        return object_literal(e.props, [self.expr(x) for x in object_parts(e.props)])
 
     def p_Spread(self, e: A.Spread) -> str:  # pragma: no cover - printed by element()
         raise AssertionError("spread outside a list")
@@ -322,6 +314,34 @@ class ExprPrinter:
             return f"_op.update_slot(L, {py_str(self.res.slots[t])}, {delta}, {e.prefix})"
         key_py = py_str(t.prop) if isinstance(t, A.Member) else self.expr(t.index)
         return f"_op.update_prop({self.expr(t.obj)}, {key_py}, {delta}, {e.prefix})"
+
+
+def object_parts(props) -> list:
+    """The expressions of an object literal in evaluation order (a computed key before its value)."""
+    parts = []
+    for p in props:
+        if isinstance(p, A.Spread):
+            parts.append(p.expr)
+        else:
+            if not isinstance(p.key, str):
+                parts.append(p.key)
+            parts.append(p.value)
+    return parts
+
+
+def object_literal(props, printed: list[str]) -> str:
+    """A Python dict display from the props and their `object_parts`, already printed."""
+    vals = iter(printed)
+    items = []
+    for p in props:
+        if isinstance(p, A.Spread):
+            items.append(f"**_op.spread_object({next(vals)})")
+        elif isinstance(p.key, str):
+            items.append(f"{py_str(p.key)}: {next(vals)}")
+        else:
+            key = next(vals)
+            items.append(f"_js.to_property_key({key}): {next(vals)}")
+    return "{" + ", ".join(items) + "}"
 
 
 def inputs_ref() -> str:
