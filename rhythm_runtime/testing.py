@@ -10,7 +10,9 @@ them, and the clock jumps forward whenever nothing else can run, so
 
 from __future__ import annotations
 
+import asyncio
 import heapq
+import inspect
 import itertools
 import json
 from collections import defaultdict, deque
@@ -153,6 +155,8 @@ class InProcessWorld:
             return False, _js.JSError("TaskError", f"unknown task {name!r} (known: {known})")
         try:
             result = fn(json.loads(json.dumps(payload)))
+            if inspect.iscoroutine(result):  # an async task function
+                result = asyncio.run(result)
             return True, _js.from_json(json.loads(json.dumps(result, allow_nan=False)))
         except Exception as e:  # a task's failure is the workflow's catchable error
             return False, _js.JSError("TaskError", str(e))

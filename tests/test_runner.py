@@ -1,0 +1,79 @@
+"""The in-process runner's public contract (rhythm_runtime.testing.run_workflow)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+
+from rhythm_compiler import CompileError
+from rhythm_runtime.testing import run_workflow
+
+
+def test_source_may_be_a_path(tmp_path):
+    flow = tmp_path / "double_it.flow"
+    flow.write_text("return (await Task.run('double', Inputs.n)) + 1\n")
+    result = run_workflow(flow, inputs={"n": 20}, tasks={"double": lambda n: n * 2})
+    assert (result.status, result.output, result.error) == ("completed", 41, None)
+    assert run_workflow(str(flow), inputs={"n": 1}, tasks={"double": lambda n: n * 2}).output == 3
+
+
+def test_compile_errors_carry_diagnostics():
+    with pytest.raises(CompileError) as info:
+        run_workflow("let x = 1\nreturn y\n")
+    [diag] = info.value.diagnostics
+    assert (diag.line, diag.col) == (2, 8)
+    assert "'y' is not declared" in diag.message
+
+
+def test_failed_task_is_catchable_and_uncaught_error_fails_the_run():
+    def boom(payload):
+        raise RuntimeError(f"no {payload['what']}")
+
+    caught = run_workflow("try { await Task.run('boom', {what: 'luck'}) } catch (e) { return [e.name, e.message] }",
+                          tasks={"boom": boom})
+    assert caught.output == ["TaskError", "no luck"]
+    failed = run_workflow("const r = await Task.run('boom', {what: 'way'})\nreturn r", tasks={"boom": boom})
+    assert failed.status == "failed"
+    assert (failed.error["type"], failed.error["message"], failed.error["line"]) == ("TaskError", "no way", 1)
+
+
+def test_async_task_functions_are_awaited():
+    async def later(payload):
+        await asyncio.sleep(0.001)
+        return {"got": payload}
+
+    assert run_workflow("return await Task.run('later', [1, 2])", tasks={"later": later}).output == {"got": [1, 2]}
+
+
+def test_unknown_task_names_the_known_ones():
+    result = run_workflow("return await Task.run('nope', 1)", tasks={"echo": lambda p: p})
+    assert result.status == "failed"
+    assert "unknown task 'nope'" in result.error["message"] and "echo" in result.error["message"]
+
+
+def test_timers_use_a_virtual_clock_and_signals_are_delivered_in_order():
+    source = """
+await Timer.delay(86400 * 365)
+const a = await Signal.next("s")
+const b = await Signal.next("s")
+return [a, b]
+"""
+    started = time.monotonic()
+    result = run_workflow(source, signals=[("s", 1), ("other", 0), ("s", {"k": 2})])
+    assert result.output == [1, {"k": 2}]
+    assert time.monotonic() - started < 5
+
+
+def test_a_run_waiting_forever_is_suspended_and_every_snapshot_is_json():
+    result = run_workflow("const x = {a: [1, 2]}\nawait Signal.next('never')\nreturn x")
+    assert result.status == "suspended" and result.output is None
+    assert result.snapshots and all(json.loads(json.dumps(s)) == s for s in result.snapshots)
+
+
+def test_child_workflows_and_undefined_output():
+    children = {"child": "return Inputs.v * 3"}
+    assert run_workflow("return await Workflow.run('child', {v: 5})", workflows=children).output == 15
+    assert run_workflow("const x = 1").output is None
