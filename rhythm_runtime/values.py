@@ -2208,106 +2208,130 @@ def _to_json(v, open_ids: set):
 
 _AS_IS = frozenset({str, bool, type(None)})
 _DECODED_AS_IS = frozenset({str, bool, float, type(None)})
-_NOTHING_SHARED: frozenset = frozenset()
-
-
-class _SharedFound(Exception):
-    """A container was reached twice: encode again, marking what is shared."""
 
 
 def encode_snapshot(value):
-    """JSON-ready data for any graph of JS values.  Plain trees (the common
-    case) take one pass; a graph with shared containers or cycles is
-    re-encoded once its shared containers are known."""
-    try:
-        return _encoder(_NOTHING_SHARED)(value)
-    except _SharedFound:
-        return _encoder(_shared_containers(value))(value)
+    """JSON-ready data for any graph of JS values, in one pass.
+
+    Every container's encoding is put into its holder (the output list or
+    dict, or the root holder) before its members are encoded, and where it
+    was put is remembered.  Reaching a container a second time, whether
+    through sharing or a cycle, wraps that first placement in place into
+    ``{"$": "shared", "id": n, "value": …}`` and writes ``{"$": "ref", "id":
+    n}`` here; the definition thus always sits where the container was first
+    reached.  Shared ids are numbered in the order sharing is discovered.
+
+    Raises RecursionError for data nested deeper than decode_snapshot could
+    read back (see _Encoding.put)."""
+    top = [value]
+    if type(value) not in _AS_IS:
+        _Encoding().put(value, top, 0, 0)
+    return top[0]
 
 
-def _shared_containers(root) -> set[int]:
-    """ids of the containers reachable along more than one path (which
-    includes every container on a cycle)."""
-    seen: set[int] = set()
-    shared: set[int] = set()
-    stack = [root]
-    while stack:
-        v = stack.pop()
+# Python frames decode_snapshot spends between a container and its members
+# (e.g. _decode -> _decode_list -> <listcomp> -> _decode for a list), and how
+# many frames below the recursion limit encode_snapshot leaves for callers.
+_LIST_FRAMES, _DICT_FRAMES, _TAGGED_FRAMES, _PROMISE_FRAMES = 3, 2, 3, 4
+_CALLER_FRAMES = 100
+
+
+class _Encoding:
+    """The state of one encode_snapshot call."""
+
+    __slots__ = ("places", "shared", "limit")
+
+    def __init__(self):
+        # id(container) -> [holder, slot, shared id or 0]; the containers are
+        # all reachable from the value being encoded, so their ids are stable.
+        self.places: dict[int, list] = {}
+        self.shared = 0
+        self.limit = sys.getrecursionlimit() - _CALLER_FRAMES
+
+    def put(self, v, holder, slot, depth: int) -> None:
+        """Write the encoding of ``v`` (anything but a str, bool or None) to
+        ``holder[slot]``.
+
+        ``depth`` counts the frames decode_snapshot will need to reach ``v``
+        when the snapshot is read back; data past the recursion limit is
+        refused here rather than stored and found unreadable at the next
+        step.  (A shared definition or a reference decoded before it may
+        cost decoding a few frames more; _CALLER_FRAMES covers that.)"""
         t = type(v)
-        if t is JSFunction:
-            stack.append(v.this)
-        elif t is list or t is dict or t is JSError or t is Promise:
-            if id(v) in seen:
-                shared.add(id(v))
-                continue
-            seen.add(id(v))
-            if t is list:
-                stack.extend(v)
-            elif t is dict:
-                stack.extend(v.values())
-            elif t is JSError:
-                stack.extend(v.props.values())
-                stack.extend((v.hidden or {}).values())
-            elif v.items:
-                stack.extend(v.items)
-    return shared
-
-
-def _encoder(shared):
-    """The encoding function for one snapshot: a container whose id is in
-    ``shared`` is written whole once and referenced after that; any other
-    container reached twice raises _SharedFound."""
-    ids: dict[int, int] = {}
-    seen: set[int] = set()
-
-    def encode(v):
-        t = type(v)
-        if t in _AS_IS:
-            return v
         if t is float:
-            return v if v - v == 0 and v else _encode_number(v)
+            holder[slot] = v if v - v == 0 and v else _encode_number(v)
+            return
         if v is UNDEFINED:
-            return {"$": "undefined"}
+            holder[slot] = {"$": "undefined"}
+            return
         if t is JSFunction:
-            if v.this is UNDEFINED:
-                return {"$": "function", "name": v.name}
-            return {"$": "function", "name": v.name, "this": encode(v.this)}
+            this = v.this
+            if this is UNDEFINED:
+                holder[slot] = {"$": "function", "name": v.name}
+                return
+            holder[slot] = out = {"$": "function", "name": v.name, "this": this}
+            if type(this) not in _AS_IS:
+                self.put(this, out, "this", depth + _DICT_FRAMES)
+            return
+        places = self.places
         key = id(v)
-        if key in shared:
-            n = ids.get(key)
-            if n is not None:
-                return {"$": "ref", "id": n}
-            n = ids[key] = len(ids) + 1
-            return {"$": "shared", "id": n, "value": container(v)}
-        if key in seen:
-            raise _SharedFound
-        seen.add(key)
-        return container(v)
-
-    def members(d: dict) -> dict:
-        return {k: x if type(x) in _AS_IS else encode(x) for k, x in d.items()}
-
-    def container(v):
-        t = type(v)
+        place = places.get(key)
+        if place is not None:  # reached before: shared, or a cycle
+            n = place[2]
+            if not n:
+                n = place[2] = self.shared = self.shared + 1
+                first, first_slot = place[0], place[1]
+                first[first_slot] = {"$": "shared", "id": n, "value": first[first_slot]}
+            holder[slot] = {"$": "ref", "id": n}
+            return
+        if depth > self.limit:
+            raise RecursionError("the snapshot data is nested too deeply")
         if t is list:
-            return [x if type(x) in _AS_IS else encode(x) for x in v]
-        if t is dict:
-            return {"$": "object", "value": members(v)} if "$" in v else members(v)
-        if t is JSError:
-            out = {"$": "error", "name": v.name, "message": v.message}
+            places[key] = [holder, slot, 0]
+            holder[slot] = out = v.copy()
+            depth += _LIST_FRAMES
+            i = 0
+            for x in v:
+                if type(x) not in _AS_IS:
+                    self.put(x, out, i, depth)
+                i += 1
+        elif t is dict:
+            places[key] = [holder, slot, 0]
+            out = v.copy()
+            if "$" in v:
+                holder[slot] = {"$": "object", "value": out}
+                self.members(v, out, depth + _TAGGED_FRAMES)
+            else:
+                holder[slot] = out
+                self.members(v, out, depth + _DICT_FRAMES)
+        elif t is JSError:
+            places[key] = [holder, slot, 0]
+            holder[slot] = out = {"$": "error", "name": v.name, "message": v.message}
             if v.props:
-                out["props"] = members(v.props)
+                out["props"] = props = v.props.copy()
+                self.members(v.props, props, depth + _TAGGED_FRAMES)
             if v.hidden:
-                out["hidden"] = members(v.hidden)
-            return out
-        if t is Promise:
-            out = {"$": "promise", "kind": v.kind, "key": v.key}
+                out["hidden"] = hidden = v.hidden.copy()
+                self.members(v.hidden, hidden, depth + _TAGGED_FRAMES)
+        elif t is Promise:
+            places[key] = [holder, slot, 0]
+            holder[slot] = out = {"$": "promise", "kind": v.kind, "key": v.key}
             if v.items is not None:
-                out["items"] = [encode(x) for x in v.items]
-            return out
-        raise TypeError(f"{t.__name__} is not a JavaScript value")
+                out["items"] = items = v.items.copy()
+                depth += _PROMISE_FRAMES
+                i = 0
+                for x in v.items:
+                    if type(x) not in _AS_IS:
+                        self.put(x, items, i, depth)
+                    i += 1
+        else:
+            raise TypeError(f"{t.__name__} is not a JavaScript value")
 
-    return encode
+    def members(self, d: dict, out: dict, depth: int) -> None:
+        """Encode the values of ``out``, a copy of ``d``, in place."""
+        for k, x in d.items():
+            if type(x) not in _AS_IS:
+                self.put(x, out, k, depth)
 
 
 def _encode_number(x: float):

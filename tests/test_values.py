@@ -1019,6 +1019,335 @@ def test_script_objects_that_look_like_tags_stay_objects():
         assert decoded["ref"] == {"$": "ref", "id": 1.0}
 
 
+# One-pass encoding: a container is written where it is first reached; when
+# it is reached again, that first placement is wrapped in place into a
+# "shared" definition and a "ref" is written here.
+
+
+def test_sharing_found_after_the_first_placement_wraps_it_in_place():
+    inner = [-0.0, NAN, INF, -INF, UNDEFINED]
+    outer = {"in": inner, "n": 1.0}
+    value = {"o": outer, "again": outer, "i": inner}
+    assert js.encode_snapshot(value) == {
+        "o": {
+            "$": "shared",
+            "id": 1,
+            "value": {
+                "in": {
+                    "$": "shared",
+                    "id": 2,
+                    "value": [
+                        {"$": "-0"},
+                        {"$": "NaN"},
+                        {"$": "Infinity"},
+                        {"$": "-Infinity"},
+                        {"$": "undefined"},
+                    ],
+                },
+                "n": 1.0,
+            },
+        },
+        "again": {"$": "ref", "id": 1},
+        "i": {"$": "ref", "id": 2},
+    }
+    decoded = js.decode_snapshot(through_postgres(value))
+    assert decoded["o"] is decoded["again"] and decoded["o"]["in"] is decoded["i"]
+    assert isomorphic(value, decoded)
+
+
+def _receiver_of(x):
+    return js.get(x, "push")
+
+
+# (holder of x, where x's encoding sits in the holder's encoding, where x sits
+# in the decoded holder): x is reached first inside the holder, then again.
+FIRST_PLACEMENTS = {
+    "list item": (lambda x: [0.0, x], lambda e: e[1], lambda d: d[1]),
+    "object member": (lambda x: {"a": x}, lambda e: e["a"], lambda d: d["a"]),
+    "tagged object member": (
+        lambda x: {"$": 1.0, "a": x},
+        lambda e: e["value"]["a"],
+        lambda d: d["a"],
+    ),
+    "error props": (
+        lambda x: js.JSError("Error", "m", {"a": x}),
+        lambda e: e["props"]["a"],
+        lambda d: d.props["a"],
+    ),
+    "error hidden": (
+        lambda x: js.JSError("AggregateError", "m", None, {"errors": x}),
+        lambda e: e["hidden"]["errors"],
+        lambda d: d.hidden["errors"],
+    ),
+    "promise items": (
+        lambda x: js.Promise("all", None, [js.Promise("task", "t0"), x]),
+        lambda e: e["items"][1],
+        lambda d: d.items[1],
+    ),
+    "method receiver": (_receiver_of, lambda e: e["this"], lambda d: d.this),
+}
+
+
+@pytest.mark.parametrize("holder", FIRST_PLACEMENTS)
+def test_first_placement_is_wrapped_in_any_slot(holder):
+    make, encoded_slot, decoded_slot = FIRST_PLACEMENTS[holder]
+    x = [1.0, "s"]
+    value = {"h": make(x), "x": x}
+    encoded = js.encode_snapshot(value)
+    assert encoded_slot(encoded["h"]) == {"$": "shared", "id": 1, "value": [1.0, "s"]}
+    assert encoded["x"] == {"$": "ref", "id": 1}
+    for data in (through_postgres(value), jsonb(through_postgres(value))):
+        decoded = js.decode_snapshot(data)
+        assert decoded_slot(decoded["h"]) is decoded["x"] == [1.0, "s"]
+
+
+def test_cycles_through_every_container_kind_round_trip():
+    tagged = {"$": "x"}
+    tagged["self"] = tagged
+    error = js.new_error("e")
+    error.props["list"] = [error]
+    hidden = js.JSError("Error", "h", None, {})
+    hidden.hidden["cause"] = {"back": hidden}
+    promise = js.Promise("all", None, [])
+    promise.items.append({"p": promise})
+    bound = []
+    bound.append(js.get(bound, "push"))
+    long_way = {"p": js.Promise("any", None, [{"e": js.JSError("Error", "m", {})}])}
+    long_way["p"].items[0]["e"].props["up"] = [long_way]
+    value = {
+        "tagged": tagged,
+        "error": error,
+        "hidden": hidden,
+        "promise": promise,
+        "bound": bound,
+        "long_way": long_way,
+    }
+    assert js.encode_snapshot(promise) == {
+        "$": "shared",
+        "id": 1,
+        "value": {
+            "$": "promise",
+            "kind": "all",
+            "key": None,
+            "items": [{"p": {"$": "ref", "id": 1}}],
+        },
+    }
+    assert js.encode_snapshot(tagged) == {
+        "$": "shared",
+        "id": 1,
+        "value": {"$": "object", "value": {"$": "x", "self": {"$": "ref", "id": 1}}},
+    }
+    for data in (through_postgres(value), jsonb(through_postgres(value))):
+        d = js.decode_snapshot(data)
+        assert d["tagged"]["self"] is d["tagged"] and d["tagged"]["$"] == "x"
+        assert d["error"].props["list"][0] is d["error"]
+        assert d["hidden"].hidden["cause"]["back"] is d["hidden"]
+        assert d["promise"].items[0]["p"] is d["promise"]
+        assert d["bound"][0].this is d["bound"]
+        assert d["long_way"]["p"].items[0]["e"].props["up"][0] is d["long_way"]
+        assert isomorphic(sort_keys(value), sort_keys(d))
+    d = js.decode_snapshot(through_postgres(value))
+    assert js.call(d["bound"][0], [2.0], "push") == 2.0 and d["bound"][1] == 2.0
+
+
+def test_sharing_at_the_root():
+    loop = [1.0]
+    loop.append(loop)
+    assert js.encode_snapshot(loop) == {
+        "$": "shared",
+        "id": 1,
+        "value": [1.0, {"$": "ref", "id": 1}],
+    }
+    root = {"a": {"up": None}, "b": None}
+    root["a"]["up"] = root
+    root["b"] = root["a"]
+    assert js.encode_snapshot(root) == {
+        "$": "shared",
+        "id": 1,
+        "value": {
+            "a": {"$": "shared", "id": 2, "value": {"up": {"$": "ref", "id": 1}}},
+            "b": {"$": "ref", "id": 2},
+        },
+    }
+    error = js.new_error("root")
+    error.props["me"] = error
+    for value in (loop, root, error):
+        for data in (through_postgres(value), jsonb(through_postgres(value))):
+            assert isomorphic(sort_keys(value), sort_keys(js.decode_snapshot(data)))
+
+
+def test_references_before_their_definitions_after_jsonb_sort():
+    """p and q point at each other; after jsonb "aq" (a reference to q)
+    comes before "zp", where p is defined with q's definition inside it,
+    and inside q the reference to p comes before "name"."""
+    p = {"name": "p"}
+    q = {"name": "q", "p": p}
+    p["q"] = q
+    value = {"zp": p, "aq": q}
+    encoded = js.encode_snapshot(value)
+    assert encoded == {
+        "zp": {
+            "$": "shared",
+            "id": 1,
+            "value": {
+                "name": "p",
+                "q": {
+                    "$": "shared",
+                    "id": 2,
+                    "value": {"name": "q", "p": {"$": "ref", "id": 1}},
+                },
+            },
+        },
+        "aq": {"$": "ref", "id": 2},
+    }
+    data = jsonb(through_postgres(value))
+    assert list(data) == ["aq", "zp"] and data["aq"] == {"$": "ref", "id": 2}
+    assert list(data["zp"]["value"]["q"]["value"]) == ["p", "name"]
+    decoded = js.decode_snapshot(data)
+    assert decoded["aq"] is decoded["zp"]["q"] and decoded["aq"]["p"] is decoded["zp"]
+    assert decoded["zp"]["name"] == "p" and decoded["aq"]["name"] == "q"
+
+
+def test_snapshots_numbered_in_first_sight_order_still_decode():
+    """Earlier encoders numbered shared containers in the order they were
+    first reached; ids are now given in the order sharing is discovered.
+    Stored snapshots of either kind decode the same."""
+    a, b = [1.0], [2.0]
+    value = {"a": a, "b": b, "b2": b, "a2": a}
+    assert js.encode_snapshot(value) == {
+        "a": {"$": "shared", "id": 2, "value": [1.0]},
+        "b": {"$": "shared", "id": 1, "value": [2.0]},
+        "b2": {"$": "ref", "id": 1},
+        "a2": {"$": "ref", "id": 2},
+    }
+    stored = {
+        "a": {"$": "shared", "id": 1, "value": [1.0]},
+        "b": {"$": "shared", "id": 2, "value": [2.0]},
+        "b2": {"$": "ref", "id": 2},
+        "a2": {"$": "ref", "id": 1},
+    }
+    for data in (stored, jsonb(stored)):
+        decoded = js.decode_snapshot(data)
+        assert decoded["a"] is decoded["a2"] == [1.0]
+        assert decoded["b"] is decoded["b2"] == [2.0]
+
+
+def _tags(data):
+    """(ids of "shared" definitions in document order, ids of "ref"s) in
+    encoded data; walks encoded nodes only, as decode_snapshot does."""
+    defined, refs, stack = [], [], [data]
+    while stack:
+        node = stack.pop()
+        if type(node) is list:
+            stack.extend(reversed(node))
+        elif type(node) is dict:
+            tag = node.get("$")
+            if tag is None:
+                stack.extend(reversed(node.values()))
+            elif tag == "shared":
+                defined.append(node["id"])
+                stack.append(node["value"])
+            elif tag == "ref":
+                refs.append(node["id"])
+            elif tag == "object":
+                stack.extend(reversed(node["value"].values()))
+            elif tag == "error":
+                stack.extend(node.get("hidden", {}).values())
+                stack.extend(node.get("props", {}).values())
+            elif tag == "promise":
+                stack.extend(node.get("items", ()))
+            elif tag == "function" and "this" in node:
+                stack.append(node["this"])
+    return defined, refs
+
+
+def _reached_twice(root) -> int:
+    """How many containers are reached along more than one edge (the root
+    counts as reached once)."""
+    counts, stack = {}, [root]
+    while stack:
+        v = stack.pop()
+        if type(v) is js.JSFunction:
+            stack.append(v.this)
+        elif type(v) in (list, dict, js.JSError, js.Promise):
+            counts[id(v)] = counts.get(id(v), 0) + 1
+            if counts[id(v)] > 1:
+                continue
+            if type(v) is list:
+                stack.extend(v)
+            elif type(v) is dict:
+                stack.extend(v.values())
+            elif type(v) is js.JSError:
+                stack.extend(v.props.values())
+                stack.extend((v.hidden or {}).values())
+            else:
+                stack.extend(v.items or ())
+    return sum(1 for n in counts.values() if n > 1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(graphs())
+def test_each_shared_container_is_defined_once(value):
+    defined, refs = _tags(js.encode_snapshot(value))
+    assert sorted(defined) == list(range(1, len(defined) + 1))
+    assert len(defined) == _reached_twice(value)
+    assert set(refs) == set(defined)
+
+
+# How to wrap a value one level deeper, and how to unwrap a decoded level.
+NESTERS = {
+    "list": (lambda inner: [inner], lambda d: d[0]),
+    "object": (lambda inner: {"next": inner}, lambda d: d["next"]),
+    "tagged object": (lambda inner: {"$": 1.0, "next": inner}, lambda d: d["next"]),
+    "error props": (
+        lambda inner: js.JSError("Error", "m", {"cause": inner}),
+        lambda d: d.props["cause"],
+    ),
+    "error hidden": (
+        lambda inner: js.JSError("Error", "m", None, {"cause": inner}),
+        lambda d: d.hidden["cause"],
+    ),
+    "promise items": (
+        lambda inner: js.Promise("all", None, [inner]),
+        lambda d: d.items[0],
+    ),
+    "method receiver": (
+        lambda inner: [js.get([inner], "push")],
+        lambda d: d[0].this[0],
+    ),
+}
+
+
+@pytest.mark.parametrize("nester", NESTERS)
+def test_encode_refuses_what_decode_could_not_read_back(nester):
+    """A snapshot nested too deeply to decode is refused when it is written,
+    not stored and found unreadable at the next step."""
+    nest, unnest = NESTERS[nester]
+
+    def nested(depth):
+        v = None
+        for _ in range(depth):
+            v = nest(v)
+        return v
+
+    lo, hi = 1, 2000  # the deepest nesting encode_snapshot accepts, by bisection
+    with pytest.raises(RecursionError):
+        js.encode_snapshot(nested(hi))
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        try:
+            js.encode_snapshot(nested(mid))
+            lo = mid
+        except RecursionError:
+            hi = mid
+    assert lo > 100
+    decoded = js.decode_snapshot(json.loads(json.dumps(js.encode_snapshot(nested(lo)))))
+    for _ in range(lo):
+        assert type(decoded) is type(nest(None))
+        decoded = unnest(decoded)
+    assert decoded is None
+
+
 def test_floats_round_trip_exactly_through_json():
     values = [
         0.1,
