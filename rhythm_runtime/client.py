@@ -1,24 +1,26 @@
 """`RhythmClient` (async) and `SyncRhythmClient`: start, watch, signal and cancel runs.
 
 A handle is cheap (an id and a client); `await handle.result()` polls the
-run's row with a short backoff until it ends.
+run's row with a short backoff until it ends, riding out database outages
+(the store logs one line when the database goes away and one when it is back).
+Other calls raise `StorageError` while the database is unreachable and work
+again as soon as it is back: connections the outage broke are replaced.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from .config import Settings
 from .db import migrate
-from .errors import RhythmError
-from .store import RunNotFound, Store
+from .errors import RhythmError, StorageError
+from .machine import MAX_PAYLOAD_BYTES, json_problem, json_text
+from .store import RunNotFound, Store, is_outage
 from .tasks import REGISTRY, TaskSpec
 
-MAX_PAYLOAD_BYTES = 1_000_000
 FINAL = ("completed", "failed", "cancelled")
 
 
@@ -35,14 +37,17 @@ class PayloadError(RhythmError):
     pass
 
 
-def check_payload(what: str, value: Any) -> None:
-    """Refuse non-JSON or oversized values at the API boundary, not deep in a worker."""
+def check_payload(what: str, value: Any, root: str = "value") -> None:
+    """Refuse non-JSON or oversized values at the API boundary, before anything is stored."""
     try:
-        text = json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as e:
-        raise PayloadError(f"{what} must be JSON (dicts, lists, strings, numbers, booleans, None): {e}") from None
+        text = json_text(value)
+    except (TypeError, ValueError, RecursionError) as e:
+        problem = json_problem(value, root, loose_keys=True) or str(e)
+        raise PayloadError(f"{what} must be JSON (dicts, lists, strings, finite numbers, booleans, None): "
+                           f"{problem}; nothing was stored") from None
     if len(text) > MAX_PAYLOAD_BYTES:
-        raise PayloadError(f"{what} is {len(text):,} bytes of JSON; the limit is {MAX_PAYLOAD_BYTES:,}")
+        raise PayloadError(f"{what}: {len(text):,} bytes of JSON, over the limit of {MAX_PAYLOAD_BYTES:,}; "
+                           f"nothing was stored")
 
 
 class SyncRhythmClient:
@@ -58,7 +63,7 @@ class SyncRhythmClient:
 
     def start_workflow(self, name: str, inputs: Any = None, id: str | None = None) -> "SyncHandle":
         inputs = {} if inputs is None else inputs
-        check_payload("workflow inputs", inputs)
+        check_payload("workflow inputs", inputs, "inputs")
         run_id, _created = self.store.start_run(name, inputs, id)
         return SyncHandle(self, run_id)
 
@@ -74,7 +79,7 @@ class SyncRhythmClient:
         return self.store.list_runs(status, name, limit)
 
     def queue_task(self, name: str, payload: Any = None) -> int:
-        check_payload("task payload", payload)
+        check_payload("task payload", payload, "payload")
         spec = REGISTRY.get(name) or TaskSpec(name, lambda p: None)
         return self.store.queue_task(name, payload, spec)
 
@@ -97,16 +102,26 @@ class SyncHandle:
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = 0.005
         while True:
-            row = self.describe()
-            if row["status"] in FINAL:
+            row = self.poll(deadline, timeout)
+            if row is not None and row["status"] in FINAL:
                 return _outcome(row)
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"run {self.id} did not finish within {timeout}s (status {row['status']})")
             time.sleep(delay)
-            delay = min(delay * 1.5, 0.2)
+            delay = min(delay * 1.5, 0.2 if row is not None else 2.0)
+
+    def poll(self, deadline: float | None, timeout: float | None) -> dict | None:
+        """The run's row; None while the database is unreachable (until the deadline)."""
+        try:
+            row = self.describe()
+        except StorageError as e:
+            if not is_outage(e) or (deadline is not None and time.monotonic() > deadline):
+                raise
+            return None
+        if deadline is not None and row["status"] not in FINAL and time.monotonic() > deadline:
+            raise TimeoutError(f"run {self.id} did not finish within {timeout}s (status {row['status']})")
+        return row
 
     def signal(self, name: str, payload: Any = None) -> None:
-        check_payload("signal payload", payload)
+        check_payload("signal payload", payload, "payload")
         self.client.store.send_signal(self.id, name, payload)
 
     def cancel(self) -> bool:
@@ -168,13 +183,11 @@ class WorkflowHandle:
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = 0.005
         while True:
-            row = await asyncio.to_thread(self._h.describe)
-            if row["status"] in FINAL:
+            row = await asyncio.to_thread(self._h.poll, deadline, timeout)
+            if row is not None and row["status"] in FINAL:
                 return _outcome(row)
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"run {self.id} did not finish within {timeout}s (status {row['status']})")
             await asyncio.sleep(delay)
-            delay = min(delay * 1.5, 0.2)
+            delay = min(delay * 1.5, 0.2 if row is not None else 2.0)
 
     async def signal(self, name: str, payload: Any = None) -> None:
         await asyncio.to_thread(self._h.signal, name, payload)

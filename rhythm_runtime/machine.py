@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -19,6 +20,62 @@ from . import values as _js
 
 DONE = -1
 DEFAULT_STEP_BUDGET = 1_000_000
+# Limits on what a run may store (docs/GUARANTEES.md). Values crossing the API boundary (inputs,
+# signal and task payloads, task results, a workflow's result) are refused above MAX_PAYLOAD_BYTES
+# of JSON; a snapshot (everything a suspended workflow keeps) above MAX_SNAPSHOT_BYTES fails the run.
+MAX_PAYLOAD_BYTES = 1_000_000
+MAX_SNAPSHOT_BYTES = 10_000_000
+MAX_ERROR_CHARS = 10_000  # an error message or thrown value is cut to this much (it is stored and shown)
+
+
+def json_text(value) -> str:
+    """Compact JSON text of JSON-ready data (what Rhythm stores, and what its limits measure)."""
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+
+
+def json_problem(value, where: str, loose_keys: bool = False) -> str | None:
+    """Where and why Python data is not JSON, e.g. "inputs['when'] is a datetime.datetime"; None if not found.
+
+    `loose_keys`: accept the keys json.dumps turns into strings (numbers, booleans, None)."""
+    stack = [(value, where)]
+    seen: set[int] = set()
+    while stack:
+        v, path = stack.pop()
+        if v is None or isinstance(v, (str, bool, int)):
+            continue
+        if isinstance(v, float):
+            if not math.isfinite(v):
+                return f"{path} is {v!r} (JSON has no NaN or Infinity)"
+            continue
+        if isinstance(v, (dict, list, tuple)):
+            if id(v) in seen:
+                return f"{path} contains itself"
+            seen.add(id(v))
+            if isinstance(v, dict):
+                for k, x in reversed(list(v.items())):
+                    if not isinstance(k, str) and not (loose_keys and (k is None or isinstance(k, (int, float)))):
+                        return f"{path} has a key of type {type(k).__name__} ({k!r}); JSON keys are strings"
+                    stack.append((x, f"{path}[{k!r}]"))
+            else:
+                stack.extend((x, f"{path}[{i}]") for i, x in reversed(list(enumerate(v))))
+            continue
+        kind = type(v).__name__ if type(v).__module__ == "builtins" else f"{type(v).__module__}.{type(v).__name__}"
+        return f"{path} is of type {kind}"
+    return None
+
+
+def clip(text: str, limit: int = MAX_ERROR_CHARS) -> str:
+    """`text`, cut to `limit` characters with a note of how much was left out."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text) - limit:,} more characters)"
+
+
+def _checked_json(what: str, value):
+    """(JSON-ready value, its JSON text) of a value a workflow hands out; RangeError above the limit."""
+    data = _js.to_json(value)
+    text = json_text(data)
+    if len(text) > MAX_PAYLOAD_BYTES:
+        raise _js.range_error(f"{what}: {len(text):,} bytes of JSON, over the limit of {MAX_PAYLOAD_BYTES:,}")
+    return data, text
 
 
 class BudgetExceeded(BaseException):
@@ -64,8 +121,9 @@ class Frame:
     def task(self, site: int, name=_js.UNDEFINED, payload=_js.UNDEFINED) -> _js.Promise:
         if not isinstance(name, str):
             raise _js.type_error("Task.run: the task name must be a string")
+        data, text = _checked_json(f"Task.run({name!r}) payload", payload)
         key = self._key(site)
-        self.scheduler("task", key, {"name": name, "payload": _js.to_json(payload)})
+        self.scheduler("task", key, {"name": name, "payload": data, "payload_json": text})
         return _js.Promise("task", key)
 
     def timer(self, site: int, seconds=_js.UNDEFINED) -> _js.Promise:
@@ -84,9 +142,10 @@ class Frame:
     def child(self, site: int, name=_js.UNDEFINED, inputs=_js.UNDEFINED) -> _js.Promise:
         if not isinstance(name, str):
             raise _js.type_error("Workflow.run: the workflow name must be a string")
+        data, text = ({}, "{}") if inputs is _js.UNDEFINED else _checked_json(f"Workflow.run({name!r}) inputs",
+                                                                              inputs)
         key = self._key(site)
-        data = {} if inputs is _js.UNDEFINED else _js.to_json(inputs)
-        self.scheduler("child", key, {"name": name, "inputs": data})
+        self.scheduler("child", key, {"name": name, "inputs": data, "inputs_json": text})
         return _js.Promise("child", key)
 
     def combine(self, kind: str, items=_js.UNDEFINED) -> _js.Promise:
@@ -273,6 +332,7 @@ class Outcome:
     waiting: list[str] = field(default_factory=list)
     state: int = 0
     roots: object = None  # what the snapshot holds (locals, awaited, completions), for `live`
+    snapshot_json: str | None = None  # a new snapshot as JSON text (measured against the limit), stored as is
 
     @property
     def live(self) -> set[str]:
@@ -287,7 +347,8 @@ def new_snapshot(inputs) -> dict:
 
 
 def activate(module, snapshot: dict, settled: dict[str, Settlement], run_id: str,
-             scheduler: Scheduler, budget: int = DEFAULT_STEP_BUDGET) -> Outcome:
+             scheduler: Scheduler, budget: int = DEFAULT_STEP_BUDGET,
+             max_snapshot: int = MAX_SNAPSHOT_BYTES) -> Outcome:
     """Run from `snapshot` until the workflow ends or awaits something unsettled."""
     data = _js.decode_snapshot(snapshot["data"])
     S = Frame(module, run_id, scheduler, budget)
@@ -304,7 +365,7 @@ def activate(module, snapshot: dict, settled: dict[str, Settlement], run_id: str
         if S.state == DONE:  # `return promise` adopts the promise's outcome
             return _finish(module, S, status, value, None)
         _deliver(S, status, value)
-    return _drive(module, S, L, settled)
+    return _drive(module, S, L, settled, max_snapshot)
 
 
 def _deliver(S: Frame, status: str, value) -> None:
@@ -314,14 +375,15 @@ def _deliver(S: Frame, status: str, value) -> None:
         S.value, S.error = _js.UNDEFINED, value
 
 
-def _drive(module, S: Frame, L: dict, settled) -> Outcome:
+def _drive(module, S: Frame, L: dict, settled, max_snapshot: int = MAX_SNAPSHOT_BYTES) -> Outcome:
+    budget = S.budget
     gen = module.body(S, L)
     while True:
         try:
             awaited = next(gen)
         except StopIteration as stop:
             if not isinstance(stop.value, _js.Promise):
-                return _completed(stop.value, S)
+                return _completed(stop.value, S, module)
             S.state, awaited = DONE, stop.value  # an async function returning a promise adopts it
             status, value, _ = settle(awaited, settled)
             if status != PENDING:
@@ -330,7 +392,7 @@ def _drive(module, S: Frame, L: dict, settled) -> Outcome:
             return Outcome("failed", error=error_info(module, e.value, e.__traceback__, S.state), state=S.state)
         except BudgetExceeded as e:
             info = _located(module, e.__traceback__, S.state)
-            info.update(message=f"the workflow ran {DEFAULT_STEP_BUDGET:,} steps without an await "
+            info.update(message=f"the workflow ran {budget:,} steps without an await "
                                 f"(an endless loop?) at {info['file']}:{info['line']}", type="StepBudgetExceeded")
             return Outcome("failed", error=info, state=S.state)
         except RecursionError as e:
@@ -346,31 +408,57 @@ def _drive(module, S: Frame, L: dict, settled) -> Outcome:
         if status == PENDING:
             roots = {"L": L, "W": awaited, "C": S.completions}
             snap = {"state": S.state, "data": _js.encode_snapshot(roots), "seq": S.seq}
-            return Outcome("suspended", snapshot=snap, waiting=leaf_keys(awaited), state=S.state,
-                           roots=roots)
+            text = json_text(snap)
+            waiting = leaf_keys(awaited)
+            if len(text) > max_snapshot:
+                return Outcome("failed", error=_too_large(module, S.state, waiting, len(text), max_snapshot),
+                               state=S.state)
+            return Outcome("suspended", snapshot=snap, waiting=waiting, state=S.state, roots=roots,
+                           snapshot_json=text)
         _deliver(S, status, value)
+
+
+def _too_large(module, state: int, waiting: list[str], size: int, limit: int) -> dict:
+    """The error of a run whose snapshot is over the limit, naming the line of the await it stopped at."""
+    info = _located(module, None, state)
+    sites = getattr(module, "SITES", {})
+    if waiting and waiting[0].split(".")[0].isdigit():
+        info["line"] = sites.get(int(waiting[0].split(".")[0]), (None, info["line"]))[1]
+    info.update(type="SnapshotTooLarge", message=(
+        f"the workflow's state at its await at {info['file']}:{info['line']} is {size:,} bytes of JSON, "
+        f"over the limit of {limit:,} (keep large data outside the workflow and pass references)"))
+    return info
 
 
 def _finish(module, S: Frame, status: str, value, tb) -> Outcome:
     if status == "ok":
-        return _completed(value, S)
+        return _completed(value, S, module)
     return Outcome("failed", error=error_info(module, value, tb, S.state), state=S.state)
 
 
-def _completed(value, S: Frame) -> Outcome:
+def _completed(value, S: Frame, module) -> Outcome:
     try:
-        return Outcome("completed", output=_js.to_json(value), state=S.state)
-    except _js.JSThrow as e:  # e.g. a cycle in the returned value
-        return Outcome("failed", error={"message": _js.to_string(_js.get(e.value, "message")), "type": "TypeError"})
+        output, _text = _checked_json("the workflow's result", value)
+        return Outcome("completed", output=output, state=S.state)
+    except _js.JSThrow as e:  # a cycle in the returned value, or too much of it
+        error = _located(module, None, S.state)
+        error.update(message=_js.to_string(_js.get(e.value, "message")), type=_js.to_string(_js.get(e.value, "name")))
+        return Outcome("failed", error=error, state=S.state)
 
 
 def error_info(module, value, tb, state: int) -> dict:
     """A failed run's error: message and type like Node's, plus the `.flow` location."""
     info = _located(module, tb, state)
     if isinstance(value, _js.JSError):
-        info.update(message=value.message, type=value.name)
+        info.update(message=clip(value.message), type=clip(value.name, 200))
     else:
-        info.update(message=_js.to_string(value), type="Error", value=_js.to_json(value))
+        info.update(message=clip(_js.to_string(value)), type="Error")
+        try:
+            data = _js.to_json(value)
+        except _js.JSThrow:  # a cycle: the message has to do
+            return info
+        if len(json_text(data)) <= MAX_ERROR_CHARS:  # a huge thrown value is kept as its (cut) message only
+            info["value"] = data
     return info
 
 
@@ -392,4 +480,4 @@ def flow_line(module, py_line: int) -> int:
 
 
 def snapshot_bytes(snapshot: dict) -> int:
-    return len(json.dumps(snapshot, separators=(",", ":"), allow_nan=False))
+    return len(json_text(snapshot))

@@ -14,9 +14,11 @@ the child is locked); cancellation locks a whole tree deepest first.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
+import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
@@ -25,20 +27,33 @@ from typing import Any, Callable
 import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Json, Jsonb
+from psycopg_pool import PoolTimeout
 
 from . import values as _js
 from .db import load_queries, open_pool, storage_errors
 from .errors import RhythmError, StorageError
-from .machine import Settlement, activate, new_snapshot
+from .machine import MAX_SNAPSHOT_BYTES, Settlement, activate, new_snapshot
 
 Q = load_queries()
 MAX_LOST_LEASES = 10  # a task whose worker vanishes this often is failing the workers, not flaky
 log = logging.getLogger("rhythm")
 
+# Workflow.run refuses to start a child this many levels below its root run (a workflow that starts
+# itself without end fails instead of filling the database). A child's id is its parent's id, '/'
+# and the await key, and user ids may not contain '/', so a run's depth is the number of '/' in its id.
+MAX_CHILD_DEPTH = 50
 # A child started by Workflow.run runs its first activation inside its
 # parent's (as JavaScript starts an async function synchronously); deeper
 # than this, children wait for a worker instead of growing the Python stack.
 MAX_INLINE_CHILD_DEPTH = 8
+# A transaction whose BEGIN fails on a dead pooled connection is retried this often (see _Tx).
+BEGIN_ATTEMPTS = 3
+# While the database is known to be away, a call waits this long for a connection (not the pool's 30 s),
+# so callers notice (and a stopping worker stops) soon; the pool keeps reconnecting in the background.
+DOWN_CHECKOUT_TIMEOUT = 2.0
+# The pool gives up reconnecting after this long and starts over on the next request, so its
+# exponential backoff (1 s, 2 s, 4 s, ...) never waits much longer than this after a long outage.
+RECONNECT_CYCLE = 15.0
 # Timer.delay of more seconds than this (a thousand years; Infinity too) never fires, as in JavaScript's model.
 TIMER_FOREVER = 1000 * 365.25 * 86400
 
@@ -80,6 +95,11 @@ def json_text(value) -> str:
     return json.dumps(value, separators=(",", ":"), allow_nan=False)
 
 
+def json_param(value, text: str | None = None) -> Json:
+    """A json parameter; `text`, when given, is `value` already serialized (and measured) by the machine."""
+    return Json(value) if text is None else Json(value, dumps=lambda _value: text)
+
+
 def decode_settlement(s: list) -> Settlement:
     seq, kind, text = s
     value = json.loads(text)
@@ -88,6 +108,15 @@ def decode_settlement(s: list) -> Settlement:
     if kind == "undefined":
         return Settlement(seq, True, _js.UNDEFINED)
     return Settlement(seq, False, _js.JSError(value.get("type", "Error"), value.get("message", "")))
+
+
+def claim_number(task: dict) -> int:
+    """Which claim of a task this is (every claim adds an attempt or, when it was lost, a lost lease).
+
+    Recording a result requires it, so a worker that hung past its lease and
+    then claimed the same task again cannot record the first claim's result.
+    """
+    return task["attempts"] + task["lost_leases"]
 
 
 def error_payload(type_: str, message: str, **extra) -> dict:
@@ -107,7 +136,12 @@ def internal_error(exc: BaseException) -> dict:
 class Store:
     def __init__(self, conninfo: str, max_size: int = 10):
         self.conninfo = conninfo
-        self.pool = open_pool(conninfo, min_size=1, max_size=max_size, kwargs={"row_factory": dict_row})
+        self.health = Health()
+        quiet = logging.getLogger("psycopg.pool")  # an INFO line per checkout, a WARNING per reconnect attempt
+        if quiet.level == logging.NOTSET:
+            quiet.setLevel(logging.ERROR)  # Health reports an outage once instead
+        self.pool = open_pool(conninfo, min_size=1, max_size=max_size, reconnect_timeout=RECONNECT_CYCLE,
+                              kwargs={"row_factory": dict_row})
 
     def close(self) -> None:
         self.pool.close()
@@ -222,7 +256,7 @@ class Store:
         except StorageError:
             raise
         except Exception as e:  # a bug, deterministic: failing the run is the only way forward
-            if row is None:
+            if row is None or is_outage(e):  # (a lost connection is not the run's fault)
                 raise
             log.exception("advancing run %s failed; failing the run", row["id"])
             claim = getattr(engine.inline, "claim", None)
@@ -257,18 +291,24 @@ class Store:
         """
         with self.tx() as conn:
             if ok:
-                row = conn.execute(Q["complete_task_ok"], dict(id=task["id"], worker=worker, result=Json(value))).fetchone()
+                row = conn.execute(Q["complete_task_ok"], dict(id=task["id"], worker=worker, claim=claim_number(task),
+                                                               result=Json(value))).fetchone()
                 kind = "ok"
             else:
-                row = conn.execute(Q["fail_task_attempt"], dict(id=task["id"], worker=worker, error=Jsonb(value))).fetchone()
+                row = conn.execute(Q["fail_task_attempt"], dict(id=task["id"], worker=worker, claim=claim_number(task),
+                                                                 error=Jsonb(value))).fetchone()
                 kind = "err"
                 if row is not None and row["status"] == "pending":
                     if row["run_id"] is None or conn.execute(Q["cancel_task_of_cancelled_run"],
                                                              dict(id=task["id"])).fetchone() is None:
                         conn.execute(Q["notify_work"])
                     return []  # a retry is scheduled; the run keeps waiting
-            if row is None or row["run_id"] is None:
-                return []  # lease lost (another worker has it now) or a standalone task
+            if row is None:  # the lease expired (a hung or partitioned worker) and another worker has the task
+                log.warning("refused the result of task %s (%s): this worker no longer holds its lease "
+                            "(another worker runs it again)", task["id"], task["name"])
+                return []
+            if row["run_id"] is None:
+                return []  # a standalone task
             if not _settle(conn, row["run_id"], row["await_key"], kind, value):
                 return []
             return self._advance_inline(conn, engine, row["run_id"], claim)
@@ -327,40 +367,116 @@ class Store:
 
 
 class _Tx:
+    """One transaction on a pooled connection; every connection-level error leaves as StorageError.
+
+    Errors are translated wherever they happen: at BEGIN, inside, or at COMMIT.
+    A BEGIN that fails has run nothing, so it is retried on a fresh connection:
+    after Postgres restarts, the pool still holds connections to the old
+    server, and the first transaction on each would otherwise fail.
+    """
+
     def __init__(self, store: Store):
         self.store = store
 
     def __enter__(self):
-        self.errors = storage_errors(self.store.conninfo)
-        self.errors.__enter__()
-        self.cm = self.store.pool.connection()
-        conn = self.cm.__enter__()
-        self.txcm = conn.transaction()
-        self.txcm.__enter__()
+        self.began = time.monotonic()
+        stack = contextlib.ExitStack()
+        try:
+            stack.enter_context(storage_errors(self.store.conninfo))
+            conn = self._begin(stack)
+        except BaseException as e:
+            self.store.health.failed(e)
+            if not stack.__exit__(type(e), e, e.__traceback__):
+                raise
+        self.stack = stack
         return conn
+
+    def _begin(self, stack: contextlib.ExitStack):
+        for attempt in range(BEGIN_ATTEMPTS):
+            inner = contextlib.ExitStack()
+            timeout = DOWN_CHECKOUT_TIMEOUT if self.store.health.down_since is not None else None
+            conn = inner.enter_context(self.store.pool.connection(timeout))  # PoolTimeout: the database is away
+            try:
+                inner.enter_context(conn.transaction())
+            except psycopg.OperationalError as e:
+                inner.__exit__(type(e), e, e.__traceback__)  # the pool replaces the broken connection
+                if attempt == BEGIN_ATTEMPTS - 1 or not is_outage(e):
+                    raise
+                self.store.pool.check()  # drop the other connections to a server that went away
+                continue
+            stack.enter_context(inner)
+            return conn
 
     def __exit__(self, *exc):
         try:
-            self.txcm.__exit__(*exc)
-        finally:
-            try:
-                self.cm.__exit__(*exc)
-            finally:
-                self.errors.__exit__(*exc)
-        return False
+            suppressed = self.stack.__exit__(*exc)
+        except BaseException as e:
+            self.store.health.failed(e)
+            raise
+        if exc[0] is None:
+            self.store.health.ok(self.began)
+        else:
+            self.store.health.failed(exc[1])
+        return suppressed
+
+
+def is_outage(exc: BaseException | None) -> bool:
+    """Whether an error means the database is unreachable (down, restarting, network), not a failed statement."""
+    if isinstance(exc, StorageError):
+        exc = exc.__cause__
+    if isinstance(exc, PoolTimeout):
+        return True
+    if isinstance(exc, psycopg.OperationalError):
+        state = exc.sqlstate or ""  # none: the client lost the connection
+        return state == "" or state.startswith(("08", "57P"))  # connection exception, operator intervention
+    return isinstance(exc, psycopg.InterfaceError)
+
+
+class Health:
+    """Logs the database going away once, and coming back once, however many calls fail in between.
+
+    It is back when a transaction commits that began a while (QUIET seconds) after the last failure:
+    while a server shuts down, a connection whose backend has not yet been told may still commit.
+    """
+
+    QUIET = 0.5
+
+    def __init__(self) -> None:
+        self.down_since: float | None = None
+        self.last_failure = 0.0
+        self.lock = threading.Lock()
+
+    def failed(self, exc: BaseException | None) -> None:
+        if not is_outage(exc):
+            return
+        with self.lock:
+            self.last_failure = time.monotonic()
+            if self.down_since is None:
+                self.down_since = self.last_failure
+                reason = next((x.strip() for x in str(exc).splitlines() if x.strip()), type(exc).__name__)
+                log.warning("database unavailable, retrying with backoff until it is back: %s", reason)
+
+    def ok(self, began: float) -> None:
+        """A transaction that began at `began` committed."""
+        if self.down_since is None or began < self.last_failure + self.QUIET:
+            return
+        with self.lock:
+            if self.down_since is not None and began >= self.last_failure + self.QUIET:
+                log.info("database reachable again after %.1fs", time.monotonic() - self.down_since)
+                self.down_since = None
 
 
 # -- helpers inside a transaction ------------------------------------------------------------
 
 
-def _start_run(conn, name, inputs, run_id, parent_id, parent_key) -> tuple[str, bool]:
+def _start_run(conn, name, inputs, run_id, parent_id, parent_key, inputs_json=None) -> tuple[str, bool]:
     row = conn.execute(Q["newest_version"], dict(name=name)).fetchone()
     if row is None:
         known = [r["name"] for r in conn.execute(Q["workflow_names"]).fetchall()]
         raise UnknownWorkflow(f"unknown workflow {name!r}; known workflows: {', '.join(known) or 'none registered'}")
     run_id = run_id or uuid.uuid4().hex
     inserted = conn.execute(Q["insert_run"], dict(
-        id=run_id, name=name, version=row["version"], inputs=Json(inputs),
+        id=run_id, name=name, version=row["version"], inputs=json_param(inputs, inputs_json),
         parent_run_id=parent_id, parent_await_key=parent_key)).fetchone()
     if inserted is None:
         existing = conn.execute(Q["get_run"], dict(id=run_id)).fetchone()
@@ -420,6 +536,7 @@ class Engine:
         self.modules = modules  # (conn, name, version) -> module; raises VersionUnavailable
         self.task_specs = task_specs
         self.budget = budget
+        self.max_snapshot = MAX_SNAPSHOT_BYTES
         self.inline = threading.local()  # .claim: an InlineClaim while a task thread advances its run
 
     def advance(self, conn, row: dict, depth: int = 0, parent: _Parent | None = None) -> bool:
@@ -440,7 +557,7 @@ class Engine:
             def scheduler(kind, key, spec, settled=settled, out=out):
                 self.schedule(conn, run_id, settled, out, kind, key, spec, depth)
 
-            outcome = activate(module, snapshot, settled, run_id, scheduler, self.budget)
+            outcome = activate(module, snapshot, settled, run_id, scheduler, self.budget, self.max_snapshot)
             notify = self.write_outbox(conn, run_id, out) or notify
             inbox.update(out.settled_now)
             waits += out.new_waits
@@ -449,13 +566,13 @@ class Engine:
             live = outcome.live  # results and signal waits of unreachable promises are garbage
             inbox = {k: v for k, v in inbox.items() if k in live}
             waits = [w for w in waits if w[0] in live]
-            snapshot = outcome.snapshot
+            snapshot, snapshot_json = outcome.snapshot, outcome.snapshot_json
             # Signals that came while the run was about to be activated go to the waits still alive.
             matched = self.match_signals(conn, run_id, waits, inbox) if waits else []
             if not set(matched) & set(outcome.waiting):
                 break
         conn.execute(Q["save_suspended"], dict(
-            id=run_id, snapshot=Json(snapshot), inbox=Jsonb(inbox), waiting=outcome.waiting,
+            id=run_id, snapshot=json_param(snapshot, snapshot_json), inbox=Jsonb(inbox), waiting=outcome.waiting,
             signal_waits=Jsonb(waits)))
         return notify
 
@@ -505,8 +622,14 @@ class Engine:
 
     def start_child(self, conn, run_id, settled, out: Scheduled, key, spec, depth: int) -> None:
         """Workflow.run: insert the child and run its first activation right here, as JavaScript would."""
+        if run_id.count("/") >= MAX_CHILD_DEPTH:  # see MAX_CHILD_DEPTH: this run is that deep already
+            self.settle_now(conn, settled, out, key, "err", error_payload(
+                "WorkflowError", f"Workflow.run({spec['name']!r}) would start a child {MAX_CHILD_DEPTH + 1} levels "
+                                 f"deep; the limit is {MAX_CHILD_DEPTH} (does a workflow start itself without end?)"))
+            return
         try:
-            child_id, created = _start_run(conn, spec["name"], spec["inputs"], f"{run_id}/{key}", run_id, key)
+            child_id, created = _start_run(conn, spec["name"], spec["inputs"], f"{run_id}/{key}", run_id, key,
+                                           spec.get("inputs_json"))
         except (UnknownWorkflow, RunIdConflict) as e:
             self.settle_now(conn, settled, out, key, "err", error_payload("WorkflowError", str(e)))
             return
@@ -553,8 +676,8 @@ class Engine:
         pending = False
         for key, spec, ts in out.tasks:
             params = dict(run_id=run_id, await_key=key, name=spec["name"], queue=ts.queue,
-                          payload=Json(spec["payload"]), max_attempts=ts.retries + 1, backoff=ts.backoff,
-                          timeout=ts.timeout)
+                          payload=json_param(spec["payload"], spec.get("payload_json")),
+                          max_attempts=ts.retries + 1, backoff=ts.backoff, timeout=ts.timeout)
             if claim is not None and claim.wants(ts.queue):
                 row = conn.execute(Q["insert_task_claimed"], dict(
                     params, worker=claim.worker, lease_seconds=claim.lease)).fetchone()

@@ -6,6 +6,10 @@ LISTEN/NOTIFY or when the next timer or retry is due, polling as a fallback.
 Task functions run in a thread pool. When a task finishes, its result
 commits, and if its run waits on it the same thread advances the run at once
 (no second claim, no notification).
+When the database goes away, the loop, the listener and the task threads back
+off and retry (the store logs the outage once, and its end once); nothing is
+lost: an activation in flight rolls back, a finished task keeps trying to
+record its result while its lease may still be held.
 SIGTERM/SIGINT stop claiming, let running tasks finish (still renewing their
 leases) and record their results, and exit 0.
 """
@@ -30,14 +34,17 @@ from .app import RhythmApp
 from .config import Settings
 from .db import connect, migrate
 from .errors import StorageError
-from .machine import DEFAULT_STEP_BUDGET
+from .machine import DEFAULT_STEP_BUDGET, MAX_PAYLOAD_BYTES, clip, json_problem, json_text
 from .modules import load_module, module_hash
-from .store import InlineClaim, Q, Engine, Store, VersionUnavailable, error_payload
+from .store import InlineClaim, Q, Engine, Store, VersionUnavailable, claim_number, error_payload, is_outage
 
 log = logging.getLogger("rhythm")
 
 # The shortest wait between polls, so a due timer another worker holds cannot make this one spin.
 MIN_WAIT = 0.02
+# While the database is away, the loop and the task threads retry after this much, doubling up to MAX_RETRY_DELAY.
+FIRST_RETRY_DELAY = 0.25
+MAX_RETRY_DELAY = 5.0
 
 
 @dataclass(frozen=True)
@@ -79,7 +86,10 @@ class Worker:
         self.id = f"{socket.gethostname()}:{os.getpid()}:{id(self) % 10000}"
         self.url = Settings.load(database_url or app.database_url).database_url()
         self.stopping = threading.Event()
-        self.running: dict[int, float] = {}  # task id -> started
+        # task id -> (claim number, until when (monotonic) this worker surely holds its lease)
+        self.running: dict[int, tuple[int, float]] = {}
+        self.lost: set[int] = set()  # running tasks whose lease another worker may have taken
+        self.retry_delay = 0.0  # the loop's current backoff while the database is away
         self.lock = threading.Lock()
         self.wake = threading.Event()
         self._modules: dict[tuple[str, str], object] = {}
@@ -164,23 +174,29 @@ class Worker:
             free = self.concurrency - len(self.running)
             if free > 0 and not self.stopping.is_set():
                 for task in self.store.claim_tasks(self.id, self.queues, free, self.lease):
-                    with self.lock:
-                        self.running[task["id"]] = time.monotonic()
+                    self._hold(task)
                     self.pool.submit(self._execute, task)
                     busy = True
+            self.retry_delay = 0.0
         except StorageError as e:
-            log.warning("database unavailable, retrying: %s", e)
-            self.stopping.wait(1.0)
+            self._back_off(e)
         except Exception:  # never let one bad row stop the worker
             log.exception("worker loop error; continuing")
             self.stopping.wait(1.0)
         return busy
 
+    def _back_off(self, e: StorageError) -> None:
+        """Wait before the loop tries again. An outage is logged once (by the store), not on every try."""
+        if not is_outage(e):  # e.g. a deadlock: rare, and worth a line each time
+            log.warning("database error, retrying: %s", e)
+        self.retry_delay = min(max(self.retry_delay * 2, FIRST_RETRY_DELAY), MAX_RETRY_DELAY)
+        self.stopping.wait(self.retry_delay)
+
     def _idle_wait(self) -> float:
         """Seconds to sleep when idle: until the next timer or retry is due, at most poll_interval."""
         try:
             due = self.store.seconds_until_due(self.queues, with_tasks=len(self.running) < self.concurrency)
-        except StorageError:
+        except Exception:  # StorageError while the database is away; the loop reports it
             return self.poll_interval
         wait = self.poll_interval if not self.running else min(self.poll_interval, self.housekeeping_interval)
         return wait if due is None else min(wait, max(due, MIN_WAIT))
@@ -190,16 +206,34 @@ class Worker:
             self._renew()
             return self.store.reclaim_expired() > 0
         except StorageError as e:
-            log.warning("database unavailable, retrying: %s", e)
-            return False
+            if not is_outage(e):
+                log.warning("database error in housekeeping, retrying: %s", e)
+        except Exception:  # never let housekeeping stop the worker
+            log.exception("worker housekeeping error; continuing")
+        return False
+
+    def _hold(self, task: dict) -> None:
+        """Count a task this worker just claimed as running (its lease is renewed from now on)."""
+        with self.lock:
+            self.running[task["id"]] = (claim_number(task), time.monotonic() + self.lease)
+            self.lost.discard(task["id"])
+
+    def _held_until(self, task: dict) -> float:
+        with self.lock:
+            claim, until = self.running.get(task["id"], (None, 0.0))
+        return until if claim == claim_number(task) else 0.0
 
     def _renew(self) -> None:
         with self.lock:
-            ids = list(self.running)
+            ids = [i for i in self.running if i not in self.lost]
         if ids:
+            asked = time.monotonic()
             kept = set(self.store.renew_leases(self.id, ids, self.lease))
             with self.lock:  # a task that finished meanwhile was not lost
                 lost = [i for i in ids if i not in kept and i in self.running]
+                self.lost.update(lost)
+                for i in kept & self.running.keys():
+                    self.running[i] = (self.running[i][0], asked + self.lease)
             if lost:
                 log.warning("lost the lease of tasks %s (another worker may run them again)", lost)
 
@@ -218,21 +252,35 @@ class Worker:
                 log.exception("task %s (%s) could not be recorded", task["id"], task["name"])
             finally:
                 with self.lock:
-                    self.running.pop(task["id"], None)
-                    if following is not None:
-                        self.running[following["id"]] = time.monotonic()
+                    if self.running.get(task["id"], (None,))[0] == claim_number(task):  # not a newer claim's
+                        del self.running[task["id"]]
+                        self.lost.discard(task["id"])
+                if following is not None:
+                    self._hold(following)
                 self.wake.set()
             task = following
 
     def _record(self, task: dict, ok: bool, value, inline: bool) -> list[dict]:
-        """Store the outcome; returns a next task leased to this thread, if its run scheduled one."""
-        for attempt in range(5):
+        """Store the outcome; returns a next task leased to this thread, if its run scheduled one.
+
+        While the database is away this retries with backoff for as long as the
+        lease may still be this worker's; after that another worker runs the
+        task again (at-least-once), so the result is given up.
+        """
+        delay = FIRST_RETRY_DELAY
+        while True:
             try:
                 claim = InlineClaim(self.id, self.lease, self.queues) if inline and not self.stopping.is_set() else None
                 return self.store.finish_task(self.engine, task, self.id, ok, value, claim)
             except StorageError as e:
-                log.warning("could not record task %s (%s); retrying", task["id"], e)
-                time.sleep(0.5 * (attempt + 1))
+                if time.monotonic() + delay > self._held_until(task):
+                    log.warning("could not record task %s (%s) before its lease ran out; another worker will "
+                                "run it again: %s", task["id"], task["name"], e)
+                    return []
+                if not is_outage(e):
+                    log.warning("could not record task %s (%s); retrying: %s", task["id"], task["name"], e)
+                time.sleep(delay)
+                delay = min(delay * 2, MAX_RETRY_DELAY)
             except psycopg.DataError as e:  # e.g. a string with \u0000, which jsonb cannot hold
                 if not ok:
                     raise
@@ -252,34 +300,45 @@ class Worker:
             else:
                 result = spec.fn(task["payload"])
         except Exception as e:  # the task failed: a retry or a catchable TaskError
-            message = str(e) or type(e).__name__
+            message = clip(str(e) or type(e).__name__)
             if isinstance(e, TimeoutError) and spec.is_async and spec.timeout is not None:
                 message = f"task {name!r} timed out after {spec.timeout:g}s"
             return False, error_payload("TaskError", message, task=name, attempt=task["attempts"])
         finally:
             _current_task.reset(token)
         try:
-            return True, _js.to_json(_js.from_json(result))  # what is stored is what JSON can carry
-        except (TypeError, ValueError) as e:
-            return False, error_payload(
-                "TaskError", f"task {name!r} returned a value that is not JSON ({type(result).__name__}: {e})",
-                task=name)
+            value = _js.to_json(_js.from_json(result))  # what is stored is what JSON can carry
+            size = len(json_text(value))
+        except (TypeError, ValueError, RecursionError) as e:
+            problem = json_problem(result, "its result") or f"{type(result).__name__}: {e}"
+            return False, error_payload("TaskError", f"task {name!r} returned a value that is not JSON: {problem}",
+                                        task=name)
+        if size > MAX_PAYLOAD_BYTES:
+            return False, error_payload("TaskError", f"task {name!r} returned {size:,} bytes of JSON, over the "
+                                                     f"limit of {MAX_PAYLOAD_BYTES:,}", task=name)
+        return True, value
 
     # -- notifications -------------------------------------------------------------------------
     def _listen(self) -> None:
         """Wake the loop on NOTIFY; reconnect with backoff when the database goes away."""
-        delay = 0.5
+        delay = FIRST_RETRY_DELAY
         while not self.stopping.is_set():
             try:
                 with connect(self.url, autocommit=True) as conn:
                     conn.execute("LISTEN rhythm_work")
-                    delay = 0.5
+                    delay = FIRST_RETRY_DELAY
+                    self.wake.set()  # work may have arrived while nobody listened
                     while not self.stopping.is_set():
                         for _ in conn.notifies(timeout=1.0, stop_after=1):
                             self.wake.set()
-            except (StorageError, psycopg.Error):
+            except (StorageError, psycopg.Error) as e:
+                self.store.health.failed(e)  # logged once, with the loop's failures
                 self.stopping.wait(delay)
-                delay = min(delay * 2, 10.0)
+                delay = min(delay * 2, MAX_RETRY_DELAY)
+            except Exception:  # never let the listener die: without it the worker only polls
+                log.exception("worker listener error; reconnecting")
+                self.stopping.wait(delay)
+                delay = min(delay * 2, MAX_RETRY_DELAY)
 
     def _shutdown(self) -> None:
         """Let running tasks finish and record their results, renewing their leases meanwhile."""

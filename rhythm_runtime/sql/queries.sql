@@ -48,7 +48,7 @@ WHERE t.id IN (
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
 )
-RETURNING t.id, t.run_id, t.await_key, t.name, t.queue, t.payload, t.attempts,
+RETURNING t.id, t.run_id, t.await_key, t.name, t.queue, t.payload, t.attempts, t.lost_leases,
           t.max_attempts, t.backoff_seconds, t.timeout_seconds, t.lease_expires_at;
 
 -- name: renew_task_leases
@@ -333,11 +333,11 @@ SELECT extract(epoch FROM least(
 UPDATE rhythm.runs SET signal_waits = %(signal_waits)s, updated_at = now() WHERE id = %(id)s;
 
 -- name: complete_task_ok
--- Record a task's result if this worker still holds it.
+-- Record a task's result if this worker still holds the lease of this claim (attempts + lost_leases counts claims).
 UPDATE rhythm.tasks
 SET status = 'completed', result = %(result)s, finished_at = now(), updated_at = now(),
     lease_owner = NULL, lease_expires_at = NULL
-WHERE id = %(id)s AND status = 'running' AND lease_owner = %(worker)s
+WHERE id = %(id)s AND status = 'running' AND lease_owner = %(worker)s AND attempts + lost_leases = %(claim)s
 RETURNING run_id, await_key;
 
 -- name: fail_task_attempt
@@ -347,7 +347,7 @@ SET status = CASE WHEN attempts < max_attempts THEN 'pending' ELSE 'failed' END,
     available_at = now() + backoff_seconds * power(2, attempts - 1) * (0.5 + random() / 2) * interval '1 second',
     error = %(error)s, lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
     finished_at = CASE WHEN attempts < max_attempts THEN NULL ELSE now() END
-WHERE id = %(id)s AND status = 'running' AND lease_owner = %(worker)s
+WHERE id = %(id)s AND status = 'running' AND lease_owner = %(worker)s AND attempts + lost_leases = %(claim)s
 RETURNING run_id, await_key, status;
 
 -- name: insert_standalone_task
@@ -397,5 +397,5 @@ INSERT INTO rhythm.tasks (run_id, await_key, name, queue, payload, max_attempts,
 VALUES (%(run_id)s, %(await_key)s, %(name)s, %(queue)s, %(payload)s, %(max_attempts)s, %(backoff)s, %(timeout)s,
         'running', 1, %(worker)s, now() + %(lease_seconds)s * interval '1 second', now())
 ON CONFLICT DO NOTHING
-RETURNING id, run_id, await_key, name, queue, payload, attempts, max_attempts, backoff_seconds,
+RETURNING id, run_id, await_key, name, queue, payload, attempts, lost_leases, max_attempts, backoff_seconds,
           timeout_seconds, lease_expires_at;
