@@ -95,7 +95,8 @@ class InProcessWorld:
         run.active = False
         if outcome.status == "suspended":
             # what is stored is what resumes: JSON in, JSON out
-            run.snapshot = json.loads(json.dumps(outcome.snapshot, allow_nan=False))
+            text = outcome.snapshot_json or json.dumps(outcome.snapshot, allow_nan=False)
+            run.snapshot = json.loads(text)
             self.snapshots.append(run.snapshot)
             run.waiting = set(outcome.waiting)
             return

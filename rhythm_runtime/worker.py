@@ -297,11 +297,13 @@ class Worker:
         try:
             if spec.is_async:
                 result = asyncio.run(asyncio.wait_for(spec.fn(task["payload"]), spec.timeout))
+            elif spec.timeout is not None:
+                result = _call_with_timeout(spec.fn, task["payload"], spec.timeout)
             else:
                 result = spec.fn(task["payload"])
         except Exception as e:  # the task failed: a retry or a catchable TaskError
             message = clip(str(e) or type(e).__name__)
-            if isinstance(e, TimeoutError) and spec.is_async and spec.timeout is not None:
+            if isinstance(e, TimeoutError) and spec.timeout is not None:
                 message = f"task {name!r} timed out after {spec.timeout:g}s"
             return False, error_payload("TaskError", message, task=name, attempt=task["attempts"])
         finally:
@@ -360,3 +362,26 @@ class Worker:
         self.pool.shutdown(wait=True)
         self.store.close()
         log.info("worker %s stopped", self.id)
+
+
+def _call_with_timeout(fn, payload, timeout: float):
+    """Run a sync task with a time limit. Python cannot stop a thread: past the limit the
+    attempt fails (and may be retried) while the function finishes in the background, its
+    result ignored, like Celery's soft time limit."""
+    outcome: dict = {}
+    context = contextvars.copy_context()  # current_task() works inside the task
+
+    def target():
+        try:
+            outcome["result"] = context.run(fn, payload)
+        except BaseException as e:  # handed to the waiting thread
+            outcome["error"] = e
+
+    thread = threading.Thread(target=target, name="rhythm-task-timed", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise TimeoutError()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
