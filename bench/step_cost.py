@@ -124,7 +124,8 @@ def transition(module, text: str, settled: dict) -> str:
     outcome = activate(module, json.loads(text), settled, "run-1", noop_scheduler)
     if outcome.snapshot is None:
         return json.dumps(outcome.output, separators=(",", ":"))
-    return json.dumps(outcome.snapshot, separators=(",", ":"), allow_nan=False)
+    # activate() already serialized the snapshot (to check its size); the worker stores that text
+    return outcome.snapshot_json or json.dumps(outcome.snapshot, separators=(",", ":"), allow_nan=False)
 
 
 def best_round(rounds: int, fn) -> float:

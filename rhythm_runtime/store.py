@@ -51,9 +51,9 @@ BEGIN_ATTEMPTS = 3
 # While the database is known to be away, a call waits this long for a connection (not the pool's 30 s),
 # so callers notice (and a stopping worker stops) soon; the pool keeps reconnecting in the background.
 DOWN_CHECKOUT_TIMEOUT = 2.0
-# The pool gives up reconnecting after this long and starts over on the next request, so its
-# exponential backoff (1 s, 2 s, 4 s, ...) never waits much longer than this after a long outage.
-RECONNECT_CYCLE = 15.0
+# The pool gives up reconnecting after this long and starts over (at once) on the next request, so
+# its exponential backoff (1 s, 2 s, 4 s, ...) does not keep a recovered database waiting.
+RECONNECT_CYCLE = 3.0
 # Timer.delay of more seconds than this (a thousand years; Infinity too) never fires, as in JavaScript's model.
 TIMER_FOREVER = 1000 * 365.25 * 86400
 
@@ -402,6 +402,7 @@ class _Tx:
                 inner.__exit__(type(e), e, e.__traceback__)  # the pool replaces the broken connection
                 if attempt == BEGIN_ATTEMPTS - 1 or not is_outage(e):
                     raise
+                self.store.health.failed(e)  # the next checkout waits less: the server may be away
                 self.store.pool.check()  # drop the other connections to a server that went away
                 continue
             stack.enter_context(inner)

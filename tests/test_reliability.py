@@ -201,9 +201,9 @@ def test_postgres_restart_mid_run(project):
         for conn in held:
             client.store.pool.putconn(conn)
         poller_client = SyncRhythmClient(url)
+        watched = poller_client.get(handles[-1].id)
         polled: list = []
-        poller = threading.Thread(target=lambda: polled.append(poller_client.get(handles[-1].id).result(60)),
-                                  daemon=True)
+        poller = threading.Thread(target=lambda: polled.append(watched.result(60)), daemon=True)
         poller.start()
         embedded.stop(server)
         down, down_wall = time.monotonic(), time.time()
