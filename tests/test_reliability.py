@@ -31,11 +31,9 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Callable
 
 import psycopg
 import pytest
-from psycopg.rows import dict_row
 
 from rhythm_runtime import embedded
 from rhythm_runtime.client import MAX_PAYLOAD_BYTES, PayloadError, RhythmClient, SyncRhythmClient, WorkflowFailed
@@ -43,6 +41,8 @@ from rhythm_runtime.db import migrate
 from rhythm_runtime.machine import MAX_SNAPSHOT_BYTES
 from rhythm_runtime.modules import module_hash
 from rhythm_runtime.store import MAX_CHILD_DEPTH
+
+from helpers import query, wait_for
 
 APP = Path(__file__).resolve().parent / "reliability" / "app"
 RHYTHM = Path(sys.executable).with_name("rhythm")
@@ -60,22 +60,8 @@ Worker(rel_app.app, **json.loads(sys.argv[1])).run()
 # -- helpers ------------------------------------------------------------------------------------
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition", interval: float = 0.02):
-    """Poll `check` until it returns something truthy; fail with `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
-def query(url: str, sql: str, params: Any = None) -> list[dict]:
-    with psycopg.connect(url, row_factory=dict_row, autocommit=True) as conn:
-        cur = conn.execute(sql, params)
-        return cur.fetchall() if cur.description else []
 
 
 class Project:

@@ -20,15 +20,15 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Callable
 
 import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
-from psycopg.rows import dict_row
 
 from rhythm_runtime.client import SyncRhythmClient, WorkflowFailed
 from rhythm_runtime.store import RunFinished, RunIdConflict, Store, UnknownWorkflow
+
+from helpers import query, wait_for
 
 APP = Path(__file__).resolve().parent / "e2e" / "app"
 RHYTHM = Path(sys.executable).with_name("rhythm")
@@ -46,22 +46,8 @@ Worker(e2e_app.app, **json.loads(sys.argv[1])).run()
 # -- helpers ------------------------------------------------------------------------------------
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition", interval: float = 0.02):
-    """Poll `check` until it returns something truthy; fail with `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
-def query(url: str, sql: str, params: Any = None) -> list[dict]:
-    with psycopg.connect(url, row_factory=dict_row, autocommit=True) as conn:
-        cur = conn.execute(sql, params)
-        return cur.fetchall() if cur.description else []
 
 
 def run_row(url: str, run_id: str) -> dict:
