@@ -32,7 +32,7 @@ from rhythm_compiler import emit  # noqa: E402
 from rhythm_compiler.check import check  # noqa: E402
 from rhythm_compiler.lower import lower  # noqa: E402
 from rhythm_compiler.parse import parse  # noqa: E402
-from rhythm_compiler.pipeline import COMPILER_VERSION, compile_source, source_hash, version_of  # noqa: E402
+from rhythm_compiler.pipeline import COMPILER_VERSION, compile_source, resume_shape, source_hash, version_of  # noqa: E402
 
 TARGET_LINES_PER_SECOND = 20_000  # before black
 NAME = "bench_workflow"
@@ -189,7 +189,8 @@ def stage_times(source: str, runs: int) -> dict[str, float]:
     def do_emit(fmt: bool):
         return emit.render(machine, name=NAME, version=version_of(source), source_file=PATH,
                            source_hash=source_hash(source), front_matter=program.front_matter,
-                           compiler_version=COMPILER_VERSION, fmt=fmt)
+                           compiler_version=COMPILER_VERSION, resume_shape=resume_shape(machine, res.slots.values()),
+                           fmt=fmt)
 
     return {
         "parse": best_of(runs, lambda: parse(source, PATH)),

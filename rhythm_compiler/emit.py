@@ -18,7 +18,7 @@ import jinja2
 from .ir import Branch, Code, Comment, Jump, Leap, StateMachine, Yield
 from .pyexpr import py_str
 
-SHAPE = 1  # bump when the generated code's shape changes: it is part of every version hash
+SHAPE = 2  # bump when the generated code's shape changes: it is part of every version hash
 _LINE_COMMENT = re.compile(r"^\s*# line (\d+):")
 
 
@@ -78,7 +78,7 @@ def _goto(current: int, target: int) -> list[str]:
 
 
 def render(machine: StateMachine, *, name: str, version: str, source_file: str, source_hash: str,
-           front_matter: str | None, compiler_version: str, fmt: bool = True) -> str:
+           front_matter: str | None, compiler_version: str, resume_shape: str, fmt: bool = True) -> str:
     states = [{"id": st.id, "line": st.line, "lines": state_lines(machine, i)} for i, st in enumerate(machine.states)]
     text = _template().render(
         name_comment=comment_text(name), source_file=comment_text(source_file), source_hash=source_hash,
@@ -89,6 +89,7 @@ def render(machine: StateMachine, *, name: str, version: str, source_file: str, 
         state_lines=repr({st.id: st.line for st in machine.states}),
         try_table=repr(tuple(e.resolved() for e in machine.try_entries)),
         sites=repr({s.id: (s.kind, s.line) for s in machine.sites}),
+        resume_shape=py_str(resume_shape),
         states=states,
     )
     if fmt:

@@ -50,6 +50,17 @@ def compile_source(source: str, path: str = "<flow>", name: str | None = None, f
             gc.enable()
 
 
+def resume_shape(machine: StateMachine, slots) -> str:
+    """A hash of what a snapshot depends on: states and their routes, try table, await sites, variables.
+
+    Two versions with the same resume shape can resume each other's snapshots
+    (`rhythm retry --version latest`): they differ only inside states.
+    """
+    skeleton = repr((sorted(machine.edges()), [e.resolved() for e in machine.try_entries],
+                     sorted((s.id, s.kind) for s in machine.sites), sorted(set(slots))))
+    return hashlib.sha256(skeleton.encode()).hexdigest()[:16]
+
+
 def _compile(source: str, path: str, name: str | None, fmt: bool) -> Compiled:
     name = name or workflow_name(path)
     program = parse(source, path)
@@ -60,6 +71,7 @@ def _compile(source: str, path: str, name: str | None, fmt: bool) -> Compiled:
     try:
         code = emit.render(machine, name=name, version=version_of(source), source_file=Path(path).name,
                            source_hash=source_hash(source), front_matter=program.front_matter,
+                           resume_shape=resume_shape(machine, res.slots.values()),
                            compiler_version=COMPILER_VERSION, fmt=fmt)
     except RecursionError:
         raise CompileError([Diagnostic(1, 1, "this workflow is nested too deeply to compile", 1, path)], source) from None

@@ -369,6 +369,25 @@ def _register_subcommands() -> None:
 
 _register_subcommands()
 
+@main.command()
+@click.argument("run_id")
+@click.option("--version", "version", metavar="latest|VERSION",
+              help="Resume on another version (the newest with 'latest'); it must have the same resume shape.")
+@database_option
+@json_option
+def retry(run_id, version, database_url, as_json) -> None:
+    """Resume a failed run from the await it failed at.
+
+    The task (or child run) whose failure ended the run is issued again from
+    its first attempt; nothing before the await runs again. Refused for runs
+    that have not failed, and for versions whose awaits, loops, try blocks or
+    variables differ from the run's own.
+    """
+    done = _client(database_url).get(run_id).retry(version)
+    again = ", ".join(f"task {r['name']!r} (id {r['task_id']})" if r["kind"] == "task" else f"child run {r['run_id']}"
+                      for r in done["reissued"]) or "nothing (it resumes at its await)"
+    _emit(done, as_json, f"retrying {run_id} on version {done['version']}; re-issued: {again}")
+
 
 if __name__ == "__main__":
     main()

@@ -127,6 +127,10 @@ class SyncHandle:
     def cancel(self) -> bool:
         return self.client.store.cancel_run(self.id)
 
+    def retry(self, version: str | None = None) -> dict:
+        """Resume a failed run from the await it failed at (`rhythm retry`); version None, "latest" or a hash."""
+        return self.client.store.retry_run(self.id, version)
+
 
 def _outcome(row: dict):
     if row["status"] == "completed":
@@ -194,3 +198,6 @@ class WorkflowHandle:
 
     async def cancel(self) -> bool:
         return await asyncio.to_thread(self._h.cancel)
+
+    async def retry(self, version: str | None = None) -> dict:
+        return await asyncio.to_thread(self._h.retry, version)

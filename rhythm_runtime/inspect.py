@@ -37,12 +37,15 @@ ELIDE_AT = 200
 ONE_LINE_AT = 60
 # Lines of source shown before and after the marked line.
 CONTEXT_LINES = 3
+# History steps a report includes (the newest), and how many of them the text shows.
+HISTORY_STEPS = 200
+HISTORY_SHOWN = 20
 FINAL = ("completed", "failed", "cancelled")
 
 _QUERIES = parse_queries("""
 -- name: run
 -- Everything about one run that a report shows.
-SELECT id, workflow_name, version, status, inputs, output, error, snapshot,
+SELECT id, workflow_name, version, status, inputs, output, error, snapshot, failure,
        parent_run_id, parent_await_key, attempts, activations, inbox, waiting,
        signal_waits, created_at, updated_at, finished_at, available_at
 FROM rhythm.runs WHERE id = %(id)s;
@@ -77,6 +80,12 @@ FROM rhythm.timers WHERE run_id = %(id)s AND await_key = ANY(%(keys)s);
 -- The child runs behind a run's await keys.
 SELECT id, parent_await_key AS await_key, workflow_name, status, error
 FROM rhythm.runs WHERE parent_run_id = %(id)s AND parent_await_key = ANY(%(keys)s);
+
+-- name: history
+-- The newest steps of a run's history, oldest first.
+SELECT seq, at, details FROM (
+    SELECT seq, at, details FROM rhythm.history WHERE run_id = %(id)s ORDER BY seq DESC LIMIT %(limit)s
+) AS newest ORDER BY seq;
 
 -- name: unread_signals
 -- Signals sent to a run that no Signal.next has taken yet, per name, oldest name first.
@@ -304,7 +313,9 @@ def inspect_run(conninfo: str, run_id: str, full: bool = False) -> dict:
     Keys: id, workflow, version, newest_version, is_newest_version, status,
     created_at, updated_at, finished_at, activations, parent, inputs, output,
     error, file, state, line, source, locals, locals_note, awaiting, waiting,
-    signal_waits, unread_signals, notes. `locals[i].value` is the value in the
+    signal_waits, unread_signals, notes, history (the newest HISTORY_STEPS steps, see
+    `_step`), failure (for failed runs: line, state, the locals where it threw,
+    the catch and finally blocks the error went through). `locals[i].value` is the value in the
     snapshot encoding (values.encode_snapshot: `{"$": "undefined"}`, promises,
     errors), always whole; `locals[i].text` is the display text, elided unless
     `full`.
@@ -320,7 +331,12 @@ def inspect_run(conninfo: str, run_id: str, full: bool = False) -> dict:
         timers = conn.execute(_QUERIES["awaited_timers"], dict(id=run_id, keys=keys)).fetchall() if keys else []
         children = conn.execute(_QUERIES["awaited_children"], dict(id=run_id, keys=keys)).fetchall() if keys else []
         unread = conn.execute(_QUERIES["unread_signals"], dict(id=run_id)).fetchall()
-    return _report(run, version, newest, tasks, timers, children, unread, full)
+        history = conn.execute(_QUERIES["history"], dict(id=run_id, limit=HISTORY_STEPS)).fetchall()
+    report = _report(run, version, newest, tasks, timers, children, unread, full)
+    tables = module_tables(version)
+    report["history"] = [_step(h, tables) for h in history]
+    report["failure"] = _failure(run, tables, full) if run["status"] == "failed" else None
+    return report
 
 
 def _report(run, version, newest, tasks, timers, children, unread, full) -> dict:
@@ -380,6 +396,52 @@ def _report(run, version, newest, tasks, timers, children, unread, full) -> dict
     awaited = set(run["waiting"] or [])
     report["signal_waits"] = [{"await_key": k, "name": n, "awaited": k in awaited} for k, n in run["signal_waits"]]
     return report
+
+
+def _step(row: dict, tables: Tables) -> dict:
+    """One history step: what an activation (or a retry) did, with states shown as `.flow` lines."""
+    d = row["details"]
+    step = {"seq": row["seq"], "at": _iso(row["at"]), "kind": d.get("kind", "activation"), "status": d.get("status")}
+    if step["kind"] == "retry":
+        step.update({k: d.get(k) for k in ("from_version", "to_version", "reissued", "undone")})
+        return step
+    start = d.get("from")
+    states = [0 if start is None else start, *d.get("trail", [])]
+    if d.get("to") is not None and d["to"] != states[-1]:
+        states.append(d["to"])
+    lines = [tables.state_lines.get(st) for st in states if st != DONE]
+    step.update({
+        "from_state": start, "to_state": d.get("to"), "states": states,
+        "lines": [x for i, x in enumerate(lines) if x is not None and (i == 0 or x != lines[i - 1])],
+        "woke_by": [_await_ref(k, tables) for k in d.get("woke_by", [])],
+        "scheduled": [dict(_await_ref(k, tables, kind), what=what) for k, kind, what in d.get("scheduled", [])],
+        "catches": [_route(c, tables) for c in d.get("catches", [])],
+        "ms": d.get("ms"),
+    })
+    return step
+
+
+def _await_ref(key: str, tables: Tables, kind: str | None = None) -> dict:
+    site = tables.sites.get(_site(key))
+    return {"await_key": key, "kind": kind or (site[0] if site else None), "line": site[1] if site else None}
+
+
+def _route(c: list, tables: Tables) -> dict:
+    """A catch/finally route [from, to, how, message, line thrown at] with both ends as `.flow` lines."""
+    frm, to, how, message, thrown_at = c
+    return {"how": how, "from_line": thrown_at or tables.state_lines.get(frm), "line": tables.state_lines.get(to),
+            "message": message}
+
+
+def _failure(run: dict, tables: Tables, full: bool) -> dict:
+    """Where a failed run failed: the error's line, the locals at that moment, the catches it went through."""
+    err = run["error"] or {}
+    f = run["failure"] or {}
+    data = f.get("data")
+    return {"line": err.get("line"), "state": f.get("state", err.get("state")), "type": err.get("type"),
+            "message": err.get("message"),
+            "locals": _locals(_js.decode_snapshot(data)["L"], full) if data is not None else [],
+            "catches": [_route(c, tables) for c in f.get("catches", [])]}
 
 
 def _waited_line(waited, tables: Tables) -> int | None:
@@ -476,7 +538,7 @@ def render_report(r: dict) -> str:
     if r["source"]:
         out += ["    " + x for x in format_excerpt(r["source"])]
 
-    if r["locals"]:
+    if r["locals"] and not (r.get("failure") or {}).get("locals"):  # for a failure, those where it threw
         out += ["", "locals" + (f", {r['locals_note']}" if r["locals_note"] else "")]
         width = min(max(len(_local_label(x)) for x in r["locals"]), 24)
         for x in r["locals"]:
@@ -494,7 +556,53 @@ def render_report(r: dict) -> str:
                    + ", ".join(f"{s['name']!r} ({s['await_key']})" for s in others))
     if r["unread_signals"]:
         out.append("  unread signals: " + ", ".join(f"{n!r} x{c}" for n, c in r["unread_signals"].items()))
+    out += _failure_text(r.get("failure"))
+    out += _history_text(r.get("history") or [], r["activations"])
     return "\n".join(out)
+
+
+def _failure_text(f: dict | None) -> list[str]:
+    if not f:
+        return []
+    out = []
+    if f["catches"]:
+        out += ["", "the error went through"]
+        out += [f"  {c['how']:<7} at line {c['line'] or '?'} (thrown at line {c['from_line'] or '?'}): {c['message']}"
+                for c in f["catches"]]
+    if f["locals"]:
+        out += ["", f"locals where it failed (line {f['line'] or '?'})"]
+        width = min(max(len(_local_label(x)) for x in f["locals"]), 24)
+        out += [f"  {_local_label(x).ljust(width)} = {_indent(x['text'], width + 5)}" for x in f["locals"]]
+    return out
+
+
+def _history_text(steps: list[dict], total: int) -> list[str]:
+    if not steps:
+        return []
+    shown = steps[-HISTORY_SHOWN:]
+    head = f"history (the last {len(shown)} of {total} steps)" if total > len(shown) else "history"
+    return ["", head] + [f"  {_step_line(st)}" for st in shown]
+
+
+def _step_line(st: dict) -> str:
+    head = f"#{st['seq']:<4} {_when(st['at'])}  {st['status'] or '?':<9}"
+    if st["kind"] == "retry":
+        again = ", ".join(x.get("name") or x.get("run_id") or x["await_key"] for x in st["reissued"] or [])
+        return f"{head} retried on {st['to_version']}" + (f"; re-issued {again}" if again else "")
+    parts = ["lines " + " > ".join(map(str, st["lines"]))] if st["lines"] else []
+    if st["woke_by"]:
+        parts.append("woken by " + ", ".join(f"{w['kind']} {w['await_key']}" for w in st["woke_by"]))
+    if st["scheduled"]:
+        parts.append("scheduled " + ", ".join(_scheduled_text(x) for x in st["scheduled"]))
+    if st["catches"]:
+        parts.append("caught at " + ", ".join(f"{c['how']} line {c['line']}" for c in st["catches"]))
+    return f"{head} " + "; ".join(parts)
+
+
+def _scheduled_text(x: dict) -> str:
+    if x["kind"] == "timer":
+        return f"timer {_js.to_string(float(x['what']))}s"
+    return f"{x['kind']} {x['what']!r}" if x["what"] is not None else x["kind"]
 
 
 def _local_label(x: dict) -> str:

@@ -26,6 +26,9 @@ DEFAULT_STEP_BUDGET = 1_000_000
 MAX_PAYLOAD_BYTES = 1_000_000
 MAX_SNAPSHOT_BYTES = 10_000_000
 MAX_ERROR_CHARS = 10_000  # an error message or thrown value is cut to this much (it is stored and shown)
+# What one activation remembers for the step history: the states of the awaits it passed and the
+# catch/finally routes a thrown value took, each list cut to this many entries.
+MAX_TRAIL = 64
 
 
 def json_text(value) -> str:
@@ -110,6 +113,19 @@ class Frame:
         self.error = None
         self.thrown = _js.UNDEFINED
         self.retval = _js.UNDEFINED
+        self.trail: list[int] = []  # resume states of the awaits passed (see MAX_TRAIL)
+        self.routes: list[list] = []  # [from state, to state, "catch"|"finally", thrown message, .flow line]
+
+    def passed(self, state: int) -> None:
+        if len(self.trail) < MAX_TRAIL:
+            self.trail.append(state)
+
+    def routed(self, to: int, how: str, exc: _js.JSThrow) -> None:
+        if len(self.routes) < MAX_TRAIL:
+            value = exc.value
+            message = value.message if isinstance(value, _js.JSError) else _js.to_string(value)
+            line = _located(self.module, exc.__traceback__, self.state)["line"]
+            self.routes.append([self.state, to, how, clip(message, 200), line])
 
     # -- workflow commands ----------------------------------------------------------
     def _key(self, site: int) -> str:
@@ -179,13 +195,16 @@ class Frame:
             try_end = c if c is not None else f
             if t <= s < try_end:
                 if c is not None:
+                    self.routed(c, "catch", exc)
                     self.thrown = exc.value
                     self.state = c
                 else:
+                    self.routed(f, "finally", exc)
                     self.completions[str(index)] = ["throw", exc.value]
                     self.state = f
                 return
             if c is not None and f is not None and c <= s < f:
+                self.routed(f, "finally", exc)
                 self.completions[str(index)] = ["throw", exc.value]
                 self.state = f
                 return
@@ -333,12 +352,25 @@ class Outcome:
     state: int = 0
     roots: object = None  # what the snapshot holds (locals, awaited, completions), for `live`
     snapshot_json: str | None = None  # a new snapshot as JSON text (measured against the limit), stored as is
+    trail: list = field(default_factory=list)  # Frame.trail and Frame.routes, for the step history
+    routes: list = field(default_factory=list)
+    failed_locals: dict | None = None  # the locals where a failed run threw (encoded on demand)
 
     @property
     def live(self) -> set[str]:
         """Every await key the snapshot can still reach (computed on demand: the store needs it,
         the in-process runner does not)."""
         return reachable_keys(self.roots)
+
+    def failure(self) -> dict | None:
+        """What a failed run looked like where it failed: state, locals (snapshot-encoded) and catch routes."""
+        if self.failed_locals is None:
+            return None
+        try:
+            data = _js.encode_snapshot({"L": self.failed_locals, "W": None, "C": {}})
+        except (RecursionError, _js.JSThrow):
+            data = None
+        return {"state": self.state, "data": data, "catches": self.routes}
 
 
 def new_snapshot(inputs) -> dict:
@@ -365,7 +397,14 @@ def activate(module, snapshot: dict, settled: dict[str, Settlement], run_id: str
         if S.state == DONE:  # `return promise` adopts the promise's outcome
             return _finish(module, S, status, value, None)
         _deliver(S, status, value)
-    return _drive(module, S, L, settled, max_snapshot)
+    outcome = _drive(module, S, L, settled, max_snapshot)
+    outcome.trail, outcome.routes = S.trail, S.routes
+    if outcome.status == "failed" and outcome.error.get("type") != "SnapshotTooLarge":
+        outcome.failed_locals = L
+        last = S.routes[-1] if S.routes else None
+        if last and last[2] == "finally" and last[3] == outcome.error.get("message"):
+            outcome.error["line"] = last[4]  # rethrown by a finally block: report where it was thrown
+    return outcome
 
 
 def _deliver(S: Frame, status: str, value) -> None:
@@ -404,6 +443,7 @@ def _drive(module, S: Frame, L: dict, settled, max_snapshot: int = MAX_SNAPSHOT_
             info.update(message=f"Rhythm failed while running the workflow: {type(e).__name__}: {e}; "
                                 f"this is a bug in Rhythm, please report it", type="InternalError")
             return Outcome("failed", error=info, state=S.state)
+        S.passed(S.state)
         status, value, _ = settle(awaited, settled)
         if status == PENDING:
             roots = {"L": L, "W": awaited, "C": S.completions}

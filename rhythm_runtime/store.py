@@ -17,6 +17,8 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
+import re
 import threading
 import time
 import traceback
@@ -32,7 +34,7 @@ from psycopg_pool import PoolTimeout
 from . import values as _js
 from .db import load_queries, open_pool, storage_errors
 from .errors import RhythmError, StorageError
-from .machine import MAX_SNAPSHOT_BYTES, Settlement, activate, new_snapshot
+from .machine import MAX_SNAPSHOT_BYTES, Settlement, activate, leaf_keys, new_snapshot, reachable_keys
 
 Q = load_queries()
 MAX_LOST_LEASES = 10  # a task whose worker vanishes this often is failing the workers, not flaky
@@ -56,6 +58,8 @@ DOWN_CHECKOUT_TIMEOUT = 2.0
 RECONNECT_CYCLE = 3.0
 # Timer.delay of more seconds than this (a thousand years; Infinity too) never fires, as in JavaScript's model.
 TIMER_FOREVER = 1000 * 365.25 * 86400
+# The step history keeps this many activations per run (the newest); RHYTHM_HISTORY_LIMIT overrides, 0 keeps none.
+HISTORY_LIMIT = 1000
 
 
 class UnknownWorkflow(RhythmError):
@@ -78,6 +82,10 @@ class VersionUnavailable(RhythmError):
     """A run's workflow version cannot be loaded (missing, altered or broken module code)."""
 
 
+class RetryRefused(RhythmError):
+    """`rhythm retry` of a run that has not failed, or onto a version that cannot resume its snapshot."""
+
+
 @dataclass
 class Scheduled:
     """What one activation asked for, written in its transaction (the outbox)."""
@@ -88,6 +96,7 @@ class Scheduled:
     new_waits: list = field(default_factory=list)
     old_waits: list = field(default_factory=list)  # Signal.next waits from earlier activations, oldest first
     settled_now: dict = field(default_factory=dict)  # results known during the activation, for the inbox
+    log: list = field(default_factory=list)  # [key, kind, name or seconds] of everything scheduled, for the history
 
 
 def json_text(value) -> str:
@@ -117,6 +126,39 @@ def claim_number(task: dict) -> int:
     then claimed the same task again cannot record the first claim's result.
     """
     return task["attempts"] + task["lost_leases"]
+
+
+def history_limit() -> int:
+    """How many history steps to keep per run (RHYTHM_HISTORY_LIMIT, default HISTORY_LIMIT)."""
+    text = os.environ.get("RHYTHM_HISTORY_LIMIT", "").strip()
+    try:
+        return max(0, int(text)) if text else HISTORY_LIMIT
+    except ValueError:
+        raise RhythmError(f"RHYTHM_HISTORY_LIMIT must be a whole number of steps, not {text!r}") from None
+
+
+@dataclass
+class Step:
+    """One activation as the step history records it (written with the snapshot, in one statement)."""
+
+    start: int | None  # the state it resumed at (None: the run's first activation)
+    woke_by: list  # await keys with results that the previous activation waited on
+    began: float = field(default_factory=time.monotonic)
+    trail: list = field(default_factory=list)
+    catches: list = field(default_factory=list)
+    scheduled: list = field(default_factory=list)
+    kind: str = "activation"
+
+    def details(self, status: str, end: int | None, **extra) -> Jsonb:
+        return Jsonb({"kind": self.kind, "status": status, "from": self.start, "to": end, "trail": self.trail,
+                      "catches": self.catches, "woke_by": self.woke_by, "scheduled": self.scheduled,
+                      "ms": round((time.monotonic() - self.began) * 1000, 3), **extra})
+
+
+def start_step(row: dict) -> Step:
+    snapshot = row["snapshot"]
+    inbox = row["inbox"]
+    return Step(None if snapshot is None else snapshot["state"], [k for k in row["waiting"] or () if k in inbox])
 
 
 def error_payload(type_: str, message: str, **extra) -> dict:
@@ -214,6 +256,24 @@ class Store:
             conn.execute(Q["lock_run_tree"], dict(id=run_id)).fetchall()  # deepest first: see the module docstring
             return _cancel(conn, run_id)
 
+    def retry_run(self, run_id: str, version: str | None = None) -> dict:
+        """Resume a failed run from the snapshot it failed at; see `_retry`.
+
+        `version`: None keeps the run's own version, "latest" takes the newest
+        registered one, anything else names a version; a version other than
+        the run's own must have the same resume shape (RESUME_SHAPE).
+        """
+        for attempt in range(3):
+            try:
+                with self.tx() as conn:
+                    result = _retry(conn, run_id, version, history_limit())
+                    conn.execute(Q["notify_work"])
+                    return result
+            except StorageError as e:  # a worker finishing one of its tasks meanwhile: try again
+                if not isinstance(e.__cause__, psycopg.errors.DeadlockDetected) or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
     def queue_task(self, name: str, payload: Any, spec) -> int:
         with self.tx() as conn:
             row = conn.execute(Q["insert_standalone_task"], dict(
@@ -271,7 +331,8 @@ class Store:
             row = conn.execute(Q["lock_run_for_activation"], dict(id=run_id)).fetchone()
             if row is None or row["status"] not in ("pending", "suspended") or row["activations"] != activations:
                 return
-            if engine.finish(conn, row, "failed", None, error, row["snapshot"]):
+            kept = (row["inbox"], row["waiting"], row["signal_waits"])
+            if engine.finish(conn, row, "failed", None, error, row["snapshot"], kept=kept):
                 conn.execute(Q["notify_work"])
 
     def claim_tasks(self, worker: str, queues: list[str], limit: int, lease: float) -> list[dict]:
@@ -507,6 +568,148 @@ def _cancel(conn, run_id: str) -> bool:
     return True
 
 
+def _retry(conn, run_id: str, version: str | None, keep: int) -> dict:
+    """Reset a failed run to its stored snapshot, in one transaction.
+
+    The snapshot is the one the failed activation started from. What that
+    activation did is undone: tasks, timers and children it scheduled are
+    deleted and signals it took are put back (the re-run does it again).
+    Awaits the snapshot still waits on are brought up to date: a failed or
+    cancelled task is re-issued from its first attempt, a failed child is
+    retried, results that came after the failure are delivered.
+    """
+    tasks = conn.execute(Q["lock_run_tasks"], dict(id=run_id)).fetchall()
+    run = conn.execute(Q["lock_failed_run"], dict(id=run_id)).fetchone()
+    if run is None:
+        raise RunNotFound(f"no run with id {run_id!r}")
+    if run["status"] != "failed":
+        raise RetryRefused(f"run {run_id} is {run['status']}: only failed runs can be retried")
+    target = _retry_version(conn, run, version)
+    snapshot = run["snapshot"]
+    seq = snapshot.get("seq", {}) if snapshot else {}
+    live = reachable_keys(_js.decode_snapshot(snapshot["data"])) if snapshot else set()
+    inbox = dict(run["inbox"])
+    waiting = leaf_keys(_js.decode_snapshot(snapshot["data"])["W"]) if snapshot else []
+    redo = _Redo(conn, seq, live, set(waiting), inbox)
+    redo.tasks(tasks)
+    redo.children(conn.execute(Q["run_children_all"], dict(id=run_id)).fetchall())
+    redo.timers(run_id, conn.execute(Q["run_timers"], dict(id=run_id)).fetchall())
+    undone = [r["await_key"] for r in conn.execute(Q["consumed_signal_keys"], dict(id=run_id)).fetchall()
+              if _after(r["await_key"], seq)]
+    conn.execute(Q["unconsume_signals"], dict(id=run_id, keys=undone))
+    details = {"kind": "retry", "status": "retried", "from_version": run["version"], "to_version": target,
+               "reissued": redo.reissued, "undone": redo.undone + undone}
+    conn.execute(Q["resume_failed_run"], dict(
+        id=run_id, version=target, inbox=Jsonb(inbox), waiting=waiting,
+        seq=run["activations"] + 1, keep=keep, step=Jsonb(details)))
+    return {"run_id": run_id, "version": target, "reissued": redo.reissued, "undone": details["undone"]}
+
+
+_RESUME_SHAPE = re.compile(r'^RESUME_SHAPE = "([0-9a-f]+)"$', re.M)
+
+
+def _retry_version(conn, run: dict, version: str | None) -> str:
+    """The version a retry resumes on; RetryRefused when its resume shape differs from the run's own."""
+    name, own = run["workflow_name"], run["version"]
+    if version in (None, own):
+        return own
+    if version == "latest":
+        version = conn.execute(Q["newest_version"], dict(name=name)).fetchone()["version"]
+        if version == own:
+            return own
+    new = conn.execute(Q["load_version"], dict(name=name, version=version)).fetchone()
+    if new is None:
+        raise RetryRefused(f"workflow {name!r} has no version {version!r}")
+    snapshot = run["snapshot"]
+    if snapshot is None or (snapshot["state"] == 0 and not snapshot.get("seq")):
+        return version  # it failed before its first await: any version can start it afresh
+    old = conn.execute(Q["load_version"], dict(name=name, version=own)).fetchone()
+    shapes = [_RESUME_SHAPE.search(r["module_code"]) if r else None for r in (old, new)]
+    if None in shapes or shapes[0].group(1) != shapes[1].group(1):
+        raise RetryRefused(
+            f"version {version} of {name!r} cannot resume run {run['id']} (on version {own}): their awaits, loops, "
+            f"try blocks or variables differ, so the saved state means something else there; retry it on its own "
+            f"version, or start a new run")
+    return version
+
+
+def _after(key: str, seq: dict) -> bool:
+    """Whether an await key was made after the snapshot whose per-site counters are `seq`."""
+    site, _, n = key.partition(".")
+    return int(n) > seq.get(site, 0)
+
+
+@dataclass
+class _Redo:
+    """What a retry does to the things a run awaited (see `_retry`)."""
+
+    conn: Any
+    seq: dict
+    live: set  # keys the snapshot can still reach
+    waiting: set  # keys the snapshot awaits: only these are re-run
+    inbox: dict
+    reissued: list = field(default_factory=list)
+    undone: list = field(default_factory=list)
+
+    def deliver(self, key: str, kind: str, value) -> None:
+        seq = self.conn.execute(Q["next_settle_seq"]).fetchone()["seq"]
+        self.inbox[key] = [seq, kind, json_text(value)]
+
+    def again(self, key: str, failed: bool) -> bool:
+        """Whether an awaited thing must run again: the snapshot awaits it and it failed (its failure is
+        dropped from the inbox)."""
+        if key not in self.waiting or not failed:
+            return False
+        self.inbox.pop(key, None)
+        return True
+
+    def late(self, key: str) -> bool:
+        """Whether a reachable result arrived after the failure (a failed run's inbox takes nothing)."""
+        return key in self.live and key not in self.inbox
+
+    def tasks(self, rows: list[dict]) -> None:
+        gone, again = [], []
+        for t in rows:
+            key, failed = t["await_key"], t["status"] in ("failed", "cancelled")
+            if _after(key, self.seq):
+                gone.append(t["id"])
+                self.undone.append(key)
+            elif self.again(key, failed):
+                again.append(t["id"])
+                self.reissued.append({"await_key": key, "kind": "task", "name": t["name"], "task_id": t["id"]})
+            elif self.late(key) and t["status"] == "completed":
+                self.deliver(key, "ok", t["result"])
+            elif self.late(key) and failed:
+                self.deliver(key, "err", t["error"] or error_payload("TaskError", "the task was cancelled"))
+        self.conn.execute(Q["delete_tasks"], dict(ids=gone))
+        self.conn.execute(Q["reissue_tasks"], dict(ids=again))
+
+    def children(self, rows: list[dict]) -> None:
+        gone = []
+        for c in rows:
+            key = c["await_key"]
+            if _after(key, self.seq):
+                gone.append(c["id"])
+                self.undone.append(key)
+            elif self.again(key, c["status"] == "failed"):
+                _retry(self.conn, c["id"], None, history_limit())
+                self.reissued.append({"await_key": key, "kind": "child", "run_id": c["id"]})
+            elif self.late(key) and c["status"] == "completed":
+                self.deliver(key, "ok", c["output"])
+            elif self.late(key) and c["status"] in ("failed", "cancelled"):
+                self.deliver(key, "err", error_payload("WorkflowError", (c["error"] or {}).get("message", "")))
+        self.conn.execute(Q["delete_runs"], dict(ids=gone))
+
+    def timers(self, run_id: str, rows: list[dict]) -> None:
+        gone = [r["await_key"] for r in rows if _after(r["await_key"], self.seq)]
+        self.conn.execute(Q["delete_timers"], dict(id=run_id, keys=gone))
+        self.undone += gone
+        for r in rows:
+            key = r["await_key"]
+            if key in self.live and key not in self.inbox and r["fired_at"] is not None:
+                self.deliver(key, "undefined", None)
+
+
 @dataclass
 class _Parent:
     """The activation a child runs inside: where the child's outcome goes if it ends at once."""
@@ -538,32 +741,38 @@ class Engine:
         self.task_specs = task_specs
         self.budget = budget
         self.max_snapshot = MAX_SNAPSHOT_BYTES
+        self.history_limit = history_limit()
         self.inline = threading.local()  # .claim: an InlineClaim while a task thread advances its run
 
     def advance(self, conn, row: dict, depth: int = 0, parent: _Parent | None = None) -> bool:
         """Run one activation of the locked run `row`; True if other workers should be notified."""
         run_id = row["id"]
+        step = start_step(row)
+        kept = (row["inbox"], row["waiting"], row["signal_waits"])  # what a retry resumes with
         try:
             module = self.modules(conn, row["workflow_name"], row["version"])
         except VersionUnavailable as e:
             error = error_payload("VersionError", str(e))
-            return self.finish(conn, row, "failed", None, error, row["snapshot"], parent)
+            return self.finish(conn, row, "failed", None, error, row["snapshot"], parent, step, kept)
         snapshot = row["snapshot"] or new_snapshot(row["inputs"])
         inbox = dict(row["inbox"])
         waits = list(row["signal_waits"])
         notify = False
         while True:
             settled = {k: decode_settlement(v) for k, v in inbox.items()}
-            out = Scheduled(old_waits=list(waits))
+            out = Scheduled(old_waits=list(waits), log=step.scheduled)
             def scheduler(kind, key, spec, settled=settled, out=out):
                 self.schedule(conn, run_id, settled, out, kind, key, spec, depth)
 
             outcome = activate(module, snapshot, settled, run_id, scheduler, self.budget, self.max_snapshot)
+            step.trail += outcome.trail
+            step.catches += outcome.routes
             notify = self.write_outbox(conn, run_id, out) or notify
+            if outcome.status != "suspended":
+                return self.finish(conn, row, outcome.status, outcome.output, outcome.error, snapshot, parent,
+                                   step, kept, outcome.failure(), outcome.state) or notify
             inbox.update(out.settled_now)
             waits += out.new_waits
-            if outcome.status != "suspended":
-                return self.finish(conn, row, outcome.status, outcome.output, outcome.error, snapshot, parent) or notify
             live = outcome.live  # results and signal waits of unreachable promises are garbage
             inbox = {k: v for k, v in inbox.items() if k in live}
             waits = [w for w in waits if w[0] in live]
@@ -572,17 +781,32 @@ class Engine:
             matched = self.match_signals(conn, run_id, waits, inbox) if waits else []
             if not set(matched) & set(outcome.waiting):
                 break
+            kept = (dict(inbox), list(outcome.waiting), list(waits))
         conn.execute(Q["save_suspended"], dict(
             id=run_id, snapshot=json_param(snapshot, snapshot_json), inbox=Jsonb(inbox), waiting=outcome.waiting,
-            signal_waits=Jsonb(waits)))
+            signal_waits=Jsonb(waits), **self.step_params(row, step, "suspended", outcome.state)))
         return notify
 
-    def finish(self, conn, row: dict, status: str, output, error, snapshot, parent: _Parent | None = None) -> bool:
-        """Store a run's outcome and deliver it to its parent; True if other workers should be notified."""
+    def step_params(self, row: dict, step: Step | None, status: str, end: int | None) -> dict:
+        """The history parameters of save_suspended and save_finished."""
+        if step is None:
+            step = start_step(row)
+        return dict(seq=row["activations"] + 1, keep=self.history_limit, step=step.details(status, end))
+
+    def finish(self, conn, row: dict, status: str, output, error, snapshot, parent: _Parent | None = None,
+               step: Step | None = None, kept: tuple | None = None, failure: dict | None = None,
+               end: int | None = None) -> bool:
+        """Store a run's outcome and deliver it to its parent; True if other workers should be notified.
+
+        A failed run keeps `kept` (inbox, waiting keys, signal waits of `snapshot`) and its timers for a retry."""
+        inbox, waiting, waits = kept if status == "failed" and kept is not None else ({}, [], [])
         conn.execute(Q["save_finished"], dict(
             id=row["id"], status=status, output=Json(output), error=Jsonb(error),
-            snapshot=None if snapshot is None else Json(snapshot)))
-        conn.execute(Q["drop_pending_timers"], dict(id=row["id"]))
+            snapshot=None if snapshot is None else Json(snapshot), failure=None if failure is None else Json(failure),
+            inbox=Jsonb(inbox), waiting=list(waiting), signal_waits=Jsonb(waits),
+            **self.step_params(row, step, status, end)))
+        if status != "failed":
+            conn.execute(Q["drop_pending_timers"], dict(id=row["id"]))
         if row["parent_run_id"] is None:
             return False
         if status == "completed":
@@ -596,6 +820,7 @@ class Engine:
 
     def schedule(self, conn, run_id, settled, out: Scheduled, kind, key, spec, depth: int = 0) -> None:
         """The machine's scheduler: signals and children are handled now, the rest goes to the outbox."""
+        out.log.append([key, kind, spec.get("name", spec.get("seconds"))])
         if kind == "signal":
             name = spec["name"]
             if any(w[1] == name for w in out.old_waits + out.new_waits):

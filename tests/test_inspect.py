@@ -180,7 +180,8 @@ def test_failed_run_shows_the_error_line(env):
     text = inspect(db_url, run_id)
     assert "failed at broken.flow:3 (state 1): TypeError: Cannot read properties of undefined" in text
     assert "> 3 | total = first.missing.value" in text
-    assert "locals, as saved at the last await (state 1, line 1); later changes were never saved" in text
+    assert "locals where it failed (line 3)" in text and "total = 0" in text.replace("  ", "")
+    assert "locals, as saved at the last await" not in text  # the locals where it threw say more
     assert "waiting for" not in text
 
 
@@ -192,7 +193,7 @@ def test_json_shape(env):
         "id", "workflow", "version", "newest_version", "is_newest_version", "status", "created_at",
         "updated_at", "finished_at", "activations", "parent", "inputs", "output", "error", "file", "state",
         "line", "source", "locals", "locals_note", "awaiting", "waiting", "signal_waits", "unread_signals",
-        "notes"}
+        "notes", "history", "failure"}
     assert (report["workflow"], report["status"], report["state"], report["line"]) == ("approve", "suspended", 1, 6)
     assert report["is_newest_version"] is True and report["inputs"] == {"id": 8}
     assert [x["line"] for x in report["source"]] == [3, 4, 5, 6, 7, 8][:5]

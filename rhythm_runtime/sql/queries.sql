@@ -161,10 +161,11 @@ WHERE t.run_id = due.run_id AND t.await_key = due.await_key
 RETURNING t.run_id, t.await_key, t.due_at;
 
 -- name: register_version
--- Record a compiled workflow version (idempotent: the same version registers once).
-INSERT INTO rhythm.workflow_versions (name, version, source, module_code, module_hash)
+-- Record a compiled version; registering an older one again (a rollback) makes it the newest again.
+INSERT INTO rhythm.workflow_versions AS v (name, version, source, module_code, module_hash)
 VALUES (%(name)s, %(version)s, %(source)s, %(module_code)s, %(module_hash)s)
-ON CONFLICT (name, version) DO NOTHING;
+ON CONFLICT (name, version) DO UPDATE SET created_at = clock_timestamp()
+WHERE v.created_at < (SELECT max(created_at) FROM rhythm.workflow_versions WHERE name = %(name)s);
 
 -- name: newest_version
 -- The version new runs of one workflow start on.
@@ -207,7 +208,7 @@ LIMIT %(limit)s;
 -- name: lock_runnable_run
 -- Lock one run that needs an activation; the lock is the activation's exclusive right.
 SELECT id, workflow_name, version, status, inputs, snapshot, inbox, signal_waits,
-       parent_run_id, parent_await_key, activations
+       parent_run_id, parent_await_key, activations, waiting
 FROM rhythm.runs
 WHERE status IN ('pending', 'suspended')
   AND available_at IS NOT NULL
@@ -219,7 +220,7 @@ FOR UPDATE SKIP LOCKED;
 -- name: lock_run_for_activation
 -- Lock one run by id for an activation (a child started inline, or a run being failed).
 SELECT id, workflow_name, version, status, inputs, snapshot, inbox, signal_waits,
-       parent_run_id, parent_await_key, activations
+       parent_run_id, parent_await_key, activations, waiting
 FROM rhythm.runs
 WHERE id = %(id)s
 FOR UPDATE;
@@ -227,13 +228,20 @@ FOR UPDATE;
 -- name: lock_run_if_waiting
 -- Lock a woken run for an activation right after its task finished, unless another worker has it.
 SELECT id, workflow_name, version, status, inputs, snapshot, inbox, signal_waits,
-       parent_run_id, parent_await_key, activations
+       parent_run_id, parent_await_key, activations, waiting
 FROM rhythm.runs
 WHERE id = %(id)s AND status = 'suspended' AND available_at IS NOT NULL
 FOR UPDATE SKIP LOCKED;
 
 -- name: save_suspended
--- Store the snapshot of a run that now waits, with what it waits for.
+-- Store a waiting run's snapshot and what it waits for, and its history step (the newest keep steps stay).
+WITH step AS (
+    INSERT INTO rhythm.history (run_id, seq, details)
+    SELECT %(id)s, %(seq)s, %(step)s WHERE %(keep)s > 0
+    ON CONFLICT DO NOTHING
+), trimmed AS (
+    DELETE FROM rhythm.history WHERE run_id = %(id)s AND seq <= %(seq)s - %(keep)s
+)
 UPDATE rhythm.runs
 SET status = 'suspended', snapshot = %(snapshot)s, inbox = %(inbox)s,
     waiting = %(waiting)s, signal_waits = %(signal_waits)s,
@@ -242,10 +250,18 @@ SET status = 'suspended', snapshot = %(snapshot)s, inbox = %(inbox)s,
 WHERE id = %(id)s;
 
 -- name: save_finished
--- Store the outcome of a run that completed or failed.
+-- Store a run's outcome and its history step; a failed run keeps its snapshot, inbox and waits for a retry.
+WITH step AS (
+    INSERT INTO rhythm.history (run_id, seq, details)
+    SELECT %(id)s, %(seq)s, %(step)s WHERE %(keep)s > 0
+    ON CONFLICT DO NOTHING
+), trimmed AS (
+    DELETE FROM rhythm.history WHERE run_id = %(id)s AND seq <= %(seq)s - %(keep)s
+)
 UPDATE rhythm.runs
 SET status = %(status)s, output = %(output)s, error = %(error)s, snapshot = %(snapshot)s,
-    inbox = '{}', waiting = '{}', signal_waits = '[]', available_at = NULL,
+    failure = %(failure)s, inbox = %(inbox)s, waiting = %(waiting)s, signal_waits = %(signal_waits)s,
+    available_at = NULL,
     activations = activations + 1, attempts = 0, updated_at = now(), finished_at = now()
 WHERE id = %(id)s;
 
@@ -399,3 +415,63 @@ VALUES (%(run_id)s, %(await_key)s, %(name)s, %(queue)s, %(payload)s, %(max_attem
 ON CONFLICT DO NOTHING
 RETURNING id, run_id, await_key, name, queue, payload, attempts, lost_leases, max_attempts, backoff_seconds,
           timeout_seconds, lease_expires_at;
+
+-- name: lock_run_tasks
+-- Lock every task of a run, before the run itself (the lock order of the module docstring): for a retry.
+SELECT id, await_key, name, status, result, error FROM rhythm.tasks WHERE run_id = %(id)s ORDER BY id FOR UPDATE;
+
+-- name: lock_failed_run
+-- Lock a run for a retry, with everything a retry resumes from.
+SELECT id, workflow_name, version, status, snapshot, inbox, waiting, signal_waits, activations
+FROM rhythm.runs WHERE id = %(id)s FOR UPDATE;
+
+-- name: run_children_all
+-- Every child of a run, finished or not, with its await key in the parent (for a retry).
+SELECT id, parent_await_key AS await_key, status, output, error FROM rhythm.runs WHERE parent_run_id = %(id)s;
+
+-- name: run_timers
+-- Every timer of a run (for a retry).
+SELECT await_key, fired_at FROM rhythm.timers WHERE run_id = %(id)s;
+
+-- name: consumed_signal_keys
+-- The await keys that took a signal of this run (for a retry).
+SELECT consumed_by AS await_key FROM rhythm.signals WHERE run_id = %(id)s AND consumed_by IS NOT NULL;
+
+-- name: reissue_tasks
+-- Run these tasks again from their first attempt, now (a retry re-issues the awaits that failed).
+UPDATE rhythm.tasks
+SET status = 'pending', attempts = 0, lost_leases = 0, result = NULL, error = NULL,
+    lease_owner = NULL, lease_expires_at = NULL, available_at = now(),
+    started_at = NULL, finished_at = NULL, updated_at = now()
+WHERE id = ANY(%(ids)s);
+
+-- name: delete_tasks
+-- Forget tasks scheduled after a retried run's snapshot (the retried activation schedules them again).
+DELETE FROM rhythm.tasks WHERE id = ANY(%(ids)s);
+
+-- name: delete_runs
+-- Forget child runs started after a retried run's snapshot (their descendants go with them).
+DELETE FROM rhythm.runs WHERE id = ANY(%(ids)s);
+
+-- name: delete_timers
+-- Forget timers scheduled after a retried run's snapshot.
+DELETE FROM rhythm.timers WHERE run_id = %(id)s AND await_key = ANY(%(keys)s);
+
+-- name: unconsume_signals
+-- Put back the signals taken after a retried run's snapshot, unread, in their original order.
+UPDATE rhythm.signals SET consumed_by = NULL, consumed_at = NULL
+WHERE run_id = %(id)s AND consumed_by = ANY(%(keys)s);
+
+-- name: resume_failed_run
+-- Make a failed run runnable again from its stored snapshot, on `version`, and record the retry in its history.
+WITH step AS (
+    INSERT INTO rhythm.history (run_id, seq, details)
+    SELECT %(id)s, %(seq)s, %(step)s WHERE %(keep)s > 0
+    ON CONFLICT DO NOTHING
+)
+UPDATE rhythm.runs
+SET status = CASE WHEN snapshot IS NULL THEN 'pending' ELSE 'suspended' END,
+    version = %(version)s, inbox = %(inbox)s, waiting = %(waiting)s,
+    output = NULL, error = NULL, failure = NULL, finished_at = NULL,
+    available_at = now(), attempts = 0, activations = activations + 1, updated_at = now()
+WHERE id = %(id)s;

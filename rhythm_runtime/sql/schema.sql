@@ -35,7 +35,8 @@ CREATE TABLE rhythm.workflow_versions (
     module_code text NOT NULL,
     -- sha256 of module_code: lets a worker check what it is about to load.
     module_hash text NOT NULL,
-    -- First registration; the newest per name is the version new runs use.
+    -- Registration time (a rollback registers an old version again and makes
+    -- it the newest); the newest per name is the version new runs use.
     created_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (name, version)
 );
@@ -217,3 +218,10 @@ CREATE TABLE rhythm.history (
     details jsonb NOT NULL,
     PRIMARY KEY (run_id, seq)
 );
+
+-- Added by 0002 (columns keep migration order, so it is added here too).
+-- Where a failed run failed: {state, data (the locals, snapshot-encoded),
+-- catches: [[from, to, "catch"|"finally", message]]}; NULL otherwise.
+ALTER TABLE rhythm.runs ADD COLUMN failure json;
+COMMENT ON TABLE rhythm.history IS
+    'One row per committed activation (and per retry), written in its transaction; the newest N per run are kept.';
