@@ -57,15 +57,16 @@ def inspect_cmd(run_id, full, database_url, as_json) -> None:
 @click.command("graph")
 @click.argument("workflow")
 @click.option("--run", "run_id", metavar="RUN_ID", help="Highlight the state this run is in (and use its version).")
-@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True,
-              help="Mermaid flowchart or Graphviz digraph.")
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot", "svg"]), default="mermaid", show_default=True,
+              help="Mermaid flowchart, Graphviz digraph, or a standalone SVG image.")
 @database_option
 def graph_cmd(workflow, run_id, fmt, database_url) -> None:
     """Print the state machine of WORKFLOW (a registered name, or a .flow file) as a graph.
 
     A name uses the newest registered version, or with --run the version that
     run started on. One node per state, edges for jumps, branches, awaits and
-    catch/finally routing.
+    catch/finally routing; with --run, the run's state and the states its step
+    history went through are highlighted.
     """
     from rhythm_compiler import CompileError, compile_source, version_of
     from rhythm_compiler.diagnostics import render_all
@@ -114,4 +115,6 @@ def graph_cmd(workflow, run_id, fmt, database_url) -> None:
         comments.append(f"run {run_id}: {position['status']}" + (f", state {current}" if current is not None else ""))
     graph = build_graph(machine, source, current)
     graph.comments = comments
+    if position:
+        graph.visited = position["visited"] & {st.id for st in machine.states}
     click.echo(render(graph, fmt), nl=False)

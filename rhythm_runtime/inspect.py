@@ -131,13 +131,28 @@ def workflow_version(conninfo: str, name: str, version: str | None = None) -> di
 
 
 def run_position(conninfo: str, run_id: str) -> dict:
-    """Where a run is: {workflow, version, status, state}; state is None when it has none to show."""
+    """Where a run is: {workflow, version, status, state, visited}; state is None when it has none to show,
+    visited holds the states its (kept) step history went through on its current version."""
     with _read(conninfo) as conn, storage_errors(conninfo):
         row = conn.execute(_QUERIES["run"], dict(id=run_id)).fetchone()
+        history = conn.execute(_QUERIES["history"], dict(id=run_id, limit=HISTORY_STEPS)).fetchall()
     if row is None:
         raise RunNotFound(f"no run with id {run_id!r}")
     return {"workflow": row["workflow_name"], "version": row["version"], "status": row["status"],
-            "state": _current_state(row)}
+            "state": _current_state(row), "visited": _visited(history)}
+
+
+def _visited(history: list[dict]) -> set[int]:
+    """The states of the steps since the last retry (an earlier version may number its states otherwise)."""
+    states: set[int] = set()
+    for h in history:
+        d = h["details"]
+        if d.get("kind") == "retry":
+            states = set()
+            continue
+        states.update(x for x in [0 if d.get("from") is None else d["from"], *d.get("trail", []), d.get("to")]
+                      if isinstance(x, int) and x >= 0)
+    return states
 
 
 def _current_state(row: dict) -> int | None:

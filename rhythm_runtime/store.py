@@ -559,7 +559,7 @@ def _cancel(conn, run_id: str) -> bool:
     if row is None:
         return False
     conn.execute(Q["cancel_run_tasks"], dict(id=run_id))
-    conn.execute(Q["drop_pending_timers"], dict(id=run_id))
+    conn.execute(Q["drop_pending_timers"], dict(id=run_id, keep=[]))
     for child in conn.execute(Q["child_runs"], dict(id=run_id)).fetchall():
         _cancel(conn, child["id"])
     if row["parent_run_id"] is not None:
@@ -798,15 +798,16 @@ class Engine:
                end: int | None = None) -> bool:
         """Store a run's outcome and deliver it to its parent; True if other workers should be notified.
 
-        A failed run keeps `kept` (inbox, waiting keys, signal waits of `snapshot`) and its timers for a retry."""
+        A failed run keeps `kept` (inbox, waiting keys, signal waits of `snapshot`) and the timers that
+        snapshot can reach, for a retry."""
         inbox, waiting, waits = kept if status == "failed" and kept is not None else ({}, [], [])
         conn.execute(Q["save_finished"], dict(
             id=row["id"], status=status, output=Json(output), error=Jsonb(error),
             snapshot=None if snapshot is None else Json(snapshot), failure=None if failure is None else Json(failure),
             inbox=Jsonb(inbox), waiting=list(waiting), signal_waits=Jsonb(waits),
             **self.step_params(row, step, status, end)))
-        if status != "failed":
-            conn.execute(Q["drop_pending_timers"], dict(id=row["id"]))
+        live = reachable_keys(_js.decode_snapshot(snapshot["data"])) if status == "failed" and snapshot else ()
+        conn.execute(Q["drop_pending_timers"], dict(id=row["id"], keep=list(live)))
         if row["parent_run_id"] is None:
             return False
         if status == "completed":

@@ -309,8 +309,8 @@ def test_graph_run_highlights_the_current_state(env):
     dot = cli(graph_cmd, "approve", "--run", run_id, "--format", "dot", "--database-url", db_url).stdout
     assert 's1 [label="state 1 · line 6: const decision = await Promise.race([Signal.next(\\"approve\\"), ' \
            'deadline])", style="filled,bold"' in dot
-    assert 's0 [label="state 0 · line 2: let order = { id: Inputs.id, items: [\\"apple\\", \\"pear\\"], total: 12.5 }"];' \
-        in dot
+    assert 's0 [label="state 0 · line 2: let order = { id: Inputs.id, items: [\\"apple\\", \\"pear\\"], total: 12.5 }", ' \
+           'style=filled, fillcolor="#dbeafe"];' in dot  # the path taken so far
     unknown = cli(graph_cmd, "nope", "--database-url", db_url)
     assert unknown.exit_code == 1 and "unknown workflow 'nope'" in unknown.stderr
     wrong = cli(graph_cmd, "flaky", "--run", run_id, "--database-url", db_url)

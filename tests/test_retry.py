@@ -315,3 +315,41 @@ try {
     routes = [(c["how"], c["line"]) for c in failure["catches"]]
     assert routes == [("catch", 5), ("finally", 8)]
     assert "payment service unavailable" in failure["catches"][0]["message"]
+
+
+def test_the_graph_highlights_the_path_a_run_took(env, tmp_path):
+    handle = env.fail("charge", {"amount": 4})
+    visited = set()
+    for h in query(env.url, "SELECT details FROM rhythm.history WHERE run_id = %s", (handle.id,)):
+        visited |= {h["details"]["from"] or 0, *h["details"]["trail"], h["details"]["to"]}
+    current = handle.describe()["error"]["state"]
+    svg = env.cli("graph", "charge", "--run", handle.id, "--format", "svg")
+    assert svg.exit_code == 0, svg.output
+    assert svg.output.startswith("<svg") and svg.output.rstrip().endswith("</svg>")
+    for state in visited - {current}:
+        assert f'data-state="{state}"><rect' in svg.output
+        assert svg.output.split(f'data-state="{state}">')[1].split("/>")[0].count("#dbeafe") == 1
+    assert "#ffe08a" in svg.output.split(f'data-state="{current}">')[1].split("/>")[0]
+    import xml.dom.minidom
+
+    xml.dom.minidom.parseString(svg.output)  # well-formed, so a browser shows it
+    mermaid = env.cli("graph", "charge", "--run", handle.id)
+    assert "classDef visited" in mermaid.output and f"class s{current} current" in mermaid.output
+
+
+def test_a_timer_the_failed_run_still_holds_survives_until_the_retry(env):
+    text = """\
+const deadline = Timer.delay(0.5)
+await Task.run("retry-upstream", { amount: 11 })
+await deadline
+return "in time"
+"""
+    env.deploy("deadline", text)
+    handle = env.fail("deadline")
+    timers = query(env.url, "SELECT await_key FROM rhythm.timers WHERE run_id = %s", (handle.id,))
+    assert len(timers) == 1  # kept: the snapshot holds `deadline`
+    wait_for(lambda: query(env.url, "SELECT fired_at FROM rhythm.timers WHERE run_id = %s", (handle.id,))[0]["fired_at"],
+             what="the timer to fire while the run is failed")
+    UPSTREAM["up"] = True
+    handle.retry()
+    assert handle.result(timeout=20) == "in time"  # the timer that fired meanwhile was delivered

@@ -386,8 +386,8 @@ WHERE id = %(id)s AND status IN ('pending', 'suspended')
 RETURNING id, parent_run_id, parent_await_key;
 
 -- name: drop_pending_timers
--- Forget the timers a finished or cancelled run was still waiting on (nothing can want them any more).
-DELETE FROM rhythm.timers WHERE run_id = %(id)s AND fired_at IS NULL;
+-- Forget the pending timers of a finished run, but those in keep (a failed run's snapshot can reach them).
+DELETE FROM rhythm.timers WHERE run_id = %(id)s AND fired_at IS NULL AND NOT (await_key = ANY(%(keep)s));
 
 -- name: cancel_run_tasks
 -- Cancel the tasks of a cancelled run that have not started.
