@@ -353,3 +353,51 @@ return "in time"
     UPSTREAM["up"] = True
     handle.retry()
     assert handle.result(timeout=20) == "in time"  # the timer that fired meanwhile was delivered
+
+
+def test_repair_with_real_processes_and_the_cli(db_url, tmp_path):
+    """The whole story with `rhythm worker` processes and `rhythm retry`: a task that keeps failing is
+    re-issued, then a bug is fixed by deploying a new version (workers restarted) and the run resumes on it."""
+    import subprocess
+
+    from test_runtime_e2e import RHYTHM, Project, WorkerProcess
+
+    project = Project(tmp_path / "app")
+    worker = WorkerProcess(project, db_url, cli=True, concurrency=2)
+    client = SyncRhythmClient(db_url)
+    env = {**__import__("os").environ, "RHYTHM_DATABASE_URL": db_url}
+
+    def rhythm(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(RHYTHM), *args], cwd=project.root, env=env, capture_output=True, text=True,
+                              timeout=120)
+
+    try:
+        handle = client.start_workflow("repair", {"tag": "r1", "failures": 4})
+        with pytest.raises(WorkflowFailed, match="flaky failure 3"):
+            handle.result(timeout=30)
+        assert len(project.events(task="flaky")) == 3 and len(project.events(task="record")) == 1
+
+        done = rhythm("retry", handle.id)
+        assert done.returncode == 0 and "re-issued: task 'flaky'" in done.stdout, done.stderr
+        with pytest.raises(WorkflowFailed, match="Cannot read properties of undefined"):
+            handle.result(timeout=30)
+        assert len(project.events(task="flaky")) == 5  # attempts 4 (fails) and 5 (succeeds)
+        inspect = rhythm("inspect", handle.id)
+        assert "failed at repair.flow:4" in inspect.stdout and "retried on" in inspect.stdout
+
+        flow = project.root / "workflows" / "repair.flow"
+        flow.write_text(flow.read_text().replace("first.count.n", "first.n"))
+        assert rhythm("compile", "-q", "workflows").returncode == 0
+        assert worker.terminate() == 0
+        worker = WorkerProcess(project, db_url, cli=True, concurrency=2)  # the deploy registers the fix
+        again = rhythm("retry", handle.id)
+        assert again.returncode == 0  # on its own version it fails the same way again
+        with pytest.raises(WorkflowFailed, match="Cannot read properties of undefined"):
+            handle.result(timeout=30)
+        fixed = rhythm("retry", handle.id, "--version", "latest", "--json")
+        assert fixed.returncode == 0, fixed.stderr
+        assert handle.result(timeout=30) == {"n": 1, "second": "ok after 5 attempts"}
+        assert len(project.events(task="record")) == 1 and len(project.events(task="flaky")) == 5
+    finally:
+        worker.close()
+        client.close()
