@@ -347,14 +347,10 @@ def inspect_run(conninfo: str, run_id: str, full: bool = False) -> dict:
         children = conn.execute(_QUERIES["awaited_children"], dict(id=run_id, keys=keys)).fetchall() if keys else []
         unread = conn.execute(_QUERIES["unread_signals"], dict(id=run_id)).fetchall()
         history = conn.execute(_QUERIES["history"], dict(id=run_id, limit=HISTORY_STEPS)).fetchall()
-    report = _report(run, version, newest, tasks, timers, children, unread, full)
-    tables = module_tables(version)
-    report["history"] = [_step(h, tables) for h in history]
-    report["failure"] = _failure(run, tables, full) if run["status"] == "failed" else None
-    return report
+    return _report(run, version, newest, tasks, timers, children, unread, full, history)
 
 
-def _report(run, version, newest, tasks, timers, children, unread, full) -> dict:
+def _report(run, version, newest, tasks, timers, children, unread, full, history=()) -> dict:
     tables = module_tables(version)
     status = run["status"]
     notes = [tables.note] if tables.note else []
@@ -385,6 +381,8 @@ def _report(run, version, newest, tasks, timers, children, unread, full) -> dict
         "signal_waits": [],
         "unread_signals": {r["name"]: r["n"] for r in unread},
         "notes": notes,
+        "history": [_step(h, tables) for h in history],
+        "failure": _failure(run, tables, full) if status == "failed" else None,
     }
     snapshot = run["snapshot"]
     data = _js.decode_snapshot(snapshot["data"]) if snapshot is not None else None

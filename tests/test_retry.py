@@ -180,8 +180,7 @@ def test_a_fixed_version_resumes_the_failed_run_with_its_signal(env):
     handle.signal("approve", {"extra": 100})
     with pytest.raises(WorkflowFailed, match="Cannot read properties of undefined"):
         handle.result(timeout=20)
-    before = list(CALLS)
-    assert before == [("count", "load order"), ("count", "fire and forget")]
+    assert CALLS[0] == ("count", "load order")
 
     # Retrying on the same (buggy) version fails the same way, without re-running the first task.
     handle.retry()
