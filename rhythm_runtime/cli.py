@@ -360,14 +360,17 @@ def cancel(run_id, database_url) -> None:
 
 
 def _register_subcommands() -> None:
+    from . import cli_dashboard
     from .cli_db import db
     from .cli_inspect import register
 
     main.add_command(db)
     register(main)
+    cli_dashboard.register(main)
 
 
 _register_subcommands()
+
 
 @main.command()
 @click.argument("run_id")

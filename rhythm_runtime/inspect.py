@@ -139,20 +139,9 @@ def run_position(conninfo: str, run_id: str) -> dict:
     if row is None:
         raise RunNotFound(f"no run with id {run_id!r}")
     return {"workflow": row["workflow_name"], "version": row["version"], "status": row["status"],
-            "state": _current_state(row), "visited": _visited(history)}
-
-
-def _visited(history: list[dict]) -> set[int]:
-    """The states of the steps since the last retry (an earlier version may number its states otherwise)."""
-    states: set[int] = set()
-    for h in history:
-        d = h["details"]
-        if d.get("kind") == "retry":
-            states = set()
-            continue
-        states.update(x for x in [0 if d.get("from") is None else d["from"], *d.get("trail", []), d.get("to")]
-                      if isinstance(x, int) and x >= 0)
-    return states
+            "state": _current_state(row),
+            "visited": visited_states([{"kind": h["details"].get("kind"), "states": _step_states(h["details"])}
+                                       for h in history])}
 
 
 def _current_state(row: dict) -> int | None:
@@ -418,13 +407,10 @@ def _step(row: dict, tables: Tables) -> dict:
     if step["kind"] == "retry":
         step.update({k: d.get(k) for k in ("from_version", "to_version", "reissued", "undone")})
         return step
-    start = d.get("from")
-    states = [0 if start is None else start, *d.get("trail", [])]
-    if d.get("to") is not None and d["to"] != states[-1]:
-        states.append(d["to"])
+    states = _step_states(d)
     lines = [tables.state_lines.get(st) for st in states if st != DONE]
     step.update({
-        "from_state": start, "to_state": d.get("to"), "states": states,
+        "from_state": d.get("from"), "to_state": d.get("to"), "states": states,
         "lines": [x for i, x in enumerate(lines) if x is not None and (i == 0 or x != lines[i - 1])],
         "woke_by": [_await_ref(k, tables) for k in d.get("woke_by", [])],
         "scheduled": [dict(_await_ref(k, tables, kind), what=what) for k, kind, what in d.get("scheduled", [])],
@@ -432,6 +418,14 @@ def _step(row: dict, tables: Tables) -> dict:
         "ms": d.get("ms"),
     })
     return step
+
+
+def _step_states(d: dict) -> list[int]:
+    """The states an activation went through: where it resumed, the awaits it passed, where it stopped."""
+    states = [0 if d.get("from") is None else d["from"], *d.get("trail", [])]
+    if d.get("to") is not None and d["to"] != states[-1]:
+        states.append(d["to"])
+    return states
 
 
 def _await_ref(key: str, tables: Tables, kind: str | None = None) -> dict:
@@ -536,18 +530,9 @@ def render_report(r: dict) -> str:
         out.append(f"  output    {_indent(show_value(_js.from_json(r['output'])), 12)}")
     out.extend(f"  note: {n}" for n in r["notes"])
 
-    where = f"{r['file']}:{r['line']}" if r["line"] else r["file"]
-    state = f" (state {r['state']})" if r["state"] is not None else ""
-    if r["status"] == "failed":
-        err = r["error"] or {}
-        out += ["", f"failed at {where}{state}: {err.get('type', 'Error')}: {err.get('message', '')}"]
-    elif r["status"] == "pending":
-        out += ["", "not started yet: no worker has run it"]
-    elif r["status"] == "cancelled" and r["state"] is not None:
-        out += ["", f"cancelled while suspended at {where}{state}"]
-    elif r["status"] in ("suspended", "running"):
-        doing = "suspended at" if r["status"] == "suspended" else "being advanced by a worker; last suspended at"
-        out += ["", f"{doing} {where}{state}"]
+    where = headline(r)
+    if where:
+        out += ["", where]
     if r["source"]:
         out += ["    " + x for x in format_excerpt(r["source"])]
 
@@ -572,6 +557,23 @@ def render_report(r: dict) -> str:
     out += _failure_text(r.get("failure"))
     out += _history_text(r.get("history") or [], r["activations"])
     return "\n".join(out)
+
+
+def headline(r: dict) -> str | None:
+    """Where the run is, in one line: "suspended at file.flow:6 (state 3)", "failed at …: TypeError: …"."""
+    where = f"{r['file']}:{r['line']}" if r["line"] else r["file"]
+    state = f" (state {r['state']})" if r["state"] is not None else ""
+    if r["status"] == "failed":
+        err = r["error"] or {}
+        return f"failed at {where}{state}: {err.get('type', 'Error')}: {err.get('message', '')}"
+    if r["status"] == "pending":
+        return "not started yet: no worker has run it"
+    if r["status"] == "cancelled" and r["state"] is not None:
+        return f"cancelled while suspended at {where}{state}"
+    if r["status"] in ("suspended", "running"):
+        doing = "suspended at" if r["status"] == "suspended" else "being advanced by a worker; last suspended at"
+        return f"{doing} {where}{state}"
+    return None
 
 
 def _failure_text(f: dict | None) -> list[str]:
@@ -599,17 +601,33 @@ def _history_text(steps: list[dict], total: int) -> list[str]:
 
 def _step_line(st: dict) -> str:
     head = f"#{st['seq']:<4} {_when(st['at'])}  {st['status'] or '?':<9}"
+    return f"{head} " + "; ".join(f"{k} {v}" if k != "retried" else v for k, v in step_summary(st).items())
+
+
+def step_summary(st: dict) -> dict[str, str]:
+    """A history step as short phrases (lines, woken by, scheduled, caught at), or a retry's one phrase."""
     if st["kind"] == "retry":
         again = ", ".join(x.get("name") or x.get("run_id") or x["await_key"] for x in st["reissued"] or [])
-        return f"{head} retried on {st['to_version']}" + (f"; re-issued {again}" if again else "")
-    parts = ["lines " + " > ".join(map(str, st["lines"]))] if st["lines"] else []
+        return {"retried": f"retried on {st['to_version']}" + (f"; re-issued {again}" if again else "")}
+    parts = {"lines": " > ".join(map(str, st["lines"]))} if st["lines"] else {}
     if st["woke_by"]:
-        parts.append("woken by " + ", ".join(f"{w['kind']} {w['await_key']}" for w in st["woke_by"]))
+        parts["woken by"] = ", ".join(f"{w['kind']} {w['await_key']}" for w in st["woke_by"])
     if st["scheduled"]:
-        parts.append("scheduled " + ", ".join(_scheduled_text(x) for x in st["scheduled"]))
+        parts["scheduled"] = ", ".join(_scheduled_text(x) for x in st["scheduled"])
     if st["catches"]:
-        parts.append("caught at " + ", ".join(f"{c['how']} line {c['line']}" for c in st["catches"]))
-    return f"{head} " + "; ".join(parts)
+        parts["caught at"] = ", ".join(f"{c['how']} line {c['line']}" for c in st["catches"])
+    return parts
+
+
+def visited_states(steps: list[dict]) -> set[int]:
+    """The states the history went through since its last retry (another version may number them otherwise)."""
+    states: set[int] = set()
+    for st in steps:
+        if st["kind"] == "retry":
+            states = set()
+        else:
+            states.update(x for x in st["states"] if isinstance(x, int) and x >= 0)
+    return states
 
 
 def _scheduled_text(x: dict) -> str:

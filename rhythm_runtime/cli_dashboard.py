@@ -1,0 +1,53 @@
+"""``rhythm dashboard``: serve the web UI of runs (rhythm_runtime/dashboard) with uvicorn.
+
+Register with ``register(main)``. It listens on 127.0.0.1 unless told
+otherwise; any other address needs a token, and without one the command
+refuses to start (exit 2). A database it cannot reach exits 1.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .errors import RhythmError
+
+# The same option as cli.py's (not imported from it: cli.py imports this module while it loads).
+database_option = click.option("--database-url", envvar="RHYTHM_DATABASE_URL", help="Postgres URL (default: embedded).")
+
+
+def register(main: click.Group) -> None:
+    """Add `dashboard` to the `rhythm` command group."""
+    main.add_command(dashboard_cmd)
+
+
+@click.command("dashboard")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; any but a loopback address needs --token.")
+@click.option("--port", default=8484, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--token", envvar="RHYTHM_DASHBOARD_TOKEN",
+              help="Require this token on every request (open ?token=... once, or send Authorization: Bearer).")
+@database_option
+def dashboard_cmd(host, port, token, database_url) -> None:
+    """Serve a web dashboard of runs: list and filter them, inspect one, signal, cancel or retry it."""
+    import uvicorn
+
+    from .config import resolve_database_url
+    from .dashboard import create_app, is_loopback
+    from .store import Store
+
+    if not token and not is_loopback(host):
+        click.echo(f"error: --host {host} exposes the dashboard beyond this machine; "
+                   f"set RHYTHM_DASHBOARD_TOKEN or pass --token", err=True)
+        sys.exit(2)
+    try:
+        url = resolve_database_url(database_url)
+        store = Store(url, max_size=4)
+    except RhythmError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(1)
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"rhythm dashboard on http://{shown}:{port}/" + (" (open it once with ?token=...)" if token else ""),
+               err=True)
+    uvicorn.run(create_app(url, token, store), host=host, port=port, log_level="warning", access_log=False)

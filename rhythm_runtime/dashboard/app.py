@@ -1,0 +1,509 @@
+"""The dashboard's Starlette app: a runs list, a run page (what `rhythm inspect` shows), and actions.
+
+Pages are rendered on the server with Jinja2 (autoescaped: run ids, names,
+locals and errors are user data). Reads go through `rhythm_runtime.inspect`
+and a read-only query of this module's own; the signal, cancel and retry
+buttons call the app's one `Store`, opened and closed by the lifespan.
+
+Protection, all in this module: a POST needs the per-process CSRF secret in
+a hidden field; with a token configured every request needs it (`?token=`
+once, which sets an HttpOnly SameSite=Strict cookie, or `Authorization:
+Bearer`); without one, only requests addressed to a loopback host name are
+answered, so a page elsewhere cannot reach the dashboard by DNS rebinding.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import ipaddress
+import json
+import secrets
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, fields, replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+import jinja2
+from markupsafe import Markup
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from .. import values as _js
+from ..db import parse_queries, storage_errors
+from ..errors import RhythmError, StorageError
+from ..graph import build_graph, to_mermaid, to_svg
+from ..inspect import _read, _wait_line, headline, inspect_run, show_value, step_summary, visited_states
+from ..store import RunNotFound, Store
+
+HERE = Path(__file__).parent
+STATUSES = ("pending", "running", "suspended", "completed", "failed", "cancelled")
+ACTIVE = ("pending", "running", "suspended")
+WINDOWS = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}
+LIMITS = (25, 50, 100, 200)
+MAX_LIMIT = 500
+TOKEN_COOKIE = "rhythm_dashboard"
+FLASH_COOKIE = "rhythm_flash"
+FLASH_AT = 1000  # longest flash message kept (a cookie holds about 4 kB)
+CSP = ("default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self'; "
+       "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
+           (b"x-frame-options", b"DENY"), (b"referrer-policy", b"no-referrer"), (b"cache-control", b"no-store")]
+
+_QUERIES = parse_queries("""
+-- name: runs
+-- One page of runs, newest first, filtered by status, workflow and start time.
+SELECT id, workflow_name, status, created_at, updated_at, activations
+FROM rhythm.runs
+WHERE (%(status)s::text IS NULL OR status = %(status)s)
+  AND (%(name)s::text IS NULL OR workflow_name = %(name)s)
+  AND (%(since)s::timestamptz IS NULL OR created_at >= %(since)s)
+  AND (%(before)s::timestamptz IS NULL OR (created_at, id) < (%(before)s, %(before_id)s::text))
+ORDER BY created_at DESC, id DESC
+LIMIT %(limit)s;
+""")
+
+
+class BadRequest(RhythmError):
+    """A filter or form field the dashboard cannot use."""
+
+
+# -- the app ------------------------------------------------------------------------------------
+
+
+def create_app(database_url: str, token: str | None = None, store: Store | None = None) -> Starlette:
+    """The dashboard for `database_url`; it owns `store` (opened here when None) and closes it on shutdown."""
+    routes = [
+        Route("/", runs_page),
+        Route("/table", runs_table),
+        Route("/runs/{run_id:path}/{action}", run_action, methods=["POST"]),
+        Route("/runs/{run_id:path}", run_page),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    app = Starlette(routes=routes, lifespan=_lifespan, middleware=[Middleware(Guard, token=token or None)],
+                    exception_handlers={RhythmError: _error_page})
+    app.state.url, app.state.store, app.state.csrf = database_url, store, secrets.token_urlsafe(32)
+    return app
+
+
+@asynccontextmanager
+async def _lifespan(app: Starlette):
+    if app.state.store is None:
+        app.state.store = await run_in_threadpool(Store, app.state.url, 4)
+    try:
+        yield
+    finally:
+        await run_in_threadpool(app.state.store.close)
+        app.state.store = None  # a restarted app opens a new one
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a name or an IP literal, brackets allowed) is this machine's loopback."""
+    host = host.strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Guard:
+    """ASGI middleware: refuses requests that lack the token or use a foreign Host; adds safe headers."""
+
+    def __init__(self, app, token: str | None):
+        self.app, self.token = app, token
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        send = _with_headers(send)
+        refusal = self.refusal(Request(scope))
+        await (refusal or self.app)(scope, receive, send)
+
+    def refusal(self, request: Request) -> Response | None:
+        if self.token is None:
+            if is_loopback(request.url.hostname or ""):
+                return None
+            return PlainTextResponse("this dashboard has no token, so it answers only requests to localhost", 400)
+        if _same(_bearer(request), self.token) or _same(request.cookies.get(TOKEN_COOKIE), _cookie_value(self.token)):
+            return None
+        if request.method == "GET" and _same(request.query_params.get("token"), self.token):
+            return _enter(request, self.token)
+        return PlainTextResponse("a token is required: open the dashboard once with ?token=<token>, "
+                                 "or send 'Authorization: Bearer <token>'", 401)
+
+
+def _with_headers(send):
+    async def with_headers(message):
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *HEADERS]}
+        await send(message)
+
+    return with_headers
+
+
+def _same(given: str | None, expected: str) -> bool:
+    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else None
+
+
+def _cookie_value(token: str) -> str:
+    """What the cookie holds: derived from the token, so the token itself is never stored in the browser."""
+    return hmac.new(token.encode(), b"rhythm dashboard cookie", hashlib.sha256).hexdigest()
+
+
+def _enter(request: Request, token: str) -> Response:
+    """Accept `?token=`: set the cookie, then reload the same page without the token in its address."""
+    rest = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
+    target = quote(request.scope["path"], safe="/") + (f"?{urlencode(rest)}" if rest else "")
+    response = _page("enter.html", {"target": target})
+    response.set_cookie(TOKEN_COOKIE, _cookie_value(token), httponly=True, samesite="strict")
+    return response
+
+
+def _error_page(request: Request, exc: RhythmError) -> Response:
+    status = 404 if isinstance(exc, RunNotFound) else 503 if isinstance(exc, StorageError) else 400
+    return _page("error.html", {"status": status, "message": str(exc)}, status)
+
+
+# -- the runs list ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The runs list's query parameters."""
+
+    status: str | None = None
+    workflow: str | None = None
+    window: str | None = None  # a key of WINDOWS: started in the last hour, day or week
+    since: datetime | None = None
+    before: datetime | None = None  # the next page starts after (before, before_id)
+    before_id: str | None = None
+    limit: int = 50
+
+    def query(self, **changes) -> str:
+        """This filter (with `changes`) as a query string, empty fields left out."""
+        values = {f.name: getattr(replace(self, **changes), f.name) for f in fields(self)}
+        return urlencode({k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items() if v})
+
+    def cutoff(self, now: datetime) -> datetime | None:
+        """The earliest start shown: the later of `since` and the start of the window."""
+        starts = [t for t in (self.since, now - WINDOWS[self.window] if self.window else None) if t]
+        return max(starts, default=None)
+
+
+def parse_filters(params) -> Filters:
+    """Filters from query parameters; BadRequest names a value it cannot use."""
+    status, window = params.get("status") or None, params.get("window") or None
+    if status and status not in STATUSES:
+        raise BadRequest(f"unknown status {status!r}; use one of {', '.join(STATUSES)}")
+    if window and window not in WINDOWS:
+        raise BadRequest(f"unknown time window {window!r}; use one of {', '.join(WINDOWS)}")
+    try:
+        limit = min(max(int(params.get("limit") or 50), 1), MAX_LIMIT)
+    except ValueError:
+        raise BadRequest(f"limit must be a number, not {params.get('limit')!r}") from None
+    return Filters(status, params.get("workflow") or None, window, _timestamp(params, "since"),
+                   _timestamp(params, "before"), params.get("before_id") or None, limit)
+
+
+def _timestamp(params, name: str) -> datetime | None:
+    text = (params.get(name) or "").strip()
+    if not text:
+        return None
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadRequest(f"{name}: {text!r} is not an ISO date or time, e.g. 2026-05-01T12:00:00Z") from None
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+
+
+def list_runs(url: str, f: Filters) -> list[dict]:
+    """One page of runs, plus one more row when there is a next page."""
+    params = dict(status=f.status, name=f.workflow, since=f.cutoff(datetime.now(timezone.utc)),
+                  before=f.before, before_id=f.before_id or "", limit=f.limit + 1)
+    with _read(url) as conn, storage_errors(url):
+        return conn.execute(_QUERIES["runs"], params).fetchall()
+
+
+def runs_page(request: Request) -> Response:
+    return _page("runs.html", _runs_context(request))
+
+
+def runs_table(request: Request) -> Response:
+    return _page("_table.html", _runs_context(request))
+
+
+def _runs_context(request: Request) -> dict:
+    state = request.app.state
+    f = parse_filters(request.query_params)
+    rows = list_runs(state.url, f)
+    page, more = rows[: f.limit], len(rows) > f.limit
+    return {
+        "f": f, "statuses": STATUSES, "windows": list(WINDOWS), "limits": LIMITS,
+        "workflows": state.store.workflow_names(),
+        "runs": [_run_row(r) for r in page],
+        "older": f.query(before=page[-1]["created_at"], before_id=page[-1]["id"]) if more else None,
+        "newest": f.query(before=None, before_id=None) if f.before else None,
+        "table_src": f"/table?{f.query()}",
+    }
+
+
+def _run_row(r: dict) -> dict:
+    return {"id": r["id"], "href": run_href(r["id"]), "workflow": r["workflow_name"], "status": r["status"],
+            "created": _when(r["created_at"]), "updated": _when(r["updated_at"]), "activations": r["activations"]}
+
+
+# -- the run page -------------------------------------------------------------------------------
+
+
+def run_page(request: Request) -> Response:
+    state = request.app.state
+    run_id = request.path_params["run_id"]
+    full = request.query_params.get("full") == "1"
+    report = inspect_run(state.url, run_id, full)
+    version = state.store.load_version(report["workflow"], report["version"]) or {"source": ""}
+    flash = _read_flash(request)
+    context = run_context(report, version["source"])
+    response = _page("run.html", {**context, "csrf": state.csrf, "flash": flash,
+                                  "href": run_href(run_id)})
+    if flash:
+        response.delete_cookie(FLASH_COOKIE, samesite="strict")
+    return response
+
+
+def run_context(r: dict, source: str) -> dict:
+    """What run.html lays out, from an `inspect_run` report and the run version's source."""
+    return {
+        "r": r,
+        "headline": headline(r) or r["status"],
+        "parent_href": run_href(r["parent"]["run_id"]) if r["parent"] else None,
+        "times": [("created", _when_iso(r["created_at"])), ("updated", _when_iso(r["updated_at"])),
+                  ("finished", _when_iso(r["finished_at"]))],
+        "inputs": _value_text(r["inputs"]),
+        "output": _value_text(r["output"]) if r["status"] == "completed" else None,
+        "source": [{"n": n, "text": text, "current": n == r["line"]}
+                   for n, text in enumerate(source.splitlines(), 1)],
+        "locals": _locals(r["locals"]),
+        "elided": any(x["text"].endswith("--full shows all)") for x in r["locals"]),
+        "waits": waits(r),
+        "history": _history(r.get("history") or []),
+        "failure": _failure(r.get("failure") or {}),
+        "graph": graph_view(r, source),
+        "can_signal": r["status"] in ("pending", "suspended"),
+        "can_cancel": r["status"] in ACTIVE,
+        "can_retry": r["status"] == "failed",
+        "signal_name": next((s["name"] for s in r["signal_waits"]), ""),
+    }
+
+
+def waits(r: dict) -> dict:
+    """What the run waits for: a title and one line per awaited thing, as `rhythm inspect` prints them."""
+    title = None
+    if r["waiting"]:
+        title = f"waiting for {r['awaiting'] or ', '.join(w['await_key'] for w in r['waiting'])}"
+    elif r["status"] == "suspended":
+        title = "waiting for nothing: its results have arrived and a worker will resume it"
+    lines = [_wait_line(w) for w in r["waiting"]]
+    others = [s for s in r["signal_waits"] if not s["awaited"]]
+    if others:
+        lines.append("also listening (Signal.next not awaited yet): "
+                     + ", ".join(f"{s['name']!r} ({s['await_key']})" for s in others))
+    if r["unread_signals"]:
+        lines.append("unread signals: " + ", ".join(f"{n!r} x{c}" for n, c in r["unread_signals"].items()))
+    return {"title": title, "lines": lines}
+
+
+def _locals(items: list[dict]) -> list[dict]:
+    return [{"name": x["name"] if x.get("slot", x["name"]) == x["name"] else f"{x['name']} ({x['slot']})",
+             "text": x["text"]} for x in items]
+
+
+def _failure(failure: dict) -> dict | None:
+    """The report's optional `failure` part: scalars as facts, `locals` as locals, other lists as tables."""
+    if not failure:
+        return None
+    facts = [(k, cell(v)) for k, v in failure.items() if not isinstance(v, list) and v is not None]
+    tables = [{"title": k, **_table([x if isinstance(x, dict) else {k: x} for x in v])}
+              for k, v in failure.items() if isinstance(v, list) and v and k != "locals"]
+    return {"facts": facts, "locals": _locals(failure.get("locals") or []), "tables": tables}
+
+
+def _history(steps: list[dict]) -> dict:
+    """The step history as `rhythm inspect` words it: one row per activation or retry, newest last."""
+    columns = ["#", "at", "status", "lines", "woken by", "scheduled", "caught at", "ms"]
+    rows = []
+    for st in steps:
+        summary = step_summary(st)
+        if "retried" in summary:
+            summary = {"lines": summary["retried"]}
+        rows.append([str(st["seq"]), _when_iso(st["at"]), st["status"] or "", *(summary.get(c, "") for c in columns[3:7]),
+                     cell(st.get("ms"))])
+    return {"columns": columns, "rows": rows}
+
+
+def _table(rows: list[dict]) -> dict:
+    """Dicts as a table: a column per key that has a value somewhere, in order of appearance."""
+    cells = [{k: _when_iso(v) if k == "at" and isinstance(v, str) else cell(v) for k, v in row.items()} for row in rows]
+    columns = [c for c in dict.fromkeys(k for row in cells for k in row) if any(row.get(c) for row in cells)]
+    return {"columns": columns, "rows": [[row.get(c, "") for c in columns] for row in cells]}
+
+
+def cell(value) -> str:
+    """Any JSON value as short text for a table cell: lists joined, objects as key=value pairs."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "; ".join(cell(x) for x in value)
+    if isinstance(value, dict):
+        return " ".join(f"{k}={cell(v)}" for k, v in value.items() if v is not None)
+    return json.dumps(value, ensure_ascii=False)
+
+
+@functools.lru_cache(maxsize=64)
+def _machine(name: str, source: str):
+    from rhythm_compiler import compile_source
+
+    return compile_source(source, f"{name}.flow", name=name, fmt=False).machine
+
+
+def graph_view(r: dict, source: str) -> dict:
+    """The state machine as SVG, the run's state and the path its history took highlighted, and as Mermaid
+    text (what `rhythm graph --run` prints)."""
+    from rhythm_compiler import CompileError, CompilerBug
+
+    try:
+        machine = _machine(r["workflow"], source)
+    except (CompileError, CompilerBug) as e:
+        return {"error": f"this compiler cannot build the graph of version {r['version']}: {e}",
+                "svg": "", "mermaid": ""}
+    ids = {st.id for st in machine.states}
+    current = r["state"] if r["status"] != "completed" and r["state"] in ids else None
+    graph = build_graph(machine, source, current)
+    graph.visited = visited_states(r.get("history") or []) & ids
+    graph.comments = [f"workflow {r['workflow']} version {r['version']}",
+                      f"run {r['id']}: {r['status']}" + (f", state {current}" if current is not None else "")]
+    return {"error": None, "svg": Markup(to_svg(graph)), "mermaid": to_mermaid(graph)}
+
+
+# -- actions ------------------------------------------------------------------------------------
+
+
+async def run_action(request: Request) -> Response:
+    """POST /runs/{id}/{signal|cancel|retry}: check the CSRF field, act, and go back to the run with a flash."""
+    run_id, action = request.path_params["run_id"], ACTIONS.get(request.path_params["action"])
+    if action is None:
+        raise HTTPException(404)
+    form = await request.form()
+    if not _same(_field(form, "csrf"), request.app.state.csrf):
+        raise HTTPException(403, "missing or invalid CSRF token: reload the page and try again")
+    try:
+        flash = ("ok", await run_in_threadpool(action, request.app.state.store, run_id, form))
+    except RunNotFound:
+        raise  # no run page to go back to: the error page says so
+    except RhythmError as e:
+        flash = ("error", str(e))
+    response = RedirectResponse(run_href(run_id), 303)
+    response.set_cookie(FLASH_COOKIE, _encode_flash(flash), max_age=60, httponly=True, samesite="strict")
+    return response
+
+
+def _signal(store: Store, run_id: str, form) -> str:
+    name = _field(form, "name").strip()
+    if not name:
+        raise BadRequest("a signal needs a name")
+    store.send_signal(run_id, name, _json(_field(form, "payload")))
+    return f"sent signal {name!r} to run {run_id}"
+
+
+def _cancel(store: Store, run_id: str, form) -> str:
+    if store.cancel_run(run_id):
+        return f"cancelled run {run_id}"
+    return f"run {run_id} had already finished; nothing was cancelled"
+
+
+def _retry(store: Store, run_id: str, form) -> str:
+    choice = _field(form, "version")
+    if choice not in ("own", "latest"):
+        raise BadRequest("choose the run's own version or the latest one")
+    result = store.retry_run(run_id, version=None if choice == "own" else "latest")
+    on = f" on version {result['version']}" if isinstance(result, dict) and result.get("version") else ""
+    return f"retrying run {run_id}{on}"
+
+
+ACTIONS = {"signal": _signal, "cancel": _cancel, "retry": _retry}
+
+
+def _field(form, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _json(text: str):
+    def reject(constant):
+        raise BadRequest(f"the payload is not JSON: {constant} is not a JSON value")
+
+    try:
+        return json.loads(text or "null", parse_constant=reject)
+    except json.JSONDecodeError as e:
+        raise BadRequest(f"the payload is not JSON: {e}") from None
+
+
+def _encode_flash(flash: tuple[str, str]) -> str:
+    kind, text = flash
+    text = text if len(text) <= FLASH_AT else text[:FLASH_AT] + "…"
+    return base64.urlsafe_b64encode(json.dumps([kind, text]).encode()).decode()
+
+
+def _read_flash(request: Request) -> dict | None:
+    try:
+        kind, text = json.loads(base64.urlsafe_b64decode(request.cookies[FLASH_COOKIE]))
+    except (KeyError, ValueError, TypeError):
+        return None
+    return {"kind": "error" if kind == "error" else "ok", "text": str(text)}
+
+
+# -- rendering ----------------------------------------------------------------------------------
+
+
+def run_href(run_id: str) -> str:
+    return "/runs/" + quote(run_id, safe="/")
+
+
+def _when(t: datetime | None) -> str:
+    return "" if t is None else t.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _when_iso(iso: str | None) -> str:
+    try:
+        return "" if iso is None else _when(datetime.fromisoformat(iso))
+    except ValueError:
+        return iso
+
+
+def _value_text(value) -> str:
+    return show_value(_js.from_json(value))
+
+
+_ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+                          undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def _page(name: str, context: dict, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(_ENV.get_template(name).render(context), status_code=status)
