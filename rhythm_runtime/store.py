@@ -625,7 +625,10 @@ def _retry_version(conn, run: dict, version: str | None) -> str:
         return version  # it failed before its first await: any version can start it afresh
     old = conn.execute(Q["load_version"], dict(name=name, version=own)).fetchone()
     shapes = [_RESUME_SHAPE.search(r["module_code"]) if r else None for r in (old, new)]
-    if None in shapes or shapes[0].group(1) != shapes[1].group(1):
+    if None in shapes:
+        raise RetryRefused(f"version {own if shapes[0] is None else version} of {name!r} was compiled by a Rhythm "
+                           f"without resume shapes, so it cannot be checked; retry run {run['id']} on its own version")
+    if shapes[0].group(1) != shapes[1].group(1):
         raise RetryRefused(
             f"version {version} of {name!r} cannot resume run {run['id']} (on version {own}): their awaits, loops, "
             f"try blocks or variables differ, so the saved state means something else there; retry it on its own "

@@ -12,6 +12,9 @@ lost: an activation in flight rolls back, a finished task keeps trying to
 record its result while its lease may still be held.
 SIGTERM/SIGINT stop claiming, let running tasks finish (still renewing their
 leases) and record their results, and exit 0.
+Every task and activation goes through an `Observer` (observability.py): log
+lines carry the run and task ids, spans are made when OpenTelemetry is
+installed, and counters are kept when metrics are served.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from .db import connect, migrate
 from .errors import StorageError
 from .machine import DEFAULT_STEP_BUDGET, MAX_PAYLOAD_BYTES, clip, json_problem, json_text
 from .modules import load_module, module_hash
+from .observability import Observer
 from .store import InlineClaim, Q, Engine, Store, VersionUnavailable, claim_number, error_payload, is_outage
 
 log = logging.getLogger("rhythm")
@@ -73,7 +77,8 @@ class Worker:
     inline_chain = 8
 
     def __init__(self, app: RhythmApp, *, concurrency: int = 4, queues=("default",), poll_interval: float = 0.5,
-                 lease_seconds: float = 30.0, database_url: str | None = None):
+                 lease_seconds: float = 30.0, database_url: str | None = None, metrics_port: int | None = None,
+                 metrics_host: str = "127.0.0.1"):
         if lease_seconds <= 0:
             raise ValueError("lease_seconds must be positive")
         self.app = app
@@ -93,6 +98,8 @@ class Worker:
         self.lock = threading.Lock()
         self.wake = threading.Event()
         self._modules: dict[tuple[str, str], object] = {}
+        self.metrics_address = None if metrics_port is None else (metrics_host, metrics_port)
+        self.metrics = None  # a metrics.Metrics while served
 
     # -- set-up ---------------------------------------------------------------------
     def start(self) -> None:
@@ -103,11 +110,22 @@ class Worker:
             self._modules[(wf.name, wf.version)] = wf.module
         self.engine = self.engine_class(self.module_for, self.app.tasks,
                                         self.app.step_budget or DEFAULT_STEP_BUDGET)
+        if self.metrics_address is not None:
+            self._serve_metrics(*self.metrics_address)
+        self.observer = Observer(self.metrics)
+        self.observer.instrument(self.engine)
         self.pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="rhythm-task")
         self.listener = threading.Thread(target=self._listen, name="rhythm-listen", daemon=True)
         self.listener.start()
-        log.info("worker %s started: %d workflows, %d tasks, concurrency %d", self.id,
-                 len(self.app.workflows), len(self.app.tasks), self.concurrency)
+        log.info("worker %s started: %d workflows, %d tasks, queues %s, concurrency %d", self.id,
+                 len(self.app.workflows), len(self.app.tasks), ",".join(self.queues), self.concurrency,
+                 extra={"worker": self.id, "queues": self.queues, "concurrency": self.concurrency})
+
+    def _serve_metrics(self, host: str, port: int) -> None:
+        from .metrics import Metrics  # prometheus_client is imported only by workers that serve metrics
+
+        self.metrics = Metrics(self.store)
+        log.info("serving metrics on %s", self.metrics.serve(host, port))
 
     def reload(self) -> None:
         """Recompile changed workflows and register their new versions (for `rhythm dev`)."""
@@ -168,7 +186,11 @@ class Worker:
         try:
             busy = self.store.fire_timers() > 0
             for _ in range(50):
-                if self.stopping.is_set() or not self.store.advance_one(self.engine):
+                if self.stopping.is_set():
+                    break
+                with self.observer.store_call():
+                    advanced = self.store.advance_one(self.engine)
+                if not advanced:
                     break
                 busy = True
             free = self.concurrency - len(self.running)
@@ -244,20 +266,22 @@ class Worker:
         while task is not None:
             following = None
             chain += 1
-            try:
-                ok, value = self._call(self.app.tasks.get(task["name"]), task)
-                taken = self._record(task, ok, value, inline=chain <= self.inline_chain)
-                following = taken[0] if taken else None
-            except Exception:  # a bug in Rhythm; the lease expires and another worker retries
-                log.exception("task %s (%s) could not be recorded", task["id"], task["name"])
-            finally:
-                with self.lock:
-                    if self.running.get(task["id"], (None,))[0] == claim_number(task):  # not a newer claim's
-                        del self.running[task["id"]]
-                        self.lost.discard(task["id"])
-                if following is not None:
-                    self._hold(following)
-                self.wake.set()
+            with self.observer.task(task) as done:
+                try:
+                    ok, value = self._call(self.app.tasks.get(task["name"]), task)
+                    done(ok, value)
+                    taken = self._record(task, ok, value, inline=chain <= self.inline_chain)
+                    following = taken[0] if taken else None
+                except Exception:  # a bug in Rhythm; the lease expires and another worker retries
+                    log.exception("task %s (%s) could not be recorded", task["id"], task["name"])
+                finally:
+                    with self.lock:
+                        if self.running.get(task["id"], (None,))[0] == claim_number(task):  # not a newer claim's
+                            del self.running[task["id"]]
+                            self.lost.discard(task["id"])
+                    if following is not None:
+                        self._hold(following)
+                    self.wake.set()
             task = following
 
     def _record(self, task: dict, ok: bool, value, inline: bool) -> list[dict]:
@@ -271,7 +295,8 @@ class Worker:
         while True:
             try:
                 claim = InlineClaim(self.id, self.lease, self.queues) if inline and not self.stopping.is_set() else None
-                return self.store.finish_task(self.engine, task, self.id, ok, value, claim)
+                with self.observer.store_call():
+                    return self.store.finish_task(self.engine, task, self.id, ok, value, claim)
             except StorageError as e:
                 if time.monotonic() + delay > self._held_until(task):
                     log.warning("could not record task %s (%s) before its lease ran out; another worker will "
@@ -302,6 +327,7 @@ class Worker:
             else:
                 result = spec.fn(task["payload"])
         except Exception as e:  # the task failed: a retry or a catchable TaskError
+            self.observer.exception(e)
             message = clip(str(e) or type(e).__name__)
             if isinstance(e, TimeoutError) and spec.timeout is not None:
                 message = f"task {name!r} timed out after {spec.timeout:g}s"
@@ -360,6 +386,8 @@ class Worker:
             self.wake.wait(self.housekeeping_interval)
             self.wake.clear()
         self.pool.shutdown(wait=True)
+        if self.metrics is not None:
+            self.metrics.close()
         self.store.close()
         log.info("worker %s stopped", self.id)
 

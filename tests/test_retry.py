@@ -354,13 +354,14 @@ return "in time"
     assert handle.result(timeout=20) == "in time"  # the timer that fired meanwhile was delivered
 
 
-def test_repair_with_real_processes_and_the_cli(db_url, tmp_path):
+def test_repair_with_real_processes_and_the_cli(make_database, template_db, tmp_path):
     """The whole story with `rhythm worker` processes and `rhythm retry`: a task that keeps failing is
     re-issued, then a bug is fixed by deploying a new version (workers restarted) and the run resumes on it."""
     import subprocess
 
     from test_runtime_e2e import RHYTHM, Project, WorkerProcess
 
+    db_url = make_database(template=template_db)  # not the module's: its in-process worker knows other tasks
     project = Project(tmp_path / "app")
     worker = WorkerProcess(project, db_url, cli=True, concurrency=2)
     client = SyncRhythmClient(db_url)

@@ -6,3 +6,6 @@ ALTER TABLE rhythm.runs ADD COLUMN failure json;
 
 COMMENT ON TABLE rhythm.history IS
     'One row per committed activation (and per retry), written in its transaction; the newest N per run are kept.';
+
+-- The dashboard's runs list: newest first, across workflows, paged by (created_at, id).
+CREATE INDEX runs_recent_idx ON rhythm.runs (created_at DESC, id DESC);

@@ -1,0 +1,195 @@
+"""What a worker tells the outside world about runs and tasks: logs, spans and metrics.
+
+The ids of the run and task a thread works on live in a context variable;
+`ContextFilter` copies them onto log records, so every line logged meanwhile
+(Rhythm's, and a task's own when the CLI set up logging) carries them.
+Spans are made when opentelemetry is importable (the `rhythm[otel]` extra)
+and a tracer provider is set; otherwise they cost a test or two. Metrics (metrics.py) exist only when
+a worker serves them. The worker calls the `Observer` hooks below.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+import time
+from contextvars import ContextVar
+from datetime import datetime, timezone
+
+try:
+    from opentelemetry import trace as otel
+except ImportError:  # the rhythm[otel] extra is not installed
+    otel = None
+
+log = logging.getLogger("rhythm")
+
+CONTEXT_FIELDS = ("run_id", "task_id", "task", "workflow")
+_context: ContextVar[dict] = ContextVar("rhythm_log_context", default={})
+# Attributes every LogRecord has; the others came from extra= or the context.
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+# -- logs ---------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def log_context(**ids):
+    """Records logged inside carry these ids (None values are left out)."""
+    token = _context.set({**_context.get(), **{k: v for k, v in ids.items() if v is not None}})
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+class ContextFilter(logging.Filter):
+    """Copies the current run and task ids onto each record; values passed in extra= win."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for key, value in _context.get().items():
+            if key not in record.__dict__:
+                setattr(record, key, value)
+        return True
+
+
+class TextFormatter(logging.Formatter):
+    """The usual line, then the ids it is about: `... message [run_id=… task=…]`."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        line = super().formatMessage(record)
+        ids = " ".join(f"{k}={record.__dict__[k]}" for k in CONTEXT_FIELDS if k in record.__dict__)
+        return f"{line} [{ids}]" if ids else line
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, the ids and any extra= fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+                "level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        line.update((k, v) for k, v in vars(record).items() if k not in _STANDARD)
+        if record.exc_info:
+            line["exc"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+
+def configure_logging(fmt: str = "text", level: str = "INFO") -> None:
+    """The CLI's logging: one stderr handler, ids on every record, text or JSON lines."""
+    handler = logging.StreamHandler()
+    handler.addFilter(ContextFilter())
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    logging.basicConfig(level=level.upper(), handlers=[handler])
+
+
+# Rhythm's own records carry the ids whatever handlers the program installs.
+log.addFilter(ContextFilter())
+
+
+# -- the worker's hooks -----------------------------------------------------------------------------
+
+class Observer:
+    """Log context, spans and metrics around a worker's tasks and activations."""
+
+    def __init__(self, metrics=None):
+        self.metrics = metrics  # a metrics.Metrics, or None when not served
+        self.tracer = otel.get_tracer("rhythm") if otel is not None else None  # follows a provider set later
+        self.local = threading.local()  # .finished: runs that ended in the store call under way
+
+    def instrument(self, engine) -> None:
+        """Observe every activation the engine runs and every run it ends (inline children too)."""
+        advance, finish = engine.advance, engine.finish
+
+        def observed_advance(conn, row, *args, **kwargs):
+            with self.activation(row):
+                return advance(conn, row, *args, **kwargs)
+
+        def observed_finish(conn, row, status, output, error, *args, **kwargs):
+            finished = getattr(self.local, "finished", None)
+            if finished is not None:
+                finished.append((row["id"], row["workflow_name"], status, error))
+            return finish(conn, row, status, output, error, *args, **kwargs)
+
+        engine.advance, engine.finish = observed_advance, observed_finish
+
+    @contextlib.contextmanager
+    def store_call(self):
+        """Around a store call that may end runs: they are logged only once it has committed."""
+        self.local.finished = finished = []
+        try:
+            yield
+        finally:
+            self.local.finished = None
+        for run_id, workflow, status, error in finished:  # not reached when the call raised (rolled back)
+            ids = {"run_id": run_id, "workflow": workflow}
+            if status == "failed":
+                error = error or {}
+                where = f" ({error['file']}:{error.get('line')})" if error.get("file") else ""
+                log.info("run failed: %s: %s%s", error.get("type"), error.get("message"), where,
+                         extra={**ids, "error": error})
+            else:
+                log.debug("run %s", status, extra=ids)
+
+    @contextlib.contextmanager
+    def activation(self, row: dict):
+        """One activation of a run; what it ended is forgotten if it raises (its writes roll back)."""
+        workflow = row["workflow_name"]
+        finished = getattr(self.local, "finished", None)
+        mark = len(finished) if finished is not None else 0
+        if self.metrics is not None:
+            self.metrics.activations.labels(workflow).inc()
+        try:
+            with log_context(run_id=row["id"], workflow=workflow), \
+                    self._span("rhythm.activation", {"rhythm.run_id": row["id"], "rhythm.workflow": workflow}):
+                yield
+        except BaseException:
+            if finished is not None:
+                del finished[mark:]
+            raise
+
+    @contextlib.contextmanager
+    def task(self, task: dict):
+        """Around running and recording a task; yields done(ok, value), to call once it has run."""
+        name, run_id = task["name"], task["run_id"]
+        attributes = {"rhythm.task_id": task["id"], "rhythm.task": name, "rhythm.attempt": task["attempts"]}
+        if run_id is not None:
+            attributes["rhythm.run_id"] = run_id
+        with log_context(run_id=run_id, task_id=task["id"], task=name), \
+                self._span(f"rhythm.task {name}", attributes) as span:
+            log.debug("task started, attempt %d/%d", task["attempts"], task["max_attempts"])
+            started = time.perf_counter()
+            yield lambda ok, value: self._task_done(task, span, ok, value, time.perf_counter() - started)
+
+    def exception(self, exc: BaseException) -> None:
+        """A task raised: its span records the exception (the worker keeps only its message)."""
+        if self._tracing():
+            otel.get_current_span().record_exception(exc)
+
+    def _task_done(self, task: dict, span, ok: bool, value, seconds: float) -> None:
+        attempt, most = task["attempts"], task["max_attempts"]
+        outcome = "completed" if ok else "failed" if attempt >= most else "failed_attempt"
+        if ok:
+            log.debug("task completed in %.1f ms", seconds * 1000, extra={"duration_ms": round(seconds * 1000, 3)})
+        else:
+            log.info("task %s failed on attempt %d/%d%s: %s", task["name"], attempt, most,
+                     "" if outcome == "failed" else " (will retry)", value.get("message"),
+                     extra={"attempt": attempt, "max_attempts": most, "error": value.get("message"),
+                            "duration_ms": round(seconds * 1000, 3)})
+        if self.metrics is not None:
+            self.metrics.task_done(task["name"], outcome, seconds)
+        if span is not None:
+            span.set_attribute("rhythm.outcome", outcome)
+            if not ok:
+                span.set_status(otel.Status(otel.StatusCode.ERROR, value.get("message")))
+
+    def _tracing(self) -> bool:
+        """Whether spans go anywhere: with no provider set, even no-op spans would cost ~10 µs a task."""
+        return self.tracer is not None and not isinstance(otel.get_tracer_provider(), otel.ProxyTracerProvider)
+
+    def _span(self, name: str, attributes: dict):
+        if not self._tracing():
+            return contextlib.nullcontext()
+        return self.tracer.start_as_current_span(name, attributes=attributes)
