@@ -19,7 +19,7 @@ import uuid
 from pathlib import Path
 from urllib.parse import quote
 
-import httpx
+import httpx2
 
 import pytest
 from click.testing import CliRunner
@@ -383,10 +383,10 @@ def test_cli_serves_the_dashboard(env):
     assert stderr.startswith(f"rhythm dashboard on http://127.0.0.1:{port}/\n")
 
 
-def _get(url: str) -> httpx.Response | None:
+def _get(url: str) -> httpx2.Response | None:
     try:
-        return httpx.get(url, timeout=2)
-    except httpx.TransportError:
+        return httpx2.get(url, timeout=2)
+    except httpx2.TransportError:
         return None
 
 
@@ -442,15 +442,42 @@ def test_in_a_browser_list_open_a_run_and_cancel_it(env, browser):
         page.close()
 
 
-@pytest.mark.skipif(not os.environ.get("RHYTHM_DASHBOARD_SCREENSHOT"),
-                    reason="set RHYTHM_DASHBOARD_SCREENSHOT=1 to rewrite docs/dashboard.png")
-def test_screenshot(env, browser):
+def test_in_a_browser_retry_a_failed_run(env, browser, tmp_path):
+    client, url = env
+    UPSTREAM["up"] = False
+    run_id = started(client, "dash_fragile", {"n": 5}, until=("failed",), run_id=f"fragile-{uuid.uuid4().hex[:8]}")
+    with serve(create_app(url)) as base:
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.goto(base + href(run_id))
+        assert page.inner_text("h1 .status") == "failed"
+        assert "failed at dash_fragile.flow:1" in page.inner_text("h2.headline")
+        assert "upstream is down" in page.inner_text("body")
+        page.screenshot(path=str(tmp_path / "failed.png"), full_page=True)  # looked at by hand while writing
+        UPSTREAM["up"] = True
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("button:has-text('Retry')")
+        page.wait_for_selector(".flash.ok")
+        assert page.inner_text(".flash").startswith(f"retrying run {run_id} on version ")
+        wait_for(lambda: status(client, run_id) == "completed", what="the retried run to complete")
+        assert client.get(run_id).result(5) == {"ok": 5}
+        page.reload()
+        assert page.inner_text("h1 .status") == "completed"
+        assert "retried on" in page.inner_text("table.history")
+        page.close()
+    UPSTREAM["up"] = False
+
+
+def test_screenshot(env, browser, tmp_path):
+    """The README's screenshot: written to docs/dashboard.png only with RHYTHM_DASHBOARD_SCREENSHOT=1."""
     client, _ = env
     run_id = started(client, "onboard_user", {"userId": 42}, run_id="onboard-7f3a9c")
     wait_for(lambda: query(env[1], "SELECT 1 FROM rhythm.tasks WHERE run_id = %s AND error IS NOT NULL", [run_id]),
              what="the e-mail task to fail once")
+    target = SCREENSHOT if os.environ.get("RHYTHM_DASHBOARD_SCREENSHOT") else tmp_path / "dashboard.png"
     with serve(create_app(env[1])) as base:
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         page.goto(base + href(run_id))
-        page.screenshot(path=str(SCREENSHOT), full_page=True)
+        page.wait_for_selector(".graph svg")
+        page.screenshot(path=str(target), full_page=True)
         page.close()
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and target.stat().st_size > 20_000

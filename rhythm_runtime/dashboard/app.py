@@ -298,7 +298,7 @@ def run_context(r: dict, source: str) -> dict:
         "output": _value_text(r["output"]) if r["status"] == "completed" else None,
         "source": [{"n": n, "text": text, "current": n == r["line"]}
                    for n, text in enumerate(source.splitlines(), 1)],
-        "locals": _locals(r["locals"]),
+        "locals": [] if (r.get("failure") or {}).get("locals") else _locals(r["locals"]),  # those where it threw
         "elided": any(x["text"].endswith("--full shows all)") for x in r["locals"]),
         "waits": waits(r),
         "history": _history(r.get("history") or []),
