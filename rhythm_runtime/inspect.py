@@ -543,17 +543,10 @@ def render_report(r: dict) -> str:
             label = _local_label(x).ljust(width)
             out.append(f"  {label} = {_indent(x['text'], width + 5)}")
 
-    if r["waiting"]:
-        out += ["", f"waiting for {r['awaiting'] or ', '.join(w['await_key'] for w in r['waiting'])}"]
-        out += [f"  {_wait_line(w)}" for w in r["waiting"]]
-    elif r["status"] == "suspended":
-        out += ["", "waiting for nothing: its results have arrived and a worker will resume it"]
-    others = [s for s in r["signal_waits"] if not s["awaited"]]
-    if others:
-        out.append("  also listening (Signal.next not awaited yet): "
-                   + ", ".join(f"{s['name']!r} ({s['await_key']})" for s in others))
-    if r["unread_signals"]:
-        out.append("  unread signals: " + ", ".join(f"{n!r} x{c}" for n, c in r["unread_signals"].items()))
+    title, lines = wait_summary(r)
+    if title:
+        out += ["", title]
+    out += [f"  {x}" for x in lines]
     out += _failure_text(r.get("failure"))
     out += _history_text(r.get("history") or [], r["activations"])
     return "\n".join(out)
@@ -574,6 +567,23 @@ def headline(r: dict) -> str | None:
         doing = "suspended at" if r["status"] == "suspended" else "being advanced by a worker; last suspended at"
         return f"{doing} {where}{state}"
     return None
+
+
+def wait_summary(r: dict) -> tuple[str | None, list[str]]:
+    """What the run waits for: a title ("waiting for race [...]") and a line per awaited thing or signal."""
+    title = None
+    if r["waiting"]:
+        title = f"waiting for {r['awaiting'] or ', '.join(w['await_key'] for w in r['waiting'])}"
+    elif r["status"] == "suspended":
+        title = "waiting for nothing: its results have arrived and a worker will resume it"
+    lines = [_wait_line(w) for w in r["waiting"]]
+    others = [s for s in r["signal_waits"] if not s["awaited"]]
+    if others:
+        lines.append("also listening (Signal.next not awaited yet): "
+                     + ", ".join(f"{s['name']!r} ({s['await_key']})" for s in others))
+    if r["unread_signals"]:
+        lines.append("unread signals: " + ", ".join(f"{n!r} x{c}" for n, c in r["unread_signals"].items()))
+    return title, lines
 
 
 def _failure_text(f: dict | None) -> list[str]:

@@ -14,7 +14,6 @@ import re
 import socket
 import subprocess
 import sys
-import threading
 import uuid
 from pathlib import Path
 from urllib.parse import quote
@@ -26,14 +25,12 @@ from click.testing import CliRunner
 from starlette.testclient import TestClient
 
 from dashboard_support import CHROMIUM_ARGS, chromium, serve
-from helpers import query, wait_for
+from helpers import query, wait_for, worker_thread, write_flows
 from rhythm_runtime.app import RhythmApp
 from rhythm_runtime.cli import main
 from rhythm_runtime.cli_dashboard import dashboard_cmd
-from rhythm_runtime.client import SyncRhythmClient
 from rhythm_runtime.dashboard import create_app, is_loopback
 from rhythm_runtime.tasks import task
-from rhythm_runtime.worker import Worker
 
 TOKEN = "dashboard-test-token"
 SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "dashboard.png"
@@ -96,21 +93,9 @@ def _send_email(payload):
 
 @pytest.fixture(scope="module")
 def env(db_url, tmp_path_factory):
-    root = tmp_path_factory.mktemp("dashboard") / "workflows"
-    root.mkdir()
-    for name, text in FLOWS.items():
-        (root / f"{name}.flow").write_text(text, encoding="utf-8")
-    worker = Worker(RhythmApp(root), concurrency=2, poll_interval=0.05, database_url=db_url)
-    thread = threading.Thread(target=worker.run, kwargs={"install_signals": False}, daemon=True)
-    thread.start()
-    client = SyncRhythmClient(db_url)
-    try:
-        wait_for(lambda: hasattr(worker, "engine"), what="the worker to start")
+    root = write_flows(tmp_path_factory.mktemp("dashboard") / "workflows", FLOWS)
+    with worker_thread(RhythmApp(root), db_url, concurrency=2) as (_worker, client):
         yield client, db_url
-    finally:
-        worker.stop()
-        thread.join(10)
-        client.close()
 
 
 @pytest.fixture

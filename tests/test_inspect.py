@@ -8,7 +8,6 @@ then inspected through the click commands, as a user would.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from pathlib import Path
 
@@ -16,16 +15,15 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from helpers import wait_for, worker_thread, write_flows
 from rhythm_compiler import compile_source
 from rhythm_runtime import values as _js
 from rhythm_runtime.app import RhythmApp
 from rhythm_runtime.cli_inspect import graph_cmd, inspect_cmd, register
-from rhythm_runtime.client import SyncRhythmClient
 from rhythm_runtime.graph import build_graph, to_dot, to_mermaid
 from rhythm_runtime.inspect import _report, render_report, show_value, source_excerpt
 from rhythm_runtime.modules import module_hash
 from rhythm_runtime.tasks import task
-from rhythm_runtime.worker import Worker
 
 FLOWS = {
     "approve": """\
@@ -96,37 +94,14 @@ def _echo(payload):
 
 @pytest.fixture(scope="module")
 def env(db_url, tmp_path_factory):
-    root = tmp_path_factory.mktemp("inspect") / "workflows"
-    root.mkdir()
-    for name, text in FLOWS.items():
-        (root / f"{name}.flow").write_text(text, encoding="utf-8")
-    worker = Worker(RhythmApp(root), concurrency=2, poll_interval=0.05, database_url=db_url)
-    thread = threading.Thread(target=worker.run, kwargs={"install_signals": False}, daemon=True)
-    thread.start()
-    client = SyncRhythmClient(db_url)
-    try:
-        wait_for(lambda: hasattr(worker, "engine"), "the worker to start")
+    root = write_flows(tmp_path_factory.mktemp("inspect") / "workflows", FLOWS)
+    with worker_thread(RhythmApp(root), db_url, concurrency=2) as (_worker, client):
         yield client, db_url, root
-    finally:
-        worker.stop()
-        thread.join(10)
-        client.close()
-
-
-def wait_for(check, what: str, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def started(client, name: str, inputs=None, until=("suspended",)) -> str:
     run_id = client.start_workflow(name, inputs or {}).id
-    wait_for(lambda: client.get(run_id).status() in until, f"run of {name} to be {until}")
+    wait_for(lambda: client.get(run_id).status() in until, what=f"run of {name} to be {until}")
     return run_id
 
 
@@ -165,7 +140,7 @@ def test_signal_wait_shows_line_locals_and_waits(env):
 def test_task_wait_shows_the_task_and_its_last_error(env):
     client, db_url, _ = env
     run_id = started(client, "flaky", {"id": 3})
-    wait_for(lambda: "upstream said no" in inspect(db_url, run_id), "the first attempt to fail")
+    wait_for(lambda: "upstream said no" in inspect(db_url, run_id), what="the first attempt to fail")
     text = inspect(db_url, run_id)
     assert "suspended at flaky.flow:1 (state 1)" in text
     assert "waiting for task 0.1" in text
@@ -209,7 +184,7 @@ def test_json_shape(env):
     assert waits["0.1"]["kind"] == "timer" and 3500 < waits["0.1"]["due_in"] <= 3600
     assert report["signal_waits"] == [{"await_key": "1.1", "name": "approve", "awaited": True}]
     client.get(run_id).signal("approve", {"ok": True})
-    wait_for(lambda: client.get(run_id).status() == "completed", "the run to complete")
+    wait_for(lambda: client.get(run_id).status() == "completed", what="the run to complete")
     done = json.loads(inspect(db_url, run_id, "--json"))
     assert done["output"] == {"ok": True} and done["waiting"] == [] and done["locals"] == []
     assert "output    {\"ok\": true}" in inspect(db_url, run_id)

@@ -18,7 +18,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import urllib.request
 import uuid
 from pathlib import Path
@@ -32,7 +31,7 @@ from rhythm_runtime.errors import RhythmError, StorageError
 from rhythm_runtime.metrics import Metrics
 from rhythm_runtime.observability import ContextFilter, TextFormatter, log_context
 
-from helpers import query, wait_for
+from helpers import query, wait_for, worker_thread
 
 APP = Path(__file__).resolve().parent / "e2e" / "app"
 RHYTHM = Path(sys.executable).with_name("rhythm")
@@ -204,25 +203,13 @@ def spans():
 def test_spans_of_tasks_and_activations_carry_the_run_id(project, make_database, template_db, spans, monkeypatch):
     from opentelemetry.trace import StatusCode
 
-    from rhythm_runtime.worker import Worker
-
     monkeypatch.setenv("E2E_LOG", str(project / "e2e.log"))
     monkeypatch.syspath_prepend(str(project))
     import e2e_app
 
-    url = make_database(template_db)
-    worker = Worker(e2e_app.app, concurrency=2, poll_interval=0.05, database_url=url)
-    thread = threading.Thread(target=worker.run, kwargs={"install_signals": False}, daemon=True)
-    thread.start()
-    client = SyncRhythmClient(url)
-    try:
-        wait_for(lambda: hasattr(worker, "observer") or not thread.is_alive(), what="the worker to start")
+    with worker_thread(e2e_app.app, make_database(template_db), concurrency=2) as (_worker, client):
         handle = client.start_workflow("retry", {"task": "flaky", "payload": {"tag": uuid.uuid4().hex, "failures": 1}})
         assert handle.result(timeout=30) == {"value": "ok after 2 attempts"}
-    finally:
-        client.close()
-        worker.stop()
-        thread.join(20)
 
     mine = [s for s in spans.get_finished_spans() if s.attributes.get("rhythm.run_id") == handle.id]
     tasks = sorted((s for s in mine if s.name == "rhythm.task flaky"), key=lambda s: s.attributes["rhythm.attempt"])

@@ -9,13 +9,12 @@ repaired workflow gives.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from helpers import query, wait_for
+from helpers import query, wait_for, worker_thread, write_flows
 from rhythm_runtime.app import RhythmApp
 from rhythm_runtime.cli import main
 from rhythm_runtime.client import SyncRhythmClient, WorkflowFailed
@@ -99,23 +98,9 @@ def _slow(payload):
 
 @pytest.fixture(scope="module")
 def env(db_url, tmp_path_factory):
-    root = tmp_path_factory.mktemp("retry") / "workflows"
-    root.mkdir()
-    for name, text in FLOWS.items():
-        (root / f"{name}.flow").write_text(text, encoding="utf-8")
-    from rhythm_runtime.worker import Worker
-
-    worker = Worker(RhythmApp(root), concurrency=3, poll_interval=0.05, database_url=db_url)
-    thread = threading.Thread(target=worker.run, kwargs={"install_signals": False}, daemon=True)
-    thread.start()
-    client = SyncRhythmClient(db_url)
-    try:
-        wait_for(lambda: hasattr(worker, "engine"), what="the worker to start")
+    root = write_flows(tmp_path_factory.mktemp("retry") / "workflows", FLOWS)
+    with worker_thread(RhythmApp(root), db_url, concurrency=3) as (worker, client):
         yield Env(client, db_url, root, worker)
-    finally:
-        worker.stop()
-        thread.join(10)
-        client.close()
 
 
 class Env:

@@ -42,7 +42,7 @@ from .. import values as _js
 from ..db import parse_queries, storage_errors
 from ..errors import RhythmError, StorageError
 from ..graph import build_graph, to_mermaid, to_svg
-from ..inspect import _read, _wait_line, headline, inspect_run, show_value, step_summary, visited_states
+from ..inspect import _read, headline, inspect_run, show_value, step_summary, visited_states, wait_summary
 from ..store import RunNotFound, Store
 
 HERE = Path(__file__).parent
@@ -313,18 +313,7 @@ def run_context(r: dict, source: str) -> dict:
 
 def waits(r: dict) -> dict:
     """What the run waits for: a title and one line per awaited thing, as `rhythm inspect` prints them."""
-    title = None
-    if r["waiting"]:
-        title = f"waiting for {r['awaiting'] or ', '.join(w['await_key'] for w in r['waiting'])}"
-    elif r["status"] == "suspended":
-        title = "waiting for nothing: its results have arrived and a worker will resume it"
-    lines = [_wait_line(w) for w in r["waiting"]]
-    others = [s for s in r["signal_waits"] if not s["awaited"]]
-    if others:
-        lines.append("also listening (Signal.next not awaited yet): "
-                     + ", ".join(f"{s['name']!r} ({s['await_key']})" for s in others))
-    if r["unread_signals"]:
-        lines.append("unread signals: " + ", ".join(f"{n!r} x{c}" for n, c in r["unread_signals"].items()))
+    title, lines = wait_summary(r)
     return {"title": title, "lines": lines}
 
 
