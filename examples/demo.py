@@ -53,11 +53,13 @@ def main() -> int:
             if sig:
                 handle.signal(*sig)
             handles.append((name, inputs, handle))
+        failed = None
         for name, inputs, handle in handles:
             try:
                 shown = f"completed: {json.dumps(handle.result(timeout=60))}"
             except WorkflowFailed as e:
                 shown = f"{e.status}: {e.error.get('type')}: {e.error.get('message')} ({e.error.get('file')}:{e.error.get('line')})"
+                failed = failed or handle.id
             print(f"{name}({json.dumps(inputs)})\n  -> {shown}")
     finally:
         worker.send_signal(signal.SIGTERM)
@@ -65,6 +67,8 @@ def main() -> int:
         if worker.returncode not in (0, -signal.SIGTERM):
             print(err, file=sys.stderr)
     print(f"\nworker stopped (exit {worker.returncode}); Postgres keeps running in .rhythm/ — `rhythm db stop` stops it")
+    if failed:
+        print(f"see where the failed run stopped: .venv/bin/rhythm inspect {failed}  (or .venv/bin/rhythm dashboard)")
     return 0
 
 
