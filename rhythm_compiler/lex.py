@@ -73,6 +73,9 @@ OPERAND_EXPECTED = {
 }
 RESTRICTED = {"RETURN", "BREAK", "CONTINUE", "THROW"}
 ENDS_OPERAND = {"NAME", "NUMBER", "STRING", "TPL_FULL", "TPL_TAIL", "RPAR", "RSQB", "RBRACE", "TRUE", "FALSE", "NULL"}
+# What a template literal right after would tag, even across a line break (`}` and `)` may end a block or a
+# condition instead, so they are left out).
+TAGS = ENDS_OPERAND - {"RBRACE", "RPAR"}
 
 _NUMBER = re.compile(
     r"0[xX][0-9a-fA-F](?:_?[0-9a-fA-F])*|0[oO][0-7](?:_?[0-7])*|0[bB][01](?:_?[01])*"
@@ -215,6 +218,11 @@ class Lexer:
         prev_type = self.prev.type if self.prev is not None else None
 
         if ch == "`":
+            if prev_type in TAGS:
+                raise self.error("a template literal right after a value is a tagged template, which workflows do not "
+                                 "support; put a ';' or an operator before the '`'" if newline else
+                                 "tagged templates are not supported in workflows; call a function with the template "
+                                 "literal as its argument instead")
             self.pos += 1
             return self.template_part(start, line, col, head=True)
         if ch == "}" and self.braces and self.braces[-1] == "tpl":
