@@ -11,7 +11,6 @@ and the inputs/signals of its header comments.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
@@ -19,18 +18,7 @@ from typing import Any
 
 import pytest
 
-CONFORMANCE = Path(__file__).resolve().parent / "conformance"
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"conformance_{name}", CONFORMANCE / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-support = _load("support")
-tasks = _load("tasks")
+from conformance import support, tasks  # tests/conformance, next to this file
 
 PROGRAMS = support.program_paths()
 PROGRAM_IDS = [support.program_key(p) for p in PROGRAMS]

@@ -27,18 +27,18 @@ with the reason.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from conformance import support  # tests/conformance, next to this file
+from conformance import tasks as standard_tasks
 from rhythm_compiler import CompileError, compile_source
 from rhythm_runtime.app import RhythmApp
 from rhythm_runtime.client import SyncRhythmClient
@@ -46,20 +46,8 @@ from rhythm_runtime.store import Engine
 from rhythm_runtime.tasks import REGISTRY, TaskSpec
 from rhythm_runtime.worker import Worker, current_task
 
-CONFORMANCE = Path(__file__).resolve().parent / "conformance"
 FAR = 10 * 365 * 86400.0  # added to every timer: timers fire only when the driver jumps the clock
 DEADLINE = 120.0
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"pg_conformance_{name}", CONFORMANCE / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-support = _load("support")
-standard_tasks = _load("tasks")
 
 PROGRAMS = support.program_paths()
 PROGRAM_IDS = [support.program_key(p) for p in PROGRAMS]
