@@ -41,17 +41,23 @@ def _fail(message: str) -> None:
 @click.command("inspect")
 @click.argument("run_id")
 @click.option("--full", is_flag=True, help="Show long values whole (default: cut at about 200 characters).")
+@click.option("--history", "history", type=click.IntRange(0, None), default=20, show_default=True, metavar="N",
+              help="Show the last N steps of the run's history (0: none; --json has the last 200).")
 @database_option
 @json_option
-def inspect_cmd(run_id, full, database_url, as_json) -> None:
-    """Show where run RUN_ID is: its .flow line, its locals, and what it waits for."""
+def inspect_cmd(run_id, full, history, database_url, as_json) -> None:
+    """Show where run RUN_ID is: its .flow line, locals, what it waits for, and its step history.
+
+    For a failed run: where it threw, the locals at that moment and the catch
+    and finally blocks the error went through.
+    """
     from .inspect import inspect_run, render_report
 
     try:
         report = inspect_run(_url(database_url), run_id, full)
     except RhythmError as e:
         _fail(str(e))
-    click.echo(json.dumps(report, indent=2) if as_json else render_report(report))
+    click.echo(json.dumps(report, indent=2) if as_json else render_report(report, history))
 
 
 @click.command("graph")

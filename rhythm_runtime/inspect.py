@@ -513,7 +513,7 @@ def _seconds(x) -> float | None:
 # -- human text ---------------------------------------------------------------------------------
 
 
-def render_report(r: dict) -> str:
+def render_report(r: dict, history: int = HISTORY_SHOWN) -> str:
     """The human-readable `rhythm inspect` text of a report from `inspect_run`."""
     out = [f"run {r['id']}  {r['workflow']}  {r['status']}"]
     newest = "newest" if r["is_newest_version"] else f"not the newest: new runs use {r['newest_version']}"
@@ -548,7 +548,7 @@ def render_report(r: dict) -> str:
         out += ["", title]
     out += [f"  {x}" for x in lines]
     out += _failure_text(r.get("failure"))
-    out += _history_text(r.get("history") or [], r["activations"])
+    out += _history_text((r.get("history") or [])[-history:] if history > 0 else [], r["activations"])
     return "\n".join(out)
 
 
@@ -602,11 +602,11 @@ def _failure_text(f: dict | None) -> list[str]:
 
 
 def _history_text(steps: list[dict], total: int) -> list[str]:
+    """The steps shown (the newest), headed by how many there were in all."""
     if not steps:
         return []
-    shown = steps[-HISTORY_SHOWN:]
-    head = f"history (the last {len(shown)} of {total} steps)" if total > len(shown) else "history"
-    return ["", head] + [f"  {_step_line(st)}" for st in shown]
+    head = f"history (the last {len(steps)} of {total} steps)" if total > len(steps) else "history"
+    return ["", head] + [f"  {_step_line(st)}" for st in steps]
 
 
 def _step_line(st: dict) -> str:

@@ -386,3 +386,14 @@ def test_repair_with_real_processes_and_the_cli(make_database, template_db, tmp_
     finally:
         worker.close()
         client.close()
+
+
+def test_inspect_shows_as_much_history_as_asked(env):
+    UPSTREAM["up"] = True
+    handle = env.client.start_workflow("looping", {})
+    assert handle.result(timeout=20) == 15
+    default = env.cli("inspect", handle.id).output
+    assert "\nhistory\n" in default and default.count("\n  #") == 7
+    two = env.cli("inspect", handle.id, "--history", "2").output
+    assert "history (the last 2 of 7 steps)" in two and two.count("\n  #") == 2 and "  #7 " in two
+    assert "history" not in env.cli("inspect", handle.id, "--history", "0").output
