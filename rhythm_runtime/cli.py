@@ -406,7 +406,8 @@ def retry(run_id, version, database_url, as_json) -> None:
     variables differ from the run's own.
     """
     done = _client(database_url).get(run_id).retry(version)
-    again = ", ".join(f"task {r['name']!r} (id {r['task_id']})" if r["kind"] == "task" else f"child run {r['run_id']}"
+    again = ", ".join(f"task {r['name']!r} (id {r['task_id']}, with its original payload)" if r["kind"] == "task"
+                      else f"child run {r['run_id']}"
                       for r in done["reissued"]) or "nothing (it resumes at its await)"
     _emit(done, as_json, f"retrying {run_id} on version {done['version']}; re-issued: {again}")
 

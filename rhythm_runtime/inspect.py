@@ -408,7 +408,7 @@ def _step(row: dict, tables: Tables) -> dict:
         step.update({k: d.get(k) for k in ("from_version", "to_version", "reissued", "undone")})
         return step
     states = _step_states(d)
-    lines = [tables.state_lines.get(st) for st in states if st != DONE]
+    lines = [tables.state_lines.get(st) for st in states if st != DONE] + [d.get("line")]  # where it threw
     step.update({
         "from_state": d.get("from"), "to_state": d.get("to"), "states": states,
         "lines": [x for i, x in enumerate(lines) if x is not None and (i == 0 or x != lines[i - 1])],
@@ -595,7 +595,7 @@ def _failure_text(f: dict | None) -> list[str]:
         out += [f"  {c['how']:<7} at line {c['line'] or '?'} (thrown at line {c['from_line'] or '?'}): {c['message']}"
                 for c in f["catches"]]
     if f["locals"]:
-        out += ["", f"locals where it failed (line {f['line'] or '?'})"]
+        out += ["", f"locals when it failed (thrown at line {f['line'] or '?'}; after any finally blocks ran)"]
         width = min(max(len(_local_label(x)) for x in f["locals"]), 24)
         out += [f"  {_local_label(x).ljust(width)} = {_indent(x['text'], width + 5)}" for x in f["locals"]]
     return out

@@ -120,12 +120,15 @@ class Frame:
         if len(self.trail) < MAX_TRAIL:
             self.trail.append(state)
 
-    def routed(self, to: int, how: str, exc: _js.JSThrow) -> None:
+    def routed(self, to: int, how: str, exc: _js.JSThrow, line: int) -> None:
         if len(self.routes) < MAX_TRAIL:
             value = exc.value
             message = value.message if isinstance(value, _js.JSError) else _js.to_string(value)
-            line = _located(self.module, exc.__traceback__, self.state)["line"]
             self.routes.append([self.state, to, how, clip(message, 200), line])
+
+    def thrown_line(self, exc: _js.JSThrow) -> int:
+        """The `.flow` line a value was thrown at (kept across a `finally` that awaited before rethrowing it)."""
+        return getattr(exc, "thrown_at", None) or _located(self.module, exc.__traceback__, self.state)["line"]
 
     # -- workflow commands ----------------------------------------------------------
     def _key(self, site: int) -> str:
@@ -190,22 +193,23 @@ class Frame:
     def catch(self, exc: _js.JSThrow) -> None:
         """Route a thrown value to the innermost catch or finally around the state."""
         s = self.state
+        line = self.thrown_line(exc)
         for index in range(len(self.module.TRY_TABLE) - 1, -1, -1):
             t, c, f, a = self.module.TRY_TABLE[index]
             try_end = c if c is not None else f
             if t <= s < try_end:
                 if c is not None:
-                    self.routed(c, "catch", exc)
+                    self.routed(c, "catch", exc, line)
                     self.thrown = exc.value
                     self.state = c
                 else:
-                    self.routed(f, "finally", exc)
-                    self.completions[str(index)] = ["throw", exc.value]
+                    self.routed(f, "finally", exc, line)
+                    self.completions[str(index)] = ["throw", exc.value, float(line)]
                     self.state = f
                 return
             if c is not None and f is not None and c <= s < f:
-                self.routed(f, "finally", exc)
-                self.completions[str(index)] = ["throw", exc.value]
+                self.routed(f, "finally", exc, line)
+                self.completions[str(index)] = ["throw", exc.value, float(line)]
                 self.state = f
                 return
         raise exc
@@ -239,7 +243,10 @@ class Frame:
         if record is None:
             self.state = self.module.TRY_TABLE[index][3]
         elif record[0] == "throw":
-            raise _js.JSThrow(record[1])
+            exc = _js.JSThrow(record[1])
+            if len(record) > 2:  # where it was thrown, not this `finally`'s end
+                exc.thrown_at = int(record[2])
+            raise exc
         elif record[0] == "return":
             self.abrupt_return(record[1])
         else:
@@ -401,9 +408,6 @@ def activate(module, snapshot: dict, settled: dict[str, Settlement], run_id: str
     outcome.trail, outcome.routes = S.trail, S.routes
     if outcome.status == "failed" and outcome.error.get("type") != "SnapshotTooLarge":
         outcome.failed_locals = L
-        last = S.routes[-1] if S.routes else None
-        if last and last[2] == "finally" and last[3] == outcome.error.get("message"):
-            outcome.error["line"] = last[4]  # rethrown by a finally block: report where it was thrown
     return outcome
 
 
@@ -428,7 +432,9 @@ def _drive(module, S: Frame, L: dict, settled, max_snapshot: int = MAX_SNAPSHOT_
             if status != PENDING:
                 return _finish(module, S, status, value, stop.__traceback__)
         except _js.JSThrow as e:
-            return Outcome("failed", error=error_info(module, e.value, e.__traceback__, S.state), state=S.state)
+            error = error_info(module, e.value, e.__traceback__, S.state)
+            error["line"] = getattr(e, "thrown_at", None) or error["line"]
+            return Outcome("failed", error=error, state=S.state)
         except BudgetExceeded as e:
             info = _located(module, e.__traceback__, S.state)
             info.update(message=f"the workflow ran {budget:,} steps without an await "

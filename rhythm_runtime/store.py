@@ -568,6 +568,21 @@ def _cancel(conn, run_id: str) -> bool:
     return True
 
 
+def _rewind(row: dict, roots: dict) -> Json | None:
+    """Where a retry must resume while a `finally` holds a thrown error (see runs.rewind in schema.sql).
+
+    The snapshot inside that `finally` would only rethrow it, so the point
+    before the activation that threw it is kept (the oldest, if errors pile
+    up) until no `finally` holds one any more.
+    """
+    if not any(isinstance(r, list) and r and r[0] == "throw" for r in roots["C"].values()):
+        return None
+    if row["rewind"] is not None:
+        return Json(row["rewind"])
+    return Json({"snapshot": row["snapshot"], "inbox": row["inbox"], "waiting": list(row["waiting"] or []),
+                 "signal_waits": row["signal_waits"]})
+
+
 def _retry(conn, run_id: str, version: str | None, keep: int) -> dict:
     """Reset a failed run to its stored snapshot, in one transaction.
 
@@ -584,11 +599,12 @@ def _retry(conn, run_id: str, version: str | None, keep: int) -> dict:
         raise RunNotFound(f"no run with id {run_id!r}")
     if run["status"] != "failed":
         raise RetryRefused(f"run {run_id} is {run['status']}: only failed runs can be retried")
-    target = _retry_version(conn, run, version)
-    snapshot = run["snapshot"]
+    base = run["rewind"] or run  # the snapshot to resume from, with its inbox and signal waits
+    snapshot = base["snapshot"]
+    target = _retry_version(conn, run, snapshot, version)
     seq = snapshot.get("seq", {}) if snapshot else {}
     live = reachable_keys(_js.decode_snapshot(snapshot["data"])) if snapshot else set()
-    inbox = dict(run["inbox"])
+    inbox = dict(base["inbox"])
     waiting = leaf_keys(_js.decode_snapshot(snapshot["data"])["W"]) if snapshot else []
     redo = _Redo(conn, seq, live, set(waiting), inbox)
     redo.tasks(tasks)
@@ -600,16 +616,17 @@ def _retry(conn, run_id: str, version: str | None, keep: int) -> dict:
     details = {"kind": "retry", "status": "retried", "from_version": run["version"], "to_version": target,
                "reissued": redo.reissued, "undone": redo.undone + undone}
     conn.execute(Q["resume_failed_run"], dict(
-        id=run_id, version=target, inbox=Jsonb(inbox), waiting=waiting,
-        seq=run["activations"] + 1, keep=keep, step=Jsonb(details)))
+        id=run_id, version=target, snapshot=None if snapshot is None else Json(snapshot), inbox=Jsonb(inbox),
+        waiting=waiting, signal_waits=Jsonb(base["signal_waits"]), seq=run["activations"] + 1, keep=keep,
+        step=Jsonb(details)))
     return {"run_id": run_id, "version": target, "reissued": redo.reissued, "undone": details["undone"]}
 
 
 _RESUME_SHAPE = re.compile(r'^RESUME_SHAPE = "([0-9a-f]+)"$', re.M)
 
 
-def _retry_version(conn, run: dict, version: str | None) -> str:
-    """The version a retry resumes on; RetryRefused when its resume shape differs from the run's own."""
+def _retry_version(conn, run: dict, snapshot: dict | None, version: str | None) -> str:
+    """The version a retry resumes `snapshot` on; RetryRefused when its resume shape differs from the run's own."""
     name, own = run["workflow_name"], run["version"]
     if version in (None, own):
         return own
@@ -620,7 +637,6 @@ def _retry_version(conn, run: dict, version: str | None) -> str:
     new = conn.execute(Q["load_version"], dict(name=name, version=version)).fetchone()
     if new is None:
         raise RetryRefused(f"workflow {name!r} has no version {version!r}")
-    snapshot = run["snapshot"]
     if snapshot is None or (snapshot["state"] == 0 and not snapshot.get("seq")):
         return version  # it failed before its first await: any version can start it afresh
     old = conn.execute(Q["load_version"], dict(name=name, version=own)).fetchone()
@@ -697,6 +713,10 @@ class _Redo:
             elif self.again(key, c["status"] == "failed"):
                 _retry(self.conn, c["id"], None, history_limit())
                 self.reissued.append({"await_key": key, "kind": "child", "run_id": c["id"]})
+            elif key in self.waiting and self.inbox.get(key, [None, None])[1] == "err" and c["status"] != "cancelled":
+                del self.inbox[key]  # the child was retried on its own since: its new outcome counts
+                if c["status"] == "completed":
+                    self.deliver(key, "ok", c["output"])
             elif self.late(key) and c["status"] == "completed":
                 self.deliver(key, "ok", c["output"])
             elif self.late(key) and c["status"] in ("failed", "cancelled"):
@@ -787,14 +807,15 @@ class Engine:
             kept = (dict(inbox), list(outcome.waiting), list(waits))
         conn.execute(Q["save_suspended"], dict(
             id=run_id, snapshot=json_param(snapshot, snapshot_json), inbox=Jsonb(inbox), waiting=outcome.waiting,
-            signal_waits=Jsonb(waits), **self.step_params(row, step, "suspended", outcome.state)))
+            signal_waits=Jsonb(waits), rewind=_rewind(row, outcome.roots),
+            **self.step_params(row, step, "suspended", outcome.state)))
         return notify
 
-    def step_params(self, row: dict, step: Step | None, status: str, end: int | None) -> dict:
+    def step_params(self, row: dict, step: Step | None, status: str, end: int | None, **extra) -> dict:
         """The history parameters of save_suspended and save_finished."""
         if step is None:
             step = start_step(row)
-        return dict(seq=row["activations"] + 1, keep=self.history_limit, step=step.details(status, end))
+        return dict(seq=row["activations"] + 1, keep=self.history_limit, step=step.details(status, end, **extra))
 
     def finish(self, conn, row: dict, status: str, output, error, snapshot, parent: _Parent | None = None,
                step: Step | None = None, kept: tuple | None = None, failure: dict | None = None,
@@ -808,7 +829,7 @@ class Engine:
             id=row["id"], status=status, output=Json(output), error=Jsonb(error),
             snapshot=None if snapshot is None else Json(snapshot), failure=None if failure is None else Json(failure),
             inbox=Jsonb(inbox), waiting=list(waiting), signal_waits=Jsonb(waits),
-            **self.step_params(row, step, status, end)))
+            **self.step_params(row, step, status, end, line=(error or {}).get("line"))))
         live = reachable_keys(_js.decode_snapshot(snapshot["data"])) if status == "failed" and snapshot else ()
         conn.execute(Q["drop_pending_timers"], dict(id=row["id"], keep=list(live)))
         if row["parent_run_id"] is None:

@@ -155,7 +155,7 @@ def test_failed_run_shows_the_error_line(env):
     text = inspect(db_url, run_id)
     assert "failed at broken.flow:3 (state 1): TypeError: Cannot read properties of undefined" in text
     assert "> 3 | total = first.missing.value" in text
-    assert "locals where it failed (line 3)" in text and "total = 0" in text.replace("  ", "")
+    assert "locals when it failed (thrown at line 3; after any finally blocks ran)" in text and "total = 0" in text.replace("  ", "")
     assert "locals, as saved at the last await" not in text  # the locals where it threw say more
     assert "waiting for" not in text
 

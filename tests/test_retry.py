@@ -397,3 +397,44 @@ def test_inspect_shows_as_much_history_as_asked(env):
     two = env.cli("inspect", handle.id, "--history", "2").output
     assert "history (the last 2 of 7 steps)" in two and two.count("\n  #") == 2 and "  #7 " in two
     assert "history" not in env.cli("inspect", handle.id, "--history", "0").output
+
+
+FINALLY_AWAITS = """\
+const log = []
+try {
+  log.push(await Task.run("retry-count", { step: "in try" }))
+  log.push(await Task.run("retry-upstream", { amount: 12 }))
+} finally {
+  log.push(await Task.run("retry-count", { step: "in finally" }))
+}
+return log.length
+"""
+
+
+def test_an_error_held_by_a_finally_that_awaits_is_retried_from_where_it_was_thrown(env):
+    env.deploy("finally_awaits", FINALLY_AWAITS)
+    handle = env.fail("finally_awaits")
+    error = handle.describe()["error"]
+    assert (error["type"], error["line"]) == ("TaskError", 4)  # where it was thrown, not the finally's end
+    report = inspect_run(env.url, handle.id)
+    assert report["history"][-1]["lines"][-1] == 4
+    assert CALLS == [("count", "in try"), ("upstream", 12), ("count", "in finally")]
+
+    UPSTREAM["up"] = True
+    done = handle.retry()
+    assert [r["name"] for r in done["reissued"]] == ["retry-upstream"]  # not "nothing": the await that failed
+    assert handle.result(timeout=20) == 3
+    assert CALLS[3:] == [("upstream", 12), ("count", "in finally")]  # the finally runs again, "in try" does not
+
+
+def test_a_child_retried_on_its_own_lets_its_parent_be_retried(env):
+    parent = env.fail("parent")
+    [child] = query(env.url, "SELECT id FROM rhythm.runs WHERE parent_run_id = %s", (parent.id,))
+    UPSTREAM["up"] = True
+    env.client.get(child["id"]).retry()
+    assert env.client.get(child["id"]).result(timeout=20) == {"charged": 7}
+    assert parent.describe()["status"] == "failed"  # the parent had already failed: it waits for its own retry
+    done = parent.retry()
+    assert done["reissued"] == []  # the child's new result is delivered, not re-run
+    assert parent.result(timeout=20) == {"fromChild": {"charged": 7}}
+    assert CALLS.count(("count", "child before")) == 1

@@ -208,7 +208,7 @@ LIMIT %(limit)s;
 -- name: lock_runnable_run
 -- Lock one run that needs an activation; the lock is the activation's exclusive right.
 SELECT id, workflow_name, version, status, inputs, snapshot, inbox, signal_waits,
-       parent_run_id, parent_await_key, activations, waiting
+       parent_run_id, parent_await_key, activations, waiting, rewind
 FROM rhythm.runs
 WHERE status IN ('pending', 'suspended')
   AND available_at IS NOT NULL
@@ -220,7 +220,7 @@ FOR UPDATE SKIP LOCKED;
 -- name: lock_run_for_activation
 -- Lock one run by id for an activation (a child started inline, or a run being failed).
 SELECT id, workflow_name, version, status, inputs, snapshot, inbox, signal_waits,
-       parent_run_id, parent_await_key, activations, waiting
+       parent_run_id, parent_await_key, activations, waiting, rewind
 FROM rhythm.runs
 WHERE id = %(id)s
 FOR UPDATE;
@@ -228,7 +228,7 @@ FOR UPDATE;
 -- name: lock_run_if_waiting
 -- Lock a woken run for an activation right after its task finished, unless another worker has it.
 SELECT id, workflow_name, version, status, inputs, snapshot, inbox, signal_waits,
-       parent_run_id, parent_await_key, activations, waiting
+       parent_run_id, parent_await_key, activations, waiting, rewind
 FROM rhythm.runs
 WHERE id = %(id)s AND status = 'suspended' AND available_at IS NOT NULL
 FOR UPDATE SKIP LOCKED;
@@ -244,7 +244,7 @@ WITH step AS (
 )
 UPDATE rhythm.runs
 SET status = 'suspended', snapshot = %(snapshot)s, inbox = %(inbox)s,
-    waiting = %(waiting)s, signal_waits = %(signal_waits)s,
+    waiting = %(waiting)s, signal_waits = %(signal_waits)s, rewind = %(rewind)s,
     available_at = NULL,
     activations = activations + 1, attempts = 0, updated_at = now()
 WHERE id = %(id)s;
@@ -422,7 +422,7 @@ SELECT id, await_key, name, status, result, error FROM rhythm.tasks WHERE run_id
 
 -- name: lock_failed_run
 -- Lock a run for a retry, with everything a retry resumes from.
-SELECT id, workflow_name, version, status, snapshot, inbox, waiting, signal_waits, activations
+SELECT id, workflow_name, version, status, snapshot, inbox, waiting, signal_waits, activations, rewind
 FROM rhythm.runs WHERE id = %(id)s FOR UPDATE;
 
 -- name: run_children_all
@@ -470,8 +470,9 @@ WITH step AS (
     ON CONFLICT DO NOTHING
 )
 UPDATE rhythm.runs
-SET status = CASE WHEN snapshot IS NULL THEN 'pending' ELSE 'suspended' END,
-    version = %(version)s, inbox = %(inbox)s, waiting = %(waiting)s,
+SET status = CASE WHEN %(snapshot)s::json IS NULL THEN 'pending' ELSE 'suspended' END,
+    version = %(version)s, snapshot = %(snapshot)s, inbox = %(inbox)s, waiting = %(waiting)s,
+    signal_waits = %(signal_waits)s, rewind = NULL,
     output = NULL, error = NULL, failure = NULL, finished_at = NULL,
     available_at = now(), attempts = 0, activations = activations + 1, updated_at = now()
 WHERE id = %(id)s;

@@ -223,6 +223,10 @@ CREATE TABLE rhythm.history (
 -- Where a failed run failed: {state, data (the locals, snapshot-encoded),
 -- catches: [[from, to, "catch"|"finally", message]]}; NULL otherwise.
 ALTER TABLE rhythm.runs ADD COLUMN failure json;
+-- Where `rhythm retry` resumes a run whose pending error a `finally` block
+-- holds while it awaits: {snapshot, inbox, waiting, signal_waits} of the
+-- activation that threw it (the snapshot after it would only rethrow).
+ALTER TABLE rhythm.runs ADD COLUMN rewind json;
 COMMENT ON TABLE rhythm.history IS
     'One row per committed activation (and per retry), written in its transaction; the newest N per run are kept.';
 -- The dashboard's runs list: newest first, across workflows, paged by (created_at, id).

@@ -4,6 +4,11 @@
 -- of the activation that failed; NULL for other runs. json: keeps the workflow's key order.
 ALTER TABLE rhythm.runs ADD COLUMN failure json;
 
+-- Where `rhythm retry` resumes a run whose pending error a `finally` block
+-- holds while it awaits: {snapshot, inbox, waiting, signal_waits} of the
+-- activation that threw it (the snapshot after it would only rethrow).
+ALTER TABLE rhythm.runs ADD COLUMN rewind json;
+
 COMMENT ON TABLE rhythm.history IS
     'One row per committed activation (and per retry), written in its transaction; the newest N per run are kept.';
 
