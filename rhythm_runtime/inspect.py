@@ -140,8 +140,7 @@ def run_position(conninfo: str, run_id: str) -> dict:
         raise RunNotFound(f"no run with id {run_id!r}")
     return {"workflow": row["workflow_name"], "version": row["version"], "status": row["status"],
             "state": _current_state(row),
-            "visited": visited_states([{"kind": h["details"].get("kind"), "states": _step_states(h["details"])}
-                                       for h in history])}
+            "visited": visited_states([{**h["details"], "states": _step_states(h["details"])} for h in history])}
 
 
 def _current_state(row: dict) -> int | None:
@@ -533,6 +532,9 @@ def render_report(r: dict, history: int = HISTORY_SHOWN) -> str:
     where = headline(r)
     if where:
         out += ["", where]
+    message = (r["error"] or {}).get("message") or "" if r["status"] == "failed" else ""
+    if "\n" in message:  # the headline has its first line
+        out += ["  message:"] + [f"    {x}" for x in message.splitlines()]
     if r["source"]:
         out += ["    " + x for x in format_excerpt(r["source"])]
 
@@ -558,7 +560,8 @@ def headline(r: dict) -> str | None:
     state = f" (state {r['state']})" if r["state"] is not None else ""
     if r["status"] == "failed":
         err = r["error"] or {}
-        return f"failed at {where}{state}: {err.get('type', 'Error')}: {err.get('message', '')}"
+        message, *more = (err.get("message") or "").splitlines() or [""]
+        return f"failed at {where}{state}: {err.get('type', 'Error')}: {message}" + (" …" if more else "")
     if r["status"] == "pending":
         return "not started yet: no worker has run it"
     if r["status"] == "cancelled" and r["state"] is not None:
@@ -630,11 +633,12 @@ def step_summary(st: dict) -> dict[str, str]:
 
 
 def visited_states(steps: list[dict]) -> set[int]:
-    """The states the history went through since its last retry (another version may number them otherwise)."""
+    """The states the history went through on the run's current version (another numbers them otherwise)."""
     states: set[int] = set()
     for st in steps:
         if st["kind"] == "retry":
-            states = set()
+            if st.get("from_version") != st.get("to_version"):
+                states = set()
         else:
             states.update(x for x in st["states"] if isinstance(x, int) and x >= 0)
     return states
