@@ -279,9 +279,13 @@ def _flow_mtimes(app) -> dict:
     return {p: p.stat().st_mtime_ns for d in app.workflow_dirs for p in d.glob("*.flow")}
 
 
-def _client(database_url):
+def _client(database_url, create: bool = True):
+    """A client; `create=False` (commands that only read) never makes a new embedded Postgres."""
     from .client import SyncRhythmClient
+    from .config import Settings
 
+    if not create:
+        database_url = Settings.load(database_url).database_url(create=False)
     return SyncRhythmClient(database_url)
 
 
@@ -345,10 +349,12 @@ def signal_cmd(run_id, name, payload, database_url) -> None:
 @json_option
 def status(run_id, database_url, as_json) -> None:
     """Show a run's status, output or error."""
-    row = _client(database_url).get(run_id).describe()
+    import json
+
+    row = _client(database_url, create=False).get(run_id).describe()
     lines = [f"{row['id']}  {row['workflow_name']}@{row['version']}  {row['status']}"]
     if row["status"] == "completed":
-        lines.append(f"output: {row['output']}")
+        lines.append(f"output: {json.dumps(row['output'], ensure_ascii=False)}")
     elif row["error"]:
         lines.append(f"error: {row['error'].get('type')}: {row['error'].get('message')}")
     elif row["waiting"]:
@@ -364,7 +370,7 @@ def status(run_id, database_url, as_json) -> None:
 @json_option
 def list_cmd(status_, name, limit, database_url, as_json) -> None:
     """List recent runs."""
-    rows = _client(database_url).list(status_, name, limit)
+    rows = _client(database_url, create=False).list(status_, name, limit)
     human = "\n".join(f"{r['id']}  {r['workflow_name']}  {r['status']}  {r['created_at']:%Y-%m-%d %H:%M:%S}" for r in rows)
     _emit(rows, as_json, human or "no runs")
 

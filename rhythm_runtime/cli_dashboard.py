@@ -42,7 +42,7 @@ def dashboard_cmd(host, port, token, database_url) -> None:
                    f"set RHYTHM_DASHBOARD_TOKEN or pass --token", err=True)
         sys.exit(2)
     try:
-        url = resolve_database_url(database_url)
+        url = resolve_database_url(database_url, create=False)  # an empty new database has nothing to show
         store = Store(url, max_size=4)
     except RhythmError as e:
         click.echo(f"error: {e}", err=True)

@@ -28,9 +28,10 @@ def register(main: click.Group) -> None:
 
 
 def _url(database_url: str | None) -> str:
+    """The database to read; one line and exit 1 (no new embedded server) where the project has none."""
     from .config import resolve_database_url
 
-    return resolve_database_url(database_url)
+    return resolve_database_url(database_url, create=False)
 
 
 def _fail(message: str) -> None:

@@ -2,6 +2,8 @@
 
 Building ``Settings`` has no side effects; only ``database_url()`` may start
 the embedded server, so commands that never touch the database stay fast.
+Commands that only read pass ``create=False``, so that run in the wrong
+directory they fail at once instead of making an empty database there.
 """
 
 from __future__ import annotations
@@ -35,17 +37,23 @@ class Settings:
     def embedded(self) -> bool:
         return self.configured_url is None
 
-    def database_url(self) -> str:
-        """The URL to connect to, starting or attaching to the embedded server if needed."""
+    def database_url(self, create: bool = True) -> str:
+        """The URL to connect to, starting or attaching to the embedded server if needed.
+
+        ``create=False``: never initialise a new embedded server; where the
+        project has none, raise ``embedded.NoEmbeddedServer`` (a ``StorageError``).
+        """
         if self.configured_url is not None:
             return self.configured_url
         from . import embedded
 
-        return embedded.ensure_server(self.project_dir)
+        return embedded.ensure_server(self.project_dir, create=create)
 
 
 def resolve_database_url(
-    database_url: str | None = None, project_dir: str | os.PathLike[str] | None = None
+    database_url: str | None = None,
+    project_dir: str | os.PathLike[str] | None = None,
+    create: bool = True,
 ) -> str:
-    """Shortcut for ``Settings.load(...).database_url()``."""
-    return Settings.load(database_url, project_dir).database_url()
+    """Shortcut for ``Settings.load(...).database_url(create)``."""
+    return Settings.load(database_url, project_dir).database_url(create)

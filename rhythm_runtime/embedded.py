@@ -6,6 +6,9 @@ first process starts it and later ones attach. No process stops it when it
 exits (a finished or crashed client must not take the database away from
 the others), so the library's atexit cleanup is disabled (``cleanup_mode=None``);
 only ``stop()`` stops it.
+
+Commands that only read pass ``create=False``: where no process has made the
+server yet they raise ``NoEmbeddedServer`` instead of making an empty one.
 """
 
 from __future__ import annotations
@@ -37,12 +40,27 @@ def data_dir(project_dir: str | os.PathLike[str] | None = None) -> Path:
     return Path(project_dir or os.getcwd()).resolve() / ".rhythm" / "pgdata"
 
 
-def ensure_server(project_dir: str | os.PathLike[str] | None = None) -> str:
-    """Start the project's server or attach to the running one; return a URL to its ``rhythm`` database."""
+class NoEmbeddedServer(StorageError):
+    """No database URL is configured and the project has no embedded server to start (``create=False``)."""
+
+
+def ensure_server(project_dir: str | os.PathLike[str] | None = None, *, create: bool = True) -> str:
+    """Start the project's server or attach to the running one; return a URL to its ``rhythm`` database.
+
+    With ``create=False`` a project whose server was never initialised raises
+    ``NoEmbeddedServer`` and nothing is written; a stopped one is started.
+    """
     pgdata = data_dir(project_dir)
     known = _urls.get(pgdata)
     if known and _running_pid(pgdata) is not None:
         return known
+    if not create and not exists(project_dir):
+        from .config import ENV_DATABASE_URL
+
+        raise NoEmbeddedServer(
+            f"no Rhythm database here: {pgdata.parent.parent} has no embedded Postgres (.rhythm/) — "
+            f"run this in your project directory, start a worker there first, or set {ENV_DATABASE_URL}"
+        )
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     with _project_lock(pgdata):
         attached = _running_pid(pgdata) is not None
@@ -53,6 +71,11 @@ def ensure_server(project_dir: str | os.PathLike[str] | None = None) -> str:
         "%s embedded Postgres in %s", "attached to" if attached else "started", pgdata
     )
     return url
+
+
+def exists(project_dir: str | os.PathLike[str] | None = None) -> bool:
+    """Whether the project's server was initialised (its data directory has a PG_VERSION), running or not."""
+    return (data_dir(project_dir) / "PG_VERSION").is_file()
 
 
 def is_running(project_dir: str | os.PathLike[str] | None = None) -> bool:

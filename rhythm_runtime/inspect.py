@@ -668,8 +668,9 @@ def _wait_line(w: dict) -> str:
         text = f"{head}  task #{w['task_id']} {w['name']!r}  {w['status']}  attempt {w['attempts']}/{w['max_attempts']}"
         if w["status"] == "pending" and w["available_in"] and w["available_in"] > 0:
             text += f", next attempt in {_duration(w['available_in'])}"
-        if w["error"]:
-            text += f"  last error: {w['error'].get('type', 'Error')}: {w['error'].get('message', '')}"
+        if w["error"]:  # the Python exception's class where the worker recorded it
+            err = w["error"]
+            text += f"  last error: {err.get('exception') or err.get('type', 'Error')}: {err.get('message', '')}"
         return text + line
     if kind == "timer" and "due_at" in w:
         due = _duration(w["due_in"]) if w["due_in"] is not None else "?"

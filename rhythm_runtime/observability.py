@@ -174,10 +174,15 @@ class Observer:
         if ok:
             log.debug("task completed in %.1f ms", seconds * 1000, extra={"duration_ms": round(seconds * 1000, 3)})
         else:
+            extra = {"attempt": attempt, "max_attempts": most, "error": value.get("message"),
+                     "duration_ms": round(seconds * 1000, 3)}
+            if value.get("exception"):  # the Python exception's class (the workflow sees a TaskError)
+                extra["exception"] = value["exception"]
             log.info("task %s failed on attempt %d/%d%s: %s", task["name"], attempt, most,
-                     "" if outcome == "failed" else " (will retry)", value.get("message"),
-                     extra={"attempt": attempt, "max_attempts": most, "error": value.get("message"),
-                            "duration_ms": round(seconds * 1000, 3)})
+                     "" if outcome == "failed" else " (will retry)", value.get("message"), extra=extra)
+            if value.get("traceback"):
+                log.debug("task %s raised on attempt %d/%d:\n%s", task["name"], attempt, most,
+                          value["traceback"].rstrip("\n"), extra={"attempt": attempt, "max_attempts": most})
         if self.metrics is not None:
             self.metrics.task_done(task["name"], outcome, seconds)
         if span is not None:

@@ -370,6 +370,8 @@ class Store:
                 return []
             if row["run_id"] is None:
                 return []  # a standalone task
+            if not ok:  # the workflow sees name and message; the exception and traceback stay on the task row
+                value = {k: value[k] for k in ("type", "message") if k in value}
             if not _settle(conn, row["run_id"], row["await_key"], kind, value):
                 return []
             return self._advance_inline(conn, engine, row["run_id"], claim)
@@ -699,7 +701,8 @@ class _Redo:
             elif self.late(key) and t["status"] == "completed":
                 self.deliver(key, "ok", t["result"])
             elif self.late(key) and failed:
-                self.deliver(key, "err", t["error"] or error_payload("TaskError", "the task was cancelled"))
+                error = t["error"] or error_payload("TaskError", "the task was cancelled")
+                self.deliver(key, "err", {k: error[k] for k in ("type", "message") if k in error})
         self.conn.execute(Q["delete_tasks"], dict(ids=gone))
         self.conn.execute(Q["reissue_tasks"], dict(ids=again))
 

@@ -27,6 +27,7 @@ import signal
 import socket
 import threading
 import time
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -49,6 +50,9 @@ MIN_WAIT = 0.02
 # While the database is away, the loop and the task threads retry after this much, doubling up to MAX_RETRY_DELAY.
 FIRST_RETRY_DELAY = 0.25
 MAX_RETRY_DELAY = 5.0
+# A failed task's traceback is stored (in its row, for people) cut to about this much.
+MAX_TRACEBACK_CHARS = 4000
+_ASYNCIO_DIR = os.path.dirname(asyncio.__file__) + os.sep
 
 
 @dataclass(frozen=True)
@@ -331,7 +335,9 @@ class Worker:
             message = clip(str(e) or type(e).__name__)
             if isinstance(e, TimeoutError) and spec.timeout is not None:
                 message = f"task {name!r} timed out after {spec.timeout:g}s"
-            return False, error_payload("TaskError", message, task=name, attempt=task["attempts"])
+            # The workflow sees type and message; the task row also keeps the Python side, for people.
+            return False, error_payload("TaskError", message, task=name, attempt=task["attempts"],
+                                        exception=_exception_name(e), traceback=_task_traceback(e))
         finally:
             _current_task.reset(token)
         try:
@@ -390,6 +396,31 @@ class Worker:
             self.metrics.close()
         self.store.close()
         log.info("worker %s stopped", self.id)
+
+
+def _exception_name(exc: BaseException) -> str:
+    """`KeyError`, `requests.exceptions.ConnectionError`: the class, module-qualified unless a builtin."""
+    cls = type(exc)
+    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _task_traceback(exc: BaseException, limit: int = MAX_TRACEBACK_CHARS) -> str:
+    """A task's traceback without the worker's and asyncio's frames around the task function.
+
+    Past `limit` characters the middle is left out: the start shows the task
+    function's frame, the end the frame that raised and the exception.
+    """
+    te = traceback.TracebackException.from_exception(exc)
+    te.stack = traceback.StackSummary.from_list(
+        [f for f in te.stack if f.filename != __file__ and not f.filename.startswith(_ASYNCIO_DIR)])
+    text = "".join(te.format())
+    if len(text) <= limit:
+        return text
+    head = text[:limit // 4]
+    head = head[:head.rfind("\n") + 1] or head
+    tail = text[len(text) - (limit - len(head)):]
+    tail = tail[tail.find("\n") + 1:] or tail
+    return f"{head}  … ({len(text) - len(head) - len(tail):,} characters left out)\n{tail}"
 
 
 def _call_with_timeout(fn, payload, timeout: float):

@@ -212,7 +212,7 @@ def test_task_wait_failed_and_completed_runs(env, web):
                     what="the e-mail task's first attempt to fail")
     assert "suspended at onboard_user.flow:6 (state 3)" in seen
     assert "'dash-send-email'  pending  attempt 1/4, next attempt in" in seen
-    assert "last error: TaskError: SMTP 451: mailbox busy, try again later" in seen
+    assert "last error: RuntimeError: SMTP 451: mailbox busy, try again later" in seen
 
     failed = started(client, "dash_broken", until=("failed",))
     page = web.get(href(failed)).text

@@ -146,7 +146,7 @@ def test_task_wait_shows_the_task_and_its_last_error(env):
     assert "waiting for task 0.1" in text
     line = next(x for x in text.splitlines() if x.strip().startswith("task   0.1"))
     assert "'inspect-flaky'  pending  attempt 1/3, next attempt in " in line
-    assert "last error: TaskError: upstream said no  (line 1)" in line
+    assert "last error: RuntimeError: upstream said no  (line 1)" in line
 
 
 def test_failed_run_shows_the_error_line(env):

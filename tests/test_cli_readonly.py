@@ -1,0 +1,91 @@
+"""Commands that only read never create a database, and `rhythm status` prints JSON.
+
+Run outside a project (no ``RHYTHM_DATABASE_URL``, no ``.rhythm/``),
+`inspect`, `graph`, `status`, `list` and `dashboard` fail at once with one
+line instead of initialising and starting an empty embedded Postgres. No
+test here starts a server.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rhythm_runtime import cli, embedded
+from rhythm_runtime.config import ENV_DATABASE_URL, Settings
+
+RHYTHM = Path(sys.executable).with_name("rhythm")
+
+
+def rhythm(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in (ENV_DATABASE_URL, "RHYTHM_DASHBOARD_TOKEN")}
+    return subprocess.run([str(RHYTHM), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("args", [
+    ["inspect", "abc123"],
+    ["graph", "bools"],
+    ["graph", "bools", "--run", "abc123"],
+    ["status", "abc123"],
+    ["list"],
+    ["dashboard", "--port", "0"],
+], ids=" ".join)
+def test_a_read_only_command_outside_a_project_fails_at_once_and_creates_nothing(tmp_path, args):
+    proc = rhythm(tmp_path, *args)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout == ""
+    assert proc.stderr == (f"error: no Rhythm database here: {tmp_path.resolve()} has no embedded Postgres "
+                           f"(.rhythm/) — run this in your project directory, start a worker there first, "
+                           f"or set {ENV_DATABASE_URL}\n")
+    assert not (tmp_path / ".rhythm").exists()
+
+
+def test_graph_of_a_flow_file_needs_no_database(tmp_path):
+    (tmp_path / "hello.flow").write_text('return await Task.run("hello", {})\n', encoding="utf-8")
+    proc = rhythm(tmp_path, "graph", "hello.flow")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("flowchart TD\n")
+    assert not (tmp_path / ".rhythm").exists()
+
+
+def test_an_existing_stopped_server_is_started_even_when_not_creating(tmp_path, monkeypatch):
+    (tmp_path / ".rhythm" / "pgdata").mkdir(parents=True)
+    (tmp_path / ".rhythm" / "pgdata" / "PG_VERSION").write_text("16\n")
+    started = []
+    monkeypatch.setattr(embedded, "_urls", {})
+    monkeypatch.setattr(embedded, "_start_or_attach", lambda pgdata: started.append(pgdata) or "postgresql:///x")
+    monkeypatch.setattr(embedded, "_create_database", lambda url: None)
+    assert Settings.load(None, tmp_path).database_url(create=False) == "postgresql:///x"
+    assert started == [tmp_path.resolve() / ".rhythm" / "pgdata"]
+
+
+def test_a_configured_url_is_used_as_is_when_not_creating(tmp_path):
+    assert Settings.load("postgresql:///elsewhere", tmp_path).database_url(create=False) == "postgresql:///elsewhere"
+    with pytest.raises(embedded.NoEmbeddedServer):
+        Settings.load(None, tmp_path).database_url(create=False)
+    assert not (tmp_path / ".rhythm").exists()
+
+
+def test_status_prints_a_completed_runs_output_as_json(monkeypatch):
+    row = {"id": "r1", "workflow_name": "w", "version": "v1", "status": "completed", "error": None,
+           "waiting": [], "output": {"ok": True, "none": None, "name": "Zoë", "n": [1.5, "x"]}}
+
+    class Client:
+        def get(self, run_id):
+            assert run_id == "r1"
+            return self
+
+        def describe(self):
+            return row
+
+    made = []
+    monkeypatch.setattr(cli, "_client", lambda url, create=True: made.append(create) or Client())
+    result = CliRunner().invoke(cli.main, ["status", "r1"], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert result.output == 'r1  w@v1  completed\noutput: {"ok": true, "none": null, "name": "Zoë", "n": [1.5, "x"]}\n'
+    assert made == [False]
