@@ -15,10 +15,10 @@ from functools import lru_cache
 import black
 import jinja2
 
-from .ir import Branch, Code, Comment, Jump, Leap, StateMachine, Yield
+from .ir import Branch, Code, Comment, EndFinally, Jump, Leap, StateMachine, Yield
 from .pyexpr import py_str
 
-SHAPE = 2  # bump when the generated code's shape changes: it is part of every version hash
+SHAPE = 3  # bump when the generated code's shape changes: it is part of every version hash
 _LINE_COMMENT = re.compile(r"^\s*# line (\d+):")
 
 
@@ -57,6 +57,8 @@ def state_lines(machine: StateMachine, index: int) -> list[str]:
             out.extend(pad + x for x in _goto(state.id, op.target.id()))
         elif isinstance(op, Leap):
             out += [f"{pad}S.abrupt_jump({op.target.id()})", f"{pad}continue"]
+        elif isinstance(op, EndFinally):
+            out += [f"{pad}S.end_finally({op.index})", f"{pad}continue"]
         elif isinstance(op, Branch):
             out.append(f"{pad}if {op.cond}:")
             out.extend(pad + "    " + x for x in _goto(state.id, op.then.id()))

@@ -66,6 +66,18 @@ class Yield:
 
 
 @dataclass
+class EndFinally:
+    """The end of try entry `index`'s `finally`: the runtime resumes the completion that entered it.
+
+    Normally that is the statement after the try (the entry's `after`); a pending break/continue goes on
+    to its target, a pending return or throw to the enclosing finally or catch (or ends the run).
+    """
+
+    index: int
+    indent: int = 0
+
+
+@dataclass
 class Comment:
     """A `.flow` source line shown above the code it produced."""
 
@@ -74,7 +86,7 @@ class Comment:
     indent: int = 0
 
 
-Op = Code | Jump | Leap | Branch | Yield | Comment
+Op = Code | Jump | Leap | Branch | Yield | EndFinally | Comment
 
 
 @dataclass
@@ -121,23 +133,53 @@ class StateMachine:
     sites: list[Site]
 
     def edges(self) -> list[tuple[int, int, str]]:
-        """(from, to, kind) for every jump, branch, await and fallthrough."""
+        """(from, to, kind) for every jump, branch, await, fallthrough, try entry and finally's end.
+
+        The end of a `finally` gets an "after finally" edge to the statement after its try, and, for each
+        break/continue that passes through it, one to where that jump goes next: the target, or the next
+        enclosing finally on the way (the runtime's `abrupt_jump` route; the break/continue itself is
+        drawn as a jump straight to its target). A pending return or throw at a finally's end is routed
+        like any other in the enclosing try, whose catch/finally edges already show it, or ends the run.
+        """
         out = []
+        ends: dict[int, int] = {}  # try entry -> the state that ends its finally
+        leaps: list[tuple[int, int]] = []  # (state, target) of each break/continue through a finally
         for i, st in enumerate(self.states):
             for op in st.ops:
                 if isinstance(op, (Jump, Leap)):
                     out.append((st.id, op.target.id(), "jump"))
+                    if isinstance(op, Leap):
+                        leaps.append((st.id, op.target.id()))
                 elif isinstance(op, Branch):
                     out.append((st.id, op.then.id(), "true"))
                     out.append((st.id, op.other.id(), "false"))
                 elif isinstance(op, Yield):
                     out.append((st.id, op.resume.id(), "await"))
+                elif isinstance(op, EndFinally):
+                    ends[op.index] = st.id
             if not st.terminated and i + 1 < len(self.states):
                 out.append((st.id, self.states[i + 1].id, "next"))
-        for entry in self.try_entries:
-            t, c, f, _a = entry.resolved()
+        table = [e.resolved() for e in self.try_entries]
+        for index, (t, c, f, a) in enumerate(table):
             if c is not None:
                 out.append((t, c, "catch"))
             if f is not None:
                 out.append((t, f, "finally"))
+            if index in ends:
+                out.append((ends[index], a, "after finally"))
+        for state, target in leaps:
+            index = _finally_around(table, state, target)
+            while index is not None and index in ends:
+                onward = _finally_around(table, ends[index], target)
+                out.append((ends[index], target if onward is None else table[onward][2], "after finally"))
+                index = onward
         return out
+
+
+def _finally_around(table: list[tuple], state: int, target: int) -> int | None:
+    """The try entry whose finally a jump from `state` to `target` runs first (as the runtime decides)."""
+    for index in range(len(table) - 1, -1, -1):
+        t, _c, f, a = table[index]
+        if f is not None and t <= state < f and not t <= target < a:
+            return index
+    return None

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from . import ast as A
 from .check import WORKFLOW_NAMESPACES, Resolution
-from .ir import Branch, Code, Comment, Jump, Label, Leap, State, StateMachine, TryEntry, Yield
+from .ir import Branch, Code, Comment, EndFinally, Jump, Label, Leap, State, StateMachine, TryEntry, Yield
 from .pyexpr import BINARY, COMPOUND, ExprPrinter, Sites, object_literal, object_parts, py_str, slot_ref
 
 SIMPLE = (A.Num, A.Str, A.Bool, A.Null)
@@ -397,8 +397,7 @@ class Lowerer:
         if s.finalizer is not None:
             self.mark(entry.finally_start, s.finalizer.span.line)
             self.stmt(s.finalizer)
-            self.code(f"S.end_finally({index})")
-            self.code("continue")
+            self.add(EndFinally(index))
             self.cur.terminated = True
         self.mark(entry.after)
 

@@ -4,7 +4,9 @@ Pure: built from the compiler's IR (`compile_source(...).machine` and its
 `edges()`), never from generated text, so the graph shows exactly the states
 the runtime numbers in snapshots. One node per state, labelled
 `state N · line L: <source text>`; edges are the IR's jumps, branches
-(true/false), awaits, fallthroughs (next) and try entries (catch/finally).
+(true/false), awaits, fallthroughs (next), try entries (catch/finally) and
+where a finally's end goes on to (after finally). Awaits are purple: blue
+marks the states a run went through.
 The SVG needs no layout engine: states are stacked in source order, forward
 edges arc on the right, backward ones (loops) on the left.
 """
@@ -58,9 +60,11 @@ def render(graph: Graph, fmt: str) -> str:
     raise ValueError(f"unknown graph format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
-# Mermaid arrows per edge kind: awaits are thick (the run may suspend there), try routing is dotted.
+# Mermaid arrows per edge kind: awaits are thick (the run may suspend there) and purple, try routing is dotted.
 _MERMAID_ARROW = {"next": "-->", "jump": "-->", "true": "-->|true|", "false": "-->|false|",
-                  "await": "==>|await|", "catch": "-.->|catch|", "finally": "-.->|finally|"}
+                  "await": "==>|await|", "catch": "-.->|catch|", "finally": "-.->|finally|",
+                  "after finally": "-.->|after finally|"}
+AWAIT_COLOR = "#7c3aed"  # not the blue of visited states
 
 
 def to_mermaid(graph: Graph) -> str:
@@ -70,6 +74,9 @@ def to_mermaid(graph: Graph) -> str:
         out.append(f'    s{state}["{_mermaid_text(label)}"]')
     for a, b, kind in graph.edges:
         out.append(f"    s{a} {_MERMAID_ARROW.get(kind, f'-->|{kind}|')} s{b}")
+    awaits = [str(i) for i, (_a, _b, kind) in enumerate(graph.edges) if kind == "await"]
+    if awaits:
+        out.append(f"    linkStyle {','.join(awaits)} stroke:{AWAIT_COLOR},color:{AWAIT_COLOR}")
     visited = sorted(graph.visited - {graph.current})
     if visited:
         out.append("    classDef visited fill:#dbeafe,stroke:#1d4ed8")
@@ -88,8 +95,10 @@ def _mermaid_text(text: str) -> str:
 
 
 _DOT_STYLE = {"next": "", "jump": "", "true": 'label="true"', "false": 'label="false"',
-              "await": 'label="await", style=bold', "catch": 'label="catch", style=dashed, color="#c0392b"',
-              "finally": 'label="finally", style=dashed, color="#2c3e50"'}
+              "await": f'label="await", style=bold, color="{AWAIT_COLOR}", fontcolor="{AWAIT_COLOR}"',
+              "catch": 'label="catch", style=dashed, color="#c0392b"',
+              "finally": 'label="finally", style=dashed, color="#2c3e50"',
+              "after finally": 'label="after finally", style=dotted, color="#2c3e50"'}
 
 
 def to_dot(graph: Graph) -> str:
@@ -113,8 +122,8 @@ def _dot_string(text: str) -> str:
 
 # SVG geometry (pixels) and per-kind edge colours and dashes.
 _BOX_W, _BOX_H, _GAP, _LANE, _MARGIN, _CHAR_W = 560, 26, 18, 14, 12, 7.2
-_SVG_EDGE = {"await": ("#1d4ed8", ""), "true": ("#15803d", ""), "false": ("#6b7280", ""),
-             "catch": ("#c0392b", "5,3"), "finally": ("#2c3e50", "5,3")}
+_SVG_EDGE = {"await": (AWAIT_COLOR, ""), "true": ("#15803d", ""), "false": ("#6b7280", ""),
+             "catch": ("#c0392b", "5,3"), "finally": ("#2c3e50", "5,3"), "after finally": ("#2c3e50", "2,3")}
 
 
 def to_svg(graph: Graph) -> str:
@@ -128,7 +137,7 @@ def to_svg(graph: Graph) -> str:
         parts.append(_svg_edge(row[a], row[b], kind, left, side))
     for i, (state, label) in enumerate(graph.nodes):
         parts.append(_svg_node(i, state, label, left, graph))
-    width = left + _BOX_W + _MARGIN + _LANE * (side["right"] + 1) + 40  # room for the last lane's label
+    width = left + _BOX_W + _MARGIN + _LANE * (side["right"] + 1) + 80  # room for the last lane's label
     height = _MARGIN * 2 + len(graph.nodes) * (_BOX_H + _GAP)
     head = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height}" '
             f'viewBox="0 0 {width:.0f} {height}" font-family="monospace" font-size="12">')
@@ -167,6 +176,10 @@ def _svg_edge(i: int, j: int, kind: str, left: float, side: dict) -> str:
         side["left"] += 1
         x0, x1 = left, left - _LANE * side["left"]
     path = f'<path d="M{x0},{y1} L{x1},{y1} L{x1},{y2} L{x0},{y2}" {style}/>'
-    label = "" if kind in ("next", "jump") else \
-        f'<text x="{x1 + 2}" y="{(y1 + y2) / 2}" font-size="9" fill="{color}">{escape(kind)}</text>'
-    return path + label
+    if kind in ("next", "jump"):
+        return path
+    mid = (y1 + y2) / 2
+    # Right lanes have room beside them; a left lane's label runs along it, clear of the boxes.
+    place = f'x="{x1 + 2}" y="{mid}"' if j > i else \
+        f'x="{x1 - 2}" y="{mid}" text-anchor="middle" transform="rotate(-90 {x1 - 2} {mid})"'
+    return path + f'<text {place} font-size="9" fill="{color}">{escape(kind)}</text>'

@@ -49,6 +49,16 @@ let total = 0
 total = first.missing.value
 return total
 """,
+    "dash_broken_long": """\
+const blob = "y".repeat(300)
+const first = await Task.run("dash-echo", { n: 1 })
+let total = first.missing.value
+return total
+""",
+    "dash_parent": """\
+const answer = await Workflow.run("dash_approve", { id: Inputs.id })
+return answer
+""",
     "dash_fragile": """\
 const reply = await Task.run("dash-upstream", { n: Inputs.n })
 return reply
@@ -194,7 +204,7 @@ def test_run_page_marks_the_line_and_escapes_user_data(env, web):
     assert current == [("3", "const decision = await Signal.next(&#34;approve&#34;)")]
     assert '<span class="n">1</span><code>let order' in raw  # the whole source, not only the excerpt
     assert "order" in seen and '"note": "<script>alert(\'pwned\')</script>"' in seen
-    assert "(302 characters; --full shows all)" in seen and "show long values whole" in seen
+    assert "(302 characters; cut short)" in seen and "show long values whole" in seen and "--full" not in seen
     assert json.dumps("x" * 300) in text(web.get(href(run_id) + "?full=1").text)
     assert "waiting for signal 0.1" in seen and "signal 0.1  signal 'approve'  (line 3)" in seen
     assert re.search(r'<g class="state" data-state="1"><rect [^>]*fill="#ffe08a"[^>]*/><text [^>]*>state 1 · line 3: '
@@ -224,8 +234,49 @@ def test_task_wait_failed_and_completed_runs(env, web):
     done = started(client, "dash_approve", {"id": 3})
     client.get(done).signal("approve", {"ok": True})
     wait_for(lambda: status(client, done) == "completed", what="the run to complete")
-    seen = text(web.get(href(done)).text)
+    page = web.get(href(done)).text
+    seen = text(page)
     assert '{"ok": true}' in seen and "Cancel run" not in seen
+    assert 'class="line current"' not in page  # finished: its last await is not where it is
+    assert "classDef current" not in page and 'fill="#ffe08a"' not in page  # nor a current state in the graph
+
+
+def test_a_cancelled_run_marks_the_line_it_was_suspended_at(env, web):
+    client, _ = env
+    run_id = started(client, "dash_approve", {"id": 13})
+    client.get(run_id).cancel()
+    wait_for(lambda: status(client, run_id) == "cancelled", what="the run to be cancelled")
+    page = web.get(href(run_id)).text
+    assert "cancelled while suspended at dash_approve.flow:3 (state 1)" in text(page)
+    assert re.findall(r'<div class="line current"><span class="n">(\d+)</span>', page) == ["3"]
+
+
+def test_cut_values_of_a_failed_run_link_to_the_whole_values(env, web):
+    client, _ = env
+    run_id = started(client, "dash_broken_long", until=("failed",))
+    page = web.get(href(run_id)).text
+    seen = text(page)
+    assert "locals when it failed" in seen and "(302 characters; cut short)" in seen
+    assert f'<a href="{href(run_id)}?full=1">show long values whole</a>' in page and "--full" not in seen
+    whole = text(web.get(href(run_id) + "?full=1").text)
+    assert json.dumps("y" * 300) in whole and "cut short" not in whole and "show long values whole" not in whole
+
+
+def test_an_awaited_child_run_links_to_its_page(env, web):
+    from rhythm_runtime.inspect import _wait_line, inspect_run
+
+    client, db_url = env
+    parent = started(client, "dash_parent", {"id": 14})
+    child = wait_for(lambda: query(db_url, "SELECT id FROM rhythm.runs WHERE parent_run_id = %s", [parent]),
+                     what="the child run")[0]["id"]
+    wait_for(lambda: status(client, child) == "suspended", what="the child to wait for its signal")
+    report = inspect_run(db_url, parent)
+    [waiting] = report["waiting"]
+    page = web.get(href(parent)).text
+    line = html.escape(_wait_line(waiting), quote=True)
+    assert f'<li><code>{line}</code> <a href="{href(child)}">open the child run</a></li>' in page
+    assert f"child run {child} (dash_approve)  suspended" in text(page)
+    assert web.get(href(child)).status_code == 200
 
 
 def test_unknown_run_is_a_404_page(web):
@@ -269,6 +320,7 @@ def test_action_errors_are_flash_messages(env, web):
     token = csrf(web.get(href(run_id)).text)
     bad_json = web.post(href(run_id) + "/signal", data={"csrf": token, "name": "approve", "payload": "{oops"})
     assert '<p class="flash error"' in bad_json.text and "the payload is not JSON" in bad_json.text
+    assert bad_json.status_code == 400 and 'name="payload" value="{oops"' in bad_json.text  # kept, to be fixed
     assert status(client, run_id) == "suspended"
     refused = web.post(href(run_id) + "/retry", data={"csrf": token, "version": "own"})
     assert '<p class="flash error"' in refused.text and "Traceback" not in refused.text
@@ -466,3 +518,35 @@ def test_screenshot(env, browser, tmp_path):
         page.screenshot(path=str(target), full_page=True)
         page.close()
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and target.stat().st_size > 20_000
+
+
+def test_in_a_browser_follow_a_child_run_and_see_it_finish(env, browser):
+    client, db_url = env
+    parent = started(client, "dash_parent", {"id": 15}, run_id=f"parent-{uuid.uuid4().hex[:8]}")
+    child = wait_for(lambda: query(db_url, "SELECT id FROM rhythm.runs WHERE parent_run_id = %s", [parent]),
+                     what="the child run")[0]["id"]
+    wait_for(lambda: status(client, child) == "suspended", what="the child to wait for its signal")
+    with serve(create_app(db_url)) as base:
+        page = browser.new_page()
+        page.goto(base + href(parent))
+        assert page.inner_text(".source .current code") == \
+            'const answer = await Workflow.run("dash_approve", { id: Inputs.id })'
+        page.click("ul.waits a:has-text('open the child run')")
+        page.wait_for_url(f"{base}{href(child)}")
+        assert page.inner_text(".source .current .n") == "3"
+
+        page.fill("input[name=payload]", "{not json")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("button:has-text('Signal')")
+        page.wait_for_selector(".flash.error")
+        assert page.input_value("input[name=payload]") == "{not json"  # what was typed, to be fixed
+        page.fill("input[name=payload]", '{"ok": 15}')
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("button:has-text('Signal')")
+        page.wait_for_selector(".flash.ok")
+        wait_for(lambda: status(client, parent) == "completed", what="the parent to complete")
+        for run_id in (child, parent):
+            page.goto(base + href(run_id))
+            assert page.inner_text("h1 .status") == "completed"
+            assert page.query_selector(".source .current") is None  # a finished run is at no line
+        page.close()

@@ -338,3 +338,67 @@ def test_graph_builder_dedupes_and_escapes():
     assert len(graph.edges) == len(set(graph.edges))
     assert "#lt;y#gt;" in to_mermaid(graph) and "class s0 current" in to_mermaid(graph)
     assert '\\"x<y>\\"' in to_dot(graph)
+
+
+def test_graph_shows_where_a_finally_goes_on_to():
+    from rhythm_compiler.ir import EndFinally
+    from rhythm_runtime.graph import to_svg
+
+    source = """\
+const log = []
+try {
+  log.push(await Task.run("echo", "in-try"))
+} finally {
+  log.push(await Task.run("echo", "in-finally"))
+}
+return log
+"""
+    machine = compile_source(source, "fin.flow").machine
+    end = next(st.id for st in machine.states if any(isinstance(op, EndFinally) for op in st.ops))
+    after = machine.try_entries[0].after.id()
+    assert (end, after, "after finally") in machine.edges()
+    reached, todo = {0}, [0]
+    while todo:
+        here = todo.pop()
+        for a, b, _kind in machine.edges():
+            if a == here and b not in reached:
+                reached.add(b)
+                todo.append(b)
+    assert reached == {st.id for st in machine.states}  # the return is reachable
+    graph = build_graph(machine, source)
+    assert f"    s{end} -.->|after finally| s{after}\n" in to_mermaid(graph)
+    assert f's{end} -> s{after} [label="after finally", style=dotted' in to_dot(graph)
+    assert ">after finally</text>" in to_svg(graph)
+    # awaits are purple, not the blue the dashboard uses for the states a run went through
+    awaits = ",".join(str(i) for i, (_a, _b, kind) in enumerate(graph.edges) if kind == "await")
+    assert f"    linkStyle {awaits} stroke:#7c3aed" in to_mermaid(graph)
+    assert 'label="await", style=bold, color="#7c3aed"' in to_dot(graph)
+    svg = to_svg(graph)
+    assert 'stroke="#7c3aed"' in svg and 'stroke="#1d4ed8"' not in svg
+
+    # a break through two finally blocks: the inner one's end goes on to the outer finally, that one's to the target
+    nested = """\
+let n = 0
+outer: while (n < 5) {
+  try {
+    try {
+      n = n + (await Task.run("echo", n))
+      if (n > 2) { break outer }
+    } finally {
+      await Timer.delay(1)
+    }
+  } finally {
+    await Timer.delay(2)
+  }
+}
+return n
+"""
+    machine = compile_source(nested, "nested.flow").machine
+    ends = {op.index: st.id for st in machine.states for op in st.ops if isinstance(op, EndFinally)}
+    outer, inner = machine.try_entries
+    exit_ = machine.states[-1].id  # return n
+    edges = set(machine.edges())
+    assert (ends[1], outer.finally_start.id(), "after finally") in edges
+    assert (ends[0], exit_, "after finally") in edges
+    assert (ends[1], inner.after.id(), "after finally") in edges
+    assert (ends[0], outer.after.id(), "after finally") in edges

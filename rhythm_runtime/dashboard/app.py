@@ -42,7 +42,8 @@ from .. import values as _js
 from ..db import parse_queries, storage_errors
 from ..errors import RhythmError, StorageError
 from ..graph import build_graph, to_mermaid, to_svg
-from ..inspect import _read, headline, inspect_run, show_value, step_summary, visited_states, wait_summary
+from ..inspect import (_read, _wait_line, headline, inspect_run, show_value, step_summary, visited_states,
+                       wait_summary)
 from ..store import RunNotFound, Store
 
 HERE = Path(__file__).parent
@@ -272,54 +273,87 @@ def _run_row(r: dict) -> dict:
 
 
 def run_page(request: Request) -> Response:
-    state = request.app.state
-    run_id = request.path_params["run_id"]
-    full = request.query_params.get("full") == "1"
-    report = inspect_run(state.url, run_id, full)
-    version = state.store.load_version(report["workflow"], report["version"]) or {"source": ""}
-    flash = _read_flash(request)
-    context = run_context(report, version["source"])
-    response = _page("run.html", {**context, "csrf": state.csrf, "flash": flash,
-                                  "href": run_href(run_id)})
-    if flash:
+    response = _run_response(request, request.path_params["run_id"], _read_flash(request))
+    if request.cookies.get(FLASH_COOKIE) is not None:
         response.delete_cookie(FLASH_COOKIE, samesite="strict")
     return response
 
 
-def run_context(r: dict, source: str) -> dict:
+def _run_response(request: Request, run_id: str, flash: dict | None, typed: dict | None = None,
+                  status: int = 200) -> Response:
+    """The run page; `typed` refills the signal form with what was sent (after an error)."""
+    state = request.app.state
+    full = request.query_params.get("full") == "1"
+    report = inspect_run(state.url, run_id, full)
+    version = state.store.load_version(report["workflow"], report["version"]) or {"source": ""}
+    context = run_context(report, version["source"], full)
+    if typed:
+        context.update(signal_name=typed["name"], signal_payload=typed["payload"])
+    return _page("run.html", {**context, "csrf": state.csrf, "flash": flash, "href": run_href(run_id)}, status)
+
+
+def run_context(r: dict, source: str, full: bool = False) -> dict:
     """What run.html lays out, from an `inspect_run` report and the run version's source."""
+    plain = [] if (r.get("failure") or {}).get("locals") else _locals(r["locals"])  # else those where it threw
+    failure = _failure(r.get("failure") or {})
+    inputs = _value_text(r["inputs"], full)
+    output = _value_text(r["output"], full) if r["status"] == "completed" else None
+    shown = [x["text"] for x in plain + (failure["locals"] if failure else [])] + [inputs, output or ""]
+    line = current_line(r)
     return {
         "r": r,
         "headline": headline(r) or r["status"],
         "parent_href": run_href(r["parent"]["run_id"]) if r["parent"] else None,
         "times": [("created", _when_iso(r["created_at"])), ("updated", _when_iso(r["updated_at"])),
                   ("finished", _when_iso(r["finished_at"]))],
-        "inputs": _value_text(r["inputs"]),
-        "output": _value_text(r["output"]) if r["status"] == "completed" else None,
-        "source": [{"n": n, "text": text, "current": n == r["line"]}
-                   for n, text in enumerate(source.splitlines(), 1)],
-        "locals": [] if (r.get("failure") or {}).get("locals") else _locals(r["locals"]),  # those where it threw
-        "elided": any(x["text"].endswith("--full shows all)") for x in r["locals"]),
+        "inputs": inputs,
+        "output": output,
+        "source": [{"n": n, "text": text, "current": n == line} for n, text in enumerate(source.splitlines(), 1)],
+        "locals": plain,
+        # where the one "show long values whole" link goes: under the first locals shown, else the inputs
+        "elided": (None if not any(x.endswith(CUT_SHOWN) for x in shown) else "locals" if plain
+                   else "failure" if failure and failure["locals"] else "facts"),
         "waits": waits(r),
         "history": _history(r.get("history") or []),
-        "failure": _failure(r.get("failure") or {}),
+        "failure": failure,
         "graph": graph_view(r, source),
         "can_signal": r["status"] in ("pending", "suspended"),
         "can_cancel": r["status"] in ACTIVE,
         "can_retry": r["status"] == "failed",
         "signal_name": next((s["name"] for s in r["signal_waits"]), ""),
+        "signal_payload": "{}",
     }
 
 
+def current_line(r: dict) -> int | None:
+    """The line to mark as where the run is: none for a finished run, whose line is only its last await."""
+    if r["status"] in ("suspended", "running", "failed") or (r["status"] == "cancelled" and r["state"] is not None):
+        return r["line"]
+    return None
+
+
 def waits(r: dict) -> dict:
-    """What the run waits for: a title and one line per awaited thing, as `rhythm inspect` prints them."""
+    """What the run waits for: a title and one line per awaited thing, as `rhythm inspect` prints them;
+    an awaited child run's line links to the child's page."""
     title, lines = wait_summary(r)
-    return {"title": title, "lines": lines}
+    items = [{"text": _wait_line(w), "href": run_href(w["run_id"]) if w.get("kind") == "child" and w.get("run_id")
+              else None} for w in r["waiting"]]
+    items += [{"text": text, "href": None} for text in lines[len(items):]]
+    return {"title": title, "lines": items}
+
+
+# What `show_value` appends to a value it cut short, and what the page says instead (its link shows all).
+CUT = "; --full shows all)"
+CUT_SHOWN = "; cut short)"
+
+
+def _shown(text: str) -> str:
+    return text[: -len(CUT)] + CUT_SHOWN if text.endswith(CUT) else text
 
 
 def _locals(items: list[dict]) -> list[dict]:
     return [{"name": x["name"] if x.get("slot", x["name"]) == x["name"] else f"{x['name']} ({x['slot']})",
-             "text": x["text"]} for x in items]
+             "text": _shown(x["text"])} for x in items]
 
 
 def _failure(failure: dict) -> dict | None:
@@ -407,6 +441,10 @@ async def run_action(request: Request) -> Response:
     except RunNotFound:
         raise  # no run page to go back to: the error page says so
     except RhythmError as e:
+        if action is _signal:  # the page again, the form holding what was typed, so it can be fixed
+            typed = {"name": _field(form, "name"), "payload": _field(form, "payload")}
+            return await run_in_threadpool(_run_response, request, run_id, {"kind": "error", "text": str(e)},
+                                           typed, 400 if isinstance(e, BadRequest) else 409)
         flash = ("error", str(e))
     response = RedirectResponse(run_href(run_id), 303)
     response.set_cookie(FLASH_COOKIE, _encode_flash(flash), max_age=60, httponly=True, samesite="strict")
@@ -486,8 +524,8 @@ def _when_iso(iso: str | None) -> str:
         return iso
 
 
-def _value_text(value) -> str:
-    return show_value(_js.from_json(value))
+def _value_text(value, full: bool = False) -> str:
+    return _shown(show_value(_js.from_json(value), full))
 
 
 _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
