@@ -274,6 +274,20 @@ class Store:
                     raise
         raise AssertionError("unreachable")
 
+    def retry_problem(self, run_id: str, version: str | None) -> str | None:
+        """Why `retry_run(run_id, version)` would be refused, or None; reads only."""
+        with self.tx() as conn:
+            run = conn.execute(Q["run_for_retry_check"], dict(id=run_id)).fetchone()
+            if run is None:
+                return f"no run with id {run_id!r}"
+            if run["status"] != "failed":
+                return f"run {run_id} is {run['status']}: only failed runs can be retried"
+            try:
+                _retry_version(conn, run, (run["rewind"] or run)["snapshot"], version)
+            except RetryRefused as e:
+                return str(e)
+            return None
+
     def queue_task(self, name: str, payload: Any, spec) -> int:
         with self.tx() as conn:
             row = conn.execute(Q["insert_standalone_task"], dict(
@@ -365,8 +379,8 @@ class Store:
                         conn.execute(Q["notify_work"])
                     return []  # a retry is scheduled; the run keeps waiting
             if row is None:  # the lease expired (a hung or partitioned worker) and another worker has the task
-                log.warning("refused the result of task %s (%s): this worker no longer holds its lease "
-                            "(another worker runs it again)", task["id"], task["name"])
+                log.warning("refused the result of task %s (%s): this worker no longer holds its lease (another "
+                            "worker runs it again, or a retry of its run undid it)", task["id"], task["name"])
                 return []
             if row["run_id"] is None:
                 return []  # a standalone task

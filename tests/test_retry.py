@@ -438,3 +438,26 @@ def test_a_child_retried_on_its_own_lets_its_parent_be_retried(env):
     assert done["reissued"] == []  # the child's new result is delivered, not re-run
     assert parent.result(timeout=20) == {"fromChild": {"charged": 7}}
     assert CALLS.count(("count", "child before")) == 1
+
+
+def test_the_dashboard_offers_only_a_version_that_can_resume_the_run(env):
+    from starlette.testclient import TestClient
+
+    from rhythm_runtime.dashboard import create_app
+
+    env.deploy("buggy", FLOWS["buggy"])
+    handle = env.client.start_workflow("buggy", {})
+    wait_for(lambda: handle.describe()["waiting"], what="the run to wait for its signal")
+    handle.signal("approve", {"extra": 1})
+    with pytest.raises(WorkflowFailed):
+        handle.result(timeout=20)
+    page = f"/runs/{handle.id}"
+    with TestClient(create_app(env.url), base_url="http://127.0.0.1") as web:
+        assert 'value="latest"' not in web.get(page).text  # its own version is the newest
+        env.deploy("buggy", BUGGY_NEW_AWAIT)
+        html = web.get(page).text
+        assert 'value="latest" disabled' in html and "cannot resume run" in html
+        env.deploy("buggy", BUGGY_FIXED)
+        html = web.get(page).text
+        assert 'value="latest">' in html and "cannot resume run" not in html
+    env.deploy("buggy", FLOWS["buggy"])

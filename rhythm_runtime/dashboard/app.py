@@ -289,6 +289,8 @@ def _run_response(request: Request, run_id: str, flash: dict | None, typed: dict
     context = run_context(report, version["source"], full)
     if typed:
         context.update(signal_name=typed["name"], signal_payload=typed["payload"])
+    if context["can_retry"] and not report["is_newest_version"]:
+        context["latest_problem"] = state.store.retry_problem(run_id, "latest")
     return _page("run.html", {**context, "csrf": state.csrf, "flash": flash, "href": run_href(run_id)}, status)
 
 
@@ -320,6 +322,7 @@ def run_context(r: dict, source: str, full: bool = False) -> dict:
         "can_signal": r["status"] in ("pending", "suspended"),
         "can_cancel": r["status"] in ACTIVE,
         "can_retry": r["status"] == "failed",
+        "latest_problem": None,  # why the newest version cannot resume it (set by _run_response)
         "signal_name": next((s["name"] for s in r["signal_waits"]), ""),
         "signal_payload": "{}",
     }

@@ -425,6 +425,10 @@ SELECT id, await_key, name, status, result, error FROM rhythm.tasks WHERE run_id
 SELECT id, workflow_name, version, status, snapshot, inbox, waiting, signal_waits, activations, rewind
 FROM rhythm.runs WHERE id = %(id)s FOR UPDATE;
 
+-- name: run_for_retry_check
+-- A run as a retry would see it, without locking it (the dashboard asks before offering a version).
+SELECT id, workflow_name, version, status, snapshot, rewind FROM rhythm.runs WHERE id = %(id)s;
+
 -- name: run_children_all
 -- Every child of a run, finished or not, with its await key in the parent (for a retry).
 SELECT id, parent_await_key AS await_key, status, output, error FROM rhythm.runs WHERE parent_run_id = %(id)s;
