@@ -34,7 +34,7 @@ from psycopg_pool import PoolTimeout
 from . import values as _js
 from .db import load_queries, open_pool, storage_errors
 from .errors import RhythmError, StorageError
-from .machine import MAX_SNAPSHOT_BYTES, Settlement, activate, leaf_keys, new_snapshot, reachable_keys
+from .machine import MAX_SNAPSHOT_BYTES, MAX_TRAIL, Settlement, activate, leaf_keys, new_snapshot, reachable_keys
 
 Q = load_queries()
 MAX_LOST_LEASES = 10  # a task whose worker vanishes this often is failing the workers, not flaky
@@ -584,19 +584,27 @@ def _cancel(conn, run_id: str) -> bool:
     return True
 
 
-def _rewind(row: dict, roots: dict) -> Json | None:
+def _rewind(row: dict, roots: dict, catches: list) -> Json | None:
     """Where a retry must resume while a `finally` holds a thrown error (see runs.rewind in schema.sql).
 
     The snapshot inside that `finally` would only rethrow it, so the point
     before the activation that threw it is kept (the oldest, if errors pile
-    up) until no `finally` holds one any more.
+    up) until no `finally` holds one any more, with the catch/finally routes
+    taken since (a failure shows them).
     """
     if not any(isinstance(r, list) and r and r[0] == "throw" for r in roots["C"].values()):
         return None
-    if row["rewind"] is not None:
-        return Json(row["rewind"])
-    return Json({"snapshot": row["snapshot"], "inbox": row["inbox"], "waiting": list(row["waiting"] or []),
-                 "signal_waits": row["signal_waits"]})
+    old = row["rewind"] or {"snapshot": row["snapshot"], "inbox": row["inbox"],
+                            "waiting": list(row["waiting"] or []), "signal_waits": row["signal_waits"]}
+    return Json({**old, "catches": (old.get("catches", []) + catches)[:MAX_TRAIL]})
+
+
+def _failure(row: dict, outcome) -> dict | None:
+    """Where a run failed (runs.failure), with the routes its error took in earlier activations too."""
+    failure = outcome.failure()
+    if failure is not None and row["rewind"]:
+        failure["catches"] = (row["rewind"].get("catches", []) + failure["catches"])[:MAX_TRAIL]
+    return failure
 
 
 def _retry(conn, run_id: str, version: str | None, keep: int) -> dict:
@@ -810,7 +818,7 @@ class Engine:
             notify = self.write_outbox(conn, run_id, out) or notify
             if outcome.status != "suspended":
                 return self.finish(conn, row, outcome.status, outcome.output, outcome.error, snapshot, parent,
-                                   step, kept, outcome.failure(), outcome.state) or notify
+                                   step, kept, _failure(row, outcome), outcome.state) or notify
             inbox.update(out.settled_now)
             waits += out.new_waits
             live = outcome.live  # results and signal waits of unreachable promises are garbage
@@ -824,7 +832,7 @@ class Engine:
             kept = (dict(inbox), list(outcome.waiting), list(waits))
         conn.execute(Q["save_suspended"], dict(
             id=run_id, snapshot=json_param(snapshot, snapshot_json), inbox=Jsonb(inbox), waiting=outcome.waiting,
-            signal_waits=Jsonb(waits), rewind=_rewind(row, outcome.roots),
+            signal_waits=Jsonb(waits), rewind=_rewind(row, outcome.roots, step.catches),
             **self.step_params(row, step, "suspended", outcome.state)))
         return notify
 

@@ -418,6 +418,8 @@ def test_an_error_held_by_a_finally_that_awaits_is_retried_from_where_it_was_thr
     assert (error["type"], error["line"]) == ("TaskError", 4)  # where it was thrown, not the finally's end
     report = inspect_run(env.url, handle.id)
     assert report["history"][-1]["lines"][-1] == 4
+    # The route was taken an activation before the one that failed (the finally awaited in between).
+    assert [(c["how"], c["from_line"], c["line"]) for c in report["failure"]["catches"]] == [("finally", 4, 5)]
     assert CALLS == [("count", "in try"), ("upstream", 12), ("count", "in finally")]
 
     UPSTREAM["up"] = True
