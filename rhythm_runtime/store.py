@@ -610,8 +610,9 @@ def _failure(row: dict, outcome) -> dict | None:
 def _retry(conn, run_id: str, version: str | None, keep: int) -> dict:
     """Reset a failed run to its stored snapshot, in one transaction.
 
-    The snapshot is the one the failed activation started from. What that
-    activation did is undone: tasks, timers and children it scheduled are
+    The snapshot is the one the failed activation started from (or, when a
+    `finally` held the error across awaits, the rewind point before the
+    activation that threw it). What came after it is undone: tasks, timers and children it scheduled are
     deleted and signals it took are put back (the re-run does it again).
     Awaits the snapshot still waits on are brought up to date: a failed or
     cancelled task is re-issued from its first attempt, a failed child is
@@ -627,9 +628,10 @@ def _retry(conn, run_id: str, version: str | None, keep: int) -> dict:
     snapshot = base["snapshot"]
     target = _retry_version(conn, run, snapshot, version)
     seq = snapshot.get("seq", {}) if snapshot else {}
-    live = reachable_keys(_js.decode_snapshot(snapshot["data"])) if snapshot else set()
+    data = _js.decode_snapshot(snapshot["data"]) if snapshot else {"W": None}
+    live = reachable_keys(data) if snapshot else set()
     inbox = dict(base["inbox"])
-    waiting = leaf_keys(_js.decode_snapshot(snapshot["data"])["W"]) if snapshot else []
+    waiting = leaf_keys(data["W"])
     redo = _Redo(conn, seq, live, set(waiting), inbox)
     redo.tasks(tasks)
     redo.children(conn.execute(Q["run_children_all"], dict(id=run_id)).fetchall())
