@@ -106,6 +106,8 @@ class ExprPrinter:
             if isinstance(value, float):
                 return py_num(value)
             return "_js.UNDEFINED"
+        if name in self.funcs:  # `Number`, `parseInt` … read as a value
+            return f"_op.library_function({py_str(name)})"
         return "_js.UNDEFINED"  # `typeof undeclared` only; the checker rejects other uses
 
     def p_Template(self, e: A.Template) -> str:

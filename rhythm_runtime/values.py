@@ -940,7 +940,22 @@ def set_(obj, key, value):
         )
     elif t is Promise or t is JSFunction:
         raise _no_named_properties(obj, key)
-    return value  # other primitives: ignored, as in sloppy mode
+    else:  # a primitive: a TypeError in strict mode, which Node runs us in
+        raise _primitive_write(obj, to_property_key(key))
+    return value
+
+
+def _primitive_write(obj, key: str) -> JSThrow:
+    """Node's TypeError for ``"s".x = 1`` / ``(5).x = 1`` (strict mode)."""
+    if type(obj) is str:
+        i = _index_key(key)
+        if key == "length" or (i is not None and i < len(obj)):
+            return type_error(
+                f"Cannot assign to read only property '{key}' of string '{obj}'"
+            )
+    return type_error(
+        f"Cannot create property '{key}' on {typeof(obj)} '{to_string(obj)}'"
+    )
 
 
 def _set_array(a: list, key, value) -> None:
@@ -1989,14 +2004,197 @@ def json_parse(text=UNDEFINED):
     s = to_string(text)
     try:
         return _JSON_DECODER.decode(s)
-    except json.JSONDecodeError as e:
-        if e.pos >= len(s):
-            raise syntax_error("Unexpected end of JSON input") from None
-        raise syntax_error(f"{e.msg} in JSON at position {e.pos}") from None
-    except ValueError as e:
-        raise syntax_error(str(e)) from None
     except RecursionError:
         raise range_error("Maximum call stack size exceeded") from None
+    except ValueError:  # JSONDecodeError, or NaN/Infinity (_reject_constant)
+        try:
+            message = _JsonErrorFinder(_units(s)).message()
+        except RecursionError:
+            raise range_error("Maximum call stack size exceeded") from None
+        raise syntax_error(_canonical(message)) from None
+
+
+class _JsonFail(Exception):
+    pass
+
+
+class _JsonErrorFinder:
+    """Why V8's JSON.parse rejects a text, in V8's (Node 20's) words.
+
+    Python's decoder accepts exactly the same texts; this scan runs only
+    after it failed, to find the error that V8 reports first.  Positions
+    count UTF-16 code units (``u`` is the text split into units)."""
+
+    _WS = " \t\n\r"
+    _SPECIAL = ("NaN", "Infinity", "undefined", "[object Object]")
+
+    def __init__(self, u: str):
+        self.u = u
+        self.i = 0
+
+    def message(self) -> str:
+        try:
+            self.ws()
+            self.value()
+            self.ws()
+            if self.i < len(self.u):
+                self.fail(f"Unexpected non-whitespace character after JSON at position {self.i}")
+        except _JsonFail as e:
+            return str(e)
+        return "Unexpected end of JSON input"  # pragma: no cover - Python failed, so V8 does too
+
+    def fail(self, message: str):
+        raise _JsonFail(message)
+
+    def peek(self) -> str:
+        return self.u[self.i] if self.i < len(self.u) else ""
+
+    def ws(self) -> None:
+        while self.i < len(self.u) and self.u[self.i] in self._WS:
+            self.i += 1
+
+    def unexpected(self):
+        """A token no rule expects here (V8's generic report)."""
+        u, i = self.u, self.i
+        if i >= len(u):
+            self.fail("Unexpected end of JSON input")
+        ch = u[i]
+        if ch == '"':
+            self.fail(f"Unexpected string in JSON at position {i}")
+        if ch == "-" or "0" <= ch <= "9":
+            self.fail(f"Unexpected number in JSON at position {i}")
+        if u in self._SPECIAL:
+            self.fail(f'"{u}" is not valid JSON')
+        if len(u) < 21:
+            self.fail(f"Unexpected token '{ch}', \"{u}\" is not valid JSON")
+        if i < 10:
+            self.fail(f"Unexpected token '{ch}', \"{u[:i + 10]}\"... is not valid JSON")
+        if i < len(u) - 10:
+            self.fail(f"Unexpected token '{ch}', ...\"{u[i - 10:i + 10]}\"... is not valid JSON")
+        self.fail(f"Unexpected token '{ch}', ...\"{u[i - 10:]}\" is not valid JSON")
+
+    def value(self) -> None:
+        c = self.peek()
+        if c == '"':
+            self.string()
+        elif c == "[":
+            self.array()
+        elif c == "{":
+            self.object()
+        elif c == "-" or "0" <= c <= "9":
+            self.number()
+        elif c in ("t", "f", "n"):
+            for expected in {"t": "true", "f": "false", "n": "null"}[c]:
+                if self.peek() != expected:
+                    self.unexpected()
+                self.i += 1
+        else:
+            self.unexpected()
+
+    def digits(self) -> bool:
+        start = self.i
+        while "0" <= self.peek() <= "9" and self.peek():
+            self.i += 1
+        return self.i > start
+
+    def number(self) -> None:
+        if self.peek() == "-":
+            self.i += 1
+        if self.peek() == "0":
+            self.i += 1
+            if "0" <= self.peek() <= "9" and self.peek():
+                self.fail(f"Unexpected number in JSON at position {self.i}")
+        elif not self.digits():
+            self.fail(f"No number after minus sign in JSON at position {self.i}")
+        if self.peek() == ".":
+            self.i += 1
+            if not self.digits():
+                self.fail(f"Unterminated fractional number in JSON at position {self.i}")
+        if self.peek() in ("e", "E") and self.peek():
+            self.i += 1
+            if self.peek() in ("+", "-") and self.peek():
+                self.i += 1
+            if not self.digits():
+                self.fail(f"Exponent part is missing a number in JSON at position {self.i}")
+
+    def string(self) -> None:
+        u = self.u
+        self.i += 1
+        while True:
+            if self.i >= len(u):
+                self.fail(f"Unterminated string in JSON at position {self.i}")
+            c = u[self.i]
+            if c == '"':
+                self.i += 1
+                return
+            if c < " ":
+                self.fail(f"Bad control character in string literal in JSON at position {self.i}")
+            self.i += 1
+            if c != "\\":
+                continue
+            if self.i >= len(u):
+                self.unexpected()
+            c = u[self.i]
+            if c == "u":
+                for _ in range(4):
+                    self.i += 1
+                    if self.i >= len(u) or u[self.i] not in "0123456789abcdefABCDEF":
+                        self.fail(f"Bad Unicode escape in JSON at position {self.i}")
+            elif c > "\xff":  # V8 reports a non-Latin-1 escape as a stray token
+                self.unexpected()
+            elif c not in '"\\/bfnrt':
+                self.fail(f"Bad escaped character in JSON at position {self.i}")
+            self.i += 1
+
+    def array(self) -> None:
+        self.i += 1
+        self.ws()
+        if self.peek() == "]":
+            self.i += 1
+            return
+        while True:
+            self.value()
+            self.ws()
+            if self.peek() == ",":
+                self.i += 1
+                self.ws()
+            elif self.peek() == "]":
+                self.i += 1
+                return
+            else:
+                self.fail(f"Expected ',' or ']' after array element in JSON at position {self.i}")
+
+    def object(self) -> None:
+        self.i += 1
+        self.ws()
+        if self.peek() == "}":
+            self.i += 1
+            return
+        if self.peek() != '"':
+            self.fail(f"Expected property name or '}}' in JSON at position {self.i}")
+        first = True
+        while True:
+            self.string()
+            self.ws()
+            if self.peek() != ":":
+                if first:
+                    self.fail(f"Expected ':' after property name in JSON at position {self.i}")
+                self.unexpected()
+            self.i += 1
+            self.ws()
+            self.value()
+            self.ws()
+            first = False
+            if self.peek() == ",":
+                self.i += 1
+                self.ws()
+                if self.peek() != '"':
+                    self.fail(f"Expected double-quoted property name in JSON at position {self.i}")
+            elif self.peek() == "}":
+                self.i += 1
+                return
+            else:
+                self.fail(f"Expected ',' or '}}' after property value in JSON at position {self.i}")
 
 
 VARIADIC = sys.maxsize

@@ -361,11 +361,15 @@ def test_arrays_are_dense_with_a_cap_on_holes():
     assert big == [0.0, 0.0]
 
 
-def test_set_returns_the_value_and_ignores_primitives():
+def test_set_returns_the_value_and_rejects_primitives():
     d = {}
     assert js.set_(d, "a", 1.0) == 1.0
-    for primitive in ("s", 5.0, True):
-        assert js.set_(primitive, "x", 2.0) == 2.0
+    # Strict mode (Node runs workflows as strict code): writes to a primitive throw.
+    for primitive, shown in (("s", "string 's'"), (5.0, "number '5'"), (True, "boolean 'true'"), (NAN, "number 'NaN'")):
+        assert thrown(lambda: js.set_(primitive, "x", 2.0)).message == f"Cannot create property 'x' on {shown}"
+    assert thrown(lambda: js.set_("ab", 1.0, "z")).message == "Cannot assign to read only property '1' of string 'ab'"
+    assert thrown(lambda: js.set_("ab", "length", 1.0)).message == "Cannot assign to read only property 'length' of string 'ab'"
+    assert thrown(lambda: js.set_("ab", 2.0, "z")).message == "Cannot create property '2' on string 'ab'"
     assert (
         thrown(lambda: js.set_(None, "x", 1.0)).message
         == "Cannot set properties of null (setting 'x')"
@@ -449,12 +453,40 @@ def test_json_parse_errors_are_syntax_errors(text):
     assert error.name == "SyntaxError" and error.message
 
 
-def test_json_parse_error_messages():
-    assert thrown(lambda: js.json_parse("")).message == "Unexpected end of JSON input"
-    assert thrown(lambda: js.json_parse("[1,]")).message.endswith(
-        "in JSON at position 3"
-    )
-    assert thrown(lambda: js.json_parse("NaN")).message == '"NaN" is not valid JSON'
+@pytest.mark.parametrize(
+    "text, message",
+    [  # what Node 20 says, word for word
+        ("", "Unexpected end of JSON input"),
+        ("[1,", "Unexpected end of JSON input"),
+        ("[1,]", 'Unexpected token \']\', "[1,]" is not valid JSON'),
+        ("NaN", '"NaN" is not valid JSON'),
+        (" NaN", 'Unexpected token \'N\', " NaN" is not valid JSON'),
+        ("{", "Expected property name or '}' in JSON at position 1"),
+        ('{"a" 1}', "Expected ':' after property name in JSON at position 5"),
+        ('{"a":1,}', "Expected double-quoted property name in JSON at position 7"),
+        ('{"a":1,"b"}', 'Unexpected token \'}\', "{"a":1,"b"}" is not valid JSON'),
+        ('{"a":1,"b" 2}', "Unexpected number in JSON at position 11"),
+        ('{"a":1 "b":2}', "Expected ',' or '}' after property value in JSON at position 7"),
+        ("[1 2]", "Expected ',' or ']' after array element in JSON at position 3"),
+        ("01", "Unexpected number in JSON at position 1"),
+        ("-", "No number after minus sign in JSON at position 1"),
+        ("1.", "Unterminated fractional number in JSON at position 2"),
+        ("1e+", "Exponent part is missing a number in JSON at position 3"),
+        ("nan", 'Unexpected token \'a\', "nan" is not valid JSON'),
+        ('"abc', "Unterminated string in JSON at position 4"),
+        ('"a\tb"', "Bad control character in string literal in JSON at position 2"),
+        ('"\\x"', "Bad escaped character in JSON at position 2"),
+        ('"\\u12G4"', "Bad Unicode escape in JSON at position 5"),
+        ("1 2", "Unexpected non-whitespace character after JSON at position 2"),
+        ('"😀" x', "Unexpected non-whitespace character after JSON at position 5"),
+        ("abcdefghijklmnopqrstuvwxyz", 'Unexpected token \'a\', "abcdefghij"... is not valid JSON'),
+        ("[1, 2, 3, 4, 5, 6, 7, x, 9, 10, 11, 12]",
+         'Unexpected token \'x\', ..." 5, 6, 7, x, 9, 10, "... is not valid JSON'),
+        ("[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, x]", 'Unexpected token \'x\', ...", 10, 11, x]" is not valid JSON'),
+    ],
+)
+def test_json_parse_error_messages(text, message):
+    assert thrown(lambda: js.json_parse(text)).message == message
 
 
 def test_deep_nesting_throws_range_error_not_recursion_error():
@@ -2216,7 +2248,8 @@ NODE_CASES = [
     pytest.param(lambda: (lambda a: [js.set_(a, 0.0, "x"), a][-1])([1.0, 2.0]), ["x", 2.0], id="(() => { const a = [1, 2]; a[0] = 'x'; return a })()"),
     pytest.param(lambda: js.set_(js.UNDEFINED, "x", 1.0), THROWS("TypeError", "Cannot set properties of undefined (setting 'x')"), id="(() => { let u; u.x = 1 })()"),
     pytest.param(lambda: js.set_(None, 0.0, 1.0), THROWS("TypeError", "Cannot set properties of null (setting '0')"), id="(() => { let u = null; u[0] = 1 })()"),
-    pytest.param(lambda: [js.set_("abc", 0.0, "x"), "abc"][-1], "abc", id="(() => { const s = 'abc'; s[0] = 'x'; return s })()"),
+    pytest.param(lambda: js.set_("abc", 0.0, "x"), THROWS("TypeError", "Cannot assign to read only property '0' of string 'abc'"), id="(() => { 'use strict'; const s = 'abc'; s[0] = 'x'; return s })()"),
+    pytest.param(lambda: js.set_(5.0, "x", 1.0), THROWS("TypeError", "Cannot create property 'x' on number '5'"), id="(() => { 'use strict'; const n = 5; n.x = 1 })()"),
     pytest.param(lambda: (lambda e: [js.set_(e, "code", 5.0), js.set_(e, "message", "n"), [js.get(e, "code"), js.get(e, "message"), js.to_string(e), js.json_stringify(e)]][-1])(js.new_error("m")), [5.0, "n", "Error: n", "{\"code\":5}"], id="(() => { const e = new Error('m'); e.code = 5; e.message = 'n'; return [e.code, e.message, String(e), JSON.stringify(e)] })()"),
     pytest.param(lambda: (lambda e: [js.set_(e, "name", "Custom"), js.to_string(e)][-1])(js.new_error("m")), "Custom: m", id="(() => { const e = new Error('m'); e.name = 'Custom'; return String(e) })()"),
     pytest.param(lambda: (lambda e: [js.set_(e, "name", ""), js.to_string(e)][-1])(js.new_error("m")), "m", id="(() => { const e = new Error('m'); e.name = ''; return String(e) })()"),
