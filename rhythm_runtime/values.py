@@ -1504,6 +1504,38 @@ def _number_to_fixed(x: float, args):
     return format(quantized, "f")
 
 
+def _number_to_precision(x: float, args):
+    """Number#toPrecision: p significant digits of the exact binary value, ties away from zero (the spec's
+    "larger n"), in exponential notation when the exponent is below -6 or not below p."""
+    precision = _arg(args, 0)
+    if precision is UNDEFINED:
+        return number_to_string(x)
+    p = _to_integer(precision)
+    if x != x or x in (INF, -INF):
+        return number_to_string(x)
+    if not 1 <= p <= 100:
+        raise range_error("toPrecision() argument must be between 1 and 100")
+    p = int(p)
+    sign, x = ("-", -x) if x < 0 else ("", x)
+    if x == 0:
+        digits, e = "0" * p, 0
+    else:
+        exact = Decimal(x)
+        e = exact.adjusted()
+        n = int(exact.scaleb(p - 1 - e, context=_FIXED_CONTEXT).quantize(Decimal(1), context=_FIXED_CONTEXT))
+        if n >= 10**p:  # 9.99 to two digits is 10: one more digit before the point
+            n, e = n // 10, e + 1
+        digits = str(n)
+    if e < -6 or e >= p:
+        mantissa = digits[0] + ("." + digits[1:] if p > 1 else "")
+        return f"{sign}{mantissa}e{'+' if e >= 0 else '-'}{abs(e)}"
+    if e == p - 1:
+        return sign + digits
+    if e >= 0:
+        return f"{sign}{digits[:e + 1]}.{digits[e + 1:]}"
+    return f"{sign}0.{'0' * (-(e + 1))}{digits}"
+
+
 def _number_to_string(x: float, args):
     radix = _arg(args, 0)
     r = 10.0 if radix is UNDEFINED else _to_integer(radix)
@@ -1620,7 +1652,7 @@ _STRING_METHODS = {
     "concat": _string_concat,
     "toString": _string_to_string,
 }
-_NUMBER_METHODS = {"toFixed": _number_to_fixed, "toString": _number_to_string}
+_NUMBER_METHODS = {"toFixed": _number_to_fixed, "toPrecision": _number_to_precision, "toString": _number_to_string}
 _BOOLEAN_METHODS = {"toString": _boolean_to_string}
 _ERROR_METHODS = {"toString": _error_to_string}
 # Receivers whose methods call_method may dispatch without a property read
