@@ -271,6 +271,9 @@ def _message(tok: Token, expected: set[str], toks: list[Token], i: int, source: 
     if expected <= {"$END"} and toks and toks[0].type == "ASYNC":
         return tok, ("nothing may follow the 'async function main() { … }' that wraps the workflow; "
                      "move this code inside it")
+    if tok.type == "COMMA" and "COMMA" not in expected and prev_type in ENDS_OPERAND:
+        return tok, ("the comma operator is not supported in workflows; write the expressions as separate "
+                     "statements (a declaration may still list several variables: let a = 1, b = 2)")
     if tok.type == "POW" and prev_type in ENDS_OPERAND:
         return tok, ("the base of '**' cannot have a unary operator (JavaScript forbids it); "
                      "add parentheses, as in (-x) ** 2 or -(x ** 2)")
