@@ -206,7 +206,7 @@ class Lowerer:
             return
         self.code(f"{self.explode(e)}")
 
-    def assign_stmt(self, target, value) -> None:
+    def assign_stmt(self, target, value, declaration: bool = False) -> None:
         if isinstance(target, A.Name):
             v = self.explode(value)
             self.code(f"{slot_ref(self.res.slots[target])} = {v}")
@@ -217,7 +217,7 @@ class Lowerer:
             v = self.explode(value)
             self.code(f"_js.set_({obj}, {key}, {v})")
             return
-        self.bind(target, self.explode(value))
+        self.bind(target, self.explode(value), value, declaration)
 
     def l_VarDecl(self, s: A.VarDecl) -> None:
         for d in s.decls:
@@ -225,7 +225,7 @@ class Lowerer:
                 if d.init is None:
                     self.code(f"{slot_ref(self.res.slots[d.target])} = _js.UNDEFINED")
                 else:
-                    self.assign_stmt(d.target, d.init)
+                    self.assign_stmt(d.target, d.init, declaration=True)
 
     def l_If(self, s: A.If) -> None:
         then, other, end = Label(name="then"), Label(name="else"), Label(name="endif")
@@ -405,19 +405,18 @@ class Lowerer:
         pass
 
     # -- binding patterns whose defaults or keys await ---------------------------------------
-    def bind(self, target, value_py: str) -> None:
-        """Assign a value to a name or pattern; patterns that await get states."""
-        from .native import NativePrinter
+    def bind(self, target, value_py: str, value=None, declaration: bool = False) -> None:
+        """Assign a value to a name or pattern; patterns that await get states (see NativePrinter.bind)."""
+        from .native import NativePrinter, array_source, object_check
 
         if not self.facts.has_await(target):
-            NativePrinter(self).bind(target, value_py, declare=True)
+            NativePrinter(self).bind(target, value_py, True, value, declaration)
             return
         src = self.temp()
         self.code(f"{slot_ref(src)} = {value_py}")
-        text = py_str(self.px.text(target))
         if isinstance(target, A.ArrayPattern):
             items = self.temp()
-            self.code(f"{slot_ref(items)} = _op.iterable({slot_ref(src)}, {text})")
+            self.code(f"{slot_ref(items)} = _op.iterable({slot_ref(src)}, {array_source(self.px, value, declaration)})")
             for i, el in enumerate(target.elements):
                 if el is not None:
                     self.bind_element(el.target, el.default, f"_op.at({slot_ref(items)}, {i})")
@@ -425,7 +424,7 @@ class Lowerer:
                 self.bind(target.rest, f"{slot_ref(items)}[{len(target.elements)}:]")
             return
         if isinstance(target, A.ObjectPattern):
-            self.code(f"_op.require_object({slot_ref(src)}, {text})")
+            self.code(object_check(target, slot_ref(src), self.px, value))
             keys = []
             for p in target.props:
                 key = py_str(p.key) if isinstance(p.key, str) else self.explode_saved(p.key, [p.default], force=True)

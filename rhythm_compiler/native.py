@@ -53,9 +53,9 @@ class NativePrinter:
             if d.init is None:
                 self.code(f"{slot_ref(self.lw.res.slots[d.target])} = _js.UNDEFINED")
             else:
-                self.assign_stmt(d.target, d.init)
+                self.assign_stmt(d.target, d.init, declaration=True)
 
-    def assign_stmt(self, target, value) -> None:
+    def assign_stmt(self, target, value, declaration: bool = False) -> None:
         if isinstance(target, A.Name):
             self.code(f"{slot_ref(self.lw.res.slots[target])} = {self.px.expr(value)}")
         elif isinstance(target, (A.Member, A.Index)):
@@ -63,7 +63,7 @@ class NativePrinter:
         else:
             tmp = self.px.fresh("_d")
             self.code(f"{tmp} = {self.px.expr(value)}")
-            self.destructure(target, tmp, declare=False)
+            self.destructure(target, tmp, False, value, declaration)
 
     def n_ExprStmt(self, s: A.ExprStmt) -> None:
         e = s.expr
@@ -180,8 +180,9 @@ class NativePrinter:
         self.stmt(s.body)
 
     # -- binding and destructuring -------------------------------------------------------
-    def bind(self, target, value_py: str, declare: bool) -> None:
-        """Assign a value (Python expression) to a name or a pattern."""
+    def bind(self, target, value_py: str, declare: bool, value=None, declaration: bool = False) -> None:
+        """Assign a value (Python expression) to a name or a pattern; `value` is the expression a top-level
+        pattern destructures (V8 names it in its TypeErrors)."""
         if isinstance(target, A.Name):
             self.code(f"{slot_ref(self.lw.res.slots[target])} = {value_py}")
         elif isinstance(target, (A.Member, A.Index)):
@@ -190,13 +191,12 @@ class NativePrinter:
         else:
             tmp = self.px.fresh("_d")
             self.code(f"{tmp} = {value_py}")
-            self.destructure(target, tmp, declare)
+            self.destructure(target, tmp, declare, value, declaration)
 
-    def destructure(self, pattern, src: str, declare: bool) -> None:
-        text = py_str(self.px.text(pattern) if pattern.span.line else "value")
+    def destructure(self, pattern, src: str, declare: bool, value=None, declaration: bool = False) -> None:
         if isinstance(pattern, A.ArrayPattern):
             items = self.px.fresh("_a")
-            self.code(f"{items} = _op.iterable({src}, {text})")
+            self.code(f"{items} = _op.iterable({src}, {array_source(self.px, value, declaration)})")
             for i, el in enumerate(pattern.elements):
                 if el is None:
                     continue
@@ -204,7 +204,7 @@ class NativePrinter:
             if pattern.rest is not None:
                 self.bind(pattern.rest, f"{items}[{len(pattern.elements)}:]", declare)
             return
-        self.code(f"_op.require_object({src}, {text})")
+        self.code(object_check(pattern, src, self.px, value))
         keys = []
         for p in pattern.props:
             key = py_str(p.key) if isinstance(p.key, str) else f"_js.to_property_key({self.px.expr(p.key)})"
@@ -224,3 +224,36 @@ class NativePrinter:
         self.code(f"{tmp} = {self.px.expr(default)}")
         self.lw.indent -= 1
         self.bind(target, tmp, declare)
+
+
+def array_source(px, value, declaration: bool) -> str:
+    """What `_op.iterable` names when a destructured value is not iterable, as V8 does: the source of a
+    declaration's name or literal (`x is not iterable`); None (it then describes the value, `number 5 is
+    not iterable (…)`) for member reads, operators, assignments and nested patterns."""
+    if value is None or not declaration:
+        return "None"
+    if isinstance(value, A.Await):
+        return py_str("(intermediate value)")
+    if isinstance(value, A.Call) and isinstance(value.callee, A.Name):
+        return py_str(f"{px.text(value.callee)} is not a function or its return value")
+    if isinstance(value, (A.Name, A.Num, A.Str, A.Bool, A.Null, A.ObjectLit, A.ArrayLit)):
+        return py_str(px.text(value))
+    return "None"
+
+
+def object_check(pattern, src: str, px, value) -> str:
+    """The `_op.require_object` call of an object pattern: V8 names the value's source (a call or an await
+    is an "(intermediate value)") and the first key."""
+    if value is None:
+        name = "None"
+    elif isinstance(value, (A.Await, A.OptChain)) or (isinstance(value, A.Call) and value.optional):
+        name = py_str("(intermediate value)")
+    else:
+        name = py_str(px.v8_text(value))
+    args = [src, name]
+    first = pattern.props[0] if pattern.props else None
+    if first is not None and isinstance(first.key, str):
+        args.append(py_str(first.key))
+        if first.default is not None:
+            args.append("True")
+    return f"_op.require_object({', '.join(args)})"

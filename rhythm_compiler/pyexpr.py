@@ -69,6 +69,18 @@ class ExprPrinter:
         self.counter += 1
         return f"{prefix}{self.counter}"
 
+    def v8_text(self, e) -> str:
+        """An expression as V8's messages print it: calls as `f(...)`, `o["key"]` as `o.key`."""
+        if isinstance(e, A.Call) and not e.optional:
+            return f"{self.v8_text(e.callee)}(...)"
+        if isinstance(e, A.Member) and not e.optional:
+            return f"{self.v8_text(e.obj)}.{e.prop}"
+        if isinstance(e, A.Index) and not e.optional:
+            if isinstance(e.index, A.Str):
+                return f"{self.v8_text(e.obj)}.{e.index.value}"
+            return f"{self.v8_text(e.obj)}[{self.v8_text(e.index)}]"
+        return self.text(e)
+
     def text(self, e) -> str:
         """The `.flow` source text of a node (for error messages like Node's)."""
         sp = e.span
@@ -180,7 +192,7 @@ class ExprPrinter:
             nxt = links[i + 1] if i + 1 < len(links) else None
             if isinstance(link, A.Member) and isinstance(nxt, A.Call) and not nxt.optional:
                 # obj.method(args): one receiver evaluation, Node's error text
-                acc = f"_js.call_method({acc}, {py_str(link.prop)}, {self.args(nxt.args)}, {py_str(self.text(link))})"
+                acc = f"_js.call_method({acc}, {py_str(link.prop)}, {self.args(nxt.args)}, {py_str(self.v8_text(link))})"
                 i += 2
                 continue
             acc = self.link(acc, link)
@@ -197,7 +209,7 @@ class ExprPrinter:
             return f"_js.get({acc}, {py_str(link.prop)})"
         if isinstance(link, A.Index):
             return f"_js.get({acc}, {self.expr(link.index)})"
-        return f"_js.call({acc}, {self.args(link.args)}, {py_str(self.text(link.callee))})"
+        return f"_js.call({acc}, {self.args(link.args)}, {py_str(self.v8_text(link.callee))})"
 
     def args(self, args) -> str:
         return "[" + ", ".join(self.element(a) for a in args) + "]"

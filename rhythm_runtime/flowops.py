@@ -14,13 +14,28 @@ def nullish(v) -> bool:
     return v is None or v is _js.UNDEFINED
 
 
-def iterable(v, text: str) -> list:
-    """What for…of and array destructuring walk: the live array, or a string's code points."""
+def iterable(v, text: str | None) -> list:
+    """What for…of and array destructuring walk: the live array, or a string's code points.
+
+    Not iterable: V8 names the source text when it has it (`x is not iterable`),
+    else the value (`number 5 is not iterable (cannot read property …)`)."""
     if isinstance(v, list):
         return v
     if isinstance(v, str):
         return list(v)
-    raise _js.type_error(f"{text} is not iterable")
+    if text is not None:
+        raise _js.type_error(f"{text} is not iterable")
+    raise _js.type_error(f"{_described(v)} is not iterable (cannot read property Symbol(Symbol.iterator))")
+
+
+def _described(v) -> str:
+    """A value as V8's messages describe it: `undefined`, `object null`, `object`, `number 5`."""
+    if v is _js.UNDEFINED:
+        return "undefined"
+    if v is None:
+        return "object null"
+    kind = _js.typeof(v)
+    return kind if kind in ("object", "function") else f"{kind} {_js.to_string(v)}"
 
 
 def spread(v, text: str) -> list:
@@ -51,11 +66,19 @@ def at(items: list, i: int):
     return items[i] if i < len(items) else _js.UNDEFINED
 
 
-def require_object(v, text: str) -> None:
-    """Object destructuring of null/undefined is a TypeError, as in Node."""
-    if nullish(v):
-        shown = "undefined" if v is _js.UNDEFINED else "null"
-        raise _js.type_error(f"Cannot destructure '{text}' as it is {shown}.")
+def require_object(v, text: str | None, key: str | None = None, reading: bool = False) -> None:
+    """Object destructuring of null/undefined is a TypeError worded as V8 words it.
+
+    `text`: the destructured expression's source (None inside another pattern);
+    `key`: the pattern's first key; `reading`: that key has a default."""
+    if not nullish(v):
+        return
+    shown = "undefined" if v is _js.UNDEFINED else "null"
+    if key is not None and (text is None or reading):
+        raise _js.type_error(f"Cannot read properties of {shown} (reading '{key}')")
+    if key is None:
+        raise _js.type_error(f"Cannot destructure '{text or shown}' as it is {shown}.")
+    raise _js.type_error(f"Cannot destructure property '{key}' of '{text}' as it is {shown}.")
 
 
 def object_rest(v, used: list) -> dict:
