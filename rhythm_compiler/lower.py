@@ -427,7 +427,10 @@ class Lowerer:
             self.code(object_check(target, slot_ref(src), self.px, value))
             keys = []
             for p in target.props:
-                key = py_str(p.key) if isinstance(p.key, str) else self.explode_saved(p.key, [p.default], force=True)
+                if isinstance(p.key, str):
+                    key = py_str(p.key)
+                else:  # evaluated once, as a property key: the rest pattern needs it too
+                    key = f"_js.to_property_key({self.explode_saved(p.key, [p.default], force=True)})"
                 keys.append(key)
                 self.bind_element(p.target, p.default, f"_js.get({slot_ref(src)}, {key})")
             if target.rest is not None:

@@ -207,7 +207,11 @@ class NativePrinter:
         self.code(object_check(pattern, src, self.px, value))
         keys = []
         for p in pattern.props:
-            key = py_str(p.key) if isinstance(p.key, str) else f"_js.to_property_key({self.px.expr(p.key)})"
+            if isinstance(p.key, str):
+                key = py_str(p.key)
+            else:  # evaluated once: the rest pattern needs it too
+                key = self.px.fresh("_k")
+                self.code(f"{key} = _js.to_property_key({self.px.expr(p.key)})")
             keys.append(key)
             self.element(p.target, p.default, f"_js.get({src}, {key})", declare)
         if pattern.rest is not None:

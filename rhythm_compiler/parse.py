@@ -693,6 +693,9 @@ class _ToAst(Transformer):
     def pat_prop(self, meta, children):
         return A.PatternProp(children[0], children[2], children[4], _span(meta))
 
+    def pat_computed(self, meta, children):
+        return A.PatternProp(children[1], children[4], children[6], _span(meta))
+
     # -- expressions ----------------------------------------------------------
     def assign(self, meta, children):
         target, op, value = children
