@@ -301,8 +301,6 @@ class Lowerer:
         self.mark(end)
 
     def l_ForOf(self, s: A.ForOf) -> None:
-        from .native import NativePrinter
-
         items, idx = self.loop_temp("items"), self.loop_temp("i")
         top, body, end = Label(name="forof"), Label(name="forofbody"), Label(name="endforof")
         with self.statement_temps():
@@ -373,8 +371,6 @@ class Lowerer:
         self.cur.terminated = True
 
     def l_Try(self, s: A.Try) -> None:
-        from .native import NativePrinter
-
         entry = TryEntry(Label(name="try"), Label(name="catch") if s.handler else None,
                          Label(name="finally") if s.finalizer else None, Label(name="endtry"))
         self.tries.append(entry)

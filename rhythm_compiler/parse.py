@@ -277,6 +277,9 @@ def _message(tok: Token, expected: set[str], toks: list[Token], i: int, source: 
     if tok.type == "POW" and prev_type in ENDS_OPERAND:
         return tok, ("the base of '**' cannot have a unary operator (JavaScript forbids it); "
                      "add parentheses, as in (-x) ** 2 or -(x ** 2)")
+    member = _object_member(tok, expected, toks, i)
+    if member is not None:
+        return member
     expected = _plausible(expected, toks, i)
     found = _describe(tok, source)
     if tok.type == "SEMI_AUTO" and prev_type == "THROW":
@@ -294,6 +297,41 @@ def _message(tok: Token, expected: set[str], toks: list[Token], i: int, source: 
         if CLOSE_FOR[top.type] in expected and top.line < tok.line:
             return tok, f"expected {words} to close the '{_open_text(top)}' on line {top.line}, found {found}"
     return tok, f"expected {words}, found {found}"
+
+
+GETTER_MESSAGE = "getters and setters are not supported in workflows; use plain properties instead"
+METHOD_MESSAGE = ("methods are not supported in workflows, because functions are not; use plain properties "
+                  "for data and put reusable logic in a task or a child workflow (Workflow.run)")
+
+
+def _object_member(tok: Token, expected: set[str], toks: list[Token], i: int) -> tuple[Token, str] | None:
+    """A getter, setter or method in an object literal (`{ get x() {} }`, `{ f() {} }`), if that is
+    what toks[i] shows."""
+    stack = _open_before(toks, i)
+    if not stack or toks[stack[-1]].type != "LBRACE_OBJ" or i < 1:
+        return None
+    prev = toks[i - 1]
+    if tok.type == "STAR" and prev.type in ("LBRACE_OBJ", "COMMA"):  # `{ *gen() {} }`
+        return tok, METHOD_MESSAGE
+    if "COLON" not in expected:
+        return None
+    if (prev.type == "ASYNC" or prev.type == "NAME" and str(prev.value) == "async") and i >= 2 \
+            and toks[i - 2].type in ("LBRACE_OBJ", "COMMA"):  # `{ async f() {} }`
+        return prev, METHOD_MESSAGE
+    key_start = i - 1
+    if prev.type == "RSQB":  # a computed key: `{ [k]() {} }`
+        opener = _open_before(toks, i - 1)
+        key_start = opener[-1] if opener else i - 1
+    before = toks[key_start - 1] if key_start >= 1 else None
+    if tok.type == "LPAR" and (prev.type in ("NAME", "STRING", "NUMBER", "RSQB") or prev.type in KEYWORD_TYPES):
+        accessor = (before is not None and before.type == "NAME" and str(before.value) in ("get", "set")
+                    and key_start >= 2 and toks[key_start - 2].type in ("LBRACE_OBJ", "COMMA"))
+        return (before if accessor else prev), GETTER_MESSAGE if accessor else METHOD_MESSAGE
+    if (prev.type == "NAME" and str(prev.value) in ("get", "set") and before is not None
+            and before.type in ("LBRACE_OBJ", "COMMA")
+            and (tok.type in ("NAME", "STRING", "NUMBER", "LSQB") or tok.type in KEYWORD_TYPES)):
+        return prev, GETTER_MESSAGE
+    return None
 
 
 def _plausible(expected: set[str], toks: list[Token], i: int) -> set[str]:
@@ -631,6 +669,9 @@ class _ToAst(Transformer):
 
     def labeled_stmt(self, meta, children):
         label, body = str(children[0]), children[2]
+        if isinstance(body, A.VarDecl):
+            self.reject(f"a '{body.kind}' declaration cannot have a label (JavaScript forbids it); "
+                        f"label a loop or a block instead", body.span)
         if isinstance(body, A.LOOPS):
             return self._inherit_open(dataclasses.replace(body, label=label), body)
         return self._inherit_open(A.Labeled(label, body, _span(meta)), body)

@@ -13,9 +13,11 @@ from __future__ import annotations
 import bisect
 import json
 import math
+import sys
 from dataclasses import dataclass, field
 from typing import Callable
 
+from . import flowops as _flowops
 from . import values as _js
 
 DONE = -1
@@ -81,6 +83,15 @@ def _checked_json(what: str, value):
     return data, text
 
 
+def _not_iterable(v) -> _js.JSError:
+    """Node's TypeError for Promise.all(5) and the like."""
+    try:
+        _flowops.iterable(v, None)
+    except _js.JSThrow as e:
+        return e.value
+    raise AssertionError(f"{v!r} is iterable")
+
+
 class BudgetExceeded(BaseException):
     """Too many steps without an await; BaseException so a workflow `catch` can't swallow it."""
 
@@ -106,6 +117,7 @@ class Frame:
         self.workflow_name = module.WORKFLOW
         self.scheduler = scheduler
         self.state = 0
+        self.born = -1  # the highest settlement seq this activation started with (see Promise.born)
         self.seq: dict[str, int] = {}
         self.completions: dict[str, list] = {}
         self.budget = budget
@@ -149,8 +161,10 @@ class Frame:
         secs = _js.to_number(seconds)
         if secs != secs:
             secs = 0.0
+        # Infinity waits "forever": the largest double, so that what is stored stays JSON
+        secs = min(max(0.0, secs), sys.float_info.max)
         key = self._key(site)
-        self.scheduler("timer", key, {"seconds": max(0.0, secs)})
+        self.scheduler("timer", key, {"seconds": secs})
         return _js.Promise("timer", key)
 
     def signal(self, site: int, name=_js.UNDEFINED) -> _js.Promise:
@@ -168,9 +182,13 @@ class Frame:
         return _js.Promise("child", key)
 
     def combine(self, kind: str, items=_js.UNDEFINED) -> _js.Promise:
-        if not isinstance(items, list):
-            raise _js.type_error(f"Promise.{kind}: the argument must be an array")
-        return _js.Promise(kind, None, list(items))
+        """Promise.all/any/race/allSettled over an array or a string's characters; anything else gives a
+        promise rejected with Node's TypeError (as in JavaScript, the call itself does not throw)."""
+        if isinstance(items, str):
+            items = list(items)
+        elif not isinstance(items, list):
+            return _js.Promise("rejected", None, [_not_iterable(items)], self.born)
+        return _js.Promise(kind, None, list(items), self.born)
 
     # -- resuming and error routing (called by generated code) ------------------------
     def resume(self):
@@ -294,53 +312,68 @@ def reachable_keys(root) -> set[str]:
     return keys
 
 
-def settle(p, settled: dict[str, Settlement]) -> tuple[str, object, int]:
-    """(status, value, seq) of any awaited value: 'ok', 'err' or PENDING."""
+def settle(p, settled: dict[str, Settlement]) -> tuple[str, object, tuple]:
+    """(status, value, time) of any awaited value: status 'ok', 'err' or PENDING.
+
+    `time` orders settlements the way Node's event loop would: (settlement seq, microtask hops).
+    A combinator reacts to an item one hop after the item settles; items already settled when the
+    combinator was made (plain values too) all react in the first hop after its creation, in array
+    order. So `Promise.race([b, a])` over two settled promises is `b`, whichever settled first."""
     if not isinstance(p, _js.Promise):
-        return "ok", p, -1
+        return "ok", p, _BEFORE
     if p.key is not None:
         s = settled.get(p.key)
         if s is None:
-            return PENDING, None, 0
-        return ("ok" if s.ok else "err"), s.value, s.seq
-    parts = [settle(item, settled) for item in p.items]
-    return _COMBINATORS[p.kind](parts)
+            return PENDING, None, _BEFORE
+        return ("ok" if s.ok else "err"), s.value, (s.seq, 0)
+    born = -1 if p.born is None else p.born  # snapshots from before `born`: plain values first, then by seq
+    if p.kind == "rejected":
+        return "err", p.items[0], (born, 0)
+    parts = []
+    for item in p.items:
+        st, v, t = settle(item, settled)
+        parts.append((st, v, (born, 1) if t <= (born, 0) else (t[0], t[1] + 1)))
+    return _COMBINATORS[p.kind](parts, (born, 0))
 
 
-def _all(parts):
-    errors = sorted((seq, v) for st, v, seq in parts if st == "err")
+_BEFORE = (-1, 0)
+
+
+def _all(parts, created):
+    errors = [(t, i) for i, (st, _, t) in enumerate(parts) if st == "err"]
     if errors:
-        return "err", errors[0][1], errors[0][0]
+        t, i = min(errors)
+        return "err", parts[i][1], t
     if any(st == PENDING for st, _, _ in parts):
-        return PENDING, None, 0
-    return "ok", [v for _, v, _ in parts], max([seq for _, _, seq in parts], default=-1)
+        return PENDING, None, _BEFORE
+    return "ok", [v for _, v, _ in parts], max([t for _, _, t in parts], default=created)
 
 
-def _race(parts):
-    done = [(seq, i) for i, (st, _, seq) in enumerate(parts) if st != PENDING]
+def _race(parts, created):
+    done = [(t, i) for i, (st, _, t) in enumerate(parts) if st != PENDING]
     if not done:
-        return PENDING, None, 0
-    seq, i = min(done)
-    return parts[i][0], parts[i][1], seq
+        return PENDING, None, _BEFORE
+    t, i = min(done)
+    return parts[i][0], parts[i][1], t
 
 
-def _any(parts):
-    oks = sorted((seq, i) for i, (st, _, seq) in enumerate(parts) if st == "ok")
+def _any(parts, created):
+    oks = [(t, i) for i, (st, _, t) in enumerate(parts) if st == "ok"]
     if oks:
-        seq, i = oks[0]
-        return "ok", parts[i][1], seq
+        t, i = min(oks)
+        return "ok", parts[i][1], t
     if any(st == PENDING for st, _, _ in parts):
-        return PENDING, None, 0
+        return PENDING, None, _BEFORE
     err = _js.JSError("AggregateError", "All promises were rejected", hidden={"errors": [v for _, v, _ in parts]})
-    return "err", err, max([seq for _, _, seq in parts], default=-1)
+    return "err", err, max([t for _, _, t in parts], default=created)
 
 
-def _all_settled(parts):
+def _all_settled(parts, created):
     if any(st == PENDING for st, _, _ in parts):
-        return PENDING, None, 0
+        return PENDING, None, _BEFORE
     out = [{"status": "fulfilled", "value": v} if st == "ok" else {"status": "rejected", "reason": v}
            for st, v, _ in parts]
-    return "ok", out, max([seq for _, _, seq in parts], default=-1)
+    return "ok", out, max([t for _, _, t in parts], default=created)
 
 
 _COMBINATORS = {"all": _all, "race": _race, "any": _any, "allSettled": _all_settled}
@@ -392,6 +425,7 @@ def activate(module, snapshot: dict, settled: dict[str, Settlement], run_id: str
     data = _js.decode_snapshot(snapshot["data"])
     S = Frame(module, run_id, scheduler, budget)
     S.state = snapshot["state"]
+    S.born = max((s.seq for s in settled.values()), default=-1)
     S.seq = dict(snapshot.get("seq", {}))
     S.completions = data["C"]
     L = data["L"]

@@ -872,7 +872,8 @@ class Engine:
 
     def schedule(self, conn, run_id, settled, out: Scheduled, kind, key, spec, depth: int = 0) -> None:
         """The machine's scheduler: signals and children are handled now, the rest goes to the outbox."""
-        out.log.append([key, kind, spec.get("name", spec.get("seconds"))])
+        what = spec["name"] if kind != "timer" else min(spec["seconds"], TIMER_FOREVER)  # history JSON: finite
+        out.log.append([key, kind, what])
         if kind == "signal":
             name = spec["name"]
             if any(w[1] == name for w in out.old_waits + out.new_waits):

@@ -114,14 +114,19 @@ class JSError:
 
 class Promise:
     """A handle on something the runtime resolves: a leaf (``key`` names it)
-    or a combinator over ``items``.  Compared by identity, like JS objects."""
+    or a combinator over ``items``.  Compared by identity, like JS objects.
 
-    __slots__ = ("kind", "key", "items")
+    ``born`` (combinators only): the highest settlement seq the run had seen
+    when the combinator was made; items settled by then count as settled at
+    its creation, so they take part in array order, as in JavaScript."""
 
-    def __init__(self, kind: str, key: str | None = None, items: list | None = None):
+    __slots__ = ("kind", "key", "items", "born")
+
+    def __init__(self, kind: str, key: str | None = None, items: list | None = None, born: int | None = None):
         self.kind = kind
         self.key = key
         self.items = items
+        self.born = born
 
     def __repr__(self) -> str:
         return f"Promise({self.kind!r}, {self.key!r}, {self.items!r})"
@@ -2546,6 +2551,8 @@ class _Encoding:
         elif t is Promise:
             places[key] = [holder, slot, 0]
             holder[slot] = out = {"$": "promise", "kind": v.kind, "key": v.key}
+            if v.born is not None:
+                out["born"] = v.born
             if v.items is not None:
                 out["items"] = items = v.items.copy()
                 depth += _PROMISE_FRAMES
@@ -2678,7 +2685,7 @@ def _decode_container(node, refs: dict, ref_id):
             error.hidden = _decode_object(node["hidden"], refs, None)
         return error
     if tag == "promise":
-        promise = _register(Promise(node["kind"], node["key"]), refs, ref_id)
+        promise = _register(Promise(node["kind"], node["key"], None, node.get("born")), refs, ref_id)
         if "items" in node:
             promise.items = _decode_list(node["items"], refs, None)
         return promise

@@ -167,7 +167,8 @@ def test_objects_compare_by_identity():
 def test_promise_and_function_shapes():
     p = js.Promise("all", items=[js.Promise("task", "a"), 1.0])
     assert (p.kind, p.key, len(p.items)) == ("all", None, 2)
-    assert js.Promise.__slots__ == ("kind", "key", "items")
+    assert js.Promise.__slots__ == ("kind", "key", "items", "born")
+    assert p.born is None
     push = js.get([], "push")
     assert (type(push), push.name, js.typeof(push)) == (
         js.JSFunction,
@@ -938,6 +939,14 @@ def test_special_values_are_tagged():
         "kind": "task",
         "key": "t1",
     }
+
+
+def test_combinator_creation_seq_round_trips():
+    race = js.Promise("race", None, [1.0], born=7)
+    assert js.encode_snapshot(race) == {"$": "promise", "kind": "race", "key": None, "items": [1.0], "born": 7}
+    assert js.decode_snapshot(through_postgres(race)).born == 7
+    old = {"$": "promise", "kind": "race", "key": None, "items": [1.0]}  # a snapshot from before `born`
+    assert js.decode_snapshot(old).born is None
 
 
 def test_sharing_is_marked_once():
