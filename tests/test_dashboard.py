@@ -152,6 +152,7 @@ def test_runs_list_filters_by_status_workflow_and_time(env, web):
     assert '<span class="status failed">failed</span>' in page and 'id="live" checked' in page
     only_failed = web.get("/?status=failed").text
     assert failed in only_failed and waiting not in only_failed
+    assert "TypeError at line 3: Cannot read properties of undefined (reading &#39;value&#39;)" in only_failed
     approvals = web.get("/?workflow=dash_approve").text
     assert waiting in approvals and old in approvals and failed not in approvals
     last_day = web.get("/?window=day").text

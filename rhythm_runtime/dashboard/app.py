@@ -63,7 +63,8 @@ HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options
 _QUERIES = parse_queries("""
 -- name: runs
 -- One page of runs, newest first, filtered by status, workflow and start time.
-SELECT id, workflow_name, status, created_at, updated_at, activations
+SELECT id, workflow_name, status, created_at, updated_at, activations,
+       error->>'type' AS error_type, error->>'message' AS error_message, error->>'line' AS error_line
 FROM rhythm.runs
 WHERE (%(status)s::text IS NULL OR status = %(status)s)
   AND (%(name)s::text IS NULL OR workflow_name = %(name)s)
@@ -266,7 +267,17 @@ def _runs_context(request: Request) -> dict:
 
 def _run_row(r: dict) -> dict:
     return {"id": r["id"], "href": run_href(r["id"]), "workflow": r["workflow_name"], "status": r["status"],
-            "created": _when(r["created_at"]), "updated": _when(r["updated_at"]), "activations": r["activations"]}
+            "created": _when(r["created_at"]), "updated": _when(r["updated_at"]), "activations": r["activations"],
+            "error": _error_text(r)}
+
+
+def _error_text(r: dict) -> str:
+    """A failed run's error in one short line, e.g. "TaskError at line 3: card declined"."""
+    if r["status"] != "failed" or not r["error_type"]:
+        return ""
+    at = f" at line {r['error_line']}" if r["error_line"] else ""
+    message = (r["error_message"] or "").splitlines()[0] if r["error_message"] else ""
+    return f"{r['error_type']}{at}: {message[:120]}" + ("…" if len(message) > 120 else "")
 
 
 # -- the run page -------------------------------------------------------------------------------
