@@ -137,6 +137,7 @@ class Resolution:
 
     slots: dict = field(default_factory=dict)  # Name node -> slot
     globals: dict = field(default_factory=dict)  # Name node -> global name
+    scope_slots: dict = field(default_factory=dict)  # Block/For/ForOf node -> slots its scope declares
 
 
 class Checker:
@@ -157,9 +158,12 @@ class Checker:
     def push(self) -> None:
         self.scope = Scope(self.scope)
 
-    def pop(self) -> None:
+    def pop(self, node=None) -> None:
+        """End a scope; `node` (a block or loop) forgets its variables when it ends (see Lowerer.drop_scope)."""
         for b in self.scope.bindings.values():
             self.live_slots.discard(b.slot)
+        if node is not None and self.scope.bindings:
+            self.res.scope_slots[node] = tuple(b.slot for b in self.scope.bindings.values())
         self.scope = self.scope.parent
 
     def declare(self, name_node: A.Name, kind: str) -> None:
@@ -275,7 +279,7 @@ class Checker:
     def stmt_Block(self, s: A.Block) -> None:
         self.push()
         self.block_body(s.body)
-        self.pop()
+        self.pop(s)
 
     def stmt_If(self, s: A.If) -> None:
         self.expr(s.test)
@@ -316,7 +320,7 @@ class Checker:
         if s.update is not None:
             self.expr(s.update)
         self.loop_body(s.label, s.body, s.span)
-        self.pop()
+        self.pop(s)
 
     def stmt_ForOf(self, s: A.ForOf) -> None:
         self.expr(s.iterable)
@@ -326,7 +330,7 @@ class Checker:
         else:
             self.assign_target(s.target)
         self.loop_body(s.label, s.body, s.span)
-        self.pop()
+        self.pop(s)
 
     def stmt_Break(self, s: A.Break) -> None:
         self.check_jump(s, "break")

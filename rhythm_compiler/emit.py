@@ -18,7 +18,7 @@ import jinja2
 from .ir import Branch, Code, Comment, EndFinally, Jump, Leap, StateMachine, Yield
 from .pyexpr import py_str
 
-SHAPE = 4  # bump when the generated code's shape changes: it is part of every version hash
+SHAPE = 5  # bump when the generated code's shape changes: it is part of every version hash
 _LINE_COMMENT = re.compile(r"^\s*# line (\d+):")
 
 

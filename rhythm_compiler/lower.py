@@ -194,6 +194,14 @@ class Lowerer:
     # -- lowered statements ----------------------------------------------------------------
     def l_Block(self, s: A.Block) -> None:
         self.stmts_lowered(s.body)
+        self.drop_scope(s)
+
+    def drop_scope(self, node) -> None:
+        """Forget the variables of a block or loop that has ended: inspect then shows only what is in scope,
+        and snapshots keep only that (an abrupt exit skips this; the next declaration overwrites them)."""
+        slots = self.res.scope_slots.get(node)
+        if slots:
+            self.code(f"_op.drop(L, {drop_tuple(list(slots))})")
 
     def l_ExprStmt(self, s: A.ExprStmt) -> None:
         with self.statement_temps():
@@ -299,6 +307,7 @@ class Lowerer:
                 self.effect(s.update)
         self.back_edge(top)
         self.mark(end)
+        self.drop_scope(s)
 
     def l_ForOf(self, s: A.ForOf) -> None:
         items, idx = self.loop_temp("items"), self.loop_temp("i")
@@ -319,6 +328,7 @@ class Lowerer:
         self.back_edge(top)
         self.mark(end)
         self.code(f"_op.drop(L, {drop_tuple([items, idx])})")
+        self.drop_scope(s)
 
     def l_Labeled(self, s: A.Labeled) -> None:
         end = Label(name="endlabel")

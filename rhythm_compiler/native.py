@@ -44,6 +44,7 @@ class NativePrinter:
     def n_Block(self, s: A.Block) -> None:
         for x in s.body:
             self.stmt(x)
+        self.lw.drop_scope(s)
 
     def n_Empty(self, s) -> None:
         pass
@@ -134,6 +135,7 @@ class NativePrinter:
             self.lw.indent -= 1
         self.lw.indent -= 1
         self.block(self.body_of(s.body))
+        self.lw.drop_scope(s)
 
     def n_ForOf(self, s: A.ForOf) -> None:
         items, idx = self.px.fresh("_items"), self.px.fresh("_i")
@@ -147,6 +149,7 @@ class NativePrinter:
         self.bind(s.target, f"{items}[{idx} - 1]", declare=s.kind is not None)
         self.lw.indent -= 1
         self.block(self.body_of(s.body))
+        self.lw.drop_scope(s)
 
     def n_Break(self, s) -> None:
         self.code("break")

@@ -77,3 +77,29 @@ def test_child_workflows_and_undefined_output():
     children = {"child": "return Inputs.v * 3"}
     assert run_workflow("return await Workflow.run('child', {v: 5})", workflows=children).output == 15
     assert run_workflow("const x = 1").output is None
+
+
+def test_a_snapshot_keeps_only_the_variables_in_scope():
+    source = """\
+let total = 0
+for (let i = 0; i < 2; i++) {
+  const doubled = await Task.run("double", i)
+  total += doubled
+}
+for (const item of [5]) {
+  total += item
+}
+{
+  let scratch = "gone"
+  total += scratch.length
+}
+const stop = await Signal.next("never")
+return total
+"""
+    result = run_workflow(source, tasks={"double": lambda n: n * 2})
+    assert result.status == "suspended"
+    from rhythm_runtime import values as _js
+
+    last = _js.decode_snapshot(result.snapshots[-1]["data"])["L"]
+    assert sorted(k for k in last if not k.startswith("@")) == ["Inputs", "total"]
+    assert last["total"] == 11.0
