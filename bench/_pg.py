@@ -8,8 +8,8 @@ import uuid
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from rhythm_runtime.config import Settings
-from rhythm_runtime.db import migrate
+from rhythm_runtime.storage.settings import Settings
+from rhythm_runtime.storage.db import migrate
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from rhythm import SyncRhythmClient, WorkflowFailed
-from rhythm_runtime.config import Settings
+from rhythm_runtime.storage.settings import Settings
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent

@@ -68,7 +68,7 @@ def callback_message(name: str, is_method: bool = True) -> str:
 
 def library():
     """The closure-free library's tables, owned by the runtime's value module."""
-    from rhythm_runtime.values import GLOBAL_CONSTANTS, GLOBAL_FUNCTIONS
+    from rhythm_runtime.execution.values import GLOBAL_CONSTANTS, GLOBAL_FUNCTIONS
 
     return GLOBAL_FUNCTIONS, GLOBAL_CONSTANTS
 

@@ -903,7 +903,7 @@ class _ToAst(Transformer):
     def prop_key(self, meta, children):
         tok = children[0]
         if tok.type == "NUMBER":
-            from rhythm_runtime.values import number_to_string
+            from rhythm_runtime.execution.values import number_to_string
 
             return number_to_string(tok.value)
         return str(tok.value)

@@ -1,7 +1,7 @@
 """Print await-free `.flow` expressions as Python expressions.
 
-Everything a workflow does to a value goes through `rhythm_runtime.values`
-(`_js`) or `rhythm_runtime.flowops` (`_op`): no `.flow` name ever becomes a
+Everything a workflow does to a value goes through `rhythm_runtime.execution.values`
+(`_js`) or `rhythm_runtime.execution.flowops` (`_op`): no `.flow` name ever becomes a
 Python name, no property access becomes a Python attribute, and string
 literals are printed with `repr`, so nothing in a `.flow` file can reach
 Python or change the generated code's meaning. Workflow variables live in the

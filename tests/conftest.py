@@ -57,7 +57,7 @@ def pg_admin_url() -> Iterator[str]:
     if env_url:
         yield env_url
         return
-    from rhythm_runtime import embedded
+    from rhythm_runtime.storage import embedded
 
     project = tempfile.mkdtemp(prefix="rhythm-test-")
     try:
@@ -75,7 +75,7 @@ def pg_admin_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def template_db(pg_admin_url: str) -> Iterator[str]:
     """Name of a database with every migration applied, created once per session."""
-    from rhythm_runtime.db import migrate
+    from rhythm_runtime.storage.db import migrate
 
     name = _create_database(pg_admin_url, prefix="rhythm_template")
     try:

@@ -19,7 +19,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from rhythm_runtime.testing import run_workflow
+from rhythm_runtime.api.testing import run_workflow
 
 HERE = Path(__file__).parent / "chaos"
 RUNS = 200
@@ -29,7 +29,7 @@ DEADLINE = 240
 
 WORKER_CODE = (
     "import sys; sys.path.insert(0, {here!r});"
-    "from chaos_app import app; from rhythm_runtime.worker import Worker;"
+    "from chaos_app import app; from rhythm_runtime.worker.loop import Worker;"
     "Worker(app, concurrency=4, lease_seconds=2, poll_interval=0.1).run()"
 )
 

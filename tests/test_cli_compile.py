@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import rhythm_runtime.cli as cli
+import rhythm_runtime.cli.main as cli
 from rhythm_compiler import CompilerBug, compile_source
 
 RHYTHM = Path(sys.executable).with_name("rhythm")

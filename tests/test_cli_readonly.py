@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from rhythm_runtime import cli, embedded
-from rhythm_runtime.config import ENV_DATABASE_URL, Settings
+from rhythm_runtime.cli import main as cli
+from rhythm_runtime.storage import embedded
+from rhythm_runtime.storage.settings import ENV_DATABASE_URL, Settings
 
 RHYTHM = Path(sys.executable).with_name("rhythm")
 

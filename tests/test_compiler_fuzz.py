@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from rhythm_compiler import CompileError, compile_source
 from rhythm_compiler.diagnostics import source_lines
 from rhythm_compiler.lex import KEYWORDS, PUNCTUATORS, UNSUPPORTED_WORDS
-from rhythm_runtime.testing import run_workflow
+from rhythm_runtime.api.testing import run_workflow
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = sorted({p.read_text(encoding="utf-8") for pattern in ("tests/conformance/**/*.flow", "examples/**/*.flow",
@@ -308,7 +308,7 @@ def test_file_name_cannot_inject_python() -> None:
     """Regression (emit / templates/module.py.j2): a `.flow` file named
     `x\"\"\";PWNED=1;\"\"\"y.flow` used to close the module docstring, and the code between ran
     when the module was loaded."""
-    from rhythm_runtime.modules import load_module
+    from rhythm_runtime.execution.modules import load_module
 
     result = compile_source("return 1", 'x""";PWNED=1;"""y.flow')
     module = load_module(result.code, "x")

@@ -4,7 +4,7 @@ Rhythm exactly as it does in Node.
 Expected results live in tests/conformance/expected.json and come from
 running tests/conformance/harness.js (Node is the judge; regenerate with
 `python tests/conformance/regen.py`, never edit by hand). Each program runs
-through rhythm_runtime.testing.run_workflow with the standard tasks of
+through rhythm_runtime.api.testing.run_workflow with the standard tasks of
 tests/conformance/tasks.py, the child workflows of tests/conformance/children
 and the inputs/signals of its header comments.
 """
@@ -55,7 +55,7 @@ def _error_dict(error: Any) -> dict | None:
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=PROGRAM_IDS)
 def test_program(program: Path) -> None:
-    from rhythm_runtime.testing import run_workflow
+    from rhythm_runtime.api.testing import run_workflow
 
     key = support.program_key(program)
     assert key in EXPECTED, f"{key} has no expectation: run python tests/conformance/regen.py"

@@ -26,11 +26,11 @@ from starlette.testclient import TestClient
 
 from dashboard_support import CHROMIUM_ARGS, chromium, serve
 from helpers import query, wait_for, worker_thread, write_flows
-from rhythm_runtime.app import RhythmApp
-from rhythm_runtime.cli import main
-from rhythm_runtime.cli_dashboard import dashboard_cmd
-from rhythm_runtime.dashboard import create_app, is_loopback
-from rhythm_runtime.tasks import task
+from rhythm_runtime.api.app import RhythmApp
+from rhythm_runtime.cli.main import main
+from rhythm_runtime.cli.dashboard import dashboard_cmd
+from rhythm_runtime.inspection.dashboard import create_app, is_loopback
+from rhythm_runtime.api.tasks import task
 
 TOKEN = "dashboard-test-token"
 SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "dashboard.png"
@@ -264,7 +264,7 @@ def test_cut_values_of_a_failed_run_link_to_the_whole_values(env, web):
 
 
 def test_an_awaited_child_run_links_to_its_page(env, web):
-    from rhythm_runtime.inspect import _wait_line, inspect_run
+    from rhythm_runtime.inspection.inspect import _wait_line, inspect_run
 
     client, db_url = env
     parent = started(client, "dash_parent", {"id": 14})

@@ -16,8 +16,10 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from rhythm_runtime import config, db, embedded
-from rhythm_runtime.cli_db import db as db_group
+from rhythm_runtime.storage import settings as config
+from rhythm_runtime.storage import db
+from rhythm_runtime.storage import embedded
+from rhythm_runtime.cli.db import db as db_group
 from rhythm_runtime.errors import RhythmError, StorageError
 
 Q = db.load_queries()
@@ -63,7 +65,7 @@ def test_migrate_from_many_threads_at_once(make_database):
 
 def test_migrate_from_many_processes_at_once(make_database):
     url = make_database()
-    code = "import sys; from rhythm_runtime.db import migrate; print(','.join(migrate(sys.argv[1])))"
+    code = "import sys; from rhythm_runtime.storage.db import migrate; print(','.join(migrate(sys.argv[1])))"
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", code, url],
@@ -381,7 +383,7 @@ def test_cli(db_url, monkeypatch, tmp_path):
 CLIENT = """
 import logging, os, sys
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
-from rhythm_runtime import embedded
+from rhythm_runtime.storage import embedded
 url = embedded.ensure_server(sys.argv[1])
 pid = (embedded.data_dir(sys.argv[1]) / "postmaster.pid").read_text().split()[0]
 print(pid, url, flush=True)

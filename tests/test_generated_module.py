@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from rhythm_compiler import COMPILER_VERSION, compile_source
-from rhythm_runtime.modules import load_module
-from rhythm_runtime.testing import run_workflow
+from rhythm_runtime.execution.modules import load_module
+from rhythm_runtime.api.testing import run_workflow
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "modules"
 KITCHEN_SINK = (GOLDEN / "kitchen_sink.flow").read_text(encoding="utf-8")

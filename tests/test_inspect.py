@@ -17,13 +17,13 @@ from click.testing import CliRunner
 
 from helpers import wait_for, worker_thread, write_flows
 from rhythm_compiler import compile_source
-from rhythm_runtime import values as _js
-from rhythm_runtime.app import RhythmApp
-from rhythm_runtime.cli_inspect import graph_cmd, inspect_cmd, register
-from rhythm_runtime.graph import build_graph, to_dot, to_mermaid
-from rhythm_runtime.inspect import _report, render_report, show_value, source_excerpt
-from rhythm_runtime.modules import module_hash
-from rhythm_runtime.tasks import task
+from rhythm_runtime.execution import values as _js
+from rhythm_runtime.api.app import RhythmApp
+from rhythm_runtime.cli.inspect import graph_cmd, inspect_cmd, register
+from rhythm_runtime.inspection.graph import build_graph, to_dot, to_mermaid
+from rhythm_runtime.inspection.inspect import _report, render_report, show_value, source_excerpt
+from rhythm_runtime.execution.modules import module_hash
+from rhythm_runtime.api.tasks import task
 
 FLOWS = {
     "approve": """\
@@ -342,7 +342,7 @@ def test_graph_builder_dedupes_and_escapes():
 
 def test_graph_shows_where_a_finally_goes_on_to():
     from rhythm_compiler.ir import EndFinally
-    from rhythm_runtime.graph import to_svg
+    from rhythm_runtime.inspection.graph import to_svg
 
     source = """\
 const log = []

@@ -19,8 +19,8 @@ import pytest
 
 from rhythm_compiler import CompileError, compile_source
 from rhythm_compiler.diagnostics import render_all
-from rhythm_runtime.tasks import REGISTRY
-from rhythm_runtime.testing import run_workflow
+from rhythm_runtime.api.tasks import REGISTRY
+from rhythm_runtime.api.testing import run_workflow
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "LANGUAGE.md"
 MARKER = re.compile(r"^<!-- test: (\{.*\}) -->$")

@@ -26,10 +26,10 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from rhythm_runtime.client import SyncRhythmClient, WorkflowFailed
+from rhythm_runtime.api.client import SyncRhythmClient, WorkflowFailed
 from rhythm_runtime.errors import RhythmError, StorageError
-from rhythm_runtime.metrics import Metrics
-from rhythm_runtime.observability import ContextFilter, TextFormatter, log_context
+from rhythm_runtime.worker.metrics import Metrics
+from rhythm_runtime.worker.observability import ContextFilter, TextFormatter, log_context
 
 from helpers import query, wait_for, worker_thread
 

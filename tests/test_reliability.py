@@ -35,12 +35,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from rhythm_runtime import embedded
-from rhythm_runtime.client import MAX_PAYLOAD_BYTES, PayloadError, RhythmClient, SyncRhythmClient, WorkflowFailed
-from rhythm_runtime.db import migrate
-from rhythm_runtime.machine import MAX_SNAPSHOT_BYTES
-from rhythm_runtime.modules import module_hash
-from rhythm_runtime.store import MAX_CHILD_DEPTH
+from rhythm_runtime.storage import embedded
+from rhythm_runtime.api.client import MAX_PAYLOAD_BYTES, PayloadError, RhythmClient, SyncRhythmClient, WorkflowFailed
+from rhythm_runtime.storage.db import migrate
+from rhythm_runtime.execution.machine import MAX_SNAPSHOT_BYTES
+from rhythm_runtime.execution.modules import module_hash
+from rhythm_runtime.storage.store import MAX_CHILD_DEPTH
 
 from helpers import query, wait_for
 
@@ -52,7 +52,7 @@ import json, logging, sys
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
 sys.path.insert(0, ".")
 import rel_app
-from rhythm_runtime.worker import Worker
+from rhythm_runtime.worker.loop import Worker
 Worker(rel_app.app, **json.loads(sys.argv[1])).run()
 """
 
@@ -549,8 +549,8 @@ def test_an_endless_loop_fails_and_the_worker_keeps_serving(project, fresh_db):
 def test_error_messages_are_cut_to_a_readable_size():
     """A workflow that throws a megabyte of text fails with a message cut to MAX_ERROR_CHARS (in process:
     the same machine as the workers)."""
-    from rhythm_runtime.machine import MAX_ERROR_CHARS
-    from rhythm_runtime.testing import run_workflow
+    from rhythm_runtime.execution.machine import MAX_ERROR_CHARS
+    from rhythm_runtime.api.testing import run_workflow
 
     result = run_workflow('throw "x".repeat(1000000)\n')
     assert result.status == "failed"

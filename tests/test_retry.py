@@ -15,13 +15,13 @@ import pytest
 from click.testing import CliRunner
 
 from helpers import query, wait_for, worker_thread, write_flows
-from rhythm_runtime.app import RhythmApp
-from rhythm_runtime.cli import main
-from rhythm_runtime.client import SyncRhythmClient, WorkflowFailed
+from rhythm_runtime.api.app import RhythmApp
+from rhythm_runtime.cli.main import main
+from rhythm_runtime.api.client import SyncRhythmClient, WorkflowFailed
 from rhythm_runtime.errors import RhythmError
-from rhythm_runtime.inspect import inspect_run, render_report
-from rhythm_runtime.store import RetryRefused, RunNotFound
-from rhythm_runtime.tasks import task
+from rhythm_runtime.inspection.inspect import inspect_run, render_report
+from rhythm_runtime.storage.store import RetryRefused, RunNotFound
+from rhythm_runtime.api.tasks import task
 
 CALLS: list[tuple[str, object]] = []  # every task execution, in order
 UPSTREAM = {"up": False}  # what the "retry-upstream" task needs to succeed
@@ -445,7 +445,7 @@ def test_a_child_retried_on_its_own_lets_its_parent_be_retried(env):
 def test_the_dashboard_offers_only_a_version_that_can_resume_the_run(env):
     from starlette.testclient import TestClient
 
-    from rhythm_runtime.dashboard import create_app
+    from rhythm_runtime.inspection.dashboard import create_app
 
     env.deploy("buggy", FLOWS["buggy"])
     handle = env.client.start_workflow("buggy", {})

@@ -1,4 +1,4 @@
-"""The in-process runner's public contract (rhythm_runtime.testing.run_workflow)."""
+"""The in-process runner's public contract (rhythm_runtime.api.testing.run_workflow)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 import pytest
 
 from rhythm_compiler import CompileError
-from rhythm_runtime.testing import run_workflow
+from rhythm_runtime.api.testing import run_workflow
 
 
 def test_source_may_be_a_path(tmp_path):
@@ -98,7 +98,7 @@ return total
 """
     result = run_workflow(source, tasks={"double": lambda n: n * 2})
     assert result.status == "suspended"
-    from rhythm_runtime import values as _js
+    from rhythm_runtime.execution import values as _js
 
     last = _js.decode_snapshot(result.snapshots[-1]["data"])["L"]
     assert sorted(k for k in last if not k.startswith("@")) == ["Inputs", "total"]

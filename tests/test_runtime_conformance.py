@@ -40,11 +40,11 @@ from psycopg.rows import dict_row
 from conformance import support  # tests/conformance, next to this file
 from conformance import tasks as standard_tasks
 from rhythm_compiler import CompileError, compile_source
-from rhythm_runtime.app import RhythmApp
-from rhythm_runtime.client import SyncRhythmClient
-from rhythm_runtime.store import Engine
-from rhythm_runtime.tasks import REGISTRY, TaskSpec
-from rhythm_runtime.worker import Worker, current_task
+from rhythm_runtime.api.app import RhythmApp
+from rhythm_runtime.api.client import SyncRhythmClient
+from rhythm_runtime.storage.store import Engine
+from rhythm_runtime.api.tasks import REGISTRY, TaskSpec
+from rhythm_runtime.worker.loop import Worker, current_task
 
 FAR = 10 * 365 * 86400.0  # added to every timer: timers fire only when the driver jumps the clock
 DEADLINE = 120.0

@@ -25,8 +25,8 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
-from rhythm_runtime.client import SyncRhythmClient, WorkflowFailed
-from rhythm_runtime.store import RunFinished, RunIdConflict, Store, UnknownWorkflow
+from rhythm_runtime.api.client import SyncRhythmClient, WorkflowFailed
+from rhythm_runtime.storage.store import RunFinished, RunIdConflict, Store, UnknownWorkflow
 
 from helpers import query, wait_for
 
@@ -38,7 +38,7 @@ import json, logging, sys
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
 sys.path.insert(0, ".")
 import e2e_app
-from rhythm_runtime.worker import Worker
+from rhythm_runtime.worker.loop import Worker
 Worker(e2e_app.app, **json.loads(sys.argv[1])).run()
 """
 
@@ -605,8 +605,8 @@ def test_runs_finish_on_the_version_they_started_with(own_db, tmp_path):
 def test_a_bug_while_advancing_fails_the_run_not_the_worker(own_db):
     """An exception out of Rhythm's own code during an activation (not a workflow error) fails that run."""
     from rhythm_compiler import compile_source
-    from rhythm_runtime.modules import load_module, module_hash
-    from rhythm_runtime.store import Engine
+    from rhythm_runtime.execution.modules import load_module, module_hash
+    from rhythm_runtime.storage.store import Engine
 
     url, _ = own_db
     code = compile_source('await Task.run("x", 1)\nreturn 1\n', "bug.flow").code

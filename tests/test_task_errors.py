@@ -13,9 +13,9 @@ import logging
 import pytest
 
 from helpers import query, worker_thread, write_flows
-from rhythm_runtime.app import RhythmApp
-from rhythm_runtime.tasks import task
-from rhythm_runtime.worker import MAX_TRACEBACK_CHARS, _exception_name, _task_traceback
+from rhythm_runtime.api.app import RhythmApp
+from rhythm_runtime.api.tasks import task
+from rhythm_runtime.worker.loop import MAX_TRACEBACK_CHARS, _exception_name, _task_traceback
 
 FLOWS = {
     "task_errors_catch": """\

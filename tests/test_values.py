@@ -1,4 +1,4 @@
-"""Tests for rhythm_runtime.values, the JavaScript semantics of compiled workflows.
+"""Tests for rhythm_runtime.execution.values, the JavaScript semantics of compiled workflows.
 
 Every expected value in the big tables (NUMBER_STRINGS, RADIX_AND_FIXED,
 NODE_CASES) was produced by running the JavaScript shown in the test id
@@ -21,8 +21,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rhythm_runtime import values as js
-from rhythm_runtime.values import INF, NAN, UNDEFINED
+from rhythm_runtime.execution import values as js
+from rhythm_runtime.execution.values import INF, NAN, UNDEFINED
 
 # --------------------------------------------------------------------------
 # Helpers

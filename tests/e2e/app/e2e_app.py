@@ -4,6 +4,6 @@ from pathlib import Path
 
 import e2e_tasks  # noqa: F401 - registers the tasks
 
-from rhythm_runtime.app import RhythmApp
+from rhythm_runtime.api.app import RhythmApp
 
 app = RhythmApp(Path(__file__).parent / "workflows")

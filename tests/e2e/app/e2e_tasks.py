@@ -6,8 +6,8 @@ import json
 import os
 import time
 
-from rhythm_runtime.tasks import task
-from rhythm_runtime.worker import current_task
+from rhythm_runtime.api.tasks import task
+from rhythm_runtime.worker.loop import current_task
 
 
 def log(event: str, **fields) -> None:

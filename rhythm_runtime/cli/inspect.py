@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from .errors import RhythmError
+from rhythm_runtime.errors import RhythmError
 
 # The same options as cli.py's (not imported from it: cli.py imports this module while it loads).
 database_option = click.option("--database-url", envvar="RHYTHM_DATABASE_URL", help="Postgres URL (default: embedded).")
@@ -29,7 +29,7 @@ def register(main: click.Group) -> None:
 
 def _url(database_url: str | None) -> str:
     """The database to read; one line and exit 1 (no new embedded server) where the project has none."""
-    from .config import resolve_database_url
+    from rhythm_runtime.storage.settings import resolve_database_url
 
     return resolve_database_url(database_url, create=False)
 
@@ -52,7 +52,7 @@ def inspect_cmd(run_id, full, history, database_url, as_json) -> None:
     For a failed run: where it threw, the locals at that moment and the catch
     and finally blocks the error went through.
     """
-    from .inspect import inspect_run, render_report
+    from rhythm_runtime.inspection.inspect import inspect_run, render_report
 
     try:
         report = inspect_run(_url(database_url), run_id, full)
@@ -78,8 +78,8 @@ def graph_cmd(workflow, run_id, fmt, database_url) -> None:
     from rhythm_compiler import CompileError, compile_source, version_of
     from rhythm_compiler.diagnostics import render_all
 
-    from .graph import build_graph, render
-    from .inspect import module_tables, run_position, workflow_version
+    from rhythm_runtime.inspection.graph import build_graph, render
+    from rhythm_runtime.inspection.inspect import module_tables, run_position, workflow_version
 
     path = Path(workflow)
     from_file = workflow.endswith(".flow") or path.is_file()

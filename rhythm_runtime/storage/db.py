@@ -23,7 +23,10 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 
-from .errors import StorageError
+from rhythm_runtime.errors import StorageError
+
+# The environment variable that names the server (settings.py applies the precedence).
+ENV_DATABASE_URL = "RHYTHM_DATABASE_URL"
 
 logger = logging.getLogger("rhythm")
 

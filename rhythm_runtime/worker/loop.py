@@ -33,15 +33,15 @@ from dataclasses import dataclass
 
 import psycopg
 
-from . import values as _js
-from .app import RhythmApp
-from .config import Settings
-from .db import connect, migrate
-from .errors import StorageError
-from .machine import DEFAULT_STEP_BUDGET, MAX_PAYLOAD_BYTES, clip, json_problem, json_text
-from .modules import load_module, module_hash
-from .observability import Observer
-from .store import InlineClaim, Q, Engine, Store, VersionUnavailable, claim_number, error_payload, is_outage
+from rhythm_runtime.execution import values as _js
+from rhythm_runtime.api.app import RhythmApp
+from rhythm_runtime.storage.settings import Settings
+from rhythm_runtime.storage.db import connect, migrate
+from rhythm_runtime.errors import StorageError
+from rhythm_runtime.execution.machine import DEFAULT_STEP_BUDGET, MAX_PAYLOAD_BYTES, clip, json_problem, json_text
+from rhythm_runtime.execution.modules import load_module, module_hash
+from rhythm_runtime.worker.observability import Observer
+from rhythm_runtime.storage.store import InlineClaim, Q, Engine, Store, VersionUnavailable, claim_number, error_payload, is_outage
 
 log = logging.getLogger("rhythm")
 
@@ -126,7 +126,7 @@ class Worker:
                  extra={"worker": self.id, "queues": self.queues, "concurrency": self.concurrency})
 
     def _serve_metrics(self, host: str, port: int) -> None:
-        from .metrics import Metrics  # prometheus_client is imported only by workers that serve metrics
+        from rhythm_runtime.worker.metrics import Metrics  # prometheus_client is imported only by workers that serve metrics
 
         self.metrics = Metrics(self.store)
         log.info("serving metrics on %s", self.metrics.serve(host, port))

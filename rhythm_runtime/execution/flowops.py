@@ -7,7 +7,7 @@ messages included).
 
 from __future__ import annotations
 
-from . import values as _js
+from rhythm_runtime.execution import values as _js
 
 
 def nullish(v) -> bool:

@@ -14,12 +14,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .config import Settings
-from .db import migrate
-from .errors import RhythmError, StorageError
-from .machine import MAX_PAYLOAD_BYTES, json_problem, json_text
-from .store import RunNotFound, Store, is_outage
-from .tasks import REGISTRY, TaskSpec
+from rhythm_runtime.storage.settings import Settings
+from rhythm_runtime.storage.db import migrate
+from rhythm_runtime.errors import RhythmError, StorageError
+from rhythm_runtime.execution.machine import MAX_PAYLOAD_BYTES, json_problem, json_text
+from rhythm_runtime.storage.store import RunNotFound, Store, is_outage
+from rhythm_runtime.api.tasks import REGISTRY, TaskSpec
 
 FINAL = ("completed", "failed", "cancelled")
 

@@ -23,9 +23,9 @@ from typing import Any, Callable
 
 from rhythm_compiler import compile_source
 
-from . import values as _js
-from .machine import Outcome, Settlement, activate, new_snapshot
-from .modules import load_module
+from rhythm_runtime.execution import values as _js
+from rhythm_runtime.execution.machine import Outcome, Settlement, activate, new_snapshot
+from rhythm_runtime.execution.modules import load_module
 
 
 @dataclass

@@ -31,10 +31,10 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Json, Jsonb
 from psycopg_pool import PoolTimeout
 
-from . import values as _js
-from .db import load_queries, open_pool, storage_errors
-from .errors import RhythmError, StorageError
-from .machine import MAX_SNAPSHOT_BYTES, MAX_TRAIL, Settlement, activate, leaf_keys, new_snapshot, reachable_keys
+from rhythm_runtime.execution import values as _js
+from rhythm_runtime.storage.db import load_queries, open_pool, storage_errors
+from rhythm_runtime.errors import RhythmError, StorageError
+from rhythm_runtime.execution.machine import MAX_SNAPSHOT_BYTES, MAX_TRAIL, Settlement, activate, leaf_keys, new_snapshot, reachable_keys
 
 Q = load_queries()
 MAX_LOST_LEASES = 10  # a task whose worker vanishes this often is failing the workers, not flaky

@@ -17,8 +17,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Callable
 
-from . import flowops as _flowops
-from . import values as _js
+from rhythm_runtime.execution import flowops as _flowops
+from rhythm_runtime.execution import values as _js
 
 DONE = -1
 DEFAULT_STEP_BUDGET = 1_000_000

@@ -16,8 +16,8 @@ from typing import Any
 
 from rhythm_compiler import compile_source, version_of
 
-from .modules import load_module, module_hash
-from .tasks import REGISTRY, TaskSpec
+from rhythm_runtime.execution.modules import load_module, module_hash
+from rhythm_runtime.api.tasks import REGISTRY, TaskSpec
 
 log = logging.getLogger("rhythm")
 COMPILED_DIR = "compiled"

@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from .errors import RhythmError
+from rhythm_runtime.errors import RhythmError
 
 # The same option as cli.py's (not imported from it: cli.py imports this module while it loads).
 database_option = click.option("--database-url", envvar="RHYTHM_DATABASE_URL", help="Postgres URL (default: embedded).")
@@ -33,9 +33,9 @@ def dashboard_cmd(host, port, token, database_url) -> None:
     """Serve a web dashboard of runs: list and filter them, inspect one, signal, cancel or retry it."""
     import uvicorn
 
-    from .config import resolve_database_url
-    from .dashboard import create_app, is_loopback
-    from .store import Store
+    from rhythm_runtime.storage.settings import resolve_database_url
+    from rhythm_runtime.inspection.dashboard import create_app, is_loopback
+    from rhythm_runtime.storage.store import Store
 
     if not token and not is_loopback(host):
         click.echo(f"error: --host {host} exposes the dashboard beyond this machine; "

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import click
 
-from . import config, db as storage, embedded
-from .errors import StorageError
+from rhythm_runtime.storage import settings as config
+from rhythm_runtime.storage import db as storage
+from rhythm_runtime.storage import embedded
+from rhythm_runtime.errors import StorageError
 
 _url_option = click.option(
     "--database-url",

@@ -21,8 +21,8 @@ from pathlib import Path
 from types import ModuleType
 from urllib.parse import quote
 
-from . import db
-from .errors import StorageError
+from rhythm_runtime.storage import db
+from rhythm_runtime.errors import StorageError
 
 logger = logging.getLogger("rhythm")
 
@@ -55,11 +55,9 @@ def ensure_server(project_dir: str | os.PathLike[str] | None = None, *, create: 
     if known and _running_pid(pgdata) is not None:
         return known
     if not create and not exists(project_dir):
-        from .config import ENV_DATABASE_URL
-
         raise NoEmbeddedServer(
             f"no Rhythm database here: {pgdata.parent.parent} has no embedded Postgres (.rhythm/) — "
-            f"run this in your project directory, start a worker there first, or set {ENV_DATABASE_URL}"
+            f"run this in your project directory, start a worker there first, or set {db.ENV_DATABASE_URL}"
         )
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     with _project_lock(pgdata):

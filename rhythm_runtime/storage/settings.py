@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ENV_DATABASE_URL = "RHYTHM_DATABASE_URL"
+from rhythm_runtime.storage.db import ENV_DATABASE_URL
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class Settings:
         """
         if self.configured_url is not None:
             return self.configured_url
-        from . import embedded
+        from rhythm_runtime.storage import embedded
 
         return embedded.ensure_server(self.project_dir, create=create)
 

@@ -1,7 +1,7 @@
 """The dashboard's Starlette app: a runs list, a run page (what `rhythm inspect` shows), and actions.
 
 Pages are rendered on the server with Jinja2 (autoescaped: run ids, names,
-locals and errors are user data). Reads go through `rhythm_runtime.inspect`
+locals and errors are user data). Reads go through `rhythm_runtime.inspection.inspect`
 and a read-only query of this module's own; the signal, cancel and retry
 buttons call the app's one `Store`, opened and closed by the lifespan.
 
@@ -38,13 +38,13 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from .. import values as _js
-from ..db import parse_queries, storage_errors
-from ..errors import RhythmError, StorageError
-from ..graph import build_graph, to_mermaid, to_svg
-from ..inspect import (_read, _wait_line, headline, inspect_run, show_value, step_summary, visited_states,
+from rhythm_runtime.execution import values as _js
+from rhythm_runtime.storage.db import parse_queries, storage_errors
+from rhythm_runtime.errors import RhythmError, StorageError
+from rhythm_runtime.inspection.graph import build_graph, to_mermaid, to_svg
+from rhythm_runtime.inspection.inspect import (_read, _wait_line, headline, inspect_run, show_value, step_summary, visited_states,
                        wait_summary)
-from ..store import RunNotFound, Store
+from rhythm_runtime.storage.store import RunNotFound, Store
 
 HERE = Path(__file__).parent
 STATUSES = ("pending", "running", "suspended", "completed", "failed", "cancelled")

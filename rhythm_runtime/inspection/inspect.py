@@ -24,12 +24,12 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from . import values as _js
-from .db import connect, parse_queries, storage_errors
-from .errors import RhythmError
-from .machine import DONE, leaf_keys
-from .modules import module_hash
-from .store import RunNotFound
+from rhythm_runtime.execution import values as _js
+from rhythm_runtime.storage.db import connect, parse_queries, storage_errors
+from rhythm_runtime.errors import RhythmError
+from rhythm_runtime.execution.machine import DONE, leaf_keys
+from rhythm_runtime.execution.modules import module_hash
+from rhythm_runtime.storage.store import RunNotFound
 
 # Long values are cut to about this many characters unless --full is given.
 ELIDE_AT = 200

@@ -13,8 +13,8 @@ import logging
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 
-from .errors import RhythmError
-from .store import is_outage
+from rhythm_runtime.errors import RhythmError
+from rhythm_runtime.storage.store import is_outage
 
 log = logging.getLogger("rhythm")
 

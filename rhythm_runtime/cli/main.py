@@ -43,7 +43,7 @@ class RhythmGroup(click.Group):
     """Turns Rhythm's own errors into one line on stderr and exit code 1."""
 
     def invoke(self, ctx):
-        from .errors import RhythmError
+        from rhythm_runtime.errors import RhythmError
 
         try:
             return super().invoke(ctx)
@@ -178,7 +178,7 @@ def load_app(spec: str):
     """`module:attribute` (like uvicorn and Celery) -> the RhythmApp."""
     import importlib
 
-    from .app import RhythmApp
+    from rhythm_runtime.api.app import RhythmApp
 
     module_name, _, attr = spec.partition(":")
     sys.path.insert(0, str(Path.cwd()))
@@ -225,8 +225,8 @@ def observability_options(command):
 def worker(app_spec, concurrency, queues, lease, poll_interval, log_format, log_level, metrics_port, metrics_host,
            database_url) -> None:
     """Run a worker for APP (module:attribute, e.g. app.main:app)."""
-    from .observability import configure_logging
-    from .worker import Worker
+    from rhythm_runtime.worker.observability import configure_logging
+    from rhythm_runtime.worker.loop import Worker
 
     configure_logging(log_format, log_level)
     Worker(load_app(app_spec), concurrency=concurrency, queues=queues.split(","), lease_seconds=lease,
@@ -248,8 +248,8 @@ def dev(app_spec, concurrency, log_format, log_level, metrics_port, metrics_host
     import threading
     import time
 
-    from .observability import configure_logging
-    from .worker import Worker
+    from rhythm_runtime.worker.observability import configure_logging
+    from rhythm_runtime.worker.loop import Worker
 
     configure_logging(log_format, log_level)
     app = load_app(app_spec)
@@ -281,8 +281,8 @@ def _flow_mtimes(app) -> dict:
 
 def _client(database_url, create: bool = True):
     """A client; `create=False` (commands that only read) never makes a new embedded Postgres."""
-    from .client import SyncRhythmClient
-    from .config import Settings
+    from rhythm_runtime.api.client import SyncRhythmClient
+    from rhythm_runtime.storage.settings import Settings
 
     if not create:
         database_url = Settings.load(database_url).database_url(create=False)
@@ -315,7 +315,7 @@ def _emit(data, as_json: bool, human: str) -> None:
 @json_option
 def start(name, inputs, run_id, wait, database_url, as_json) -> None:
     """Start workflow NAME."""
-    from .client import WorkflowFailed
+    from rhythm_runtime.api.client import WorkflowFailed
 
     client = _client(database_url)
     handle = client.start_workflow(name, _json_arg(inputs, "--inputs"), run_id)
@@ -385,9 +385,9 @@ def cancel(run_id, database_url) -> None:
 
 
 def _register_subcommands() -> None:
-    from . import cli_dashboard
-    from .cli_db import db
-    from .cli_inspect import register
+    from rhythm_runtime.cli import dashboard as cli_dashboard
+    from rhythm_runtime.cli.db import db
+    from rhythm_runtime.cli.inspect import register
 
     main.add_command(db)
     register(main)
@@ -418,5 +418,3 @@ def retry(run_id, version, database_url, as_json) -> None:
     _emit(done, as_json, f"retrying {run_id} on version {done['version']}; re-issued: {again}")
 
 
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,1 @@
+"""What user code calls: RhythmApp, @task, RhythmClient, and the in-memory test runner."""

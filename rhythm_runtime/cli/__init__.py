@@ -1,0 +1,1 @@
+"""Parses the command line: one module per command group, assembled in main.py."""

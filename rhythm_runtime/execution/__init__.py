@@ -1,0 +1,1 @@
+"""Runs a generated module: JavaScript values, flow operations, the machine, module loading. No I/O."""

@@ -1,0 +1,1 @@
+"""Serves people: run reports, workflow graphs, the dashboard."""

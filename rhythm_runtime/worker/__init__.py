@@ -1,0 +1,1 @@
+"""The worker process: its loop, logging and tracing, metrics."""
