@@ -29,7 +29,7 @@ class CompilerBug(Exception):
 @lru_cache(maxsize=1)
 def _template() -> jinja2.Template:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("rhythm_compiler", "templates"),
+        loader=jinja2.PackageLoader("rhythm_templates", ""),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
