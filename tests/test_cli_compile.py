@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import rhythm_runtime.cli.main as cli
+import rhythm_runtime.cli.compile as compile_cli
+from rhythm_runtime.cli.main import main
 from rhythm_compiler import CompilerBug, compile_source
 
 RHYTHM = Path(sys.executable).with_name("rhythm")
@@ -26,7 +27,7 @@ BAD = 'let count = 1\nlet r = await Task.rn("charge", cont)\n'
 
 
 def invoke(*args: str):
-    return CliRunner().invoke(cli.main, ["compile", *args], catch_exceptions=False)
+    return CliRunner().invoke(main, ["compile", *args], catch_exceptions=False)
 
 
 @pytest.fixture
@@ -228,14 +229,14 @@ def test_unknown_option_is_a_usage_error(project: Path) -> None:
 
 
 def test_internal_error_exits_123_without_traceback(project: Path, monkeypatch) -> None:
-    real = cli.compile_source
+    real = compile_cli.compile_source
 
     def broken(source, path, *a, **k):
         if path.endswith("a.flow"):
             raise KeyError("lowering lost its way")
         return real(source, path, *a, **k)
 
-    monkeypatch.setattr(cli, "compile_source", broken)
+    monkeypatch.setattr(compile_cli, "compile_source", broken)
     result = invoke(str(project / "workflows"))
     assert result.exit_code == 123
     assert "internal compiler error: KeyError" in result.stderr
@@ -248,7 +249,7 @@ def test_compiler_bug_exits_123(project: Path, monkeypatch) -> None:
     def bug(*a, **k):
         raise CompilerBug("internal compiler error: the generated module does not compile")
 
-    monkeypatch.setattr(cli, "compile_source", bug)
+    monkeypatch.setattr(compile_cli, "compile_source", bug)
     result = invoke(str(project / "workflows"))
     assert result.exit_code == 123
     assert "the generated module does not compile" in result.stderr
@@ -256,14 +257,14 @@ def test_compiler_bug_exits_123(project: Path, monkeypatch) -> None:
 
 def test_internal_error_wins_over_compile_errors(project: Path, monkeypatch) -> None:
     (project / "workflows" / "bad.flow").write_text(BAD)
-    real = cli.compile_source
+    real = compile_cli.compile_source
 
     def broken(source, path, *a, **k):
         if path.endswith("a.flow"):
             raise RecursionError()
         return real(source, path, *a, **k)
 
-    monkeypatch.setattr(cli, "compile_source", broken)
+    monkeypatch.setattr(compile_cli, "compile_source", broken)
     assert invoke(str(project / "workflows")).exit_code == 123
 
 

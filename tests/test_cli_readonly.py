@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from rhythm_runtime.cli import main as cli
+from rhythm_runtime.cli import runs as runs_cli
+from rhythm_runtime.cli.main import main as rhythm_main
 from rhythm_runtime.storage import embedded
 from rhythm_runtime.storage.settings import ENV_DATABASE_URL, Settings
 
@@ -85,8 +86,8 @@ def test_status_prints_a_completed_runs_output_as_json(monkeypatch):
             return row
 
     made = []
-    monkeypatch.setattr(cli, "_client", lambda url, create=True: made.append(create) or Client())
-    result = CliRunner().invoke(cli.main, ["status", "r1"], catch_exceptions=False)
+    monkeypatch.setattr(runs_cli, "client_for", lambda url, create=True: made.append(create) or Client())
+    result = CliRunner().invoke(rhythm_main, ["status", "r1"], catch_exceptions=False)
     assert result.exit_code == 0
     assert result.output == 'r1  w@v1  completed\noutput: {"ok": true, "none": null, "name": "Zoë", "n": [1.5, "x"]}\n'
     assert made == [False]

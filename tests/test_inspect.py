@@ -19,7 +19,8 @@ from helpers import wait_for, worker_thread, write_flows
 from rhythm_compiler import compile_source
 from rhythm_runtime.execution import values as _js
 from rhythm_runtime.api.app import RhythmApp
-from rhythm_runtime.cli.inspect import graph_cmd, inspect_cmd, register
+from rhythm_runtime.cli.inspect import graph_cmd, inspect_cmd
+from rhythm_runtime.cli.main import main as rhythm_main
 from rhythm_runtime.inspection.graph import build_graph, to_dot, to_mermaid
 from rhythm_runtime.inspection.inspect import _report, render_report, show_value, source_excerpt
 from rhythm_runtime.execution.modules import module_hash
@@ -302,10 +303,8 @@ def test_graph_of_a_broken_flow_file_reports_the_diagnostic(tmp_path: Path):
 # -- pure parts ---------------------------------------------------------------------------------
 
 
-def test_register_adds_both_commands():
-    group = click.Group()
-    register(group)
-    assert {"inspect", "graph"} <= set(group.commands)
+def test_the_rhythm_command_has_inspect_and_graph():
+    assert rhythm_main.commands["inspect"] is inspect_cmd and rhythm_main.commands["graph"] is graph_cmd
 
 
 def test_show_value():

@@ -1,7 +1,6 @@
-"""``rhythm dashboard``: serve the web UI of runs (rhythm_runtime/dashboard) with uvicorn.
+"""``rhythm dashboard``: serve the web UI of runs (inspection/dashboard) with uvicorn.
 
-Register with ``register(main)``. It listens on 127.0.0.1 unless told
-otherwise; any other address needs a token, and without one the command
+It listens on 127.0.0.1 unless told otherwise; any other address needs a token, and without one the command
 refuses to start (exit 2). A database it cannot reach exits 1.
 """
 
@@ -11,15 +10,8 @@ import sys
 
 import click
 
+from rhythm_runtime.cli.options import database_option
 from rhythm_runtime.errors import RhythmError
-
-# The same option as cli.py's (not imported from it: cli.py imports this module while it loads).
-database_option = click.option("--database-url", envvar="RHYTHM_DATABASE_URL", help="Postgres URL (default: embedded).")
-
-
-def register(main: click.Group) -> None:
-    """Add `dashboard` to the `rhythm` command group."""
-    main.add_command(dashboard_cmd)
 
 
 @click.command("dashboard")

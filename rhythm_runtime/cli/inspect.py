@@ -1,7 +1,7 @@
 """``rhythm inspect`` and ``rhythm graph``: look inside runs and workflows (read-only).
 
-Register with ``register(main)``. stdout carries the data (the report, the
-JSON, the graph text); stderr carries messages. Exit 0 ok, 1 for an unknown
+stdout carries the data (the report, the JSON, the graph text); stderr
+carries messages. Exit 0 ok, 1 for an unknown
 run or workflow, an unreachable database, or a `.flow` file that does not
 compile.
 """
@@ -14,17 +14,8 @@ from pathlib import Path
 
 import click
 
+from rhythm_runtime.cli.options import database_option, json_option
 from rhythm_runtime.errors import RhythmError
-
-# The same options as cli.py's (not imported from it: cli.py imports this module while it loads).
-database_option = click.option("--database-url", envvar="RHYTHM_DATABASE_URL", help="Postgres URL (default: embedded).")
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-
-
-def register(main: click.Group) -> None:
-    """Add `inspect` and `graph` to the `rhythm` command group."""
-    main.add_command(inspect_cmd)
-    main.add_command(graph_cmd)
 
 
 def _url(database_url: str | None) -> str:

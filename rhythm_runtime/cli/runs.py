@@ -1,0 +1,108 @@
+"""``rhythm start|signal|status|list|cancel|retry``: work with runs through the client."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from rhythm_runtime.cli.options import client_for, database_option, emit, json_arg, json_option
+
+
+@click.command()
+@click.argument("name")
+@click.option("--inputs", default="{}", help="The workflow's Inputs as JSON.")
+@click.option("--id", "run_id", help="Run id (starting twice with one id returns the same run).")
+@click.option("--wait", is_flag=True, help="Wait for the result.")
+@database_option
+@json_option
+def start(name, inputs, run_id, wait, database_url, as_json) -> None:
+    """Start workflow NAME."""
+    from rhythm_runtime.api.client import WorkflowFailed
+
+    client = client_for(database_url)
+    handle = client.start_workflow(name, json_arg(inputs, "--inputs"), run_id)
+    if not wait:
+        emit({"id": handle.id}, as_json, handle.id)
+        return
+    try:
+        output = handle.result()
+    except WorkflowFailed as e:
+        emit({"id": handle.id, "status": e.status, "error": e.error}, as_json, str(e))
+        sys.exit(1)
+    import json
+
+    emit({"id": handle.id, "status": "completed", "output": output}, as_json, json.dumps(output, indent=2))
+
+
+@click.command("signal")
+@click.argument("run_id")
+@click.argument("name")
+@click.argument("payload", required=False)
+@database_option
+def signal_cmd(run_id, name, payload, database_url) -> None:
+    """Send signal NAME with a JSON PAYLOAD to a run."""
+    client_for(database_url).get(run_id).signal(name, json_arg(payload, "PAYLOAD"))
+    click.echo(f"sent {name} to {run_id}", err=True)
+
+
+@click.command()
+@click.argument("run_id")
+@database_option
+@json_option
+def status(run_id, database_url, as_json) -> None:
+    """Show a run's status, output or error."""
+    import json
+
+    row = client_for(database_url, create=False).get(run_id).describe()
+    lines = [f"{row['id']}  {row['workflow_name']}@{row['version']}  {row['status']}"]
+    if row["status"] == "completed":
+        lines.append(f"output: {json.dumps(row['output'], ensure_ascii=False)}")
+    elif row["error"]:
+        lines.append(f"error: {row['error'].get('type')}: {row['error'].get('message')}")
+    elif row["waiting"]:
+        lines.append(f"waiting on: {', '.join(row['waiting'])}")
+    emit(row, as_json, "\n".join(lines))
+
+
+@click.command("list")
+@click.option("--status", "status_", help="Only runs with this status.")
+@click.option("--name", help="Only runs of this workflow.")
+@click.option("--limit", default=50, show_default=True)
+@database_option
+@json_option
+def list_cmd(status_, name, limit, database_url, as_json) -> None:
+    """List recent runs."""
+    rows = client_for(database_url, create=False).list(status_, name, limit)
+    human = "\n".join(f"{r['id']}  {r['workflow_name']}  {r['status']}  {r['created_at']:%Y-%m-%d %H:%M:%S}" for r in rows)
+    emit(rows, as_json, human or "no runs")
+
+
+@click.command()
+@click.argument("run_id")
+@database_option
+def cancel(run_id, database_url) -> None:
+    """Cancel a run, its pending tasks and its child runs."""
+    changed = client_for(database_url).get(run_id).cancel()
+    click.echo(f"cancelled {run_id}" if changed else f"{run_id} had already finished", err=True)
+
+
+@click.command()
+@click.argument("run_id")
+@click.option("--version", "version", metavar="latest|VERSION",
+              help="Resume on another version (the newest with 'latest'); it must have the same resume shape.")
+@database_option
+@json_option
+def retry(run_id, version, database_url, as_json) -> None:
+    """Resume a failed run from the await it failed at.
+
+    The task (or child run) whose failure ended the run is issued again from
+    its first attempt; nothing before the await runs again. Refused for runs
+    that have not failed, and for versions whose awaits, loops, try blocks or
+    variables differ from the run's own.
+    """
+    done = client_for(database_url).get(run_id).retry(version)
+    again = ", ".join(f"task {r['name']!r} (id {r['task_id']}, with its original payload)" if r["kind"] == "task"
+                      else f"child run {r['run_id']}"
+                      for r in done["reissued"]) or "nothing (it resumes at its await)"
+    emit(done, as_json, f"retrying {run_id} on version {done['version']}; re-issued: {again}")

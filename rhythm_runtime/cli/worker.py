@@ -1,0 +1,94 @@
+"""``rhythm worker`` and ``rhythm dev``: run an app's tasks and workflows."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from rhythm_compiler import CompileError
+from rhythm_compiler.diagnostics import render_all
+from rhythm_runtime.cli.options import database_option, load_app
+
+
+def observability_options(command):
+    """--log-format, --log-level, --metrics-port and --metrics-host, shared by `worker` and `dev`."""
+    options = [
+        click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                     envvar="RHYTHM_LOG_FORMAT", help="Log lines as text, or one JSON object per line."),
+        click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+                     default="INFO", show_default=True, envvar="RHYTHM_LOG_LEVEL",
+                     help="DEBUG adds a line per task started and completed."),
+        click.option("--metrics-port", type=click.IntRange(0, 65535), envvar="RHYTHM_METRICS_PORT",
+                     help="Serve Prometheus metrics at /metrics on this port (0: any free port). Default: off."),
+        click.option("--metrics-host", default="127.0.0.1", show_default=True, envvar="RHYTHM_METRICS_HOST",
+                     help="The address the metrics are served on."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@click.command()
+@click.argument("app_spec", metavar="APP")
+@click.option("--concurrency", "-c", default=4, show_default=True, help="Tasks run at once.")
+@click.option("--queues", "-q", default="default", show_default=True, help="Comma-separated task queues.")
+@click.option("--lease", default=30.0, show_default=True, help="Seconds a task lease lasts without renewal.")
+@click.option("--poll-interval", default=0.5, show_default=True, help="Seconds between polls when no NOTIFY arrives.")
+@observability_options
+@database_option
+def worker(app_spec, concurrency, queues, lease, poll_interval, log_format, log_level, metrics_port, metrics_host,
+           database_url) -> None:
+    """Run a worker for APP (module:attribute, e.g. app.main:app)."""
+    from rhythm_runtime.worker.observability import configure_logging
+    from rhythm_runtime.worker.loop import Worker
+
+    configure_logging(log_format, log_level)
+    Worker(load_app(app_spec), concurrency=concurrency, queues=queues.split(","), lease_seconds=lease,
+           poll_interval=poll_interval, database_url=database_url, metrics_port=metrics_port,
+           metrics_host=metrics_host).run()
+
+
+@click.command()
+@click.argument("app_spec", metavar="APP")
+@click.option("--concurrency", "-c", default=4, show_default=True, help="Tasks run at once.")
+@observability_options
+@database_option
+def dev(app_spec, concurrency, log_format, log_level, metrics_port, metrics_host, database_url) -> None:
+    """Local development: Postgres (embedded by default) and a worker that recompiles on change.
+
+    Edits to .flow files are compiled and registered as new versions within a
+    second; runs already started keep their own version.
+    """
+    import threading
+    import time
+
+    from rhythm_runtime.worker.observability import configure_logging
+    from rhythm_runtime.worker.loop import Worker
+
+    configure_logging(log_format, log_level)
+    app = load_app(app_spec)
+    worker = Worker(app, concurrency=concurrency, database_url=database_url, metrics_port=metrics_port,
+                    metrics_host=metrics_host)
+    thread = threading.Thread(target=worker.run, kwargs={"install_signals": False}, name="rhythm-worker")
+    import signal as _signal
+
+    _signal.signal(_signal.SIGINT, lambda *_: worker.stop())
+    _signal.signal(_signal.SIGTERM, lambda *_: worker.stop())
+    thread.start()
+    seen = _flow_mtimes(app)
+    while thread.is_alive():
+        time.sleep(0.5)
+        now = _flow_mtimes(app)
+        if now != seen and hasattr(worker, "store"):
+            seen = now
+            try:
+                worker.reload()
+                click.echo(f"reloaded {len(app.workflows)} workflows", err=True)
+            except CompileError as e:
+                click.echo(render_all(e.diagnostics, e.source, sys.stderr.isatty()), err=True)
+    thread.join()
+
+
+def _flow_mtimes(app) -> dict:
+    return {p: p.stat().st_mtime_ns for d in app.workflow_dirs for p in d.glob("*.flow")}
