@@ -40,7 +40,7 @@ from rhythm_runtime.api.client import MAX_PAYLOAD_BYTES, PayloadError, RhythmCli
 from rhythm_runtime.storage.db import migrate
 from rhythm_runtime.execution.machine import MAX_SNAPSHOT_BYTES
 from rhythm_runtime.execution.modules import module_hash
-from rhythm_runtime.storage.store import MAX_CHILD_DEPTH
+from rhythm_runtime.storage.engine import MAX_CHILD_DEPTH
 
 from helpers import query, wait_for
 

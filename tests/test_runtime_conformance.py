@@ -42,7 +42,7 @@ from conformance import tasks as standard_tasks
 from rhythm_compiler import CompileError, compile_source
 from rhythm_runtime.api.app import RhythmApp
 from rhythm_runtime.api.client import SyncRhythmClient
-from rhythm_runtime.storage.store import Engine
+from rhythm_runtime.storage.engine import Engine
 from rhythm_runtime.api.tasks import REGISTRY, TaskSpec
 from rhythm_runtime.worker.loop import Worker, current_task
 

@@ -606,7 +606,7 @@ def test_a_bug_while_advancing_fails_the_run_not_the_worker(own_db):
     """An exception out of Rhythm's own code during an activation (not a workflow error) fails that run."""
     from rhythm_compiler import compile_source
     from rhythm_runtime.execution.modules import load_module, module_hash
-    from rhythm_runtime.storage.store import Engine
+    from rhythm_runtime.storage.engine import Engine
 
     url, _ = own_db
     code = compile_source('await Task.run("x", 1)\nreturn 1\n', "bug.flow").code

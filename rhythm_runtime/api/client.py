@@ -18,7 +18,8 @@ from rhythm_runtime.storage.settings import Settings
 from rhythm_runtime.storage.db import migrate
 from rhythm_runtime.errors import RhythmError, StorageError
 from rhythm_runtime.execution.machine import MAX_PAYLOAD_BYTES, json_problem, json_text
-from rhythm_runtime.storage.store import RunNotFound, Store, is_outage
+from rhythm_runtime.storage.store import RunNotFound, Store
+from rhythm_runtime.storage.transactions import is_outage
 from rhythm_runtime.api.tasks import REGISTRY, TaskSpec
 
 FINAL = ("completed", "failed", "cancelled")

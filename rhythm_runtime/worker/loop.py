@@ -41,7 +41,10 @@ from rhythm_runtime.errors import StorageError
 from rhythm_runtime.execution.machine import DEFAULT_STEP_BUDGET, MAX_PAYLOAD_BYTES, clip, json_problem, json_text
 from rhythm_runtime.execution.modules import load_module, module_hash
 from rhythm_runtime.worker.observability import Observer
-from rhythm_runtime.storage.store import InlineClaim, Q, Engine, Store, VersionUnavailable, claim_number, error_payload, is_outage
+from rhythm_runtime.storage.engine import Engine, InlineClaim, VersionUnavailable, claim_number
+from rhythm_runtime.storage.queries import Q, error_payload
+from rhythm_runtime.storage.store import Store
+from rhythm_runtime.storage.transactions import is_outage
 
 log = logging.getLogger("rhythm")
 

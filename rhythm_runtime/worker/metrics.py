@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_
 from prometheus_client.core import GaugeMetricFamily
 
 from rhythm_runtime.errors import RhythmError
-from rhythm_runtime.storage.store import is_outage
+from rhythm_runtime.storage.transactions import is_outage
 
 log = logging.getLogger("rhythm")
 

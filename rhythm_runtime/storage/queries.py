@@ -1,0 +1,80 @@
+"""The named SQL queries and the few statements both sides run with them inside a transaction.
+
+The client `Store` (store.py) and the worker's `Engine` (engine.py) both
+insert runs (a start, or a child started by Workflow.run) and deliver results
+to a run's inbox; both write JSON parameters, error payloads and the step
+history. Those shared pieces live here, so neither module imports the other's.
+The SQL itself lives in `sql/queries.sql`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+
+from psycopg.types.json import Json
+
+from rhythm_runtime.errors import RhythmError
+from rhythm_runtime.storage.db import load_queries
+
+Q = load_queries()
+# The step history keeps this many activations per run (the newest); RHYTHM_HISTORY_LIMIT overrides, 0 keeps none.
+HISTORY_LIMIT = 1000
+
+
+# insert_run raises these, for a client's start and a parent's Workflow.run alike; clients import them from store.py.
+class UnknownWorkflow(RhythmError):
+    pass
+
+
+class RunIdConflict(RhythmError):
+    """A start with a run id that another workflow's run already has, or a malformed id."""
+
+
+def json_text(value) -> str:
+    """A value as JSON text: what the inbox keeps, so object key order survives jsonb."""
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+
+
+def json_param(value, text: str | None = None) -> Json:
+    """A json parameter; `text`, when given, is `value` already serialized (and measured) by the machine."""
+    return Json(value) if text is None else Json(value, dumps=lambda _value: text)
+
+
+def history_limit() -> int:
+    """How many history steps to keep per run (RHYTHM_HISTORY_LIMIT, default HISTORY_LIMIT)."""
+    text = os.environ.get("RHYTHM_HISTORY_LIMIT", "").strip()
+    try:
+        return max(0, int(text)) if text else HISTORY_LIMIT
+    except ValueError:
+        raise RhythmError(f"RHYTHM_HISTORY_LIMIT must be a whole number of steps, not {text!r}") from None
+
+
+def error_payload(type_: str, message: str, **extra) -> dict:
+    return {"type": type_, "message": message, **extra}
+
+
+def insert_run(conn, name, inputs, run_id, parent_id, parent_key, inputs_json=None) -> tuple[str, bool]:
+    """Insert a run of the newest version of workflow `name`; (id, created): an existing run with the id is kept."""
+    row = conn.execute(Q["newest_version"], dict(name=name)).fetchone()
+    if row is None:
+        known = [r["name"] for r in conn.execute(Q["workflow_names"]).fetchall()]
+        raise UnknownWorkflow(f"unknown workflow {name!r}; known workflows: {', '.join(known) or 'none registered'}")
+    run_id = run_id or uuid.uuid4().hex
+    inserted = conn.execute(Q["insert_run"], dict(
+        id=run_id, name=name, version=row["version"], inputs=json_param(inputs, inputs_json),
+        parent_run_id=parent_id, parent_await_key=parent_key)).fetchone()
+    if inserted is None:
+        existing = conn.execute(Q["get_run"], dict(id=run_id)).fetchone()
+        if existing is not None and existing["workflow_name"] != name:
+            raise RunIdConflict(f"run id {run_id!r} is already used by a run of workflow "
+                                f"{existing['workflow_name']!r}, not {name!r}")
+    return run_id, inserted is not None
+
+
+def settle(conn, run_id: str, key: str, kind: str, value) -> bool:
+    """Deliver a result to a run's inbox; True when that woke the run."""
+    row = conn.execute(Q["settle"], dict(id=run_id, key=key, kind=kind, value=json_text(value))).fetchone()
+    return bool(row and row["woke"])
+

@@ -1,0 +1,154 @@
+"""Transactions on a pool of connections to Rhythm's database, and noticing when the database is away.
+
+`Database` is the part of every `Store` that owns the pool: each call opens
+one transaction with `tx()`, which translates connection errors into
+`StorageError`, retries a BEGIN on a dead pooled connection, and tells
+`Health`, which logs an outage once and the recovery once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import PoolTimeout
+
+from rhythm_runtime.errors import StorageError
+from rhythm_runtime.storage.db import open_pool, storage_errors
+
+log = logging.getLogger("rhythm")
+
+# A transaction whose BEGIN fails on a dead pooled connection is retried this often (see _Tx).
+BEGIN_ATTEMPTS = 3
+# While the database is known to be away, a call waits this long for a connection (not the pool's 30 s),
+# so callers notice (and a stopping worker stops) soon; the pool keeps reconnecting in the background.
+DOWN_CHECKOUT_TIMEOUT = 2.0
+# The pool gives up reconnecting after this long and starts over (at once) on the next request, so
+# its exponential backoff (1 s, 2 s, 4 s, ...) does not keep a recovered database waiting.
+RECONNECT_CYCLE = 3.0
+
+
+class Database:
+    """A pool of connections; `tx()` hands out one transaction at a time."""
+
+    def __init__(self, conninfo: str, max_size: int = 10):
+        self.conninfo = conninfo
+        self.health = Health()
+        quiet = logging.getLogger("psycopg.pool")  # an INFO line per checkout, a WARNING per reconnect attempt
+        if quiet.level == logging.NOTSET:
+            quiet.setLevel(logging.ERROR)  # Health reports an outage once instead
+        self.pool = open_pool(conninfo, min_size=1, max_size=max_size, reconnect_timeout=RECONNECT_CYCLE,
+                              kwargs={"row_factory": dict_row})
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def tx(self):
+        """A pooled connection in a transaction, with storage errors translated."""
+        return _Tx(self)
+
+
+class _Tx:
+    """One transaction on a pooled connection; every connection-level error leaves as StorageError.
+
+    Errors are translated wherever they happen: at BEGIN, inside, or at COMMIT.
+    A BEGIN that fails has run nothing, so it is retried on a fresh connection:
+    after Postgres restarts, the pool still holds connections to the old
+    server, and the first transaction on each would otherwise fail.
+    """
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def __enter__(self):
+        self.began = time.monotonic()
+        stack = contextlib.ExitStack()
+        try:
+            stack.enter_context(storage_errors(self.db.conninfo))
+            conn = self._begin(stack)
+        except BaseException as e:
+            self.db.health.failed(e)
+            if not stack.__exit__(type(e), e, e.__traceback__):
+                raise
+        self.stack = stack
+        return conn
+
+    def _begin(self, stack: contextlib.ExitStack):
+        for attempt in range(BEGIN_ATTEMPTS):
+            inner = contextlib.ExitStack()
+            timeout = DOWN_CHECKOUT_TIMEOUT if self.db.health.down_since is not None else None
+            conn = inner.enter_context(self.db.pool.connection(timeout))  # PoolTimeout: the database is away
+            try:
+                inner.enter_context(conn.transaction())
+            except psycopg.OperationalError as e:
+                inner.__exit__(type(e), e, e.__traceback__)  # the pool replaces the broken connection
+                if attempt == BEGIN_ATTEMPTS - 1 or not is_outage(e):
+                    raise
+                self.db.health.failed(e)  # the next checkout waits less: the server may be away
+                self.db.pool.check()  # drop the other connections to a server that went away
+                continue
+            stack.enter_context(inner)
+            return conn
+
+    def __exit__(self, *exc):
+        try:
+            suppressed = self.stack.__exit__(*exc)
+        except BaseException as e:
+            self.db.health.failed(e)
+            raise
+        if exc[0] is None:
+            self.db.health.ok(self.began)
+        else:
+            self.db.health.failed(exc[1])
+        return suppressed
+
+
+def is_outage(exc: BaseException | None) -> bool:
+    """Whether an error means the database is unreachable (down, restarting, network), not a failed statement."""
+    if isinstance(exc, StorageError):
+        exc = exc.__cause__
+    if isinstance(exc, PoolTimeout):
+        return True
+    if isinstance(exc, psycopg.OperationalError):
+        state = exc.sqlstate or ""  # none: the client lost the connection
+        return state == "" or state.startswith(("08", "57P"))  # connection exception, operator intervention
+    return isinstance(exc, psycopg.InterfaceError)
+
+
+class Health:
+    """Logs the database going away once, and coming back once, however many calls fail in between.
+
+    It is back when a transaction commits that began a while (QUIET seconds) after the last failure:
+    while a server shuts down, a connection whose backend has not yet been told may still commit.
+    """
+
+    QUIET = 0.5
+
+    def __init__(self) -> None:
+        self.down_since: float | None = None
+        self.last_failure = 0.0
+        self.lock = threading.Lock()
+
+    def failed(self, exc: BaseException | None) -> None:
+        if not is_outage(exc):
+            return
+        with self.lock:
+            self.last_failure = time.monotonic()
+            if self.down_since is None:
+                self.down_since = self.last_failure
+                reason = next((x.strip() for x in str(exc).splitlines() if x.strip()), type(exc).__name__)
+                log.warning("database unavailable, retrying with backoff until it is back: %s", reason)
+
+    def ok(self, began: float) -> None:
+        """A transaction that began at `began` committed."""
+        if self.down_since is None or began < self.last_failure + self.QUIET:
+            return
+        with self.lock:
+            if self.down_since is not None and began >= self.last_failure + self.QUIET:
+                log.info("database reachable again after %.1fs", time.monotonic() - self.down_since)
+                self.down_since = None
+
