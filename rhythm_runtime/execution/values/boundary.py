@@ -1,0 +1,105 @@
+"""Boundary copies: Python data entering a run (inputs, task results, signal
+payloads) and JS values leaving it (task arguments, workflow results)."""
+
+from __future__ import annotations
+
+from .representation import INF, UNDEFINED, _MAX_SAFE, JSFunction
+from .utf16 import _canonical
+from .json_text import _json_members, json_stringify
+
+
+def from_json(v):
+    """A deep copy of JSON-like Python data as JS values: ints become floats,
+    tuples become lists.  Raises Python's ``TypeError`` for anything that is
+    not JSON (sets, bytes, datetimes, non-str keys, NaN or infinite floats)
+    and ``ValueError`` for circular data."""
+    try:
+        return _from_json(v)
+    except RecursionError:
+        raise ValueError("value is circular or nested too deeply to be JSON") from None
+
+
+def _from_json(v):
+    t = type(v)
+    if t is str:
+        return _canonical(v)
+    if t is float:
+        if v - v == 0:
+            return v
+        raise TypeError(f"float {v!r} is not a JSON value")
+    if t is bool or v is None:
+        return v
+    if t is int:
+        return _int_to_float(v)
+    if t is dict:
+        return {_from_json_key(k): _from_json(x) for k, x in v.items()}
+    if t is list or t is tuple:
+        return [_from_json(x) for x in v]
+    return _from_json(_exact_type(v))
+
+
+def _exact_type(v):
+    """A subclass of a JSON type (IntEnum, OrderedDict, numpy.float64 …) as
+    its base type; anything else is rejected."""
+    for base in (int, float, str, dict, list, tuple):
+        if isinstance(v, base):
+            return base(v) if base is not str else str.__str__(v)
+    raise TypeError(f"{type(v).__name__} is not a JSON value")
+
+
+def _from_json_key(k) -> str:
+    if type(k) is str:
+        return _canonical(k)
+    if isinstance(k, str):
+        return _canonical(str.__str__(k))
+    raise TypeError(f"object keys must be str, not {type(k).__name__}")
+
+
+def _int_to_float(i: int) -> float:
+    try:
+        return float(i)
+    except OverflowError:  # as JSON.parse reads 1e400
+        return INF if i > 0 else -INF
+
+
+class _Circular(Exception):
+    """to_json met a cycle."""
+
+
+def to_json(v):
+    """What ``JSON.parse(JSON.stringify(v))`` gives, as Python data: undefined
+    and method properties dropped (null in arrays), NaN and +-Infinity null,
+    errors as their own props, promises ``{}``.  A top-level undefined is
+    None; integral numbers within +-2**53 become ``int`` (-0 becomes 0).  A
+    cycle raises the TypeError JSON.stringify raises."""
+    try:
+        return _to_json(v, set())
+    except _Circular:
+        json_stringify(v)  # meets the same cycle and raises Node's TypeError
+        raise
+
+
+def _to_json(v, open_ids: set):
+    t = type(v)
+    if t is str or t is bool or v is None:
+        return v
+    if t is float:
+        if v - v != 0:
+            return None
+        if -_MAX_SAFE <= v <= _MAX_SAFE and v == int(v):
+            return int(v)
+        return v
+    if v is UNDEFINED or t is JSFunction:
+        return None
+    if id(v) in open_ids:
+        raise _Circular
+    open_ids.add(id(v))
+    if t is list:
+        out = [_to_json(x, open_ids) for x in v]
+    else:
+        out = {}
+        for k, x in _json_members(v, None):
+            if x is not UNDEFINED and type(x) is not JSFunction:
+                out[k] = _to_json(x, open_ids)
+    open_ids.discard(id(v))
+    return out

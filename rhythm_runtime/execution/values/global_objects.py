@@ -1,0 +1,316 @@
+"""Globals: Math, Number, String, Boolean, parseInt/parseFloat, Object,
+Array, JSON, Date, and ``new Error``.  Each is a plain module-level function
+(JSON's are in json_text); the tables at the end give the compiler the JS names
+and the argument counts it accepts."""
+
+from __future__ import annotations
+
+import math
+import random
+import sys
+import time
+
+from .representation import (
+    INF, NAN, UNDEFINED, _ABSENT, JSError, JSFunction, JSThrow, Promise, type_error,
+)
+from .utf16 import _units
+from .number_text import _FLOAT_PREFIX, _WHITESPACE, _digits_prefix, _digits_value
+from .conversions import _to_int32, to_number, to_property_key, to_string, truthy, typeof
+from .operators import pow
+from .properties import get, own_keys, set_
+from .json_text import json_parse, json_stringify
+
+
+def _num(v) -> float:
+    return v if type(v) is float else to_number(v)
+
+
+def math_min(*args) -> float:
+    result = INF
+    for v in args:
+        x = _num(v)
+        if x != x:
+            return NAN
+        if x < result or (x == 0 and result == 0 and math.copysign(1.0, x) < 0):
+            result = x
+    return result
+
+
+def math_max(*args) -> float:
+    result = -INF
+    for v in args:
+        x = _num(v)
+        if x != x:
+            return NAN
+        if x > result or (x == 0 and result == 0 and math.copysign(1.0, result) < 0):
+            result = x
+    return result
+
+
+def math_floor(x=UNDEFINED) -> float:
+    x = _num(x)
+    if x != x or x == INF or x == -INF or x == int(x):
+        return x  # keeps -0
+    return float(math.floor(x))
+
+
+def math_ceil(x=UNDEFINED) -> float:
+    x = _num(x)
+    if x != x or x == INF or x == -INF or x == int(x):
+        return x
+    return -0.0 if -1 < x < 0 else float(math.ceil(x))
+
+
+def math_trunc(x=UNDEFINED) -> float:
+    x = _num(x)
+    if x != x or x == INF or x == -INF:
+        return x
+    return math.copysign(float(math.trunc(x)), x)
+
+
+def math_round(x=UNDEFINED) -> float:
+    """Half-way cases go toward +Infinity; -0.5 <= x < 0 gives -0."""
+    x = _num(x)
+    if x != x or x == INF or x == -INF or x == int(x):
+        return x
+    if -0.5 <= x < 0:
+        return -0.0
+    r = float(math.floor(x))
+    return r + 1.0 if x - r >= 0.5 else r
+
+
+def math_abs(x=UNDEFINED) -> float:
+    return abs(_num(x))
+
+
+def math_sign(x=UNDEFINED) -> float:
+    x = _num(x)
+    if x != x or x == 0:
+        return x
+    return 1.0 if x > 0 else -1.0
+
+
+def math_pow(x=UNDEFINED, y=UNDEFINED) -> float:
+    return pow(_num(x), _num(y))
+
+
+def math_sqrt(x=UNDEFINED) -> float:
+    x = _num(x)
+    return NAN if x < 0 else math.sqrt(x)  # NaN passes through sqrt
+
+
+def math_random() -> float:
+    return random.random()
+
+
+def date_now() -> float:
+    return float(time.time_ns() // 1_000_000)
+
+
+def number_call(value=_ABSENT) -> float:
+    """``Number(value)``; ``Number()`` is 0."""
+    return 0.0 if value is _ABSENT else to_number(value)
+
+
+def string_call(value=_ABSENT) -> str:
+    """``String(value)``; ``String()`` is ""."""
+    return "" if value is _ABSENT else to_string(value)
+
+
+def boolean_call(value=UNDEFINED) -> bool:
+    return truthy(value)
+
+
+def is_nan(value=UNDEFINED) -> bool:
+    x = _num(value)
+    return x != x
+
+
+def is_finite(value=UNDEFINED) -> bool:
+    x = _num(value)
+    return x - x == 0
+
+
+def number_is_nan(value=UNDEFINED) -> bool:
+    return type(value) is float and value != value
+
+
+def number_is_finite(value=UNDEFINED) -> bool:
+    return type(value) is float and value - value == 0
+
+
+def number_is_integer(value=UNDEFINED) -> bool:
+    return type(value) is float and value - value == 0 and value == int(value)
+
+
+def parse_int(string=UNDEFINED, radix=UNDEFINED) -> float:
+    s = to_string(string).lstrip(_WHITESPACE)
+    sign = -1.0 if s[:1] == "-" else 1.0
+    if s[:1] in ("-", "+"):
+        s = s[1:]
+    r = _to_int32(radix)
+    if r == 0:
+        r = 16 if s[:2] in ("0x", "0X") else 10
+    elif not 2 <= r <= 36:
+        return NAN
+    if r == 16 and s[:2] in ("0x", "0X"):
+        s = s[2:]
+    end = _digits_prefix(s, r)
+    return sign * _digits_value(s[:end], r) if end else NAN
+
+
+def parse_float(string=UNDEFINED) -> float:
+    m = _FLOAT_PREFIX.match(to_string(string).lstrip(_WHITESPACE))
+    return float(m.group()) if m else NAN
+
+
+def array_is_array(value=UNDEFINED) -> bool:
+    return type(value) is list
+
+
+def _object_argument(value):
+    if value is None or value is UNDEFINED:
+        raise type_error("Cannot convert undefined or null to object")
+    return value
+
+
+def object_keys(obj=UNDEFINED) -> list:
+    return own_keys(_object_argument(obj))
+
+
+def object_values(obj=UNDEFINED) -> list:
+    obj = _object_argument(obj)
+    return [get(obj, k) for k in own_keys(obj)]
+
+
+def object_entries(obj=UNDEFINED) -> list:
+    obj = _object_argument(obj)
+    return [[k, get(obj, k)] for k in own_keys(obj)]
+
+
+def object_assign(target=UNDEFINED, *sources):
+    _object_argument(target)
+    for source in sources:
+        if source is not None and source is not UNDEFINED:
+            for k in own_keys(source):
+                set_(target, k, get(source, k))
+    return target
+
+
+def object_from_entries(entries=UNDEFINED) -> dict:
+    if type(entries) is str:
+        entries = list(_units(entries))
+    elif type(entries) is not list:
+        raise _not_iterable(entries)
+    out = {}
+    for entry in entries:
+        if type(entry) not in (list, dict, JSError, Promise, JSFunction):
+            raise type_error(
+                f"Iterator value {to_string(entry)} is not an entry object"
+            )
+        out[to_property_key(get(entry, 0.0))] = get(entry, 1.0)
+    return out
+
+
+def _not_iterable(v) -> JSThrow:
+    if v is None or v is UNDEFINED:
+        return type_error("undefined is not iterable")
+    what = (
+        "object"
+        if type(v) in (dict, JSError, Promise)
+        else f"{typeof(v)} {to_string(v)}"
+    )
+    return type_error(
+        f"{what} is not iterable (cannot read property Symbol(Symbol.iterator))"
+    )
+
+
+def new_error(message=UNDEFINED, options=UNDEFINED, *_ignored) -> JSError:
+    """``new Error(message, { cause })``: the cause becomes an own property, as in JS."""
+    error = JSError("Error", "" if message is UNDEFINED else to_string(message))
+    if type(options) is dict and "cause" in options:
+        error.hidden = {"cause": options["cause"]}
+    return error
+
+
+VARIADIC = sys.maxsize
+
+# JS name -> (function, fewest arguments, most arguments).
+GLOBAL_FUNCTIONS: dict[str, tuple] = {
+    "Math.min": (math_min, 0, VARIADIC),
+    "Math.max": (math_max, 0, VARIADIC),
+    "Math.floor": (math_floor, 1, 1),
+    "Math.ceil": (math_ceil, 1, 1),
+    "Math.abs": (math_abs, 1, 1),
+    "Math.round": (math_round, 1, 1),
+    "Math.sign": (math_sign, 1, 1),
+    "Math.trunc": (math_trunc, 1, 1),
+    "Math.pow": (math_pow, 2, 2),
+    "Math.sqrt": (math_sqrt, 1, 1),
+    "Math.random": (math_random, 0, 0),
+    "JSON.stringify": (json_stringify, 1, 3),
+    "JSON.parse": (json_parse, 1, 1),
+    "Object.keys": (object_keys, 1, 1),
+    "Object.values": (object_values, 1, 1),
+    "Object.entries": (object_entries, 1, 1),
+    "Object.assign": (object_assign, 1, VARIADIC),
+    "Object.fromEntries": (object_from_entries, 1, 1),
+    "Array.isArray": (array_is_array, 1, 1),
+    "Number": (number_call, 0, 1),
+    "String": (string_call, 0, 1),
+    "Boolean": (boolean_call, 0, 1),
+    "parseInt": (parse_int, 1, 2),
+    "parseFloat": (parse_float, 1, 1),
+    "isNaN": (is_nan, 1, 1),
+    "isFinite": (is_finite, 1, 1),
+    "Number.isInteger": (number_is_integer, 1, 1),
+    "Number.isFinite": (number_is_finite, 1, 1),
+    "Number.isNaN": (number_is_nan, 1, 1),
+    "Number.parseFloat": (parse_float, 1, 1),
+    "Number.parseInt": (parse_int, 1, 2),
+    "Date.now": (date_now, 0, 0),
+}
+
+GLOBAL_CONSTANTS: dict[str, object] = {
+    "Math.PI": math.pi,
+    "Math.E": math.e,
+    "Number.MAX_SAFE_INTEGER": 9007199254740991.0,
+    "Number.MIN_SAFE_INTEGER": -9007199254740991.0,
+    "Number.EPSILON": 2.0**-52,
+    "Number.MAX_VALUE": sys.float_info.max,
+    "Number.MIN_VALUE": 5e-324,
+    "Number.POSITIVE_INFINITY": INF,
+    "Number.NEGATIVE_INFINITY": -INF,
+    "Number.NaN": NAN,
+    "Infinity": INF,
+    "NaN": NAN,
+    "undefined": UNDEFINED,
+}
+
+
+def global_function(name: str) -> JSFunction:
+    """A global such as ``Math.floor`` read as a value: one JSFunction per
+    name, so ``Math.floor === Math.floor`` holds and a snapshot stores it by
+    name.  Names outside GLOBAL_FUNCTIONS (``Task.run`` …) give a function
+    that can only be called directly."""
+    fn = _GLOBAL_VALUES.get(name)
+    if fn is None:
+        fn = _GLOBAL_VALUES[name] = JSFunction(name, UNDEFINED, _global_impl(name))
+    return fn
+
+
+def _global_impl(name: str):
+    entry = GLOBAL_FUNCTIONS.get(name)
+    if entry is None:
+
+        def direct_only(this, args):
+            raise type_error(f"{name} can only be called directly, as {name}(…)")
+
+        return direct_only
+    target, _, most = entry
+    return lambda this, args: target(*args[:most])  # JS ignores extra arguments
+
+
+_GLOBAL_VALUES = {
+    name: JSFunction(name, UNDEFINED, _global_impl(name)) for name in GLOBAL_FUNCTIONS
+}

@@ -1,0 +1,516 @@
+"""The built-in methods of arrays, strings, numbers, booleans and errors, the
+tables that dispatch them, and ``call`` for a method value.  Below property
+access, which reads methods from these tables."""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Context, Decimal
+
+from .representation import (
+    INF, NAN, UNDEFINED, _MAX_STRING_LENGTH, JSError, JSFunction, range_error, type_error,
+)
+from .utf16 import _canonical, _unit_length, _units
+from .number_text import _WHITESPACE, _radix_string, number_to_string
+from .conversions import (
+    _clamp, _error_string, _join, _relative, _to_integer, _to_uint32, to_number, to_string,
+)
+from .operators import strict_eq
+
+
+# A method implementation takes (this, args): ``args`` is the list of JS
+# arguments, read with _arg so a missing one is undefined, as in JS.
+
+
+def call(fn, args, text: str):
+    """``fn(...args)``; ``text`` is the callee's source for the message."""
+    if type(fn) is JSFunction:
+        return fn.impl(fn.this, args)
+    raise type_error(f"{text} is not a function")
+
+
+def _arg(args, i: int):
+    return args[i] if len(args) > i else UNDEFINED
+
+
+# -- arrays ----------------------------------------------------------------
+
+
+def _array_push(a: list, args):
+    a.extend(args)
+    return float(len(a))
+
+
+def _array_pop(a: list, args):
+    return a.pop() if a else UNDEFINED
+
+
+def _array_shift(a: list, args):
+    return a.pop(0) if a else UNDEFINED
+
+
+def _array_unshift(a: list, args):
+    a[:0] = args
+    return float(len(a))
+
+
+def _array_slice(a: list, args):
+    n = len(a)
+    return a[_relative(_arg(args, 0), n, 0) : _relative(_arg(args, 1), n, n)]
+
+
+def _array_splice(a: list, args):
+    n = len(a)
+    start = _relative(_arg(args, 0), n, 0)
+    if len(args) == 0:
+        count = 0
+    elif len(args) == 1:
+        count = n - start
+    else:
+        count = int(min(max(_to_integer(args[1]), 0.0), n - start))
+    removed = a[start : start + count]
+    a[start : start + count] = args[2:]
+    return removed
+
+
+def _array_index_of(a: list, args):
+    target = _arg(args, 0)
+    start = _relative(_arg(args, 1), len(a), 0)
+    for i in range(start, len(a)):
+        if strict_eq(a[i], target):
+            return float(i)
+    return -1.0
+
+
+def _array_last_index_of(a: list, args):
+    target = _arg(args, 0)
+    n = len(a)
+    start = n - 1
+    if len(args) > 1:
+        k = _to_integer(args[1])
+        start = int(min(k, n - 1)) if k >= 0 else int(max(n + k, -1))
+    for i in range(start, -1, -1):
+        if strict_eq(a[i], target):
+            return float(i)
+    return -1.0
+
+
+def _array_includes(a: list, args):
+    target = _arg(args, 0)
+    start = _relative(_arg(args, 1), len(a), 0)
+    if type(target) is float and target != target:  # SameValueZero finds NaN
+        return any(type(x) is float and x != x for x in a[start:])
+    return any(strict_eq(x, target) for x in a[start:])
+
+
+def _array_join(a: list, args):
+    sep = _arg(args, 0)
+    return _join(a, "," if sep is UNDEFINED else to_string(sep))
+
+
+def _array_reverse(a: list, args):
+    a.reverse()
+    return a
+
+
+def _array_concat(a: list, args):
+    out = a[:]
+    for x in args:
+        if type(x) is list:
+            out.extend(x)
+        else:
+            out.append(x)
+    return out
+
+
+def _array_at(a: list, args):
+    k = _to_integer(_arg(args, 0))
+    if k < 0:
+        k += len(a)
+    return a[int(k)] if 0 <= k < len(a) else UNDEFINED
+
+
+def _array_fill(a: list, args):
+    n = len(a)
+    start = _relative(_arg(args, 1), n, 0)
+    end = _relative(_arg(args, 2), n, n)
+    if start < end:
+        a[start:end] = [_arg(args, 0)] * (end - start)
+    return a
+
+
+def _array_flat(a: list, args):
+    depth = _arg(args, 0)
+    out: list = []
+    try:
+        _flatten_into(out, a, 1.0 if depth is UNDEFINED else _to_integer(depth))
+    except RecursionError:
+        raise range_error("Maximum call stack size exceeded") from None
+    return out
+
+
+def _flatten_into(out: list, a: list, depth: float) -> None:
+    for x in a:
+        if type(x) is list and depth > 0:
+            _flatten_into(out, x, depth - 1)
+        else:
+            out.append(x)
+
+
+def _array_sort(a: list, args):
+    """Default sort only (there are no closures to compare with): by String()
+    in UTF-16 order, stable, undefined last."""
+    if _arg(args, 0) is not UNDEFINED:
+        raise type_error(
+            "The comparison function must be either a function or undefined"
+        )
+    defined = [x for x in a if x is not UNDEFINED]
+    defined.sort(key=_sort_key)
+    a[:] = defined + [UNDEFINED] * (len(a) - len(defined))
+    return a
+
+
+def _sort_key(x) -> str:
+    return _units(to_string(x))
+
+
+def _array_to_string(a: list, args):
+    return _join(a, ",")
+
+
+# -- strings ---------------------------------------------------------------
+
+
+def _piece(s: str, u: str, start: int, end: int) -> str:
+    """u[start:end] where u is _units(s), as a canonical string."""
+    return s[start:end] if u is s else _canonical(u[start:end])
+
+
+def _string_to_upper_case(s: str, args):
+    return s.upper()
+
+
+def _string_to_lower_case(s: str, args):
+    return s.lower()
+
+
+def _string_trim(s: str, args):
+    return s.strip(_WHITESPACE)
+
+
+def _string_trim_start(s: str, args):
+    return s.lstrip(_WHITESPACE)
+
+
+def _string_trim_end(s: str, args):
+    return s.rstrip(_WHITESPACE)
+
+
+def _string_split(s: str, args):
+    separator = _arg(args, 0)
+    limit = _arg(args, 1)
+    lim = 2**32 - 1 if limit is UNDEFINED else _to_uint32(limit)
+    if separator is UNDEFINED:
+        return [s] if lim else []
+    separator = to_string(separator)
+    if lim == 0:
+        return []
+    u = _units(s)
+    if separator == "":
+        return list(u[:lim])
+    parts = u.split(_units(separator), lim)
+    return [p if u is s else _canonical(p) for p in parts[:lim]]
+
+
+def _string_starts_with(s: str, args):
+    u = _units(s)
+    return u.startswith(_units(to_string(_arg(args, 0))), _clamp(_arg(args, 1), len(u)))
+
+
+def _string_ends_with(s: str, args):
+    u = _units(s)
+    end = _arg(args, 1)
+    return u.endswith(
+        _units(to_string(_arg(args, 0))),
+        0,
+        len(u) if end is UNDEFINED else _clamp(end, len(u)),
+    )
+
+
+def _string_includes(s: str, args):
+    u = _units(s)
+    return u.find(_units(to_string(_arg(args, 0))), _clamp(_arg(args, 1), len(u))) >= 0
+
+
+def _string_index_of(s: str, args):
+    u = _units(s)
+    return float(
+        u.find(_units(to_string(_arg(args, 0))), _clamp(_arg(args, 1), len(u)))
+    )
+
+
+def _string_last_index_of(s: str, args):
+    u = _units(s)
+    search = _units(to_string(_arg(args, 0)))
+    position = to_number(_arg(args, 1))
+    start = len(u) if position != position else _clamp(position, len(u))
+    return float(u.rfind(search, 0, start + len(search)))
+
+
+def _string_replace(s: str, args):
+    u = _units(s)
+    pattern = _units(to_string(_arg(args, 0)))
+    i = u.find(pattern)
+    if i < 0:
+        return s
+    replacement = _replacement(s, u, pattern, i, _arg(args, 1))
+    return _canonical(u[:i] + replacement + u[i + len(pattern) :])
+
+
+def _string_replace_all(s: str, args):
+    u = _units(s)
+    pattern = _units(to_string(_arg(args, 0)))
+    replace_value = _arg(args, 1)
+    out = []
+    done = 0
+    for i in _occurrences(u, pattern):
+        out.append(u[done:i])
+        out.append(_replacement(s, u, pattern, i, replace_value))
+        done = i + len(pattern)
+    out.append(u[done:])
+    return _canonical("".join(out))
+
+
+def _occurrences(u: str, pattern: str) -> list[int]:
+    if not pattern:
+        return list(range(len(u) + 1))
+    found = []
+    i = u.find(pattern)
+    while i >= 0:
+        found.append(i)
+        i = u.find(pattern, i + len(pattern))
+    return found
+
+
+_SUBSTITUTION = re.compile(r"\$([$&`'])")
+
+
+def _replacement(s: str, u: str, matched: str, i: int, replace_value) -> str:
+    """The text that replaces ``matched`` found at unit position ``i``: a
+    method value is called as JS calls a replacer function; a string has its
+    $$, $&, $` and $' patterns expanded (there are no capture groups)."""
+    if type(replace_value) is JSFunction:
+        return to_string(
+            call(replace_value, [_canonical(matched), float(i), s], replace_value.name)
+        )
+    text = to_string(replace_value)
+    if "$" not in text:
+        return text
+    expansions = {"$": "$", "&": matched, "`": u[:i], "'": u[i + len(matched) :]}
+    return _SUBSTITUTION.sub(lambda m: expansions[m.group(1)], text)
+
+
+def _string_pad_start(s: str, args):
+    return _pad(s, args, at_start=True)
+
+
+def _string_pad_end(s: str, args):
+    return _pad(s, args, at_start=False)
+
+
+def _pad(s: str, args, at_start: bool) -> str:
+    u = _units(s)
+    target = _to_integer(_arg(args, 0))
+    filler = _arg(args, 1)
+    filler = " " if filler is UNDEFINED else _units(to_string(filler))
+    if target <= len(u) or not filler:
+        return s
+    if target > _MAX_STRING_LENGTH:
+        raise range_error("Invalid string length")
+    need = int(target) - len(u)
+    padding = (filler * (need // len(filler) + 1))[:need]
+    return _canonical(padding + u if at_start else u + padding)
+
+
+def _string_repeat(s: str, args):
+    count = _arg(args, 0)
+    n = _to_integer(count)
+    if n < 0 or n == INF:
+        raise range_error(f"Invalid count value: {number_to_string(to_number(count))}")
+    if not s or n == 0:
+        return ""
+    if _unit_length(s) * n > _MAX_STRING_LENGTH:
+        raise range_error("Invalid string length")
+    return _canonical(s * int(n))
+
+
+def _string_slice(s: str, args):
+    u = _units(s)
+    n = len(u)
+    return _piece(s, u, _relative(_arg(args, 0), n, 0), _relative(_arg(args, 1), n, n))
+
+
+def _string_substring(s: str, args):
+    u = _units(s)
+    n = len(u)
+    start = _clamp(_arg(args, 0), n)
+    end = _arg(args, 1)
+    end = n if end is UNDEFINED else _clamp(end, n)
+    return _piece(s, u, min(start, end), max(start, end))
+
+
+def _string_char_at(s: str, args):
+    u = _units(s)
+    k = _to_integer(_arg(args, 0))
+    return u[int(k)] if 0 <= k < len(u) else ""
+
+
+def _string_char_code_at(s: str, args):
+    u = _units(s)
+    k = _to_integer(_arg(args, 0))
+    return float(ord(u[int(k)])) if 0 <= k < len(u) else NAN
+
+
+def _string_at(s: str, args):
+    u = _units(s)
+    k = _to_integer(_arg(args, 0))
+    if k < 0:
+        k += len(u)
+    return u[int(k)] if 0 <= k < len(u) else UNDEFINED
+
+
+def _string_concat(s: str, args):
+    return _canonical(s + "".join([to_string(x) for x in args]))
+
+
+def _string_to_string(s: str, args):
+    return s
+
+
+# -- numbers, booleans, errors ---------------------------------------------
+
+_FIXED_CONTEXT = Context(prec=200, rounding=ROUND_HALF_UP)
+_FIXED_QUANTUM = [Decimal(1).scaleb(-f) for f in range(101)]
+
+
+def _number_to_fixed(x: float, args):
+    """Number#toFixed, rounding the exact binary value half away from zero."""
+    f = _to_integer(_arg(args, 0))
+    if not 0 <= f <= 100:
+        raise range_error("toFixed() digits argument must be between 0 and 100")
+    if x != x:
+        return "NaN"
+    if not -1e21 < x < 1e21:
+        return number_to_string(x)
+    quantized = Decimal(x or 0.0).quantize(
+        _FIXED_QUANTUM[int(f)], context=_FIXED_CONTEXT
+    )
+    return format(quantized, "f")
+
+
+def _number_to_precision(x: float, args):
+    """Number#toPrecision: p significant digits of the exact binary value, ties away from zero (the spec's
+    "larger n"), in exponential notation when the exponent is below -6 or not below p."""
+    precision = _arg(args, 0)
+    if precision is UNDEFINED:
+        return number_to_string(x)
+    p = _to_integer(precision)
+    if x != x or x in (INF, -INF):
+        return number_to_string(x)
+    if not 1 <= p <= 100:
+        raise range_error("toPrecision() argument must be between 1 and 100")
+    p = int(p)
+    sign, x = ("-", -x) if x < 0 else ("", x)
+    if x == 0:
+        digits, e = "0" * p, 0
+    else:
+        exact = Decimal(x)
+        e = exact.adjusted()
+        n = int(exact.scaleb(p - 1 - e, context=_FIXED_CONTEXT).quantize(Decimal(1), context=_FIXED_CONTEXT))
+        if n >= 10**p:  # 9.99 to two digits is 10: one more digit before the point
+            n, e = n // 10, e + 1
+        digits = str(n)
+    if e < -6 or e >= p:
+        mantissa = digits[0] + ("." + digits[1:] if p > 1 else "")
+        return f"{sign}{mantissa}e{'+' if e >= 0 else '-'}{abs(e)}"
+    if e == p - 1:
+        return sign + digits
+    if e >= 0:
+        return f"{sign}{digits[:e + 1]}.{digits[e + 1:]}"
+    return f"{sign}0.{'0' * (-(e + 1))}{digits}"
+
+
+def _number_to_string(x: float, args):
+    radix = _arg(args, 0)
+    r = 10.0 if radix is UNDEFINED else _to_integer(radix)
+    if not 2 <= r <= 36:
+        raise range_error("toString() radix argument must be between 2 and 36")
+    if r == 10 or x != x or x == INF or x == -INF:
+        return number_to_string(x)
+    return _radix_string(x, int(r))
+
+
+def _boolean_to_string(b: bool, args):
+    return "true" if b else "false"
+
+
+def _error_to_string(e: JSError, args):
+    return _error_string(e)
+
+
+_ARRAY_METHODS = {
+    "push": _array_push,
+    "pop": _array_pop,
+    "shift": _array_shift,
+    "unshift": _array_unshift,
+    "slice": _array_slice,
+    "splice": _array_splice,
+    "indexOf": _array_index_of,
+    "lastIndexOf": _array_last_index_of,
+    "includes": _array_includes,
+    "join": _array_join,
+    "reverse": _array_reverse,
+    "concat": _array_concat,
+    "at": _array_at,
+    "fill": _array_fill,
+    "flat": _array_flat,
+    "sort": _array_sort,
+    "toString": _array_to_string,
+}
+_STRING_METHODS = {
+    "toUpperCase": _string_to_upper_case,
+    "toLowerCase": _string_to_lower_case,
+    "trim": _string_trim,
+    "trimStart": _string_trim_start,
+    "trimEnd": _string_trim_end,
+    "split": _string_split,
+    "startsWith": _string_starts_with,
+    "endsWith": _string_ends_with,
+    "replace": _string_replace,
+    "replaceAll": _string_replace_all,
+    "padStart": _string_pad_start,
+    "padEnd": _string_pad_end,
+    "repeat": _string_repeat,
+    "slice": _string_slice,
+    "substring": _string_substring,
+    "indexOf": _string_index_of,
+    "lastIndexOf": _string_last_index_of,
+    "charAt": _string_char_at,
+    "charCodeAt": _string_char_code_at,
+    "at": _string_at,
+    "includes": _string_includes,
+    "concat": _string_concat,
+    "toString": _string_to_string,
+}
+_NUMBER_METHODS = {"toFixed": _number_to_fixed, "toPrecision": _number_to_precision, "toString": _number_to_string}
+_BOOLEAN_METHODS = {"toString": _boolean_to_string}
+_ERROR_METHODS = {"toString": _error_to_string}
+# Receivers whose methods call_method may dispatch without a property read
+# (none of them can hold an own property that shadows a method).
+_METHODS = {
+    list: _ARRAY_METHODS,
+    str: _STRING_METHODS,
+    float: _NUMBER_METHODS,
+    bool: _BOOLEAN_METHODS,
+}
+_METHODS_BY_TYPE = {**_METHODS, JSError: _ERROR_METHODS}

@@ -1,0 +1,164 @@
+"""The operators generated code calls: arithmetic, comparison, equality and
+template literals."""
+
+from __future__ import annotations
+
+import math
+
+from .representation import INF, NAN, UNDEFINED, JSFunction
+from .utf16 import _canonical, _concat, _string_lt
+from .fdlibm_pow import _fdlibm_pow
+from .conversions import to_number, to_primitive, to_string
+
+
+def add(a, b):
+    ta = type(a)
+    tb = type(b)
+    if ta is float and tb is float:
+        return a + b
+    if ta is str and tb is str:
+        return _concat(a, b)
+    a = to_primitive(a)
+    b = to_primitive(b)
+    if type(a) is str or type(b) is str:
+        return _concat(to_string(a), to_string(b))
+    return to_number(a) + to_number(b)
+
+
+def sub(a, b):
+    if type(a) is float and type(b) is float:
+        return a - b
+    return to_number(a) - to_number(b)
+
+
+def mul(a, b):
+    if type(a) is float and type(b) is float:
+        return a * b
+    return to_number(a) * to_number(b)
+
+
+def div(a, b):
+    if type(a) is not float:
+        a = to_number(a)
+    if type(b) is not float:
+        b = to_number(b)
+    try:
+        return a / b
+    except ZeroDivisionError:
+        if a != a or a == 0:
+            return NAN
+        return INF if (a > 0) == (math.copysign(1.0, b) > 0) else -INF
+
+
+def mod(a, b):
+    if type(a) is not float:
+        a = to_number(a)
+    if type(b) is not float:
+        b = to_number(b)
+    try:
+        return math.fmod(a, b)
+    except ValueError:  # x % 0, Infinity % y
+        return NAN
+
+
+def pow(a, b):  # noqa: A001 -- the JS operator's name
+    x = a if type(a) is float else to_number(a)
+    y = b if type(b) is float else to_number(b)
+    if y != y:
+        return NAN
+    if y == 0:
+        return 1.0
+    if x != x:
+        return NAN
+    if x - x == 0 and y - y == 0 and x != 0:
+        return _fdlibm_pow(x, y)
+    if x == 1 or x == -1:  # and y is infinite
+        return NAN
+    try:  # zeros and infinities: exact results, which libm gets right
+        return math.pow(x, y)
+    except ValueError:  # 0 ** negative
+        return -INF if math.copysign(1.0, x) < 0 and _is_odd_integer(y) else INF
+
+
+def _is_odd_integer(y: float) -> bool:
+    return y == int(y) and int(y) % 2 == 1 if -INF < y < INF else False
+
+
+def neg(a):
+    return -(a if type(a) is float else to_number(a))
+
+
+def pos(a):
+    return a if type(a) is float else to_number(a)
+
+
+def lt(a, b) -> bool:
+    if type(a) is float and type(b) is float:
+        return a < b
+    a, b = _comparable(a, b)
+    if type(a) is str:
+        return _string_lt(a, b)
+    return a < b
+
+
+def gt(a, b) -> bool:
+    return lt(b, a)
+
+
+def le(a, b) -> bool:
+    if type(a) is float and type(b) is float:
+        return a <= b
+    a, b = _comparable(a, b)
+    if type(a) is str:
+        return not _string_lt(b, a)
+    return a <= b
+
+
+def ge(a, b) -> bool:
+    return le(b, a)
+
+
+def _comparable(a, b):
+    """Both strings, or both numbers (NaN compares false on its own)."""
+    a = to_primitive(a)
+    b = to_primitive(b)
+    if type(a) is str and type(b) is str:
+        return a, b
+    return to_number(a), to_number(b)
+
+
+def strict_eq(a, b) -> bool:
+    """``===``: no coercion; a bool is never equal to a number (even though
+    Python says ``True == 1.0``); NaN is unequal to itself; objects compare
+    by identity.  Method values compare by method, as JS's shared prototype
+    functions do (``[].push === [1].push``)."""
+    t = type(a)
+    if t is not type(b):
+        return False
+    if t is float or t is str or t is bool:
+        return a == b
+    if t is JSFunction:
+        return a.impl is b.impl
+    return a is b
+
+
+def strict_ne(a, b) -> bool:
+    return not strict_eq(a, b)
+
+
+def loose_eq(a, b) -> bool:
+    """``==`` in Rhythm: exactly ``===`` except that null and undefined equal
+    each other.  Deliberately NOT JavaScript's coercing ``==``: ``1 == "1"``
+    is false here, as the language reference documents."""
+    if a is None or a is UNDEFINED:
+        return b is None or b is UNDEFINED
+    return strict_eq(a, b)
+
+
+def loose_ne(a, b) -> bool:
+    return not loose_eq(a, b)
+
+
+def template(*parts) -> str:
+    """A template literal: the parts' String() values, concatenated."""
+    return _canonical("".join([p if type(p) is str else to_string(p) for p in parts]))

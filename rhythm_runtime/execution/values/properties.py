@@ -1,0 +1,293 @@
+"""Property access: ``obj[key]`` read and written, ``delete``, ``in``, the own
+keys ``for…in`` visits, and ``obj.name(...)`` calls."""
+
+from __future__ import annotations
+
+from .representation import (
+    UNDEFINED, _ABSENT, _MAX_ARRAY_INDEX, _MAX_HOLEY_LENGTH, JSError, JSFunction, JSThrow,
+    Promise, range_error, type_error,
+)
+from .utf16 import _unit_length, _units
+from .conversions import _error_string, to_number, to_property_key, to_string, typeof
+from .methods import _ARRAY_METHODS, _ERROR_METHODS, _METHODS, _STRING_METHODS, call
+
+
+def _index_key(key: str) -> int | None:
+    """The array index a canonical key like "12" names, else None."""
+    if (
+        key.isdigit()
+        and len(key) <= 10
+        and key.isascii()
+        and (key[0] != "0" or len(key) == 1)
+    ):
+        i = int(key)
+        if i <= _MAX_ARRAY_INDEX:
+            return i
+    return None
+
+
+def _float_index(key: float) -> int | None:
+    if 0 <= key <= _MAX_ARRAY_INDEX and key == int(key):
+        return int(key)
+    return None
+
+
+def _ordered_keys(d: dict) -> list[str]:
+    """JS own-key order: array indexes ascending, then insertion order."""
+    indexes = [k for k in d if _index_key(k) is not None]
+    if not indexes:
+        return list(d)
+    indexes.sort(key=int)
+    return indexes + [k for k in d if _index_key(k) is None]
+
+
+def own_keys(obj) -> list[str]:
+    """The keys ``for…in`` visits and ``Object.keys`` returns."""
+    t = type(obj)
+    if t is dict:
+        return _ordered_keys(obj)
+    if t is list:
+        return [str(i) for i in range(len(obj))]
+    if t is str:
+        return [str(i) for i in range(_unit_length(obj))]
+    if t is JSError:
+        return _ordered_keys(obj.props)
+    return []
+
+
+def get(obj, key):
+    """``obj[key]``."""
+    if type(obj) is dict:
+        return obj.get(key if type(key) is str else to_property_key(key), UNDEFINED)
+    t = type(obj)
+    if t is list:
+        if type(key) is float and 0 <= key < len(obj) and key == int(key):
+            return obj[int(key)]
+        return _get_array(obj, key)
+    if t is str:
+        return _get_string(obj, key)
+    if obj is None or obj is UNDEFINED:
+        raise type_error(
+            f"Cannot read properties of {to_string(obj)} (reading '{to_property_key(key)}')"
+        )
+    if t is JSError:
+        return _get_error(obj, to_property_key(key))
+    table = _METHODS.get(t)  # numbers and booleans
+    return (
+        UNDEFINED if table is None else _method_value(obj, table, to_property_key(key))
+    )
+
+
+def get_optional(obj, key):
+    """``obj?.[key]``."""
+    if obj is None or obj is UNDEFINED:
+        return UNDEFINED
+    return get(obj, key)
+
+
+def _get_array(a: list, key):
+    if type(key) is float:
+        i = _float_index(key)
+        return a[i] if i is not None and i < len(a) else UNDEFINED
+    key = to_property_key(key)
+    if key == "length":
+        return float(len(a))
+    i = _index_key(key)
+    if i is not None:
+        return a[i] if i < len(a) else UNDEFINED
+    return _method_value(a, _ARRAY_METHODS, key)
+
+
+def _get_string(s: str, key):
+    if type(key) is float:
+        i = _float_index(key)
+        if i is None:
+            return UNDEFINED
+    else:
+        key = to_property_key(key)
+        if key == "length":
+            return float(_unit_length(s))
+        i = _index_key(key)
+        if i is None:
+            return _method_value(s, _STRING_METHODS, key)
+    u = _units(s)
+    return u[i] if i < len(u) else UNDEFINED
+
+
+def _get_error(e: JSError, key: str):
+    if key == "message":
+        return e.message
+    value = e.props.get(key, _ABSENT)
+    if value is not _ABSENT:
+        return value
+    if key == "name":
+        return e.name
+    if key == "stack":
+        return _error_string(e)
+    if e.hidden is not None and key in e.hidden:
+        return e.hidden[key]
+    return _method_value(e, _ERROR_METHODS, key)
+
+
+def _method_value(obj, table: dict, key: str):
+    impl = table.get(key)
+    return UNDEFINED if impl is None else JSFunction(key, obj, impl)
+
+
+def set_(obj, key, value):
+    """``obj[key] = value``; returns ``value``."""
+    if type(obj) is dict:
+        obj[key if type(key) is str else to_property_key(key)] = value
+        return value
+    t = type(obj)
+    if t is list:
+        _set_array(obj, key, value)
+    elif t is JSError:
+        _set_error(obj, to_property_key(key), value)
+    elif obj is None or obj is UNDEFINED:
+        raise type_error(
+            f"Cannot set properties of {to_string(obj)} (setting '{to_property_key(key)}')"
+        )
+    elif t is Promise or t is JSFunction:
+        raise _no_named_properties(obj, key)
+    else:  # a primitive: a TypeError in strict mode, which Node runs us in
+        raise _primitive_write(obj, to_property_key(key))
+    return value
+
+
+def _primitive_write(obj, key: str) -> JSThrow:
+    """Node's TypeError for ``"s".x = 1`` / ``(5).x = 1`` (strict mode)."""
+    if type(obj) is str:
+        i = _index_key(key)
+        if key == "length" or (i is not None and i < len(obj)):
+            return type_error(
+                f"Cannot assign to read only property '{key}' of string '{obj}'"
+            )
+    return type_error(
+        f"Cannot create property '{key}' on {typeof(obj)} '{to_string(obj)}'"
+    )
+
+
+def _set_array(a: list, key, value) -> None:
+    if type(key) is float:
+        i = _float_index(key)
+    else:
+        key = to_property_key(key)
+        if key == "length":
+            _set_length(a, value)
+            return
+        i = _index_key(key)
+    if i is None:
+        raise _no_named_properties(a, key)
+    if i < len(a):
+        a[i] = value
+        return
+    if i >= _MAX_HOLEY_LENGTH:  # JS would accept it, sparsely
+        raise range_error("Invalid array length")
+    a.extend([UNDEFINED] * (i - len(a)))
+    a.append(value)
+
+
+def _set_length(a: list, value) -> None:
+    n = to_number(value)
+    if not 0 <= n <= 2**32 - 1 or n != int(n):
+        raise range_error("Invalid array length")
+    n = int(n)
+    if n <= len(a):
+        del a[n:]
+    elif n > _MAX_HOLEY_LENGTH:
+        raise range_error("Invalid array length")
+    else:
+        a.extend([UNDEFINED] * (n - len(a)))
+
+
+def _set_error(e: JSError, key: str, value) -> None:
+    if key == "message":
+        e.message = to_string(value)
+        return
+    e.props[key] = value
+    if key == "name":
+        e.name = "Error" if value is UNDEFINED else to_string(value)
+
+
+_NAMED = {
+    list: "an array (Rhythm arrays hold only elements)",
+    Promise: "a promise",
+    JSFunction: "a function",
+}
+
+
+def _no_named_properties(obj, key) -> JSThrow:
+    """Unlike JS, Rhythm's arrays (plain lists), promises and method values
+    hold no named properties: say so instead of losing the write."""
+    return type_error(
+        f"Cannot create property '{to_property_key(key)}' on {_NAMED[type(obj)]}"
+    )
+
+
+def delete(obj, key) -> bool:
+    """``delete obj[key]``; False where JS refuses (array/string length,
+    string indexes).  An array element becomes undefined (no holes)."""
+    if obj is None or obj is UNDEFINED:
+        raise type_error("Cannot convert undefined or null to object")
+    t = type(obj)
+    key = to_property_key(key)
+    if t is dict:
+        obj.pop(key, None)
+    elif t is list:
+        if key == "length":
+            return False
+        i = _index_key(key)
+        if i is not None and i < len(obj):
+            obj[i] = UNDEFINED
+    elif t is str:
+        i = _index_key(key)
+        return not (key == "length" or (i is not None and i < _unit_length(obj)))
+    elif t is JSError:
+        if key == "message":
+            obj.message = ""
+        obj.props.pop(key, None)
+    return True
+
+
+def _in_key_text(key) -> str:
+    """How Node's `in` TypeError shows the key (objects are not converted)."""
+    if type(key) is list:
+        return "[object Array]"
+    if type(key) is dict:
+        return "#<Object>"
+    return to_property_key(key)
+
+
+def has_property(key, obj) -> bool:
+    """``key in obj``."""
+    t = type(obj)
+    if t is dict:
+        return to_property_key(key) in obj
+    if t is not list and t is not JSError and t is not Promise and t is not JSFunction:
+        raise type_error(
+            f"Cannot use 'in' operator to search for '{_in_key_text(key)}' in {to_string(obj)}"
+        )
+    key = to_property_key(key)
+    if t is list:
+        i = _index_key(key)
+        return (
+            key == "length" or (i is not None and i < len(obj)) or key in _ARRAY_METHODS
+        )
+    if t is JSError:
+        return (
+            key in ("name", "message", "stack")
+            or key in obj.props
+            or key in _ERROR_METHODS
+        )
+    return False
+
+
+def call_method(obj, name, args, text: str):
+    """``obj.name(...args)``."""
+    table = _METHODS.get(type(obj))
+    if table is not None and type(name) is str:
+        impl = table.get(name)
+        if impl is not None:
+            return impl(obj, args)
+    return call(get(obj, name), args, text)

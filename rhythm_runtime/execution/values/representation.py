@@ -1,0 +1,136 @@
+"""How JavaScript values are held in Python (the table in the package docstring):
+the value types, the JSThrow every layer raises and its error constructors, and
+V8's limits.  The bottom layer: nothing else in the package is imported while it
+loads."""
+
+from __future__ import annotations
+
+import math
+
+
+class Undefined:
+    """The type of ``UNDEFINED``: a falsy singleton that survives copying."""
+
+    __slots__ = ()
+    _instance: Undefined | None = None
+
+    def __new__(cls) -> Undefined:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "undefined"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __reduce__(self):
+        return (Undefined, ())
+
+
+UNDEFINED = Undefined()
+
+
+class JSError:
+    """An Error object.
+
+    ``name`` and ``message`` are strings: the error's name and message as
+    ``String(e)`` shows them.  ``props`` holds the own enumerable properties
+    a script adds later (``e.code = 5``), which are all ``JSON.stringify``
+    shows.  As in JS, assigning ``e.name`` adds an enumerable ``name`` (it
+    lives on the prototype until then): it goes to ``props`` with the value
+    as assigned, and ``name`` follows it as a string.
+    """
+
+    __slots__ = ("name", "message", "props", "hidden")
+
+    def __init__(self, name: str, message: str = "", props: dict | None = None, hidden: dict | None = None):
+        self.name = name
+        self.message = message
+        self.props = {} if props is None else props
+        # non-enumerable own properties (AggregateError's `errors`, `cause`): readable, not in JSON
+        self.hidden = hidden
+
+    def __repr__(self) -> str:
+        return f"JSError({self.name!r}, {self.message!r}, {self.props!r})"
+
+
+class Promise:
+    """A handle on something the runtime resolves: a leaf (``key`` names it)
+    or a combinator over ``items``.  Compared by identity, like JS objects.
+
+    ``born`` (combinators only): the highest settlement seq the run had seen
+    when the combinator was made; items settled by then count as settled at
+    its creation, so they take part in array order, as in JavaScript."""
+
+    __slots__ = ("kind", "key", "items", "born")
+
+    def __init__(self, kind: str, key: str | None = None, items: list | None = None, born: int | None = None):
+        self.kind = kind
+        self.key = key
+        self.items = items
+        self.born = born
+
+    def __repr__(self) -> str:
+        return f"Promise({self.kind!r}, {self.key!r}, {self.items!r})"
+
+
+class JSFunction:
+    """A built-in method read as a value (``typeof arr.push``), bound to the
+    receiver it was read from.  ``impl(this, args)`` runs it."""
+
+    __slots__ = ("name", "this", "impl")
+
+    def __init__(self, name: str, this, impl):
+        self.name = name
+        self.this = this
+        self.impl = impl
+
+    def __repr__(self) -> str:
+        return f"<JSFunction {self.name}>"
+
+
+class JSThrow(Exception):
+    """A JavaScript ``throw``; ``value`` is the thrown JS value."""
+
+    def __init__(self, value):
+        super().__init__(value)
+        self.value = value
+
+    def __str__(self) -> str:
+        # Imported on use: conversions and JSON sit above this layer and raise JSThrow.
+        from .conversions import to_string
+        from .json_text import json_stringify
+
+        value = self.value
+        if type(value) is dict or type(value) is list:
+            try:
+                return json_stringify(value)
+            except JSThrow:
+                pass
+        return to_string(value)
+
+
+def type_error(message: str) -> JSThrow:
+    """A ``TypeError`` ready to raise: ``raise type_error(...)``."""
+    return JSThrow(JSError("TypeError", message))
+
+
+def range_error(message: str) -> JSThrow:
+    return JSThrow(JSError("RangeError", message))
+
+
+def syntax_error(message: str) -> JSThrow:
+    return JSThrow(JSError("SyntaxError", message))
+
+
+NAN = math.nan
+INF = math.inf
+_MAX_SAFE = 9007199254740992.0  # 2**53
+_MAX_STRING_LENGTH = 2**29 - 24  # V8's limit on 64-bit machines
+_MAX_ARRAY_INDEX = 2**32 - 2
+# Arrays are dense lists, so a write far past the end would allocate every
+# hole; cap the length such writes may produce (a documented deviation).
+_MAX_HOLEY_LENGTH = 2**24
+_ABSENT = object()  # "no argument at all", where JS tells it from undefined

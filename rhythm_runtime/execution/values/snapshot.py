@@ -1,0 +1,299 @@
+"""The snapshot codec: any graph of JS values as JSON a person can read, and
+back."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+from .representation import INF, NAN, UNDEFINED, JSError, JSFunction, Promise
+from .number_text import number_to_string
+from .methods import _METHODS_BY_TYPE
+from .global_objects import global_function
+
+
+# A snapshot is the JSON that Postgres stores at every step and a person
+# reads while debugging, so plain data encodes as itself and only what JSON
+# cannot say is tagged, as an object with a "$" key:
+#
+#   {"$": "undefined"}   {"$": "NaN"}   {"$": "Infinity"}   {"$": "-Infinity"}
+#   {"$": "-0"}
+#   {"$": "error", "name": …, "message": …, "props": {…}}      (props if any)
+#   {"$": "promise", "kind": …, "key": …, "items": […]}        (items if any)
+#   {"$": "function", "name": "push", "this": <receiver>}   a method value
+#   {"$": "function", "name": "Math.floor"}                  a global one
+#   {"$": "object", "value": {…}}     a script object that has a "$" key
+#   {"$": "shared", "id": 1, "value": <container>}   first sight of a
+#   {"$": "ref", "id": 1}                            container reached twice
+#
+# Numbers are written as JSON numbers (Python's repr round-trips exactly);
+# JSON integers, which Postgres may hand back for big values, decode as floats.
+
+_AS_IS = frozenset({str, bool, type(None)})
+_DECODED_AS_IS = frozenset({str, bool, float, type(None)})
+
+
+def encode_snapshot(value):
+    """JSON-ready data for any graph of JS values, in one pass.
+
+    Every container's encoding is put into its holder (the output list or
+    dict, or the root holder) before its members are encoded, and where it
+    was put is remembered.  Reaching a container a second time, whether
+    through sharing or a cycle, wraps that first placement in place into
+    ``{"$": "shared", "id": n, "value": …}`` and writes ``{"$": "ref", "id":
+    n}`` here; the definition thus always sits where the container was first
+    reached.  Shared ids are numbered in the order sharing is discovered.
+
+    Raises RecursionError for data nested deeper than decode_snapshot could
+    read back (see _Encoding.put)."""
+    top = [value]
+    if type(value) not in _AS_IS:
+        _Encoding().put(value, top, 0, 0)
+    return top[0]
+
+
+# Python frames decode_snapshot spends between a container and its members
+# (e.g. _decode -> _decode_list -> <listcomp> -> _decode for a list), and how
+# many frames below the recursion limit encode_snapshot leaves for callers.
+_LIST_FRAMES, _DICT_FRAMES, _TAGGED_FRAMES, _PROMISE_FRAMES = 3, 2, 3, 4
+_CALLER_FRAMES = 100
+
+
+class _Encoding:
+    """The state of one encode_snapshot call."""
+
+    __slots__ = ("places", "shared", "limit")
+
+    def __init__(self):
+        # id(container) -> [holder, slot, shared id or 0]; the containers are
+        # all reachable from the value being encoded, so their ids are stable.
+        self.places: dict[int, list] = {}
+        self.shared = 0
+        self.limit = sys.getrecursionlimit() - _CALLER_FRAMES
+
+    def put(self, v, holder, slot, depth: int) -> None:
+        """Write the encoding of ``v`` (anything but a str, bool or None) to
+        ``holder[slot]``.
+
+        ``depth`` counts the frames decode_snapshot will need to reach ``v``
+        when the snapshot is read back; data past the recursion limit is
+        refused here rather than stored and found unreadable at the next
+        step.  (A shared definition or a reference decoded before it may
+        cost decoding a few frames more; _CALLER_FRAMES covers that.)"""
+        t = type(v)
+        if t is float:
+            holder[slot] = v if v - v == 0 and v else _encode_number(v)
+            return
+        if v is UNDEFINED:
+            holder[slot] = {"$": "undefined"}
+            return
+        if t is JSFunction:
+            this = v.this
+            if this is UNDEFINED:
+                holder[slot] = {"$": "function", "name": v.name}
+                return
+            holder[slot] = out = {"$": "function", "name": v.name, "this": this}
+            if type(this) not in _AS_IS:
+                self.put(this, out, "this", depth + _DICT_FRAMES)
+            return
+        places = self.places
+        key = id(v)
+        place = places.get(key)
+        if place is not None:  # reached before: shared, or a cycle
+            n = place[2]
+            if not n:
+                n = place[2] = self.shared = self.shared + 1
+                first, first_slot = place[0], place[1]
+                first[first_slot] = {"$": "shared", "id": n, "value": first[first_slot]}
+            holder[slot] = {"$": "ref", "id": n}
+            return
+        if depth > self.limit:
+            raise RecursionError("the snapshot data is nested too deeply")
+        if t is list:
+            places[key] = [holder, slot, 0]
+            holder[slot] = out = v.copy()
+            depth += _LIST_FRAMES
+            i = 0
+            for x in v:
+                if type(x) not in _AS_IS:
+                    self.put(x, out, i, depth)
+                i += 1
+        elif t is dict:
+            places[key] = [holder, slot, 0]
+            out = v.copy()
+            if "$" in v:
+                holder[slot] = {"$": "object", "value": out}
+                self.members(v, out, depth + _TAGGED_FRAMES)
+            else:
+                holder[slot] = out
+                self.members(v, out, depth + _DICT_FRAMES)
+        elif t is JSError:
+            places[key] = [holder, slot, 0]
+            holder[slot] = out = {"$": "error", "name": v.name, "message": v.message}
+            if v.props:
+                out["props"] = props = v.props.copy()
+                self.members(v.props, props, depth + _TAGGED_FRAMES)
+            if v.hidden:
+                out["hidden"] = hidden = v.hidden.copy()
+                self.members(v.hidden, hidden, depth + _TAGGED_FRAMES)
+        elif t is Promise:
+            places[key] = [holder, slot, 0]
+            holder[slot] = out = {"$": "promise", "kind": v.kind, "key": v.key}
+            if v.born is not None:
+                out["born"] = v.born
+            if v.items is not None:
+                out["items"] = items = v.items.copy()
+                depth += _PROMISE_FRAMES
+                i = 0
+                for x in v.items:
+                    if type(x) not in _AS_IS:
+                        self.put(x, items, i, depth)
+                    i += 1
+        else:
+            raise TypeError(f"{t.__name__} is not a JavaScript value")
+
+    def members(self, d: dict, out: dict, depth: int) -> None:
+        """Encode the values of ``out``, a copy of ``d``, in place."""
+        for k, x in d.items():
+            if type(x) not in _AS_IS:
+                self.put(x, out, k, depth)
+
+
+def _encode_number(x: float):
+    """A zero, NaN or an infinity (other numbers are written as they are)."""
+    if x == 0:
+        return x if math.copysign(1.0, x) > 0 else {"$": "-0"}
+    return {"$": number_to_string(x)}  # NaN, Infinity, -Infinity
+
+
+def decode_snapshot(data):
+    """The JS values ``encode_snapshot`` encoded, sharing and cycles included.
+
+    Key order may have changed on the way (Postgres ``jsonb`` sorts keys), so
+    a reference may come before the definition it points to."""
+    return _decode(data, _Refs(_shared_definitions(data)))
+
+
+class _Refs(dict):
+    """Decoded shared containers by id; a reference met before its
+    definition decodes that definition on the spot."""
+
+    def __init__(self, definitions: dict):
+        super().__init__()
+        self.definitions = definitions
+
+    def __missing__(self, ref_id):
+        return _decode_container(self.definitions[ref_id], self, ref_id)
+
+
+def _shared_definitions(data) -> dict:
+    """Every ``shared`` definition in ``data`` by id.  Walks encoded nodes
+    only: the raw member dicts of objects and errors are script data, which
+    may look like a tag without being one."""
+    found = {}
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if type(node) is list:
+            stack.extend(node)
+        elif type(node) is dict:
+            tag = node.get("$")
+            if tag is None:
+                stack.extend(node.values())
+            elif tag == "shared":
+                found[node["id"]] = node["value"]
+                stack.append(node["value"])
+            elif tag == "object":
+                stack.extend(node["value"].values())
+            elif tag == "error":
+                stack.extend(node.get("props", {}).values())
+                stack.extend(node.get("hidden", {}).values())
+            elif tag == "promise":
+                stack.extend(node.get("items", ()))
+            elif tag == "function":
+                stack.append(node.get("this"))
+    return found
+
+
+_SCALAR_TAGS = {
+    "undefined": UNDEFINED,
+    "NaN": NAN,
+    "Infinity": INF,
+    "-Infinity": -INF,
+    "-0": -0.0,
+}
+
+
+def _decode(node, refs: dict):
+    t = type(node)
+    if t in _DECODED_AS_IS:
+        return node
+    if t is int:
+        return float(node)
+    if t is list:
+        return _decode_list(node, refs, None)
+    tag = node.get("$")
+    if tag is None:
+        return _decode_object(node, refs, None)
+    if tag == "ref":
+        return refs[node["id"]]
+    if tag == "shared":
+        if node["id"] in refs:  # already decoded through an earlier reference
+            return dict.__getitem__(refs, node["id"])
+        return _decode_container(node["value"], refs, node["id"])
+    if tag == "function":
+        return _decode_function(node, refs)
+    if tag in _SCALAR_TAGS:
+        return _SCALAR_TAGS[tag]
+    return _decode_container(node, refs, None)
+
+
+def _decode_function(node: dict, refs: dict) -> JSFunction:
+    name = node["name"]
+    if "this" not in node:
+        return global_function(name)
+    this = _decode(node["this"], refs)
+    return JSFunction(name, this, _METHODS_BY_TYPE[type(this)][name])
+
+
+def _decode_container(node, refs: dict, ref_id):
+    """Decode a list, object, error or promise; with ``ref_id`` it is
+    registered before its members are decoded, so cycles resolve."""
+    if type(node) is list:
+        return _decode_list(node, refs, ref_id)
+    tag = node.get("$")
+    if tag is None:
+        return _decode_object(node, refs, ref_id)
+    if tag == "object":
+        return _decode_object(node["value"], refs, ref_id)
+    if tag == "error":
+        error = _register(JSError(node["name"], node["message"]), refs, ref_id)
+        error.props = _decode_object(node.get("props", {}), refs, None)
+        if "hidden" in node:
+            error.hidden = _decode_object(node["hidden"], refs, None)
+        return error
+    if tag == "promise":
+        promise = _register(Promise(node["kind"], node["key"], None, node.get("born")), refs, ref_id)
+        if "items" in node:
+            promise.items = _decode_list(node["items"], refs, None)
+        return promise
+    raise ValueError(f"unknown snapshot tag {tag!r}")
+
+
+def _register(container, refs: dict, ref_id):
+    if ref_id is not None:
+        refs[ref_id] = container
+    return container
+
+
+def _decode_list(node: list, refs: dict, ref_id) -> list:
+    out = _register([], refs, ref_id)
+    out.extend([x if type(x) in _DECODED_AS_IS else _decode(x, refs) for x in node])
+    return out
+
+
+def _decode_object(node: dict, refs: dict, ref_id) -> dict:
+    out = _register({}, refs, ref_id)
+    for k, x in node.items():
+        out[k] = x if type(x) in _DECODED_AS_IS else _decode(x, refs)
+    return out
