@@ -336,3 +336,16 @@ class _JsonErrorFinder:
                 return
             else:
                 self.fail(f"Expected ',' or '}}' after property value in JSON at position {self.i}")
+
+
+def describe_thrown(value) -> str:
+    """``str(JSThrow)``: JSON for objects and arrays (when they have one), else JavaScript's ``String()``."""
+    if type(value) is dict or type(value) is list:
+        try:
+            return json_stringify(value)
+        except JSThrow:
+            pass
+    return to_string(value)
+
+
+JSThrow.describe = staticmethod(describe_thrown)

@@ -98,18 +98,12 @@ class JSThrow(Exception):
         super().__init__(value)
         self.value = value
 
-    def __str__(self) -> str:
-        # Imported on use: conversions and JSON sit above this layer and raise JSThrow.
-        from .conversions import to_string
-        from .json_text import json_stringify
+    # How a thrown value reads as text; json_text.py, which sits above this
+    # layer (it needs String() and JSON.stringify), installs the real one.
+    describe = staticmethod(repr)
 
-        value = self.value
-        if type(value) is dict or type(value) is list:
-            try:
-                return json_stringify(value)
-            except JSThrow:
-                pass
-        return to_string(value)
+    def __str__(self) -> str:
+        return JSThrow.describe(self.value)
 
 
 def type_error(message: str) -> JSThrow:
