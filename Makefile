@@ -19,6 +19,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/rhythm compile --check examples bench/workflows tests/chaos/workflows
+	cd examples && ../$(BIN)/rhythm check --app demo_app:app
 	$(BIN)/python -m pytest -q
 
 clean:

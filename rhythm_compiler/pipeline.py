@@ -78,10 +78,16 @@ def _compile(source: str, path: str, name: str | None, fmt: bool) -> Compiled:
     return Compiled(name, version_of(source), code, machine, source_hash(source))
 
 
-def compile_file(path: str | Path, fmt: bool = True) -> Compiled:
-    p = Path(path)
+def read_source(path: str | Path) -> str:
+    """A `.flow` file's text; a file that cannot be read or is not UTF-8 is a CompileError too."""
     try:
-        source = p.read_text(encoding="utf-8")
+        return Path(path).read_bytes().decode("utf-8")
     except UnicodeDecodeError as e:
-        raise CompileError([Diagnostic(1, 1, f"the file is not valid UTF-8 ({e.reason} at byte {e.start})", 1, str(path))]) from None
-    return compile_source(source, str(path), fmt=fmt)
+        raise CompileError([Diagnostic(1, 1, f"the file is not valid UTF-8 ({e.reason} at byte {e.start}); "
+                                             f"save it as UTF-8", 1, str(path))]) from None
+    except OSError as e:
+        raise CompileError([Diagnostic(1, 1, f"cannot read the file ({e.strerror or e})", 1, str(path))]) from None
+
+
+def compile_file(path: str | Path, fmt: bool = True) -> Compiled:
+    return compile_source(read_source(path), str(path), fmt=fmt)

@@ -80,7 +80,7 @@ def test_no_import_cycles_and_lower_layers_never_import_higher_ones() -> None:
     modules = _runtime_modules()
     graph = {name: {m for m in _imports(path, name, path.name == "__init__.py") if m in modules and m != name}
              for name, path in modules.items()}
-    layers = ["errors", "execution", "storage", "api", "worker", "inspection", "cli"]
+    layers = ["errors", "execution", "storage", "api", "editor", "worker", "inspection", "cli"]
 
     def layer(name: str) -> int:
         parts = name.split(".")

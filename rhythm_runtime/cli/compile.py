@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from rhythm_compiler import CompileError, CompilerBug, compile_source
+from rhythm_compiler import CompileError, CompilerBug, compile_source, read_source
 from rhythm_compiler.diagnostics import Diagnostic, render_all
 
 COMPILED_DIR = "compiled"
@@ -105,14 +105,7 @@ def compile_cmd(paths, out, check, diff, quiet) -> None:
 
 def _compile_one(flow: Path) -> str:
     """The module code of one .flow file; unreadable files are CompileErrors too."""
-    try:
-        source = flow.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise CompileError([Diagnostic(1, 1, f"the file is not valid UTF-8 ({e.reason} at byte {e.start}); "
-                                             f"save it as UTF-8", 1, str(flow))]) from None
-    except OSError as e:
-        raise CompileError([Diagnostic(1, 1, f"cannot read the file ({e.strerror or e})", 1, str(flow))]) from None
-    return compile_source(source, str(flow)).code
+    return compile_source(read_source(flow), str(flow)).code
 
 
 def _read_existing(target: Path) -> str | None:

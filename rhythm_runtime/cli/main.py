@@ -10,6 +10,7 @@ import sys
 
 import click
 
+from rhythm_runtime.cli.check import check_cmd
 from rhythm_runtime.cli.compile import compile_cmd
 from rhythm_runtime.cli.dashboard import dashboard_cmd
 from rhythm_runtime.cli.db import db
@@ -37,6 +38,6 @@ def main() -> None:
     """Rhythm: durable workflows in .flow files, on nothing but Postgres."""
 
 
-for command in (compile_cmd, worker, dev, start, signal_cmd, status, list_cmd, cancel, retry, db, inspect_cmd, graph_cmd,
+for command in (compile_cmd, check_cmd, worker, dev, start, signal_cmd, status, list_cmd, cancel, retry, db, inspect_cmd, graph_cmd,
                 dashboard_cmd):
     main.add_command(command)

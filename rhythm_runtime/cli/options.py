@@ -11,14 +11,14 @@ database_option = click.option("--database-url", envvar="RHYTHM_DATABASE_URL", h
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 
-def load_app(spec: str):
-    """`module:attribute` (like uvicorn and Celery) -> the RhythmApp."""
+def load_app(spec: str, root: Path | None = None):
+    """`module:attribute` (like uvicorn and Celery), importable from `root` (default: the cwd) -> the RhythmApp."""
     import importlib
 
     from rhythm_runtime.api.app import RhythmApp
 
     module_name, _, attr = spec.partition(":")
-    sys.path.insert(0, str(Path.cwd()))
+    sys.path.insert(0, str(root or Path.cwd()))
     try:
         module = importlib.import_module(module_name)
     except ImportError as e:
