@@ -138,6 +138,7 @@ class Resolution:
     slots: dict = field(default_factory=dict)  # Name node -> slot
     globals: dict = field(default_factory=dict)  # Name node -> global name
     scope_slots: dict = field(default_factory=dict)  # Block/For/ForOf node -> slots its scope declares
+    bindings: dict = field(default_factory=dict)  # Name node (declaration or use) -> its Binding, for the editor
 
 
 class Checker:
@@ -181,7 +182,7 @@ class Checker:
             slot = f"{name}@{n}"
         self.live_slots.add(slot)
         self.scope.pending.pop(name, None)
-        self.scope.bindings[name] = Binding(name, slot, kind, name_node.span)
+        self.scope.bindings[name] = self.res.bindings[name_node] = Binding(name, slot, kind, name_node.span)
         self.res.slots[name_node] = slot
 
     def declare_target(self, target, kind: str) -> None:
@@ -403,6 +404,7 @@ class Checker:
             if (b.decl.line, b.decl.col) > (e.span.line, e.span.col) and b.kind != "global":
                 self.error(e.span, f"'{e.name}' is used before its declaration")
             self.res.slots[e] = b.slot
+            self.res.bindings[e] = b
             return b
         if e.name in self.globals:
             if e.name == "Inputs":
@@ -558,6 +560,7 @@ class Checker:
                 self.error(t.span, f"cannot assign to '{t.name}' because it is a constant (declared with 'const' "
                                    f"on line {b.decl.line}); declare it with 'let' if it must change")
             self.res.slots[t] = b.slot
+            self.res.bindings[t] = b
         elif isinstance(t, (A.Member, A.Index)):
             if isinstance(t.obj, A.Name) and self.is_global_namespace(t.obj):
                 self.error(t.span, f"cannot assign to a member of the built-in '{t.obj.name}'")

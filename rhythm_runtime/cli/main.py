@@ -10,10 +10,10 @@ import sys
 
 import click
 
-from rhythm_runtime.cli.check import check_cmd
 from rhythm_runtime.cli.compile import compile_cmd
 from rhythm_runtime.cli.dashboard import dashboard_cmd
 from rhythm_runtime.cli.db import db
+from rhythm_runtime.cli.editor import check_cmd, lsp_cmd
 from rhythm_runtime.cli.inspect import graph_cmd, inspect_cmd
 from rhythm_runtime.cli.runs import cancel, list_cmd, retry, signal_cmd, start, status
 from rhythm_runtime.cli.worker import dev, worker
@@ -38,6 +38,6 @@ def main() -> None:
     """Rhythm: durable workflows in .flow files, on nothing but Postgres."""
 
 
-for command in (compile_cmd, check_cmd, worker, dev, start, signal_cmd, status, list_cmd, cancel, retry, db, inspect_cmd, graph_cmd,
-                dashboard_cmd):
+for command in (compile_cmd, check_cmd, worker, dev, start, signal_cmd, status, list_cmd, cancel, retry, db, inspect_cmd,
+                graph_cmd, dashboard_cmd, lsp_cmd):
     main.add_command(command)

@@ -1,6 +1,7 @@
-"""``rhythm check``: compile every workflow and hold its task and workflow names against the app's.
+"""``rhythm check`` and ``rhythm lsp``: the static checks, in CI and in the editor.
 
-Run it in CI next to `rhythm compile --check`: a typo in `Task.run("send-emial")`
+`check` compiles every workflow and holds its task and workflow names
+against the app's. Run it in CI next to `rhythm compile --check`: a typo in `Task.run("send-emial")`
 is an error here instead of a run waiting in production for a task no worker
 has. Exit codes as `rhythm compile`: 0 ok (warnings and notes allowed),
 1 errors, 2 usage, 123 internal error.
@@ -74,3 +75,11 @@ def _summary(total: int, counts: dict, with_app: bool) -> str:
     parts = [f"{n} {kind}{'' if n == 1 else 's'}" for kind, n in counts.items() if n]
     checked = "against the app" if with_app else "without an app"
     return f"checked {total} workflow{'' if total == 1 else 's'} {checked}: {', '.join(parts) or 'no problems'}"
+
+
+@click.command("lsp")
+def lsp_cmd() -> None:
+    """Run the language server on stdio (editors start it; see editors/vscode/)."""
+    from rhythm_runtime.editor.server import serve  # noqa: PLC0415 -- pygls is needed by this command only
+
+    serve()
