@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test compile-examples clean
+.PHONY: demo test grammar-test vsix compile-examples clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,15 @@ test: $(STAMP)
 	$(BIN)/rhythm compile --check examples bench/workflows tests/chaos/workflows
 	cd examples && ../$(BIN)/rhythm check --app demo_app:app
 	$(BIN)/python -m pytest -q
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory grammar-test; \
+	else echo "make test: npm not found, so the editor grammar tests (editors/vscode) were skipped"; fi
+
+# The VS Code extension's grammar tests and package (Node only; see editors/vscode/README.md).
+grammar-test:
+	cd editors/vscode && npm ci --no-audit --no-fund --loglevel=error && npm test
+
+vsix:
+	cd editors/vscode && npm ci --no-audit --no-fund --loglevel=error && npm run package
 
 clean:
 	rm -rf $(VENV) .rhythm
