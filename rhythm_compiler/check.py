@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from . import ast as A
 from .diagnostics import Diagnostic
+from .front_matter import front_matter_errors
 
 # Workflow globals: member -> (min args, max args); None marks a property.
 WORKFLOW_NAMESPACES: dict[str, dict[str, tuple[int, int] | None]] = {
@@ -618,5 +619,6 @@ def suggest(name: str, candidates, prefix: str = "") -> str:
 def check(program: A.Program, path: str = "<flow>") -> tuple[Resolution, list[Diagnostic]]:
     c = Checker(path)
     c.program(program)
+    c.diags += front_matter_errors(program, path)
     c.diags.sort(key=lambda d: (d.line, d.col))
     return c.res, c.diags

@@ -138,6 +138,7 @@ def test_migrations_yield_exactly_schema_sql(make_database):
         "timers",
         "signals",
         "history",
+        "schedules",
     }
     assert actual["triggers"] == []  # notifications are explicit, never trigger-based
 

@@ -17,6 +17,8 @@ from typing import Any
 from rhythm_compiler import compile_source, version_of
 
 from rhythm_runtime.execution.modules import load_module, module_hash
+from rhythm_runtime.schedules import read_front_matter
+from rhythm_runtime.storage import schedules
 from rhythm_runtime.api.tasks import REGISTRY, TaskSpec
 
 log = logging.getLogger("rhythm")
@@ -89,9 +91,10 @@ class RhythmApp:
         self._workflows = None
 
     def register(self, store) -> None:
-        """Record every workflow version in Postgres (idempotent)."""
+        """Record every workflow version in Postgres (idempotent), and the schedule its front matter declares."""
         for wf in self.workflows.values():
             store.register_version(wf.name, wf.version, wf.source, wf.code, module_hash(wf.code))
+            schedules.declare_front_matter(store, wf.name, read_front_matter(getattr(wf.module, "FRONT_MATTER", None)))
 
 
 def _load_current(code: str | None, name: str, version: str):

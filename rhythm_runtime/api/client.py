@@ -20,7 +20,9 @@ from rhythm_runtime.errors import RhythmError, StorageError
 from rhythm_runtime.execution.machine import MAX_PAYLOAD_BYTES, json_problem, json_text
 from rhythm_runtime.storage.store import RunNotFound, Store
 from rhythm_runtime.storage.transactions import is_outage
+from rhythm_runtime.api.schedules import ScheduleHandle, SyncSchedule, schedule_spec
 from rhythm_runtime.api.tasks import REGISTRY, TaskSpec
+from rhythm_runtime.storage import schedules as stored_schedules
 
 FINAL = ("completed", "failed", "cancelled")
 
@@ -83,6 +85,21 @@ class SyncRhythmClient:
         check_payload("task payload", payload, "payload")
         spec = REGISTRY.get(name) or TaskSpec(name, lambda p: None)
         return self.store.queue_task(name, payload, spec)
+
+    def create_schedule(self, id: str, workflow: str, cron: str | list[str], inputs: Any = None,
+                        timezone: str = "UTC", overlap: str = "skip", catchup=None) -> SyncSchedule:
+        """Create (or replace) schedule `id`, starting `workflow` at each tick of `cron`; see api/schedules.py."""
+        check_payload("schedule inputs", {} if inputs is None else inputs, "inputs")
+        stored_schedules.save(self.store, id, workflow, schedule_spec(cron, timezone, overlap, catchup), inputs)
+        return SyncSchedule(self.store, id)
+
+    def get_schedule(self, id: str) -> SyncSchedule:
+        schedule = SyncSchedule(self.store, id)
+        schedule.describe()  # ScheduleNotFound when there is none
+        return schedule
+
+    def list_schedules(self) -> list[dict]:
+        return stored_schedules.listing(self.store)
 
 
 @dataclass
@@ -170,6 +187,20 @@ class RhythmClient:
     async def queue_task(self, name: str, payload: Any = None) -> int:
         c = await self._client()
         return await asyncio.to_thread(c.queue_task, name, payload)
+
+    async def create_schedule(self, id: str, workflow: str, cron: str | list[str], inputs: Any = None,
+                              timezone: str = "UTC", overlap: str = "skip", catchup=None) -> ScheduleHandle:
+        c = await self._client()
+        return ScheduleHandle(await asyncio.to_thread(c.create_schedule, id, workflow, cron, inputs, timezone,
+                                                      overlap, catchup))
+
+    async def get_schedule(self, id: str) -> ScheduleHandle:
+        c = await self._client()
+        return ScheduleHandle(await asyncio.to_thread(c.get_schedule, id))
+
+    async def list_schedules(self) -> list[dict]:
+        c = await self._client()
+        return await asyncio.to_thread(c.list_schedules)
 
     async def close(self) -> None:
         if self._sync is not None:

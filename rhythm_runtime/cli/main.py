@@ -16,6 +16,7 @@ from rhythm_runtime.cli.db import db
 from rhythm_runtime.cli.editor import check_cmd, lsp_cmd
 from rhythm_runtime.cli.inspect import graph_cmd, inspect_cmd
 from rhythm_runtime.cli.runs import cancel, list_cmd, retry, signal_cmd, start, status
+from rhythm_runtime.cli.schedules import schedules
 from rhythm_runtime.cli.worker import dev, worker
 
 
@@ -39,5 +40,5 @@ def main() -> None:
 
 
 for command in (compile_cmd, check_cmd, worker, dev, start, signal_cmd, status, list_cmd, cancel, retry, db, inspect_cmd,
-                graph_cmd, dashboard_cmd, lsp_cmd):
+                graph_cmd, dashboard_cmd, lsp_cmd, schedules):
     main.add_command(command)

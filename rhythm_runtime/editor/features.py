@@ -18,8 +18,8 @@ from rhythm_compiler.lex import split_front_matter
 from rhythm_runtime.editor.analysis import Analysis
 from rhythm_runtime.editor.app_names import AppNames
 from rhythm_runtime.execution.values.methods import _ARRAY_METHODS, _STRING_METHODS
+from rhythm_runtime.schedules import FRONT_MATTER_KEYS
 
-FRONT_MATTER_KEYS = ("description",)
 # Parameter names of the workflow globals (their arities live in the checker's WORKFLOW_NAMESPACES).
 WORKFLOW_PARAMETERS = {"run": "name, payload", "delay": "seconds", "next": "name"}
 NAME_CALLS = {"Task.run": "task", "Workflow.run": "workflow", "Signal.next": "signal"}

@@ -16,6 +16,7 @@ import typing
 from rhythm_compiler import ast as A
 from rhythm_compiler.check import check, suggest
 from rhythm_compiler.diagnostics import CompileError, Diagnostic
+from rhythm_compiler.front_matter import front_matter_warnings
 from rhythm_compiler.parse import parse
 from rhythm_compiler.references import Reference, references
 from rhythm_runtime.editor.app_names import AppNames, TaskInfo
@@ -48,7 +49,7 @@ def findings(source: str, path: str, names: AppNames) -> list[Diagnostic]:
 
 
 def name_findings(program: A.Program, path: str, names: AppNames) -> list[Diagnostic]:
-    out = []
+    out = front_matter_warnings(program, path)
     for ref in references(program):
         if ref.kind == "task" and names.tasks is not None:
             out += _task_findings(ref, path, names.tasks)

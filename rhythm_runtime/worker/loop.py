@@ -41,6 +41,7 @@ from rhythm_runtime.errors import StorageError
 from rhythm_runtime.execution.machine import DEFAULT_STEP_BUDGET, MAX_PAYLOAD_BYTES, clip, json_problem, json_text
 from rhythm_runtime.execution.modules import load_module, module_hash
 from rhythm_runtime.worker.observability import Observer
+from rhythm_runtime.storage import schedules
 from rhythm_runtime.storage.engine import Engine, InlineClaim, VersionUnavailable, claim_number
 from rhythm_runtime.storage.queries import Q, error_payload
 from rhythm_runtime.storage.store import Store
@@ -233,7 +234,10 @@ class Worker:
     def _housekeeping(self) -> bool:
         try:
             self._renew()
-            return self.store.reclaim_expired() > 0
+            fired = schedules.fire_due(self.store)
+            for run_id in fired:
+                log.info("schedule started run %s", run_id)
+            return self.store.reclaim_expired() > 0 or bool(fired)
         except StorageError as e:
             if not is_outage(e):
                 log.warning("database error in housekeeping, retrying: %s", e)
