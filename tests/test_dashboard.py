@@ -59,6 +59,10 @@ return total
 const answer = await Workflow.run("dash_approve", { id: Inputs.id })
 return answer
 """,
+    "dash_unserved": """\
+const done = await Task.run("dash-nobody-runs-this", {})
+return done
+""",
     "dash_fragile": """\
 const reply = await Task.run("dash-upstream", { n: Inputs.n })
 return reply
@@ -240,6 +244,22 @@ def test_task_wait_failed_and_completed_runs(env, web):
     assert '{"ok": true}' in seen and "Cancel run" not in seen
     assert 'class="line current"' not in page  # finished: its last await is not where it is
     assert "classDef current" not in page and 'fill="#ffe08a"' not in page  # nor a current state in the graph
+
+
+def test_a_task_no_worker_serves_says_so_and_the_workers_page_lists_the_worker(env, web):
+    client, _ = env
+    waiting = started(client, "dash_unserved")
+    seen = text(web.get(href(waiting)).text)
+    assert "'dash-nobody-runs-this'  pending  attempt 0/1  no live worker serves task 'dash-nobody-runs-this' " \
+           "(queue default) since " in seen
+    assert "no worker has registered it" in seen
+    page = web.get("/workers")
+    assert page.status_code == 200
+    seen = text(page.text)
+    [worker_id] = re.findall(r"<code>([^<]+:\d+:\d+)</code>", page.text)
+    assert re.search(re.escape(worker_id) + r"\s+live\s+default\s+[^\n]*dash-echo", seen), seen
+    assert "onboard_user@" in seen and "/2" in seen  # its workflows and its concurrency
+    client.get(waiting).cancel()
 
 
 def test_a_cancelled_run_marks_the_line_it_was_suspended_at(env, web):

@@ -139,6 +139,8 @@ def test_migrations_yield_exactly_schema_sql(make_database):
         "signals",
         "history",
         "schedules",
+        "workers",
+        "task_registrations",
     }
     assert actual["triggers"] == []  # notifications are explicit, never trigger-based
 
@@ -177,9 +179,20 @@ def _new_queue(
     return queue, [row[0] for row in rows]
 
 
-def _claim(conn: psycopg.Connection, queue: str, worker: str, limit: int) -> list[int]:
-    params = {"worker": worker, "queues": [queue], "limit": limit, "lease_seconds": 30}
+def _claim(conn: psycopg.Connection, queue: str, worker: str, limit: int, names=("noop",)) -> list[int]:
+    params = {"worker": worker, "queues": [queue], "names": list(names), "limit": limit, "lease_seconds": 30}
     return [row[0] for row in conn.execute(Q["claim_tasks"], params).fetchall()]
+
+
+def test_a_claim_takes_only_the_task_names_the_worker_runs(db_url):
+    """Two services share a queue: each claims its own tasks, in one statement, and leaves the rest pending."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        queue, noops = _new_queue(conn, 3)
+        [other] = conn.execute("INSERT INTO rhythm.tasks (name, queue) VALUES ('render', %s) RETURNING id",
+                               (queue,)).fetchone()
+        assert _claim(conn, queue, "w1", 10, names=["render", "resize"]) == [other]
+        assert _claim(conn, queue, "w2", 10, names=["nothing-here"]) == []
+        assert sorted(_claim(conn, queue, "w3", 10)) == sorted(noops)
 
 
 def test_two_claimers_get_disjoint_rows(db_url):

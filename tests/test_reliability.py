@@ -214,9 +214,11 @@ def test_postgres_restart_mid_run(project):
         assert sorted(slow) == sorted(f"outage-{i}" for i in range(OUTAGE_RUNS)), slow
         assert [e for e in project.events(task="rel-step", event="end") if down_wall < e["time"] < up_wall], \
             "no task finished during the outage: recording a result across it was not tested"
-        # Both workers listen for notifications again.
-        wait_for(lambda: len(query(url, "SELECT 1 FROM pg_stat_activity WHERE query = 'LISTEN rhythm_work'")) == 2,
-                 10, "both workers to LISTEN again")
+        # Both workers listen for notifications again: each LISTENs, then heartbeats, on a new session.
+        wait_for(lambda: len(query(url, "SELECT 1 FROM rhythm.worker_states WHERE state = 'live' "
+                                        "AND backend_start > %s", (datetime.datetime.fromtimestamp(
+                                            down_wall, datetime.timezone.utc),))) == 2,
+                 10, "both workers to LISTEN and heartbeat again")
         for w in workers:
             assert w.proc.poll() is None, w.text()
             assert len(w.lines("database unavailable")) == 1, w.text()

@@ -27,6 +27,7 @@ from psycopg.conninfo import make_conninfo
 
 from rhythm_runtime.api.client import SyncRhythmClient, WorkflowFailed
 from rhythm_runtime.storage.store import RunFinished, RunIdConflict, Store, UnknownWorkflow
+from rhythm_runtime.inspection.inspect import inspect_run, render_report
 
 from helpers import query, wait_for
 
@@ -362,10 +363,19 @@ def test_task_result_that_is_not_json(client):
     assert "'bad_result'" in out["message"] and "not JSON" in out["message"] and "set" in out["message"], out
 
 
-def test_unknown_task_and_unknown_workflow_list_the_known_ones(client):
-    out = client.run_workflow("retry", {"task": "no_such_task", "payload": {}}, timeout=20)
-    assert out["name"] == "TaskError"
-    assert out["message"].startswith("unknown task 'no_such_task'; known tasks: add, async_add, async_too_slow, bad_result, crashy, ")
+def test_a_task_no_worker_has_waits_visibly_and_an_unknown_workflow_lists_the_known_ones(client, db_url):
+    """A task name no worker registered is scheduled all the same (another service may deploy it): the run
+    waits, and inspect says so with a "did you mean"."""
+    handle = client.start_workflow("retry", {"task": "asyn_add", "payload": {}})
+    wait_for(lambda: handle.describe()["waiting"], 20, "the run to wait on its task")
+    [wait] = inspect_run(db_url, handle.id)["waiting"]
+    assert (wait["name"], wait["status"], wait["served"], wait["registered"]) == ("asyn_add", "pending", False, False)
+    text = render_report(inspect_run(db_url, handle.id))
+    assert "no live worker serves task 'asyn_add' (queue default) since " in text
+    assert "no worker has registered it (did you mean 'async_add'?)" in text
+    time.sleep(0.5)
+    assert handle.describe()["status"] == "suspended"  # no worker claimed and failed it
+    assert handle.cancel()
     with pytest.raises(UnknownWorkflow) as caught:
         client.start_workflow("no_such_workflow", {})
     assert "unknown workflow 'no_such_workflow'; known workflows: " in str(caught.value)

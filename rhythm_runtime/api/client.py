@@ -21,7 +21,7 @@ from rhythm_runtime.execution.machine import MAX_PAYLOAD_BYTES, json_problem, js
 from rhythm_runtime.storage.store import RunNotFound, Store
 from rhythm_runtime.storage.transactions import is_outage
 from rhythm_runtime.api.schedules import ScheduleHandle, SyncSchedule, schedule_spec
-from rhythm_runtime.api.tasks import REGISTRY, TaskSpec
+from rhythm_runtime.api.tasks import REGISTRY
 from rhythm_runtime.storage import schedules as stored_schedules
 
 FINAL = ("completed", "failed", "cancelled")
@@ -83,8 +83,7 @@ class SyncRhythmClient:
 
     def queue_task(self, name: str, payload: Any = None) -> int:
         check_payload("task payload", payload, "payload")
-        spec = REGISTRY.get(name) or TaskSpec(name, lambda p: None)
-        return self.store.queue_task(name, payload, spec)
+        return self.store.queue_task(name, payload, REGISTRY.get(name))
 
     def create_schedule(self, id: str, workflow: str, cron: str | list[str], inputs: Any = None,
                         timezone: str = "UTC", overlap: str = "skip", catchup=None) -> SyncSchedule:

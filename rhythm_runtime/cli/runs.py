@@ -54,7 +54,8 @@ def status(run_id, database_url, as_json) -> None:
     """Show a run's status, output or error."""
     import json
 
-    row = client_for(database_url, create=False).get(run_id).describe()
+    client = client_for(database_url, create=False)
+    row = client.get(run_id).describe()
     lines = [f"{row['id']}  {row['workflow_name']}@{row['version']}  {row['status']}"]
     if row["status"] == "completed":
         lines.append(f"output: {json.dumps(row['output'], ensure_ascii=False)}")
@@ -62,7 +63,17 @@ def status(run_id, database_url, as_json) -> None:
         lines.append(f"error: {row['error'].get('type')}: {row['error'].get('message')}")
     elif row["waiting"]:
         lines.append(f"waiting on: {', '.join(row['waiting'])}")
+        row["unserved"] = unserved_tasks(client.store.conninfo, run_id)
+        lines += row["unserved"]
     emit(row, as_json, "\n".join(lines))
+
+
+def unserved_tasks(conninfo: str, run_id: str) -> list[str]:
+    """"no live worker serves task 'x' (queue q) since …" for each awaited task that nothing will claim."""
+    from rhythm_runtime.inspection.inspect import inspect_run, unserved_text
+
+    return [unserved_text(w) for w in inspect_run(conninfo, run_id)["waiting"]
+            if w.get("status") == "pending" and w.get("served") is False]
 
 
 @click.command("list")

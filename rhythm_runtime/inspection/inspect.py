@@ -24,6 +24,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from rhythm_runtime.api.task_calls import did_you_mean
 from rhythm_runtime.execution import values as _js
 from rhythm_runtime.storage.db import connect, parse_queries, storage_errors
 from rhythm_runtime.errors import RhythmError
@@ -66,10 +67,20 @@ ORDER BY created_at DESC, version LIMIT 1;
 SELECT DISTINCT name FROM rhythm.workflow_versions ORDER BY name;
 
 -- name: awaited_tasks
--- The task rows behind a run's await keys.
-SELECT id, await_key, name, queue, status, attempts, max_attempts, error,
-       available_at, extract(epoch FROM available_at - now()) AS available_in
-FROM rhythm.tasks WHERE run_id = %(id)s AND await_key = ANY(%(keys)s) ORDER BY id;
+-- The task rows behind a run's await keys, with their holder and whether a live worker runs them.
+SELECT t.id, t.await_key, t.name, t.queue, t.status, t.attempts, t.max_attempts, t.lost_leases, t.error,
+       t.available_at, extract(epoch FROM t.available_at - now()) AS available_in, t.created_at,
+       t.lease_owner, t.lease_expires_at, extract(epoch FROM t.lease_expires_at - now()) AS lease_expires_in,
+       EXISTS (SELECT 1 FROM rhythm.worker_states AS w
+               WHERE w.state = 'live' AND t.name = ANY(w.task_names) AND t.queue = ANY(w.queues)) AS served,
+       (SELECT max(coalesce(w.stopped_at, w.heartbeat_at)) FROM rhythm.workers AS w
+        WHERE t.name = ANY(w.task_names) AND t.queue = ANY(w.queues)) AS last_served,
+       EXISTS (SELECT 1 FROM rhythm.task_registrations AS r WHERE r.name = t.name) AS registered
+FROM rhythm.tasks AS t WHERE t.run_id = %(id)s AND t.await_key = ANY(%(keys)s) ORDER BY t.id;
+
+-- name: registered_task_names
+-- Every task name some worker registered ("did you mean" for a task nobody has).
+SELECT name FROM rhythm.task_registrations ORDER BY name;
 
 -- name: awaited_timers
 -- The timer rows behind a run's await keys.
@@ -331,6 +342,9 @@ def inspect_run(conninfo: str, run_id: str, full: bool = False) -> dict:
         newest = _fetch_version(conn, run["workflow_name"], None)
         keys = list(run["waiting"] or [])
         tasks = conn.execute(_QUERIES["awaited_tasks"], dict(id=run_id, keys=keys)).fetchall() if keys else []
+        if not all(t["registered"] for t in tasks):
+            names = [r["name"] for r in conn.execute(_QUERIES["registered_task_names"]).fetchall()]
+            tasks = [t if t["registered"] else {**t, "did_you_mean": did_you_mean(t["name"], names)} for t in tasks]
         timers = conn.execute(_QUERIES["awaited_timers"], dict(id=run_id, keys=keys)).fetchall() if keys else []
         children = conn.execute(_QUERIES["awaited_children"], dict(id=run_id, keys=keys)).fetchall() if keys else []
         unread = conn.execute(_QUERIES["unread_signals"], dict(id=run_id)).fetchall()
@@ -479,8 +493,10 @@ def _waits(keys, kinds, run, tables: Tables, tasks, timers, children) -> list[di
     for t in tasks:
         by_key[t["await_key"]] = {
             "kind": "task", "task_id": t["id"], "name": t["name"], "queue": t["queue"], "status": t["status"],
-            "attempts": t["attempts"], "max_attempts": t["max_attempts"], "error": t["error"],
-            "available_at": _iso(t["available_at"]), "available_in": _seconds(t["available_in"])}
+            "attempts": t["attempts"], "max_attempts": t["max_attempts"], "lost_leases": t["lost_leases"],
+            "error": t["error"], "available_at": _iso(t["available_at"]), "available_in": _seconds(t["available_in"]),
+            "holder": t["lease_owner"], "lease_expires_at": _iso(t["lease_expires_at"]),
+            "lease_expires_in": _seconds(t["lease_expires_in"]), **_serving(t)}
     for t in timers:
         by_key[t["await_key"]] = {"kind": "timer", "due_at": _iso(t["due_at"]), "due_in": _seconds(t["due_in"]),
                                   "fired_at": _iso(t["fired_at"])}
@@ -499,6 +515,14 @@ def _waits(keys, kinds, run, tables: Tables, tasks, timers, children) -> list[di
             entry["name"] = signals.get(key)
         out.append(entry)
     return out
+
+
+def _serving(t: dict) -> dict:
+    """Whether a live worker runs this task; if not, since when (its last server left, or it was scheduled)."""
+    if t["served"]:
+        return {"served": True}
+    return {"served": False, "registered": t["registered"], "did_you_mean": t.get("did_you_mean", ""),
+            "unserved_since": _iso(t["last_served"] or t["created_at"])}
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -668,6 +692,12 @@ def _wait_line(w: dict) -> str:
         text = f"{head}  task #{w['task_id']} {w['name']!r}  {w['status']}  attempt {w['attempts']}/{w['max_attempts']}"
         if w["status"] == "pending" and w["available_in"] and w["available_in"] > 0:
             text += f", next attempt in {_duration(w['available_in'])}"
+        if w.get("lost_leases"):
+            text += f" (its worker was lost {w['lost_leases']}x)"
+        if w["status"] == "running" and w.get("holder"):
+            text += f"  held by {w['holder']}, lease expires {_when(w['lease_expires_at'])}"
+        if w["status"] == "pending" and w.get("served") is False:
+            text += f"  {unserved_text(w)}"
         if w["error"]:  # the Python exception's class where the worker recorded it
             err = w["error"]
             text += f"  last error: {err.get('exception') or err.get('type', 'Error')}: {err.get('message', '')}"
@@ -681,6 +711,14 @@ def _wait_line(w: dict) -> str:
     if kind == "child" and "run_id" in w:
         return f"{head}  child run {w['run_id']} ({w['workflow']})  {w['status']}{line}"
     return f"{head}  (no row found){line}"
+
+
+def unserved_text(w: dict) -> str:
+    """"no live worker serves task 'x' (queue q) since …", for a pending task that nothing will claim."""
+    text = f"no live worker serves task {w['name']!r} (queue {w['queue']}) since {_when(w['unserved_since'])}"
+    if not w["registered"]:
+        text += f"; no worker has registered it{w['did_you_mean']}"
+    return text
 
 
 def _when(iso: str | None) -> str:

@@ -33,8 +33,9 @@ from psycopg.types.json import Json, Jsonb
 from rhythm_runtime.errors import RhythmError, StorageError
 from rhythm_runtime.execution import values as _js
 from rhythm_runtime.execution.machine import MAX_SNAPSHOT_BYTES, MAX_TRAIL, Settlement, activate, new_snapshot, reachable_keys
-from rhythm_runtime.storage.queries import (Q, RunIdConflict, UnknownWorkflow, error_payload, history_limit, insert_run,
-                                            json_param, json_text, settle)
+from rhythm_runtime.storage.queries import (TASK_NAME_LOCK_CLASS, Q, RunIdConflict, UnknownWorkflow, error_payload,
+                                            history_limit, insert_run, insert_task_as_registered, json_param,
+                                            json_text, settle)
 from rhythm_runtime.storage.transactions import Database, is_outage
 
 log = logging.getLogger("rhythm")
@@ -160,12 +161,12 @@ class InlineClaim:
 
     worker: str
     lease: float
-    queues: list
+    names: frozenset  # the tasks this worker runs (its @tasks of the queues it serves)
     slots: int = 1
     taken: list = field(default_factory=list)
 
-    def wants(self, queue: str) -> bool:
-        return len(self.taken) < self.slots and queue in self.queues
+    def wants(self, name: str) -> bool:
+        return len(self.taken) < self.slots and name in self.names
 
 
 class Engine:
@@ -271,14 +272,8 @@ class Engine:
                 out.new_waits.append([key, name])
             else:
                 self.settle_now(conn, settled, out, key, "ok", taken["payload"])
-        elif kind == "task":
-            task_spec = self.task_specs.get(spec["name"])
-            if task_spec is None:
-                known = ", ".join(sorted(self.task_specs)) or "none"
-                self.settle_now(conn, settled, out, key, "err",
-                                error_payload("TaskError", f"unknown task {spec['name']!r}; known tasks: {known}"))
-            else:
-                out.tasks.append((key, spec, task_spec))
+        elif kind == "task":  # a task this worker does not run is scheduled all the same (see write_outbox)
+            out.tasks.append((key, spec, self.task_specs.get(spec["name"])))
         elif kind == "timer":
             out.timers.append((key, spec["seconds"]))
         else:
@@ -339,10 +334,14 @@ class Engine:
         claim = getattr(self.inline, "claim", None)
         pending = False
         for key, spec, ts in out.tasks:
-            params = dict(run_id=run_id, await_key=key, name=spec["name"], queue=ts.queue,
-                          payload=json_param(spec["payload"], spec.get("payload_json")),
+            payload = json_param(spec["payload"], spec.get("payload_json"))
+            if ts is None:  # another service's task (or one not deployed yet): routed by its registration
+                insert_task_as_registered(conn, spec["name"], payload, run_id, key)
+                pending = True
+                continue
+            params = dict(run_id=run_id, await_key=key, name=spec["name"], queue=ts.queue, payload=payload,
                           max_attempts=ts.retries + 1, backoff=ts.backoff, timeout=ts.timeout)
-            if claim is not None and claim.wants(ts.queue):
+            if claim is not None and claim.wants(ts.name):
                 row = conn.execute(Q["insert_task_claimed"], dict(
                     params, worker=claim.worker, lease_seconds=claim.lease)).fetchone()
                 if row is not None:
@@ -403,10 +402,38 @@ class WorkerCalls(Database):
             if engine.finish(conn, row, "failed", None, error, row["snapshot"], kept=kept):
                 conn.execute(Q["notify_work"])
 
-    def claim_tasks(self, worker: str, queues: list[str], limit: int, lease: float) -> list[dict]:
+    def claim_tasks(self, worker: str, queues: list[str], names: list[str], limit: int, lease: float) -> list[dict]:
+        """Lease pending tasks of these queues whose names this worker runs: others' tasks stay for them."""
         with self.tx() as conn:
-            return conn.execute(Q["claim_tasks"], dict(worker=worker, queues=queues, limit=limit,
+            return conn.execute(Q["claim_tasks"], dict(worker=worker, queues=queues, names=names, limit=limit,
                                                        lease_seconds=lease)).fetchall()
+
+    def register_tasks(self, worker: str, specs: list) -> int:
+        """Record these @task settings as their names' newest registration, and move pending tasks of
+        those names that were scheduled before (in 'default', by a worker without the task) to them.
+        Returns how many tasks moved."""
+        if not specs:
+            return 0
+        specs = sorted(specs, key=lambda t: t.name)
+        names = [t.name for t in specs]
+        with self.tx() as conn:
+            conn.execute(Q["lock_task_names"], dict(lock_class=TASK_NAME_LOCK_CLASS, names=names))
+            conn.execute(Q["register_tasks"], dict(
+                names=names, queues=[t.queue for t in specs], max_attempts=[t.retries + 1 for t in specs],
+                backoffs=[float(t.backoff) for t in specs],
+                timeouts=[None if t.timeout is None else float(t.timeout) for t in specs], worker=worker))
+            moved = conn.execute(Q["route_pending_tasks"], dict(names=names)).fetchall()
+            if moved:
+                conn.execute(Q["notify_work"])
+            return len(moved)
+
+    def worker_stopped(self, worker: str) -> None:
+        with self.tx() as conn:
+            conn.execute(Q["worker_stopped"], dict(id=worker))
+
+    def registered_task_names(self) -> list[str]:
+        with self.tx() as conn:
+            return [r["name"] for r in conn.execute(Q["registered_task_names"]).fetchall()]
 
     def finish_task(self, engine: Engine, task: dict, worker: str, ok: bool, value: Any,
                     claim: InlineClaim | None = None) -> list[dict]:
@@ -490,9 +517,9 @@ class WorkerCalls(Database):
                 conn.execute(Q["notify_work"])
             return len(rows)
 
-    def seconds_until_due(self, queues: list[str], with_tasks: bool) -> float | None:
-        """Until the next timer (or pending task) is due; None when nothing is scheduled."""
+    def seconds_until_due(self, queues: list[str], names: list[str], with_tasks: bool) -> float | None:
+        """Until the next timer (or pending task this worker runs) is due; None when nothing is scheduled."""
         with self.tx() as conn:
-            row = conn.execute(Q["next_due"], dict(queues=queues, with_tasks=with_tasks)).fetchone()
+            row = conn.execute(Q["next_due"], dict(queues=queues, names=names, with_tasks=with_tasks)).fetchone()
             return None if row["seconds"] is None else max(0.0, float(row["seconds"]))
 

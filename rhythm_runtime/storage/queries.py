@@ -21,6 +21,8 @@ from rhythm_runtime.storage.db import load_queries
 Q = load_queries()
 # The step history keeps this many activations per run (the newest); RHYTHM_HISTORY_LIMIT overrides, 0 keeps none.
 HISTORY_LIMIT = 1000
+# The first key of the advisory locks that order registering a task name against scheduling it unregistered.
+TASK_NAME_LOCK_CLASS = 0x52485954
 
 
 # insert_run raises these, for a client's start and a parent's Workflow.run alike; clients import them from store.py.
@@ -78,3 +80,16 @@ def settle(conn, run_id: str, key: str, kind: str, value) -> bool:
     row = conn.execute(Q["settle"], dict(id=run_id, key=key, kind=kind, value=json_text(value))).fetchone()
     return bool(row and row["woke"])
 
+
+
+def insert_task_as_registered(conn, name: str, payload: Json, run_id: str | None = None,
+                              await_key: str | None = None) -> dict | None:
+    """Schedule a task that this process has no @task for, on the queue (and with the retries) that
+    some worker registered for its name; a name nobody registered waits in 'default' until one does.
+
+    The shared lock keeps a registration from committing between the read and
+    the insert, so the registering worker's route_pending_tasks sees the row.
+    """
+    conn.execute(Q["lock_task_name_shared"], dict(lock_class=TASK_NAME_LOCK_CLASS, name=name))
+    return conn.execute(Q["insert_task_as_registered"], dict(
+        run_id=run_id, await_key=await_key, name=name, payload=payload)).fetchone()

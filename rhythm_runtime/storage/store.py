@@ -21,7 +21,7 @@ from rhythm_runtime.execution import values as _js
 from rhythm_runtime.execution.machine import leaf_keys, reachable_keys
 from rhythm_runtime.storage.engine import WorkerCalls
 from rhythm_runtime.storage.queries import (Q, RunIdConflict, UnknownWorkflow, error_payload, history_limit, insert_run,
-                                            json_text, settle)
+                                            insert_task_as_registered, json_text, settle)
 
 # The errors clients see, with UnknownWorkflow and RunIdConflict from queries.py (beside insert_run, which raises them).
 __all__ = ["RetryRefused", "RunFinished", "RunIdConflict", "RunNotFound", "Store", "UnknownWorkflow"]
@@ -138,17 +138,26 @@ class Store(WorkerCalls):
                 return str(e)
             return None
 
-    def queue_task(self, name: str, payload: Any, spec) -> int:
+    def queue_task(self, name: str, payload: Any, spec=None) -> int:
+        """Queue a standalone task; without a local `spec`, with the settings a worker registered for `name`."""
         with self.tx() as conn:
-            row = conn.execute(Q["insert_standalone_task"], dict(
-                name=name, queue=spec.queue, payload=Json(payload), max_attempts=spec.retries + 1,
-                backoff=spec.backoff, timeout=spec.timeout)).fetchone()
+            if spec is None:
+                row = insert_task_as_registered(conn, name, Json(payload))
+            else:
+                row = conn.execute(Q["insert_standalone_task"], dict(
+                    name=name, queue=spec.queue, payload=Json(payload), max_attempts=spec.retries + 1,
+                    backoff=spec.backoff, timeout=spec.timeout)).fetchone()
             conn.execute(Q["notify_work"])
             return row["id"]
 
     def get_task(self, task_id: int) -> dict | None:
         with self.tx() as conn:
             return conn.execute(Q["get_task"], dict(id=task_id)).fetchone()
+
+    def list_workers(self) -> list[dict]:
+        """Every worker still remembered (an hour after it was last heard from), live ones first."""
+        with self.tx() as conn:
+            return conn.execute(Q["list_workers"]).fetchall()
 
     def workflow_names(self) -> list[str]:
         with self.tx() as conn:

@@ -30,6 +30,7 @@ import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 import psycopg
 
@@ -40,8 +41,10 @@ from rhythm_runtime.storage.db import connect, migrate
 from rhythm_runtime.errors import StorageError
 from rhythm_runtime.execution.machine import DEFAULT_STEP_BUDGET, MAX_PAYLOAD_BYTES, clip, json_problem, json_text
 from rhythm_runtime.execution.modules import load_module, module_hash
+from rhythm_runtime.api.task_calls import unknown_task_calls
 from rhythm_runtime.worker.observability import Observer
 from rhythm_runtime.storage import schedules
+from rhythm_runtime.worker.presence import Presence, worker_row
 from rhythm_runtime.storage.engine import Engine, InlineClaim, VersionUnavailable, claim_number
 from rhythm_runtime.storage.queries import Q, error_payload
 from rhythm_runtime.storage.store import Store
@@ -65,9 +68,10 @@ class TaskContext:
 
     task_id: int
     name: str
-    attempt: int
+    attempt: int  # 1 on the first run; every run counts, also one whose worker was lost
     run_id: str | None  # None for a standalone queued task
     await_key: str | None
+    lost_leases: int = 0  # earlier runs whose worker was lost: this run may repeat one that did its work
 
 
 _current_task: contextvars.ContextVar[TaskContext | None] = contextvars.ContextVar("rhythm_task", default=None)
@@ -96,7 +100,9 @@ class Worker:
         self.lease = lease_seconds
         # Renew well before a lease can expire; reclaim others' expired leases as often.
         self.housekeeping_interval = min(1.0, lease_seconds / 3)
-        self.id = f"{socket.gethostname()}:{os.getpid()}:{id(self) % 10000}"
+        self.host = socket.gethostname()
+        self.id = f"{self.host}:{os.getpid()}:{id(self) % 10000}"
+        self.started_at = datetime.now(timezone.utc)
         self.url = Settings.load(database_url or app.database_url).database_url()
         self.stopping = threading.Event()
         # task id -> (claim number, until when (monotonic) this worker surely holds its lease)
@@ -116,6 +122,7 @@ class Worker:
         self.app.register(self.store)
         for wf in self.app.workflows.values():
             self._modules[(wf.name, wf.version)] = wf.module
+        self._register_tasks()
         self.engine = self.engine_class(self.module_for, self.app.tasks,
                                         self.app.step_budget or DEFAULT_STEP_BUDGET)
         if self.metrics_address is not None:
@@ -123,11 +130,25 @@ class Worker:
         self.observer = Observer(self.metrics)
         self.observer.instrument(self.engine)
         self.pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="rhythm-task")
-        self.listener = threading.Thread(target=self._listen, name="rhythm-listen", daemon=True)
+        self.presence = Presence(lambda: worker_row(self))
+        session = self._open_session()
+        self.listener = threading.Thread(target=self._listen, args=(session,), name="rhythm-listen", daemon=True)
         self.listener.start()
-        log.info("worker %s started: %d workflows, %d tasks, queues %s, concurrency %d", self.id,
-                 len(self.app.workflows), len(self.app.tasks), ",".join(self.queues), self.concurrency,
-                 extra={"worker": self.id, "queues": self.queues, "concurrency": self.concurrency})
+        log.info("worker %s started: %d workflows, %d tasks (runs %d of them), queues %s, concurrency %d", self.id,
+                 len(self.app.workflows), len(self.app.tasks), len(self.served), ",".join(self.queues),
+                 self.concurrency, extra={"worker": self.id, "queues": self.queues, "concurrency": self.concurrency})
+
+    def _register_tasks(self) -> None:
+        """Record this app's @tasks (their queues route them from any worker), choose the ones this worker
+        runs (those of its queues), and warn about Task.run names in its workflows that nobody registered."""
+        self.served = sorted(name for name, spec in self.app.tasks.items() if spec.queue in self.queues)
+        self.served_set = frozenset(self.served)
+        moved = self.store.register_tasks(self.id, list(self.app.tasks.values()))
+        if moved:
+            log.info("routed %d pending task(s) scheduled before their @task was registered", moved)
+        known = set(self.store.registered_task_names())
+        for warning in unknown_task_calls(self.app.workflows, known):
+            log.warning(warning)
 
     def _serve_metrics(self, host: str, port: int) -> None:
         from rhythm_runtime.worker.metrics import Metrics  # prometheus_client is imported only by workers that serve metrics
@@ -202,8 +223,8 @@ class Worker:
                     break
                 busy = True
             free = self.concurrency - len(self.running)
-            if free > 0 and not self.stopping.is_set():
-                for task in self.store.claim_tasks(self.id, self.queues, free, self.lease):
+            if free > 0 and self.served and not self.stopping.is_set():
+                for task in self.store.claim_tasks(self.id, self.queues, self.served, free, self.lease):
                     self._hold(task)
                     self.pool.submit(self._execute, task)
                     busy = True
@@ -225,7 +246,8 @@ class Worker:
     def _idle_wait(self) -> float:
         """Seconds to sleep when idle: until the next timer or retry is due, at most poll_interval."""
         try:
-            due = self.store.seconds_until_due(self.queues, with_tasks=len(self.running) < self.concurrency)
+            due = self.store.seconds_until_due(self.queues, self.served,
+                                               with_tasks=len(self.running) < self.concurrency)
         except Exception:  # StorageError while the database is away; the loop reports it
             return self.poll_interval
         wait = self.poll_interval if not self.running else min(self.poll_interval, self.housekeeping_interval)
@@ -279,7 +301,7 @@ class Worker:
             chain += 1
             with self.observer.task(task) as done:
                 try:
-                    ok, value = self._call(self.app.tasks.get(task["name"]), task)
+                    ok, value = self._call(self.app.tasks[task["name"]], task)
                     done(ok, value)
                     taken = self._record(task, ok, value, inline=chain <= self.inline_chain)
                     following = taken[0] if taken else None
@@ -305,7 +327,8 @@ class Worker:
         delay = FIRST_RETRY_DELAY
         while True:
             try:
-                claim = InlineClaim(self.id, self.lease, self.queues) if inline and not self.stopping.is_set() else None
+                claim = InlineClaim(self.id, self.lease, self.served_set) if inline and not self.stopping.is_set() \
+                    else None
                 with self.observer.store_call():
                     return self.store.finish_task(self.engine, task, self.id, ok, value, claim)
             except StorageError as e:
@@ -326,10 +349,8 @@ class Worker:
 
     def _call(self, spec, task: dict) -> tuple[bool, object]:
         name = task["name"]
-        if spec is None:
-            known = ", ".join(sorted(self.app.tasks)) or "none"
-            return False, error_payload("TaskError", f"unknown task {name!r}; known tasks: {known}")
-        token = _current_task.set(TaskContext(task["id"], name, task["attempts"], task["run_id"], task["await_key"]))
+        token = _current_task.set(TaskContext(task["id"], name, claim_number(task), task["run_id"], task["await_key"],
+                                              task["lost_leases"]))
         try:
             if spec.is_async:
                 result = asyncio.run(asyncio.wait_for(spec.fn(task["payload"]), spec.timeout))
@@ -360,26 +381,55 @@ class Worker:
         return True, value
 
     # -- notifications -------------------------------------------------------------------------
-    def _listen(self) -> None:
-        """Wake the loop on NOTIFY; reconnect with backoff when the database goes away."""
+    def _open_session(self) -> psycopg.Connection:
+        """The worker's own session: it LISTENs and heartbeats on it (see presence.py)."""
+        conn = connect(self.url, autocommit=True)
+        try:
+            conn.execute("LISTEN rhythm_work")
+            self.presence.attach(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _listen(self, session: psycopg.Connection | None) -> None:
+        """Wake the loop on NOTIFY and heartbeat; reconnect with backoff when the database goes away."""
         delay = FIRST_RETRY_DELAY
         while not self.stopping.is_set():
             try:
-                with connect(self.url, autocommit=True) as conn:
-                    conn.execute("LISTEN rhythm_work")
+                if session is None:
+                    session = self._open_session()
                     delay = FIRST_RETRY_DELAY
                     self.wake.set()  # work may have arrived while nobody listened
-                    while not self.stopping.is_set():
-                        for _ in conn.notifies(timeout=1.0, stop_after=1):
-                            self.wake.set()
+                self._serve_session(session)
             except (StorageError, psycopg.Error) as e:
                 self.store.health.failed(e)  # logged once, with the loop's failures
+                session = _closed(session)
                 self.stopping.wait(delay)
                 delay = min(delay * 2, MAX_RETRY_DELAY)
             except Exception:  # never let the listener die: without it the worker only polls
                 log.exception("worker listener error; reconnecting")
+                session = _closed(session)
                 self.stopping.wait(delay)
                 delay = min(delay * 2, MAX_RETRY_DELAY)
+        _closed(session)
+
+    def _serve_session(self, conn: psycopg.Connection) -> None:
+        """Wake the loop on each NOTIFY and heartbeat every housekeeping interval, until the worker stops."""
+        next_beat = time.monotonic() + self.housekeeping_interval
+        while not self.stopping.is_set():
+            for _ in conn.notifies(timeout=max(0.0, next_beat - time.monotonic()), stop_after=1):
+                self.wake.set()
+            if time.monotonic() >= next_beat:
+                self.presence.beat(conn)
+                next_beat = time.monotonic() + self.housekeeping_interval
+
+    def _say_goodbye(self) -> None:
+        """Mark this worker stopped (people see when a task's last server left); a dead one just ages out."""
+        try:
+            self.store.worker_stopped(self.id)
+        except StorageError as e:
+            log.warning("could not mark worker %s stopped: %s", self.id, e)
 
     def _shutdown(self) -> None:
         """Let running tasks finish and record their results, renewing their leases meanwhile."""
@@ -401,8 +451,19 @@ class Worker:
         self.pool.shutdown(wait=True)
         if self.metrics is not None:
             self.metrics.close()
+        self._say_goodbye()
         self.store.close()
         log.info("worker %s stopped", self.id)
+
+
+def _closed(conn: psycopg.Connection | None) -> None:
+    """Close a connection that may be broken already; always None (the caller forgets it)."""
+    if conn is not None:
+        try:
+            conn.close()
+        except Exception:  # it is being thrown away
+            pass
+    return None
 
 
 def _exception_name(exc: BaseException) -> str:

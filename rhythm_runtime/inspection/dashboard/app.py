@@ -87,6 +87,7 @@ def create_app(database_url: str, token: str | None = None, store: Store | None 
     routes = [
         Route("/", runs_page),
         Route("/table", runs_table),
+        Route("/workers", workers_page),
         Route("/runs/{run_id:path}/{action}", run_action, methods=["POST"]),
         Route("/runs/{run_id:path}", run_page),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
@@ -278,6 +279,18 @@ def _error_text(r: dict) -> str:
     at = f" at line {r['error_line']}" if r["error_line"] else ""
     message = (r["error_message"] or "").splitlines()[0] if r["error_message"] else ""
     return f"{r['error_type']}{at}: {message[:120]}" + ("…" if len(message) > 120 else "")
+
+
+# -- the workers page ---------------------------------------------------------------------------
+
+
+def workers_page(request: Request) -> Response:
+    """What `rhythm workers` lists: each worker's state, queues, tasks, workflows and load."""
+    rows = request.app.state.store.list_workers()
+    return _page("workers.html", {"workers": [
+        {**r, "running_text": f"{r['running']}/{r['concurrency']}", "started": _when(r["started_at"]),
+         "seen": _when(r["stopped_at"] or r["heartbeat_at"]),
+         "workflows_text": ", ".join(f"{n}@{v}" for n, v in sorted(r["workflows"].items()))} for r in rows]})
 
 
 # -- the run page -------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ FROM rhythm.workflow_versions
 ORDER BY name, created_at DESC, version;
 
 -- name: claim_tasks
--- Lease up to limit available pending tasks of the given queues to one worker, oldest first.
+-- Lease up to limit available pending tasks of the given queues and names (those it runs) to one worker, oldest first.
 UPDATE rhythm.tasks AS t
 SET status = 'running',
     attempts = t.attempts + 1,
@@ -43,6 +43,7 @@ WHERE t.id IN (
     SELECT id FROM rhythm.tasks
     WHERE status = 'pending'
       AND queue = ANY(%(queues)s)
+      AND name = ANY(%(names)s)
       AND available_at <= now()
     ORDER BY available_at, id
     LIMIT %(limit)s
@@ -337,11 +338,11 @@ WHERE t.id = %(id)s AND t.status = 'pending' AND r.id = t.run_id AND r.status = 
 RETURNING t.id;
 
 -- name: next_due
--- Seconds until the earliest unfired timer or (if with_tasks) pending task of these queues is due; NULL if none.
+-- Seconds until the earliest unfired timer or (if with_tasks) pending task this worker runs is due; NULL if none.
 SELECT extract(epoch FROM least(
     (SELECT min(due_at) FROM rhythm.timers WHERE fired_at IS NULL AND due_at < 'infinity'),
     (SELECT min(available_at) FROM rhythm.tasks
-     WHERE %(with_tasks)s AND status = 'pending' AND queue = ANY(%(queues)s))
+     WHERE %(with_tasks)s AND status = 'pending' AND queue = ANY(%(queues)s) AND name = ANY(%(names)s))
 ) - clock_timestamp()) AS seconds;
 
 -- name: set_signal_waits
@@ -480,3 +481,74 @@ SET status = CASE WHEN %(snapshot)s::json IS NULL THEN 'pending' ELSE 'suspended
     output = NULL, error = NULL, failure = NULL, finished_at = NULL,
     available_at = now(), attempts = 0, activations = activations + 1, updated_at = now()
 WHERE id = %(id)s;
+
+-- name: lock_task_names
+-- Serialize registering these task names with runs scheduling them unregistered (see insert_task_as_registered).
+SELECT pg_advisory_xact_lock(%(lock_class)s, hashtext(n))
+FROM (SELECT n FROM unnest(%(names)s::text[]) AS n ORDER BY n) AS sorted;
+
+-- name: lock_task_name_shared
+-- Keep a registration of this task name from committing between reading it and inserting the task.
+SELECT pg_advisory_xact_lock_shared(%(lock_class)s, hashtext(%(name)s));
+
+-- name: register_tasks
+-- Record the @task settings of these names as the newest registration (the queue their tasks go to).
+INSERT INTO rhythm.task_registrations AS r (name, queue, max_attempts, backoff_seconds, timeout_seconds, registered_by)
+SELECT * FROM unnest(%(names)s::text[], %(queues)s::text[], %(max_attempts)s::int[], %(backoffs)s::float8[],
+                     %(timeouts)s::float8[], array_fill(%(worker)s::text, ARRAY[cardinality(%(names)s::text[])]))
+ON CONFLICT (name) DO UPDATE
+SET queue = excluded.queue, max_attempts = excluded.max_attempts, backoff_seconds = excluded.backoff_seconds,
+    timeout_seconds = excluded.timeout_seconds, registered_by = excluded.registered_by, registered_at = now();
+
+-- name: route_pending_tasks
+-- Move pending tasks of these names to their registered queue and settings (scheduled before it was known).
+UPDATE rhythm.tasks AS t
+SET queue = r.queue, max_attempts = r.max_attempts, backoff_seconds = r.backoff_seconds,
+    timeout_seconds = r.timeout_seconds, updated_at = now()
+FROM rhythm.task_registrations AS r
+WHERE r.name = ANY(%(names)s) AND t.name = r.name AND t.status = 'pending'
+  AND (t.queue, t.max_attempts, t.backoff_seconds, t.timeout_seconds)
+      IS DISTINCT FROM (r.queue, r.max_attempts, r.backoff_seconds, r.timeout_seconds)
+RETURNING t.id;
+
+-- name: insert_task_as_registered
+-- Schedule a task this worker has no @task for, with the settings some worker registered (else the defaults).
+INSERT INTO rhythm.tasks (run_id, await_key, name, queue, payload, max_attempts, backoff_seconds, timeout_seconds)
+SELECT %(run_id)s, %(await_key)s, %(name)s, coalesce(r.queue, 'default'), %(payload)s, coalesce(r.max_attempts, 1),
+       coalesce(r.backoff_seconds, 1), r.timeout_seconds
+FROM (SELECT) AS one LEFT JOIN rhythm.task_registrations AS r ON r.name = %(name)s
+ON CONFLICT DO NOTHING
+RETURNING id;
+
+-- name: registered_task_names
+-- Every task name some worker has registered (start-up warnings about Task.run names nobody has).
+SELECT name FROM rhythm.task_registrations ORDER BY name;
+
+-- name: heartbeat
+-- Say this worker is alive, what it serves, and (if watchable) the session whose end means it died.
+INSERT INTO rhythm.workers AS w (id, host, pid, queues, task_names, workflows, concurrency, started_at,
+                                 backend_pid, backend_start)
+VALUES (%(id)s, %(host)s, %(pid)s, %(queues)s, %(task_names)s, %(workflows)s, %(concurrency)s, %(started_at)s,
+        CASE WHEN %(watchable)s THEN pg_backend_pid() END,
+        CASE WHEN %(watchable)s THEN (SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()) END)
+ON CONFLICT (id) DO UPDATE
+SET queues = excluded.queues, task_names = excluded.task_names, workflows = excluded.workflows,
+    concurrency = excluded.concurrency, backend_pid = excluded.backend_pid, backend_start = excluded.backend_start,
+    heartbeat_at = now(), stopped_at = NULL
+RETURNING pg_backend_pid() AS backend_pid;
+
+-- name: worker_stopped
+-- Say goodbye: the worker stopped cleanly (kept for an hour, so people see when a task's last server left).
+UPDATE rhythm.workers SET stopped_at = now(), backend_pid = NULL, backend_start = NULL WHERE id = %(id)s;
+
+-- name: forget_old_workers
+-- Age out workers not heard from for an hour.
+DELETE FROM rhythm.workers WHERE heartbeat_at < now() - interval '1 hour';
+
+-- name: list_workers
+-- Every worker still remembered, with its state and how many tasks it holds, live ones first.
+SELECT w.id, w.state, w.host, w.pid, w.queues, w.task_names, w.workflows, w.concurrency, w.started_at,
+       w.heartbeat_at, w.stopped_at, w.backend_pid, w.backend_start,
+       (SELECT count(*) FROM rhythm.tasks AS t WHERE t.status = 'running' AND t.lease_owner = w.id) AS running
+FROM rhythm.worker_states AS w
+ORDER BY w.state <> 'live', w.started_at, w.id;
