@@ -128,11 +128,20 @@ class FrontMatter:
 
 
 class FrontMatterError(ScheduleError):
-    """A front matter problem; `key` names the key it is about (None: the whole block)."""
+    """A front matter problem; `key` names the key it is about (None: the whole block is not YAML)."""
 
     def __init__(self, message: str, key: str | None = None):
         super().__init__(message)
         self.key = key
+
+
+def front_matter_or_none(text: str | None) -> FrontMatter:
+    """The front matter for registering a workflow: one that is not YAML declares nothing (it compiled, so it has no
+    bad schedule key: front matter that is not YAML is the user's own text)."""
+    try:
+        return read_front_matter(text)
+    except FrontMatterError:
+        return FrontMatter()
 
 
 def read_front_matter(text: str | None) -> FrontMatter:

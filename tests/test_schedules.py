@@ -94,13 +94,22 @@ def test_front_matter_declares_a_schedule_and_keeps_other_keys_as_metadata() -> 
     ('schedule: "@daily"\ntimezone: Europe/Berlinn', 3, "unknown time zone 'Europe/Berlinn'"),
     ('timezone: UTC', 2, "'timezone' applies to a schedule, and there is no 'schedule'"),
     ('schedule: "@daily"\ncatchup: soon', 3, "'soon' is not a duration"),
-    ('schedule: [', 1, "the front matter is not valid YAML"),
 ])
 def test_a_bad_schedule_in_front_matter_is_a_compile_error_at_its_key(front: str, line: int, message: str) -> None:
     with pytest.raises(CompileError) as caught:
         compile_source(f"```\n{front}\n```\nreturn 1\n", "nightly.flow")
     (diag,) = caught.value.diagnostics
     assert (diag.line, diag.col) == (line, 1) and message in diag.message
+
+
+def test_front_matter_that_is_not_yaml_compiles_and_check_warns(tmp_path: Path) -> None:
+    from rhythm_runtime.editor.app_names import AppNames
+    from rhythm_runtime.editor.findings import findings
+
+    source = "```\nschedule: [\n```\nreturn 1\n"
+    assert compile_source(source, "notes.flow").code  # the user's own text: it always compiled
+    (warning,) = findings(source, "notes.flow", AppNames())
+    assert warning.severity == "warning" and "the front matter is not valid YAML" in warning.message
 
 
 # -- on Postgres -------------------------------------------------------------------------------------------

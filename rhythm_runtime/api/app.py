@@ -17,7 +17,7 @@ from typing import Any
 from rhythm_compiler import compile_source, version_of
 
 from rhythm_runtime.execution.modules import load_module, module_hash
-from rhythm_runtime.schedules import read_front_matter
+from rhythm_runtime.schedules import front_matter_or_none
 from rhythm_runtime.storage import schedules
 from rhythm_runtime.api.tasks import REGISTRY, TaskSpec
 
@@ -94,7 +94,7 @@ class RhythmApp:
         """Record every workflow version in Postgres (idempotent), and the schedule its front matter declares."""
         for wf in self.workflows.values():
             store.register_version(wf.name, wf.version, wf.source, wf.code, module_hash(wf.code))
-            schedules.declare_front_matter(store, wf.name, read_front_matter(getattr(wf.module, "FRONT_MATTER", None)))
+            schedules.declare_front_matter(store, wf.name, front_matter_or_none(getattr(wf.module, "FRONT_MATTER", None)))
 
 
 def _load_current(code: str | None, name: str, version: str):
