@@ -325,9 +325,10 @@ def test_cancel_and_signal_change_the_run(env, web):
 
     answer = web.post(href(to_cancel) + "/cancel", data={"csrf": token}, follow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"] == href(to_cancel)
-    assert status(client, to_cancel) == "cancelled"
     page = web.get(href(to_cancel)).text
-    assert f'<p class="flash ok" role="status">cancelled run {to_cancel}</p>' in page
+    assert (f'<p class="flash ok" role="status">cancelling run {to_cancel}: its catch and finally blocks run '
+            f'first</p>') in page
+    wait_for(lambda: status(client, to_cancel) == "cancelled", what="the run to be cancelled")
     assert "flash" not in web.get(href(to_cancel)).text  # shown once
 
     web.post(href(to_signal) + "/signal", data={"csrf": token, "name": "approve", "payload": '{"ok": true}'})
@@ -345,9 +346,9 @@ def test_action_errors_are_flash_messages(env, web):
     assert status(client, run_id) == "suspended"
     refused = web.post(href(run_id) + "/retry", data={"csrf": token, "version": "own"})
     assert '<p class="flash error"' in refused.text and "Traceback" not in refused.text
-    client.get(run_id).cancel()
+    client.get(run_id).cancel(force=True)
     late = text(web.post(href(run_id) + "/signal", data={"csrf": token, "name": "approve"}).text)
-    assert f"run {run_id} has already cancelled; signal 'approve' was not delivered" in late
+    assert f"run {run_id} was already cancelled; signal 'approve' was not delivered" in late
     missing = web.post("/runs/no-such-run/cancel", data={"csrf": token})
     assert missing.status_code == 404 and "no run with id 'no-such-run'" in text(missing.text)
 
@@ -493,9 +494,10 @@ def test_in_a_browser_list_open_a_run_and_cancel_it(env, browser):
         page.once("dialog", lambda dialog: dialog.accept())
         page.click("button:has-text('Cancel run')")
         page.wait_for_selector(".flash.ok")
-        assert page.inner_text(".flash") == f"cancelled run {run_id}"
+        assert page.inner_text(".flash") == f"cancelling run {run_id}: its catch and finally blocks run first"
+        wait_for(lambda: status(client, run_id) == "cancelled", what="the run to be cancelled")
+        page.reload()
         assert page.inner_text("h1 .status") == "cancelled"
-        assert status(client, run_id) == "cancelled"
         assert problems == []  # no script errors, nothing blocked by the content security policy
         page.close()
 

@@ -224,7 +224,7 @@ def test_old_version_inspects_with_its_own_source(env):
 def test_cancelled_and_pending_runs(env):
     client, db_url, _ = env
     run_id = started(client, "approve", {"id": 10})
-    client.get(run_id).cancel()
+    client.get(run_id).cancel(force=True)
     text = inspect(db_url, run_id)
     assert "cancelled while suspended at approve.flow:6 (state 1)" in text and "> 6 |" in text
     assert "waiting for" not in text

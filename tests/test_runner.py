@@ -103,3 +103,37 @@ return total
     last = _js.decode_snapshot(result.snapshots[-1]["data"])["L"]
     assert sorted(k for k in last if not k.startswith("@")) == ["Inputs", "total"]
     assert last["total"] == 11.0
+
+
+CANCEL_CLEANUP = """
+let seen = "nothing"
+try {
+  await Promise.race([Signal.next("never"), Timer.delay(3600), Workflow.run("child", {})])
+} catch (err) {
+  seen = err.name + ": " + err.message
+  throw err
+} finally {
+  await Timer.delay(60)
+  await Task.run("release-stock", { seen: seen })
+}
+return "unreachable"
+"""
+CANCEL_CHILD = "try { await Signal.next('never') } finally { await Task.run('release-stock', { seen: 'child' }) }"
+
+
+def test_cancel_at_throws_at_the_await_and_runs_the_cleanup():
+    released = []
+    tasks = {"release-stock": lambda p: released.append(p["seen"]) or "ok"}
+    result = run_workflow(CANCEL_CLEANUP, tasks=tasks, workflows={"child": CANCEL_CHILD}, cancel_at=5)
+    assert (result.status, result.error["type"], result.error["line"]) == ("cancelled", "CancelledError", 7)
+    # the child awaited by the cancelled await ran its own cleanup first; the 3600 s timer never fired
+    assert released == ["child", "CancelledError: the run was cancelled"]
+
+
+def test_cleanup_that_returns_ends_cancelled_and_one_that_throws_fails():
+    swallowed = run_workflow("try { await Timer.delay(100) } catch (e) { return e.name }", cancel_at=1)
+    assert (swallowed.status, swallowed.output) == ("cancelled", "CancelledError")
+    broken = run_workflow("try { await Timer.delay(100) } finally { throw new Error('boom') }", cancel_at=1)
+    assert (broken.status, broken.error["message"]) == ("failed", "boom")
+    finished = run_workflow("await Timer.delay(1)\nreturn 'done'", cancel_at=2)
+    assert (finished.status, finished.output) == ("completed", "done")

@@ -406,7 +406,7 @@ def test_starting_twice_with_one_id_is_one_run(client, db_url, project):
         client.start_workflow("timer", {"seconds": 0}, id=f"{run_id}/0.1")
 
 
-def test_cancel_stops_the_run_its_tasks_and_its_children(client, db_url, project):
+def test_a_forced_cancel_stops_the_run_its_tasks_and_its_children_at_once(client, db_url, project):
     t = tag()
     handle = client.start_workflow("cancel_me", {"tag": t})
     [child] = wait_for(lambda: query(db_url, "SELECT id, status FROM rhythm.runs WHERE parent_run_id = %s "
@@ -414,8 +414,9 @@ def test_cancel_stops_the_run_its_tasks_and_its_children(client, db_url, project
     wait_for(lambda: run_row(db_url, handle.id)["status"] == "suspended", what="the parent to wait")
     assert [r["status"] for r in task_rows(db_url, handle.id)] == ["pending"]  # nobody serves its queue
 
-    assert handle.cancel() is True
+    assert handle.cancel(force=True) is True
     assert handle.status() == "cancelled"
+    assert run_row(db_url, handle.id)["error"]["message"].startswith("the run was terminated")
     assert run_row(db_url, child["id"])["status"] == "cancelled"
     assert [r["status"] for r in task_rows(db_url, handle.id)] == ["cancelled"]
     with pytest.raises(WorkflowFailed) as caught:
@@ -428,7 +429,63 @@ def test_cancel_stops_the_run_its_tasks_and_its_children(client, db_url, project
     time.sleep(0.5)
     assert run_row(db_url, handle.id)["activations"] == activations
     assert project.events(tag=t) == []
-    assert handle.cancel() is False
+    assert handle.cancel() is False and handle.cancel(force=True) is False
+
+
+def rhythm_cli(db_url: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(RHYTHM), *args], env={**os.environ, "RHYTHM_DATABASE_URL": db_url},
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_rhythm_cancel_runs_the_finally_block_and_its_compensation_task(client, db_url, project):
+    t = tag()
+    handle = client.start_workflow("cancel_cleanup", {"tag": t})
+    wait_for(lambda: run_row(db_url, handle.id)["signal_waits"], what="the run to wait for its signal")
+
+    done = rhythm_cli(db_url, "cancel", handle.id)
+    assert done.returncode == 0 and "its catch and finally blocks run first" in done.stderr, done.stderr
+    with pytest.raises(WorkflowFailed) as caught:
+        handle.result(20)
+    assert caught.value.status == "cancelled" and caught.value.error["type"] == "CancelledError"
+    [released] = project.events(task="release-stock", tag=t)
+    assert released["run"] == handle.id
+    assert [(r["name"], r["status"]) for r in task_rows(db_url, handle.id)] == [("release-stock", "completed")]
+    row = run_row(db_url, handle.id)
+    assert row["signal_waits"] == [] and row["cancel_delivered_at"] is not None
+    again = rhythm_cli(db_url, "cancel", handle.id)
+    assert again.returncode == 0 and "had already finished" in again.stderr
+
+
+def test_a_cancel_reaches_the_catch_and_cancels_what_the_await_waited_for(client, db_url, project):
+    t = tag()
+    handle = client.start_workflow("cancel_cascade", {"tag": t})
+    [child] = wait_for(lambda: query(db_url, "SELECT id FROM rhythm.runs WHERE parent_run_id = %s "
+                                             "AND status = 'suspended'", (handle.id,)), what="the child to wait")
+    wait_for(lambda: run_row(db_url, handle.id)["status"] == "suspended", what="the parent to wait")
+
+    assert handle.cancel() is True
+    assert handle.cancel() is False  # being cancelled already
+    with pytest.raises(WorkflowFailed) as caught:
+        handle.result(20)
+    assert caught.value.status == "cancelled"
+    assert run_row(db_url, handle.id)["output"] == "cleaned up"  # what its cleanup returned, kept
+    [seen] = project.events(task="release-stock", tag=t)
+    assert seen["value"] == "CancelledError: the run was cancelled"
+    # The child ran its own finally block; the task that never started was dropped.
+    wait_for(lambda: run_row(db_url, child["id"])["status"] == "cancelled", what="the child's cleanup")
+    assert project.events(task="release-stock", tag=f"{t}-child")[0]["run"] == child["id"]
+    assert [(r["name"], r["status"]) for r in task_rows(db_url, handle.id)] == [
+        ("parked", "cancelled"), ("release-stock", "completed")]
+
+
+def test_cleanup_that_throws_another_error_fails_the_run(client, db_url, project):
+    handle = client.start_workflow("cancel_cascade", {"tag": tag(), "rethrow": True})
+    wait_for(lambda: run_row(db_url, handle.id)["status"] == "suspended", what="the parent to wait")
+    handle.cancel()
+    with pytest.raises(WorkflowFailed) as caught:
+        handle.result(20)
+    assert caught.value.status == "failed"
+    assert caught.value.error["message"] == "cleanup broke: CancelledError"
 
 
 def test_parent_awaiting_a_cancelled_child_sees_an_error(client, db_url):

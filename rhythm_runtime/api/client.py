@@ -141,8 +141,11 @@ class SyncHandle:
         check_payload("signal payload", payload, "payload")
         self.client.store.send_signal(self.id, name, payload)
 
-    def cancel(self) -> bool:
-        return self.client.store.cancel_run(self.id)
+    def cancel(self, force: bool = False) -> bool:
+        """Cancel the run: a CancelledError is thrown at its await, so its catch and finally blocks run
+        first; `force` ends it at once, with no cleanup (a terminate). False if it had ended (or, without
+        `force`, is being cancelled already)."""
+        return self.client.store.cancel_run(self.id, force)
 
     def retry(self, version: str | None = None) -> dict:
         """Resume a failed run from the await it failed at (`rhythm retry`); version None, "latest" or a hash."""
@@ -227,8 +230,9 @@ class WorkflowHandle:
     async def signal(self, name: str, payload: Any = None) -> None:
         await asyncio.to_thread(self._h.signal, name, payload)
 
-    async def cancel(self) -> bool:
-        return await asyncio.to_thread(self._h.cancel)
+    async def cancel(self, force: bool = False) -> bool:
+        """See `SyncHandle.cancel`."""
+        return await asyncio.to_thread(self._h.cancel, force)
 
     async def retry(self, version: str | None = None) -> dict:
         return await asyncio.to_thread(self._h.retry, version)

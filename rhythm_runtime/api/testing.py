@@ -24,13 +24,14 @@ from typing import Any, Callable
 from rhythm_compiler import compile_source
 
 from rhythm_runtime.execution import values as _js
+from rhythm_runtime.execution.cancellation import cancelled_error, cancelled_payload, status_after_cancel
 from rhythm_runtime.execution.machine import Outcome, Settlement, activate, new_snapshot
 from rhythm_runtime.execution.modules import load_module
 
 
 @dataclass
 class RunResult:
-    status: str  # "completed" | "failed" | "suspended"
+    status: str  # "completed" | "failed" | "cancelled" | "suspended"
     output: Any = None
     error: dict | None = None
     run_id: str = ""
@@ -48,6 +49,7 @@ class _Run:
     settled: dict = field(default_factory=dict)
     outcome: Outcome | None = None
     active: bool = False
+    cancelled: bool = False
 
 
 @lru_cache(maxsize=256)
@@ -80,6 +82,7 @@ class InProcessWorld:
         self.runs: dict[str, _Run] = {}
         self.activations = 0
         self.snapshots: list = []
+        self.dropped: set[tuple[str, str]] = set()  # (run id, await key) of events a cancel made moot
 
     # -- runs ------------------------------------------------------------------
     def start(self, module, inputs, parent=None) -> _Run:
@@ -88,11 +91,15 @@ class InProcessWorld:
         self.activate(run)
         return run
 
-    def activate(self, run: _Run) -> None:
+    def activate(self, run: _Run, cancel: _js.JSError | None = None) -> None:
         run.active = True
         self.activations += 1
-        outcome = activate(run.module, run.snapshot, run.settled, run.id, lambda *a: self.schedule(run, *a))
+        outcome = activate(run.module, run.snapshot, run.settled, run.id, lambda *a: self.schedule(run, *a),
+                           cancel=cancel)
         run.active = False
+        if run.cancelled and outcome.status != "suspended":
+            outcome.status = status_after_cancel(outcome.status, outcome.error)
+            outcome.error = outcome.error or cancelled_payload()
         if outcome.status == "suspended":
             # what is stored is what resumes: JSON in, JSON out
             text = outcome.snapshot_json or json.dumps(outcome.snapshot, allow_nan=False)
@@ -105,9 +112,26 @@ class InProcessWorld:
             parent_id, key = run.parent
             if outcome.status == "completed":
                 self.settle(self.runs[parent_id], key, True, _js.from_json(outcome.output))
+            elif outcome.status == "cancelled":
+                self.settle(self.runs[parent_id], key, False, _js.JSError("WorkflowError", f"child run {run.id} was cancelled"))
             else:
                 self.settle(self.runs[parent_id], key, False,
                             _js.JSError("WorkflowError", outcome.error.get("message", "")))
+
+    def cancel(self, run: _Run) -> None:
+        """What `rhythm cancel` does (store.py's _request_cancel, then the next activation): the await the
+        run is stopped at throws a CancelledError; what it waited for is cancelled, children cleaning up."""
+        if run.outcome is not None or run.cancelled:
+            return
+        run.cancelled = True
+        children = {r.parent[1]: r for r in self.runs.values() if r.parent and r.parent[0] == run.id}
+        for key in run.waiting - set(run.settled):
+            if key in children:
+                self.cancel(children[key])
+            else:  # a task not yet run, a timer, a signal wait: dropped, and ended with the same error
+                self.dropped.add((run.id, key))
+                run.settled[key] = Settlement(next(self.settle_seq), False, cancelled_error())
+        self.activate(run, cancelled_error())
 
     def settle(self, run: _Run, key: str, ok: bool, value) -> None:
         run.settled[key] = Settlement(next(self.settle_seq), ok, value)
@@ -140,8 +164,12 @@ class InProcessWorld:
     def drain(self) -> None:
         while self.queue:
             due, _, (kind, run, key, data) = heapq.heappop(self.queue)
+            if (run.id, key) in self.dropped:
+                continue
             self.now = max(self.now, due)
-            if kind == "task":
+            if kind == "cancel":
+                self.cancel(run)
+            elif kind == "task":
                 ok, value = self.run_task(data["name"], data["payload"])
                 self.settle(run, key, ok, value)
             elif kind == "timer":
@@ -164,15 +192,20 @@ class InProcessWorld:
 
 
 def run_workflow(source: str | Path, inputs: Any = None, tasks: dict | None = None,
-                 workflows: dict | None = None, signals: list | None = None) -> RunResult:
+                 workflows: dict | None = None, signals: list | None = None,
+                 cancel_at: float | None = None) -> RunResult:
     """Compile and run a workflow to completion (or until nothing more can happen).
 
+    `cancel_at`: cancel the run at this many seconds of virtual time, as
+    `rhythm cancel` would (its catch and finally blocks run first).
     Raises rhythm_compiler.CompileError for a program that does not compile.
     """
     text, name = _read(source)
     module = _module_for(text, name)
     world = InProcessWorld(tasks, workflows, signals)
     run = world.start(module, {} if inputs is None else inputs)
+    if cancel_at is not None:
+        world.push(cancel_at, ("cancel", run, None, None))
     world.drain()
     outcome = run.outcome
     if outcome is None:

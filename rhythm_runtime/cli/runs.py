@@ -91,11 +91,17 @@ def list_cmd(status_, name, limit, database_url, as_json) -> None:
 
 @click.command()
 @click.argument("run_id")
+@click.option("--force", is_flag=True, help="Terminate: end the run and its children now, running no cleanup.")
 @database_option
-def cancel(run_id, database_url) -> None:
-    """Cancel a run, its pending tasks and its child runs."""
-    changed = client_for(database_url).get(run_id).cancel()
-    click.echo(f"cancelled {run_id}" if changed else f"{run_id} had already finished", err=True)
+def cancel(run_id, force, database_url) -> None:
+    """Cancel a run: a CancelledError is thrown at the await it waits at, so its catch and finally blocks
+    run (and may await tasks) before it ends `cancelled`; what that await waited for is cancelled too."""
+    changed = client_for(database_url).get(run_id).cancel(force)
+    if force:
+        click.echo(f"terminated {run_id}" if changed else f"{run_id} had already finished", err=True)
+    else:
+        click.echo(f"cancelling {run_id}: its catch and finally blocks run first" if changed
+                   else f"{run_id} had already finished or is being cancelled (--force terminates it)", err=True)
 
 
 @click.command()

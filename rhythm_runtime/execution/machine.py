@@ -420,8 +420,12 @@ def new_snapshot(inputs) -> dict:
 
 def activate(module, snapshot: dict, settled: dict[str, Settlement], run_id: str,
              scheduler: Scheduler, budget: int = DEFAULT_STEP_BUDGET,
-             max_snapshot: int = MAX_SNAPSHOT_BYTES) -> Outcome:
-    """Run from `snapshot` until the workflow ends or awaits something unsettled."""
+             max_snapshot: int = MAX_SNAPSHOT_BYTES, cancel: _js.JSError | None = None) -> Outcome:
+    """Run from `snapshot` until the workflow ends or awaits something unsettled.
+
+    `cancel`: an error thrown at the await the snapshot is stopped at, whatever
+    it awaits, as a failed task's error would be (cancellation runs the
+    workflow's catch and finally blocks; see execution/cancellation.py)."""
     data = _js.decode_snapshot(snapshot["data"])
     S = Frame(module, run_id, scheduler, budget)
     S.state = snapshot["state"]
@@ -431,7 +435,7 @@ def activate(module, snapshot: dict, settled: dict[str, Settlement], run_id: str
     L = data["L"]
     waiting = data["W"]
     if waiting is not None:
-        status, value, _ = settle(waiting, settled)
+        status, value, _ = settle(waiting, settled) if cancel is None else ("err", cancel, None)
         if status == PENDING:
             return Outcome("suspended", snapshot=snapshot, waiting=leaf_keys(waiting), state=S.state,
                            roots=data)

@@ -32,6 +32,7 @@ from psycopg.types.json import Json, Jsonb
 
 from rhythm_runtime.errors import RhythmError, StorageError
 from rhythm_runtime.execution import values as _js
+from rhythm_runtime.execution.cancellation import cancelled_error, cancelled_payload, status_after_cancel
 from rhythm_runtime.execution.machine import MAX_SNAPSHOT_BYTES, MAX_TRAIL, Settlement, activate, new_snapshot, reachable_keys
 from rhythm_runtime.storage.queries import (TASK_NAME_LOCK_CLASS, Q, RunIdConflict, UnknownWorkflow, error_payload,
                                             history_limit, insert_run, insert_task_as_registered, json_param,
@@ -194,18 +195,25 @@ class Engine:
         inbox = dict(row["inbox"])
         waits = list(row["signal_waits"])
         notify = False
+        # A cancel is thrown once, at the await the run is stopped at; its cleanup then runs like any code.
+        cancel = cancelled_error() if row["cancel_requested_at"] and row["cancel_delivered_at"] is None else None
         while True:
             settled = {k: decode_settlement(v) for k, v in inbox.items()}
             out = Scheduled(old_waits=list(waits), log=step.scheduled)
             def scheduler(kind, key, spec, settled=settled, out=out):
                 self.schedule(conn, run_id, settled, out, kind, key, spec, depth)
 
-            outcome = activate(module, snapshot, settled, run_id, scheduler, self.budget, self.max_snapshot)
+            outcome = activate(module, snapshot, settled, run_id, scheduler, self.budget, self.max_snapshot, cancel)
+            cancel = None
             step.trail += outcome.trail
             step.catches += outcome.routes
             notify = self.write_outbox(conn, run_id, out) or notify
             if outcome.status != "suspended":
-                return self.finish(conn, row, outcome.status, outcome.output, outcome.error, snapshot, parent,
+                status, error = outcome.status, outcome.error
+                if row["cancel_requested_at"]:
+                    status = status_after_cancel(status, error)
+                    error = error or cancelled_payload()
+                return self.finish(conn, row, status, outcome.output, error, snapshot, parent,
                                    step, kept, _failure(row, outcome), outcome.state) or notify
             inbox.update(out.settled_now)
             waits += out.new_waits
@@ -249,6 +257,8 @@ class Engine:
             return False
         if status == "completed":
             kind, value = "ok", output
+        elif status == "cancelled":
+            kind, value = "err", error_payload("WorkflowError", f"child run {row['id']} was cancelled")
         else:
             kind, value = "err", error_payload("WorkflowError", (error or {}).get("message", ""))
         if parent is not None:  # the parent is mid-activation, in this transaction

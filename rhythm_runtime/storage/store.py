@@ -18,6 +18,7 @@ from psycopg.types.json import Json, Jsonb
 
 from rhythm_runtime.errors import RhythmError, StorageError
 from rhythm_runtime.execution import values as _js
+from rhythm_runtime.execution.cancellation import CANCELLED_MESSAGE, cancelled_payload
 from rhythm_runtime.execution.machine import leaf_keys, reachable_keys
 from rhythm_runtime.storage.engine import WorkerCalls
 from rhythm_runtime.storage.queries import (Q, RunIdConflict, UnknownWorkflow, error_payload, history_limit, insert_run,
@@ -37,6 +38,9 @@ class RunFinished(RhythmError):
 
 class RetryRefused(RhythmError):
     """`rhythm retry` of a run that has not failed, or onto a version that cannot resume its snapshot."""
+
+
+_ENDED = {"completed": "has already completed", "failed": "has already failed", "cancelled": "was already cancelled"}
 
 
 class Store(WorkerCalls):
@@ -85,7 +89,7 @@ class Store(WorkerCalls):
             if run is None:
                 raise RunNotFound(f"no run with id {run_id!r}")
             if run["status"] not in ("pending", "suspended"):
-                raise RunFinished(f"run {run_id} has already {run['status']}; signal {name!r} was not delivered")
+                raise RunFinished(f"run {run_id} {_ENDED.get(run['status'], 'is ' + run['status'])}; signal {name!r} was not delivered")
             conn.execute(Q["insert_signal"], dict(run_id=run_id, name=name, payload=Json(payload)))
             if run["available_at"] is not None:
                 return  # the next activation matches it
@@ -98,13 +102,17 @@ class Store(WorkerCalls):
                         conn.execute(Q["notify_work"])
                     break
 
-    def cancel_run(self, run_id: str) -> bool:
-        """Cancel a run, its unfinished children and their tasks that have not started; False if it had ended."""
+    def cancel_run(self, run_id: str, force: bool = False) -> bool:
+        """Cancel a run; False if it had ended (or, without `force`, is being cancelled already).
+
+        Without `force` the run cleans up first (see `_request_cancel`); with
+        it, the run, its unfinished children and their tasks that have not
+        started end at once and no more of their code runs (a terminate)."""
         with self.tx() as conn:
             if conn.execute(Q["get_run"], dict(id=run_id)).fetchone() is None:
                 raise RunNotFound(f"no run with id {run_id!r}")
             conn.execute(Q["lock_run_tree"], dict(id=run_id)).fetchall()  # deepest first: engine.py's lock order
-            return _cancel(conn, run_id)
+            return _cancel(conn, run_id, TERMINATED) if force else _request_cancel(conn, run_id)
 
     def retry_run(self, run_id: str, version: str | None = None) -> dict:
         """Resume a failed run from the snapshot it failed at; see `_retry`.
@@ -167,17 +175,52 @@ class Store(WorkerCalls):
 # -- helpers inside a transaction ------------------------------------------------------------
 
 
-def _cancel(conn, run_id: str) -> bool:
-    row = conn.execute(Q["cancel_run"], dict(id=run_id)).fetchone()
+TERMINATED = "the run was terminated (cancelled with force: no cleanup ran)"
+
+
+def _cancel(conn, run_id: str, message: str) -> bool:
+    """End a run and its unfinished descendants now, running none of their code."""
+    row = conn.execute(Q["cancel_run"], dict(id=run_id, message=message)).fetchone()
     if row is None:
         return False
     conn.execute(Q["cancel_run_tasks"], dict(id=run_id))
     conn.execute(Q["drop_pending_timers"], dict(id=run_id, keep=[]))
     for child in conn.execute(Q["child_runs"], dict(id=run_id)).fetchall():
-        _cancel(conn, child["id"])
+        _cancel(conn, child["id"], message)
     if row["parent_run_id"] is not None:
         settle(conn, row["parent_run_id"], row["parent_await_key"], "err",
                error_payload("WorkflowError", f"child run {run_id} was cancelled"))
+    return True
+
+
+def _request_cancel(conn, run_id: str) -> bool:
+    """Ask a run to cancel itself; the caller holds the locks of its tree.
+
+    Its next activation throws a CancelledError at the await it is stopped at.
+    What that await waits for is cancelled with it: tasks that have not
+    started, timers and signal waits end with the same error (a `finally`
+    that awaits them again gets it too), and the children it awaits are asked
+    to cancel in turn (they run their own cleanup). A task already running
+    finishes, and its result goes to an await nobody waits at any more. A run
+    that has run no code yet has nothing to clean up: it just ends.
+    """
+    row = conn.execute(Q["request_cancel"], dict(id=run_id)).fetchone()
+    if row is None:
+        run = conn.execute(Q["get_run"], dict(id=run_id)).fetchone()
+        return run["status"] == "pending" and run["activations"] == 0 and _cancel(conn, run_id, CANCELLED_MESSAGE)
+    keys = list(row["waiting"])
+    ended = [r["await_key"] for r in conn.execute(Q["cancel_awaited_tasks"], dict(id=run_id, keys=keys))]
+    ended += [r["await_key"] for r in conn.execute(Q["drop_awaited_timers"], dict(id=run_id, keys=keys))]
+    waits = row["signal_waits"]
+    kept = [w for w in waits if w[0] not in keys]
+    if len(kept) < len(waits):
+        conn.execute(Q["set_signal_waits"], dict(id=run_id, signal_waits=Jsonb(kept)))
+        ended += [w[0] for w in waits if w[0] in keys]
+    for key in ended:
+        settle(conn, run_id, key, "err", cancelled_payload())
+    for child in conn.execute(Q["awaited_children"], dict(id=run_id, keys=keys)).fetchall():
+        _request_cancel(conn, child["id"])
+    conn.execute(Q["notify_work"])
     return True
 
 

@@ -488,8 +488,8 @@ def _signal(store: Store, run_id: str, form) -> str:
 
 def _cancel(store: Store, run_id: str, form) -> str:
     if store.cancel_run(run_id):
-        return f"cancelled run {run_id}"
-    return f"run {run_id} had already finished; nothing was cancelled"
+        return f"cancelling run {run_id}: its catch and finally blocks run first"
+    return f"run {run_id} had already finished or is being cancelled; nothing changed"
 
 
 def _retry(store: Store, run_id: str, form) -> str:

@@ -209,7 +209,7 @@ LIMIT %(limit)s;
 -- name: lock_runnable_run
 -- Lock one run that needs an activation; the lock is the activation's exclusive right.
 SELECT id, workflow_name, version, status, inputs, snapshot, inbox, signal_waits,
-       parent_run_id, parent_await_key, activations, waiting, rewind
+       parent_run_id, parent_await_key, activations, waiting, rewind, cancel_requested_at, cancel_delivered_at
 FROM rhythm.runs
 WHERE status IN ('pending', 'suspended')
   AND available_at IS NOT NULL
@@ -221,7 +221,7 @@ FOR UPDATE SKIP LOCKED;
 -- name: lock_run_for_activation
 -- Lock one run by id for an activation (a child started inline, or a run being failed).
 SELECT id, workflow_name, version, status, inputs, snapshot, inbox, signal_waits,
-       parent_run_id, parent_await_key, activations, waiting, rewind
+       parent_run_id, parent_await_key, activations, waiting, rewind, cancel_requested_at, cancel_delivered_at
 FROM rhythm.runs
 WHERE id = %(id)s
 FOR UPDATE;
@@ -229,7 +229,7 @@ FOR UPDATE;
 -- name: lock_run_if_waiting
 -- Lock a woken run for an activation right after its task finished, unless another worker has it.
 SELECT id, workflow_name, version, status, inputs, snapshot, inbox, signal_waits,
-       parent_run_id, parent_await_key, activations, waiting, rewind
+       parent_run_id, parent_await_key, activations, waiting, rewind, cancel_requested_at, cancel_delivered_at
 FROM rhythm.runs
 WHERE id = %(id)s AND status = 'suspended' AND available_at IS NOT NULL
 FOR UPDATE SKIP LOCKED;
@@ -246,7 +246,8 @@ WITH step AS (
 UPDATE rhythm.runs
 SET status = 'suspended', snapshot = %(snapshot)s, inbox = %(inbox)s,
     waiting = %(waiting)s, signal_waits = %(signal_waits)s, rewind = %(rewind)s,
-    available_at = NULL,
+    available_at = NULL, cancel_delivered_at = CASE WHEN cancel_requested_at IS NOT NULL
+                                                    THEN coalesce(cancel_delivered_at, now()) END,
     activations = activations + 1, attempts = 0, updated_at = now()
 WHERE id = %(id)s;
 
@@ -378,13 +379,36 @@ RETURNING id;
 SELECT id, name, status, result, error, attempts FROM rhythm.tasks WHERE id = %(id)s;
 
 -- name: cancel_run
--- Mark a run cancelled unless it already ended; returns it when it changed.
+-- Mark a run cancelled at once (no code runs) unless it already ended; returns it when it changed.
 UPDATE rhythm.runs
 SET status = 'cancelled', available_at = NULL, waiting = '{}', signal_waits = '[]',
     finished_at = now(), updated_at = now(),
-    error = jsonb_build_object('type', 'Cancelled', 'message', 'the run was cancelled')
+    error = jsonb_build_object('type', 'CancelledError', 'message', %(message)s::text)
 WHERE id = %(id)s AND status IN ('pending', 'suspended')
 RETURNING id, parent_run_id, parent_await_key;
+
+-- name: request_cancel
+-- Ask a run that has started to cancel itself (its next activation throws at its await); returns it when asked now.
+UPDATE rhythm.runs
+SET cancel_requested_at = now(), available_at = coalesce(available_at, clock_timestamp()), updated_at = now()
+WHERE id = %(id)s AND status IN ('pending', 'suspended') AND cancel_requested_at IS NULL AND activations > 0
+RETURNING id, waiting, signal_waits;
+
+-- name: cancel_awaited_tasks
+-- Cancel the tasks of these await keys that have not started (a cancelled await no longer wants them).
+UPDATE rhythm.tasks SET status = 'cancelled', finished_at = now(), updated_at = now()
+WHERE run_id = %(id)s AND await_key = ANY(%(keys)s) AND status = 'pending'
+RETURNING await_key;
+
+-- name: drop_awaited_timers
+-- Forget the pending timers of these await keys (a cancelled await no longer wants them).
+DELETE FROM rhythm.timers WHERE run_id = %(id)s AND await_key = ANY(%(keys)s) AND fired_at IS NULL
+RETURNING await_key;
+
+-- name: awaited_children
+-- Unfinished children started by these await keys of a run (a cancelled await cancels them).
+SELECT id, parent_await_key AS await_key FROM rhythm.runs
+WHERE parent_run_id = %(id)s AND parent_await_key = ANY(%(keys)s) AND status IN ('pending', 'suspended');
 
 -- name: drop_pending_timers
 -- Forget the pending timers of a finished run, but those in keep (a failed run's snapshot can reach them).

@@ -104,3 +104,9 @@ async def async_too_slow(p: dict) -> None:
     import asyncio
 
     await asyncio.sleep(10)
+
+
+@task("release-stock")
+def release_stock(p: dict) -> str:
+    log("start", task="release-stock", tag=p["tag"], value=p.get("seen"))
+    return "released"
