@@ -31,5 +31,6 @@ grammar-test:
 vsix:
 	cd editors/vscode && npm ci --no-audit --no-fund --loglevel=error && npm run package
 
-clean:
+clean:  # stop the embedded Postgres first: deleting its files under a running server leaves it orphaned
+	if [ -d .rhythm ] && [ -x $(BIN)/rhythm ]; then $(BIN)/rhythm db stop --force; fi
 	rm -rf $(VENV) .rhythm

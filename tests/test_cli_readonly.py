@@ -41,10 +41,66 @@ def test_a_read_only_command_outside_a_project_fails_at_once_and_creates_nothing
     proc = rhythm(tmp_path, *args)
     assert proc.returncode == 1, proc.stderr
     assert proc.stdout == ""
-    assert proc.stderr == (f"error: no Rhythm database here: {tmp_path.resolve()} has no embedded Postgres "
-                           f"(.rhythm/) — run this in your project directory, start a worker there first, "
-                           f"or set {ENV_DATABASE_URL}\n")
+    assert proc.stderr == (f"error: no Rhythm project in {tmp_path.resolve()} or any directory above it (looked "
+                           f"for a pyproject.toml with a [tool.rhythm] table, a .rhythm/ or a workflows/ "
+                           f"directory): run this in your project, or set {ENV_DATABASE_URL}\n")
     assert not (tmp_path / ".rhythm").exists()
+
+
+@pytest.mark.parametrize("args", [["inspect", "abc123"], ["list"], ["status", "abc123"]], ids=" ".join)
+def test_a_read_only_command_in_a_project_without_a_server_says_so_and_creates_nothing(tmp_path, args):
+    (tmp_path / "workflows" / "deep").mkdir(parents=True)
+    proc = rhythm(tmp_path / "workflows" / "deep", *args)  # from a subdirectory: the project is found above
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.startswith(f"error: no Rhythm database here: {tmp_path.resolve()} has no embedded Postgres")
+    assert not (tmp_path / ".rhythm").exists() and not (tmp_path / "workflows" / "deep" / ".rhythm").exists()
+
+
+@pytest.mark.parametrize("args", [["db", "url"], ["start", "x"], ["register"], ["db", "migrate"]], ids=" ".join)
+def test_no_command_starts_a_server_outside_a_project(tmp_path, args):
+    proc = rhythm(tmp_path, *args)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.startswith(f"error: no Rhythm project in {tmp_path.resolve()} or any directory above it")
+    assert not (tmp_path / ".rhythm").exists()
+
+
+def test_the_project_is_the_nearest_marked_directory_above(tmp_path):
+    from rhythm_runtime.storage.settings import find_project
+
+    deep = tmp_path / "a" / "b" / "c"
+    deep.mkdir(parents=True)
+    assert find_project(deep) is None
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    assert find_project(deep) is None  # a pyproject.toml without [tool.rhythm] is not a Rhythm project
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n[tool.rhythm]\n")
+    assert find_project(deep) == tmp_path.resolve()
+    (tmp_path / "a" / "workflows").mkdir()
+    assert find_project(deep) == tmp_path.resolve() / "a"
+    (tmp_path / "a" / "b" / ".rhythm").mkdir()
+    assert find_project(deep) == tmp_path.resolve() / "a" / "b"
+    assert Settings.load().project_dir == find_project()  # Settings finds it from the current directory
+
+
+def test_rhythm_app_resolves_its_workflows_against_its_project_not_the_current_directory(tmp_path, monkeypatch):
+    import importlib.util
+
+    (tmp_path / "svc" / "workflows").mkdir(parents=True)
+    (tmp_path / "svc" / "app").mkdir()
+    main = tmp_path / "svc" / "app" / "main.py"
+    main.write_text("from rhythm import RhythmApp\napp = RhythmApp()\nother = RhythmApp('nope')\n")
+    monkeypatch.chdir(tmp_path)
+    spec = importlib.util.spec_from_file_location("svc_main_for_test", main)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.app.project_dir == tmp_path.resolve() / "svc"
+    assert module.app.workflow_dirs == [tmp_path.resolve() / "svc" / "workflows"]
+    assert module.app.workflows == {}
+    from rhythm_runtime.api.app import WorkflowsNotFound
+
+    with pytest.raises(WorkflowsNotFound, match=f"workflows directory {tmp_path.resolve()}/svc/nope does not exist "
+                                                 f"\\(RhythmApp resolves relative workflow directories against "
+                                                 f"the project {tmp_path.resolve()}/svc\\)"):
+        module.other.workflows
 
 
 def test_graph_of_a_flow_file_needs_no_database(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import subprocess
 import sys
@@ -387,6 +388,9 @@ def test_cli(db_url, monkeypatch, tmp_path):
     assert (result.exit_code, result.stdout) == (0, db_url + "\n")
     result = runner.invoke(db_group, ["migrate", "--database-url", UNREACHABLE])
     assert result.exit_code == 1 and result.stderr.startswith("error: cannot connect")
+    result = runner.invoke(db_group, ["stop"])  # outside any project: says where it looked, starts nothing
+    assert result.exit_code == 1 and f"no Rhythm project in {tmp_path.resolve()} or any directory above" in result.stderr
+    (tmp_path / "workflows").mkdir()
     result = runner.invoke(db_group, ["stop"])
     assert result.exit_code == 0 and "no embedded Postgres running" in result.stderr
     assert not (tmp_path / ".rhythm").exists()
@@ -425,6 +429,7 @@ def _client(project: str, how: str = "exit") -> tuple[str, str, list[str]]:
 def test_embedded_server_is_shared_and_outlives_its_clients():
     project = tempfile.mkdtemp(prefix="rhythm-embedded-")
     pgdata = Path(project).resolve() / ".rhythm" / "pgdata"
+    (Path(project) / "sub").mkdir()
     try:
         pid, url, logs = _client(project)
         assert logs == [f"INFO rhythm started embedded Postgres in {pgdata}"]
@@ -435,9 +440,17 @@ def test_embedded_server_is_shared_and_outlives_its_clients():
             again_pid, again_url, logs = _client(project, how)
             assert (again_pid, again_url) == (pid, url)
             assert logs == [f"INFO rhythm attached to embedded Postgres in {pgdata}"]
+        stop = [str(Path(sys.executable).with_name("rhythm")), "db", "stop"]
+        env = {k: v for k, v in os.environ.items() if k != config.ENV_DATABASE_URL}
         with psycopg.connect(url) as conn:
             assert conn.execute("SELECT current_database()").fetchone() == ("rhythm",)
-        assert embedded.stop(project) is True
+            refused = subprocess.run(stop, cwd=pgdata.parent.parent / "sub", env=env, capture_output=True,
+                                     text=True, timeout=60)  # from a subdirectory: the project is found above it
+            assert refused.returncode == 1 and "1 other connection(s)" in refused.stderr, refused.stderr
+            assert embedded.is_running(project)
+            forced = subprocess.run(stop + ["--force"], cwd=pgdata.parent.parent / "sub", env=env,
+                                    capture_output=True, text=True, timeout=60)
+            assert forced.returncode == 0 and f"stopped embedded Postgres in {pgdata}" in forced.stderr
         assert not embedded.is_running(project)
         assert embedded.stop(project) is False
     finally:

@@ -281,7 +281,7 @@ def test_child_success_failure_and_unknown_child(client, db_url):
     out = handle.result(20)
     assert out["ok"] == {"doubled": 42}
     assert out["failed"] == {"name": "WorkflowError", "message": "child broke"}
-    assert out["unknown"].startswith("unknown workflow 'no_such_workflow'; known workflows: ")
+    assert out["unknown"].startswith("unknown workflow 'no_such_workflow': no worker has registered")
     assert "child_ok" in out["unknown"] and "parent" in out["unknown"]
     children = query(db_url, "SELECT id, workflow_name, status, parent_await_key FROM rhythm.runs "
                              "WHERE parent_run_id = %s ORDER BY created_at, id", (handle.id,))
@@ -378,7 +378,8 @@ def test_a_task_no_worker_has_waits_visibly_and_an_unknown_workflow_lists_the_kn
     assert handle.cancel()
     with pytest.raises(UnknownWorkflow) as caught:
         client.start_workflow("no_such_workflow", {})
-    assert "unknown workflow 'no_such_workflow'; known workflows: " in str(caught.value)
+    assert ("unknown workflow 'no_such_workflow': no worker has registered 'no_such_workflow' yet (start or restart "
+            "a worker, or run `rhythm register`); known workflows: ") in str(caught.value)
     assert "tasks_basic" in str(caught.value) and "versioned" in str(caught.value)
 
 
@@ -697,3 +698,37 @@ def test_a_bug_while_advancing_fails_the_run_not_the_worker(own_db):
         assert store.advance_one(engine) is False  # not retried forever
     finally:
         store.close()
+
+
+# -- 6. the project: registering from the command line, a worker without its workflows --------------
+
+
+def test_rhythm_register_lets_runs_start_before_any_worker(own_db, tmp_path):
+    url, _ = own_db
+    (tmp_path / "workflows").mkdir()
+    (tmp_path / "workflows" / "brand_new.flow").write_text("return Inputs.n + 1\n", encoding="utf-8")
+    env = {**os.environ, "RHYTHM_DATABASE_URL": url}
+    cli = lambda *args, cwd=tmp_path: subprocess.run([str(RHYTHM), *args], cwd=cwd, env=env, capture_output=True,
+                                                     text=True, timeout=60)
+    early = cli("start", "brand_new", "--inputs", '{"n": 1}')
+    assert early.returncode == 1 and early.stdout == ""
+    assert ("no worker has registered 'brand_new' yet (start or restart a worker, or run `rhythm register`)"
+            in early.stderr), early.stderr
+    registered = cli("register", cwd=tmp_path / "workflows")  # the project is found above the current directory
+    assert registered.returncode == 0, registered.stderr
+    [(name, version)] = [line.split() for line in registered.stdout.splitlines()]
+    assert name == "brand_new" and len(version) == 16 and "registered 1 workflows" in registered.stderr
+    started = cli("start", "brand_new", "--inputs", '{"n": 1}')
+    assert started.returncode == 0, started.stderr
+    assert run_row(url, started.stdout.strip())["version"] == version
+
+
+def test_a_worker_that_cannot_find_its_workflows_says_so_in_one_line(db_url, tmp_path):
+    (tmp_path / "workflows").mkdir()
+    (tmp_path / "svc.py").write_text("from rhythm import RhythmApp\napp = RhythmApp('flows')\n", encoding="utf-8")
+    proc = subprocess.run([str(RHYTHM), "worker", "svc:app"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "RHYTHM_DATABASE_URL": db_url})
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines()[-1] == (
+        f"error: workflows directory {tmp_path.resolve()}/flows does not exist (RhythmApp resolves relative "
+        f"workflow directories against the project {tmp_path.resolve()})")

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rhythm_compiler import compile_source, version_of
 
+from rhythm_runtime.errors import RhythmError
 from rhythm_runtime.execution.modules import load_module, module_hash
 from rhythm_runtime.schedules import front_matter_or_none
 from rhythm_runtime.storage import schedules
+from rhythm_runtime.storage.settings import find_project
 from rhythm_runtime.api.tasks import REGISTRY, TaskSpec
 
 log = logging.getLogger("rhythm")
@@ -34,11 +37,19 @@ class LoadedWorkflow:
     module: Any
 
 
+class WorkflowsNotFound(RhythmError):
+    """A workflows directory of a RhythmApp does not exist."""
+
+
 class RhythmApp:
     def __init__(self, workflows: str | Path | list = "workflows/", *, database_url: str | None = None,
                  step_budget: int | None = None):
         dirs = workflows if isinstance(workflows, (list, tuple)) else [workflows]
-        self.workflow_dirs = [Path(d) for d in dirs]
+        # The project of the file that makes the app (else of the current directory): relative workflow
+        # directories and the embedded Postgres are its, wherever the process was started from.
+        self.project_dir = _project_of_caller(sys._getframe(1)) or find_project()
+        base = self.project_dir or Path.cwd()
+        self.workflow_dirs = [base / d for d in dirs]
         self.database_url = database_url
         self.step_budget = step_budget
         self._workflows: dict[str, LoadedWorkflow] | None = None
@@ -58,7 +69,9 @@ class RhythmApp:
         flows = []
         for d in self.workflow_dirs:
             if not d.is_dir():
-                raise FileNotFoundError(f"workflows directory {d} does not exist")
+                where = f"the project {self.project_dir}" if self.project_dir else "the current directory (no project found)"
+                raise WorkflowsNotFound(f"workflows directory {d} does not exist (RhythmApp resolves relative "
+                                        f"workflow directories against {where})")
             flows.extend(sorted(d.glob("*.flow")))
         return flows
 
@@ -95,6 +108,12 @@ class RhythmApp:
         for wf in self.workflows.values():
             store.register_version(wf.name, wf.version, wf.source, wf.code, module_hash(wf.code))
             schedules.declare_front_matter(store, wf.name, front_matter_or_none(getattr(wf.module, "FRONT_MATTER", None)))
+
+
+def _project_of_caller(frame) -> Path | None:
+    """The project holding the module that called (None for code without a file, e.g. a REPL)."""
+    filename = frame.f_globals.get("__file__")
+    return find_project(Path(filename).parent) if filename else None
 
 
 def _load_current(code: str | None, name: str, version: str):

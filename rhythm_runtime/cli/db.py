@@ -51,17 +51,31 @@ def url(database_url: str | None) -> None:
 
 
 @db.command()
-def stop() -> None:
-    """Stop this project's embedded Postgres server."""
-    pgdata = embedded.data_dir()
+@click.option("--force", is_flag=True, help="Stop it even while workers or other clients are connected.")
+def stop(force: bool) -> None:
+    """Stop this project's embedded Postgres server (refused while others use it, unless --force)."""
     try:
-        stopped = embedded.stop()
+        project = config.Settings.load().project()
+        pgdata = embedded.data_dir(project)
+        users = _other_connections(project) if embedded.is_running(project) else 0
+        if users and not force:
+            click.echo(f"error: {users} other connection(s) to the embedded Postgres in {pgdata} are open (a worker, "
+                       f"a dashboard or a client): stop them first, or use --force to cut them off", err=True)
+            raise click.exceptions.Exit(1)
+        stopped = embedded.stop(project)
     except StorageError as exc:
         raise _fail(exc) from exc
     message = (
         "stopped embedded Postgres in" if stopped else "no embedded Postgres running in"
     )
     click.echo(f"{message} {pgdata}", err=True)
+
+
+def _other_connections(project) -> int:
+    """Client sessions other than this one on the project's server (workers, dashboards, clients)."""
+    with storage.connect(embedded.ensure_server(project, create=False)) as conn:
+        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
+                            "AND pid <> pg_backend_pid()").fetchone()[0]
 
 
 def _fail(exc: StorageError) -> click.exceptions.Exit:

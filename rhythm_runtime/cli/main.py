@@ -17,7 +17,7 @@ from rhythm_runtime.cli.editor import check_cmd, lsp_cmd
 from rhythm_runtime.cli.inspect import graph_cmd, inspect_cmd
 from rhythm_runtime.cli.runs import cancel, list_cmd, retry, signal_cmd, start, status
 from rhythm_runtime.cli.schedules import schedules
-from rhythm_runtime.cli.worker import dev, worker
+from rhythm_runtime.cli.worker import dev, register, worker
 from rhythm_runtime.cli.workers import workers_cmd
 
 
@@ -40,6 +40,6 @@ def main() -> None:
     """Rhythm: durable workflows in .flow files, on nothing but Postgres."""
 
 
-for command in (compile_cmd, check_cmd, worker, dev, workers_cmd, start, signal_cmd, status, list_cmd, cancel, retry, db,
-                inspect_cmd, graph_cmd, dashboard_cmd, lsp_cmd, schedules):
+for command in (compile_cmd, check_cmd, worker, dev, workers_cmd, register, start, signal_cmd, status, list_cmd, cancel,
+                retry, db, inspect_cmd, graph_cmd, dashboard_cmd, lsp_cmd, schedules):
     main.add_command(command)

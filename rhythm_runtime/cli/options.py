@@ -16,16 +16,23 @@ def load_app(spec: str, root: Path | None = None):
     import importlib
 
     from rhythm_runtime.api.app import RhythmApp
+    from rhythm_runtime.storage.settings import find_project
 
     module_name, _, attr = spec.partition(":")
-    sys.path.insert(0, str(root or Path.cwd()))
+    base = root or Path.cwd()
+    project = find_project(base)  # the package may live at the project's root, above the current directory
+    sys.path[:0] = [str(base)] + ([str(project)] if project and project != base.resolve() else [])
     try:
         module = importlib.import_module(module_name)
     except ImportError as e:
         raise click.UsageError(f"cannot import {module_name!r}: {e}") from None
-    app = getattr(module, attr or "app", None)
+    attr = attr or "app"
+    if not hasattr(module, attr):
+        raise click.UsageError(f"module {module_name!r} has no attribute {attr!r} (expected module:attribute, "
+                               f"e.g. app.main:app)")
+    app = getattr(module, attr)
     if not isinstance(app, RhythmApp):
-        raise click.UsageError(f"{spec!r} is not a RhythmApp (expected module:attribute, e.g. app.main:app)")
+        raise click.UsageError(f"{spec!r} is a {type(app).__name__}, not a RhythmApp")
     return app
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -92,3 +93,31 @@ def dev(app_spec, concurrency, log_format, log_level, metrics_port, metrics_host
 
 def _flow_mtimes(app) -> dict:
     return {p: p.stat().st_mtime_ns for d in app.workflow_dirs for p in d.glob("*.flow")}
+
+
+@click.command("register")
+@click.argument("dirs", nargs=-1, type=click.Path(file_okay=False, path_type=Path))
+@database_option
+def register(dirs, database_url) -> None:
+    """Register the project's workflows (default: its workflows/ directory) without starting a worker.
+
+    For deploy scripts that start runs before the workers roll out. Prints
+    `name version` per workflow; registering a version again is harmless.
+    """
+    from rhythm_runtime.api.app import RhythmApp
+    from rhythm_runtime.storage.db import migrate
+    from rhythm_runtime.storage.settings import Settings
+    from rhythm_runtime.storage.store import Store
+
+    settings = Settings.load(database_url)
+    app = RhythmApp([d.resolve() for d in dirs] or [settings.project() / "workflows"])
+    url = settings.database_url()
+    migrate(url)
+    store = Store(url, max_size=1)
+    try:
+        app.register(store)
+    finally:
+        store.close()
+    for wf in app.workflows.values():
+        click.echo(f"{wf.name} {wf.version}")
+    click.echo(f"registered {len(app.workflows)} workflows", err=True)

@@ -62,7 +62,9 @@ def insert_run(conn, name, inputs, run_id, parent_id, parent_key, inputs_json=No
     row = conn.execute(Q["newest_version"], dict(name=name)).fetchone()
     if row is None:
         known = [r["name"] for r in conn.execute(Q["workflow_names"]).fetchall()]
-        raise UnknownWorkflow(f"unknown workflow {name!r}; known workflows: {', '.join(known) or 'none registered'}")
+        raise UnknownWorkflow(f"unknown workflow {name!r}: no worker has registered {name!r} yet (start or restart "
+                              f"a worker, or run `rhythm register`); known workflows: "
+                              f"{', '.join(known) or 'none registered'}")
     run_id = run_id or uuid.uuid4().hex
     inserted = conn.execute(Q["insert_run"], dict(
         id=run_id, name=name, version=row["version"], inputs=json_param(inputs, inputs_json),

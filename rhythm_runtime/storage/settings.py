@@ -1,5 +1,9 @@
 """Which Postgres a process uses: explicit URL > ``RHYTHM_DATABASE_URL`` > the project's embedded server.
 
+The project is found as git and pytest find theirs: walking up from the
+current directory to the first one that is marked as a Rhythm project (see
+``find_project``). Outside any project no embedded server is started.
+
 Building ``Settings`` has no side effects; only ``database_url()`` may start
 the embedded server, so commands that never touch the database stay fast.
 Commands that only read pass ``create=False``, so that run in the wrong
@@ -9,19 +13,47 @@ directory they fail at once instead of making an empty database there.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
+from rhythm_runtime.errors import StorageError
 from rhythm_runtime.storage.db import ENV_DATABASE_URL
+
+PROJECT_MARKERS = "a pyproject.toml with a [tool.rhythm] table, a .rhythm/ or a workflows/ directory"
+
+
+class NoProject(StorageError):
+    """No database URL is configured and no Rhythm project was found to hold an embedded server."""
+
+
+def find_project(start: str | os.PathLike[str] | None = None) -> Path | None:
+    """The nearest directory at or above `start` (default: the current one) holding one of PROJECT_MARKERS."""
+    here = Path(start or os.getcwd()).resolve()
+    for directory in (here, *here.parents):
+        if (directory / ".rhythm").is_dir() or (directory / "workflows").is_dir() or _has_rhythm_table(directory):
+            return directory
+    return None
+
+
+def _has_rhythm_table(directory: Path) -> bool:
+    try:
+        with open(directory / "pyproject.toml", "rb") as f:
+            return "rhythm" in tomllib.load(f).get("tool", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
 
 
 @dataclass(frozen=True)
 class Settings:
     """The resolved configuration of one process."""
 
-    project_dir: Path = field(default_factory=Path.cwd)
+    # The project whose embedded server is used; None outside any project.
+    project_dir: Path | None = None
     # Explicit or from the environment; None means the embedded server.
     configured_url: str | None = None
+    # Where the project was looked for (for the message when none was found).
+    searched_from: Path | None = None
 
     @classmethod
     def load(
@@ -29,9 +61,12 @@ class Settings:
         database_url: str | None = None,
         project_dir: str | os.PathLike[str] | None = None,
     ) -> Settings:
-        """Apply the precedence; an empty string counts as not set."""
+        """Apply the precedence; an empty string counts as not set. Without `project_dir`, find the project."""
         url = database_url or os.environ.get(ENV_DATABASE_URL) or None
-        return cls(Path(project_dir or os.getcwd()).resolve(), url)
+        if project_dir is not None:
+            return cls(Path(project_dir).resolve(), url)
+        here = Path.cwd()
+        return cls(find_project(here), url, here)
 
     @property
     def embedded(self) -> bool:
@@ -47,7 +82,14 @@ class Settings:
             return self.configured_url
         from rhythm_runtime.storage import embedded
 
-        return embedded.ensure_server(self.project_dir, create=create)
+        return embedded.ensure_server(self.project(), create=create)
+
+    def project(self) -> Path:
+        """The project directory; NoProject (naming where it looked) outside any project."""
+        if self.project_dir is None:
+            raise NoProject(f"no Rhythm project in {self.searched_from} or any directory above it (looked for "
+                            f"{PROJECT_MARKERS}): run this in your project, or set {ENV_DATABASE_URL}")
+        return self.project_dir
 
 
 def resolve_database_url(

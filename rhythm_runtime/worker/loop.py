@@ -103,7 +103,7 @@ class Worker:
         self.host = socket.gethostname()
         self.id = f"{self.host}:{os.getpid()}:{id(self) % 10000}"
         self.started_at = datetime.now(timezone.utc)
-        self.url = Settings.load(database_url or app.database_url).database_url()
+        self.url = Settings.load(database_url or app.database_url, app.project_dir).database_url()
         self.stopping = threading.Event()
         # task id -> (claim number, until when (monotonic) this worker surely holds its lease)
         self.running: dict[int, tuple[int, float]] = {}
