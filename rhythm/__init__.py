@@ -3,8 +3,7 @@
 from rhythm_runtime.api.app import RhythmApp
 from rhythm_runtime.api.client import RhythmClient, SyncRhythmClient, WorkflowFailed
 from rhythm_runtime.storage.store import RunFinished, RunIdConflict, RunNotFound, UnknownWorkflow
-from rhythm_runtime.api.tasks import task
-from rhythm_runtime.worker.loop import TaskContext, current_task
+from rhythm_runtime.api.tasks import TaskContext, current_task, task
 
 __all__ = [
     "RhythmApp", "RhythmClient", "RunFinished", "RunIdConflict", "RunNotFound", "SyncRhythmClient",

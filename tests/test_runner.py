@@ -9,6 +9,7 @@ import time
 import pytest
 
 from rhythm_compiler import CompileError
+from rhythm_runtime.api.tasks import current_task, task
 from rhythm_runtime.api.testing import run_workflow
 
 
@@ -137,3 +138,63 @@ def test_cleanup_that_returns_ends_cancelled_and_one_that_throws_fails():
     assert (broken.status, broken.error["message"]) == ("failed", "boom")
     finished = run_workflow("await Timer.delay(1)\nreturn 'done'", cancel_at=2)
     assert (finished.status, finished.output) == ("completed", "done")
+
+
+# -- tasks run as workers run them (issue 10, section 5) ----------------------------------------------
+
+SEEN: list = []
+
+
+@task("runner-flaky", retries=2, backoff=10)
+def runner_flaky(p: dict) -> str:
+    ctx = current_task()
+    SEEN.append((ctx.name, ctx.attempt, ctx.run_id, ctx.await_key))
+    if ctx.attempt < 3:
+        raise RuntimeError(f"flaky {ctx.attempt}")
+    return f"ok on attempt {ctx.attempt}"
+
+
+@task("runner-slow", timeout=0.2)
+def runner_slow(p: dict) -> str:
+    time.sleep(2)
+    return "too late"
+
+
+def test_registered_tasks_run_with_their_retries_and_backoff_on_the_virtual_clock():
+    SEEN.clear()
+    started = time.monotonic()
+    result = run_workflow("return await Task.run('runner-flaky', {})")
+    assert (result.status, result.output) == ("completed", "ok on attempt 3")
+    assert SEEN == [("runner-flaky", n, result.run_id, "0.1") for n in (1, 2, 3)]
+    # retries wait 10 s, then 20 s, of virtual time: a 25 s timer beats the third attempt, a 35 s one does not
+    beaten = run_workflow("const t = Timer.delay(25)\nreturn await Promise.race([Task.run('runner-flaky', {}), t])")
+    assert (beaten.status, beaten.output) == ("completed", None)
+    won = run_workflow("const t = Timer.delay(35)\nreturn await Promise.race([Task.run('runner-flaky', {}), t])")
+    assert won.output == "ok on attempt 3"
+    assert time.monotonic() - started < 2
+
+
+def test_tasks_given_by_name_replace_registered_ones_and_get_the_defaults():
+    mocked = run_workflow("return await Task.run('runner-flaky', 5)", tasks={"runner-flaky": lambda p: p * 2})
+    assert mocked.output == 10
+    calls = []
+
+    def failing(p):
+        calls.append(current_task().attempt)
+        raise ValueError("no retries for a plain function")
+
+    failed = run_workflow("return await Task.run('runner-flaky', {})", tasks={"runner-flaky": failing})
+    assert (failed.status, failed.error["message"], calls) == ("failed", "no retries for a plain function", [1])
+
+
+def test_a_task_past_its_timeout_fails_like_on_a_worker():
+    result = run_workflow("try { await Task.run('runner-slow', {}) } catch (e) { return e.message }")
+    assert result.output == "task 'runner-slow' timed out after 0.2s"
+
+
+def test_child_workflows_next_to_the_parent_file_are_found(tmp_path):
+    (tmp_path / "parent.flow").write_text("return await Workflow.run('child', { n: 2 })\n")
+    (tmp_path / "child.flow").write_text("return Inputs.n * 21\n")
+    assert run_workflow(tmp_path / "parent.flow").output == 42
+    replaced = run_workflow(tmp_path / "parent.flow", workflows={"child": "return 'replaced'"})
+    assert replaced.output == "replaced"

@@ -44,7 +44,8 @@ from rhythm_runtime.api.app import RhythmApp
 from rhythm_runtime.api.client import SyncRhythmClient
 from rhythm_runtime.storage.engine import Engine
 from rhythm_runtime.api.tasks import REGISTRY, TaskSpec
-from rhythm_runtime.worker.loop import Worker, current_task
+from rhythm_runtime.api.tasks import current_task
+from rhythm_runtime.worker.loop import Worker
 
 FAR = 10 * 365 * 86400.0  # added to every timer: timers fire only when the driver jumps the clock
 DEADLINE = 120.0

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from rhythm_runtime.worker.loop import _call_with_timeout
+from rhythm_runtime.api.tasks import _call_with_timeout
 
 
 def test_a_fast_sync_task_returns_its_result():

@@ -1,8 +1,15 @@
-"""`@task`: register plain Python functions as Rhythm tasks."""
+"""`@task`: register plain Python functions as Rhythm tasks, and what a task sees while it runs.
+
+The worker and the in-process runner (testing.py) both call task functions
+through `call_task`, inside `current_task()`'s context.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import inspect
+import threading
 from dataclasses import dataclass
 from typing import Callable
 
@@ -37,3 +44,59 @@ def task(name: str, *, retries: int = 0, backoff: float = 1.0, timeout: float | 
         return fn
 
     return register
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """What a running task may want to know about itself (e.g. to build an idempotency key)."""
+
+    task_id: int
+    name: str
+    attempt: int  # 1 on the first run; every run counts, also one whose worker was lost
+    run_id: str | None  # None for a standalone queued task
+    await_key: str | None
+    lost_leases: int = 0  # earlier runs whose worker was lost: this run may repeat one that did its work
+
+
+_current_task: contextvars.ContextVar[TaskContext | None] = contextvars.ContextVar("rhythm_task", default=None)
+
+
+def current_task() -> TaskContext | None:
+    """The task the calling code runs in (inside a @task function), else None."""
+    return _current_task.get()
+
+
+def call_task(spec: TaskSpec, payload, context: TaskContext):
+    """Run one attempt of a task function as `context`, within its timeout (TimeoutError past it)."""
+    token = _current_task.set(context)
+    try:
+        if spec.is_async:
+            return asyncio.run(asyncio.wait_for(spec.fn(payload), spec.timeout))
+        if spec.timeout is not None:
+            return _call_with_timeout(spec.fn, payload, spec.timeout)
+        return spec.fn(payload)
+    finally:
+        _current_task.reset(token)
+
+
+def _call_with_timeout(fn, payload, timeout: float):
+    """Run a sync task with a time limit. Python cannot stop a thread: past the limit the
+    attempt fails (and may be retried) while the function finishes in the background, its
+    result ignored, like Celery's soft time limit."""
+    outcome: dict = {}
+    context = contextvars.copy_context()  # current_task() works inside the task
+
+    def target():
+        try:
+            outcome["result"] = context.run(fn, payload)
+        except BaseException as e:  # handed to the waiting thread
+            outcome["error"] = e
+
+    thread = threading.Thread(target=target, name="rhythm-task-timed", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise TimeoutError()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]

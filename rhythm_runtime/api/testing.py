@@ -6,26 +6,30 @@ queue orders the world the way Node's event loop would: tasks and signals
 settle in the order they were created, timers when the virtual clock reaches
 them, and the clock jumps forward whenever nothing else can run, so
 `await Timer.delay(86400)` takes no real time.
+
+Tasks run as a worker runs them: the `@task` functions registered in the
+process (or the `tasks=` given by name), through the same `call_task`, with
+`current_task()`, their timeouts, and their retries after their backoff on
+the virtual clock.
 """
 
 from __future__ import annotations
 
-import asyncio
 import heapq
-import inspect
 import itertools
 import json
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from rhythm_compiler import compile_source
 
+from rhythm_runtime.api.tasks import REGISTRY, TaskContext, TaskSpec, call_task
 from rhythm_runtime.execution import values as _js
 from rhythm_runtime.execution.cancellation import cancelled_error, cancelled_payload, status_after_cancel
-from rhythm_runtime.execution.machine import Outcome, Settlement, activate, new_snapshot
+from rhythm_runtime.execution.machine import Outcome, Settlement, activate, clip, new_snapshot
 from rhythm_runtime.execution.modules import load_module
 
 
@@ -57,20 +61,41 @@ def _module_for(source: str, name: str):
     return load_module(compile_source(source, f"{name}.flow", name=name).code, name)
 
 
-def _read(source: str | Path) -> tuple[str, str]:
-    """(text, name) from .flow text or a path to a .flow file."""
+def _path(source: str | Path) -> Path | None:
+    """The .flow file `source` names, if it is a path rather than .flow text."""
     if isinstance(source, Path) or (isinstance(source, str) and source.endswith(".flow") and "\n" not in source
                                     and Path(source).is_file()):
-        p = Path(source)
-        return p.read_text(encoding="utf-8"), p.stem
-    return source, "workflow"
+        return Path(source)
+    return None
+
+
+def _read(source: str | Path) -> tuple[str, str]:
+    """(text, name) from .flow text or a path to a .flow file."""
+    path = _path(source)
+    return (path.read_text(encoding="utf-8"), path.stem) if path else (source, "workflow")
+
+
+def _task_specs(overrides: dict | None) -> dict[str, TaskSpec]:
+    """The @task-registered tasks, replaced by name by `overrides`: a TaskSpec as it is, a plain
+    function with @task's defaults (no retries, no timeout)."""
+    specs = dict(REGISTRY)
+    for name, given in (overrides or {}).items():
+        specs[name] = given if isinstance(given, TaskSpec) else TaskSpec(name, given)
+    return specs
+
+
+def _neighbours(source: str | Path) -> dict[str, Path]:
+    """The workflows in the directory of a .flow file, by name (what its Workflow.run calls find)."""
+    path = _path(source)
+    return {p.stem: p for p in sorted(path.parent.glob("*.flow"))} if path else {}
 
 
 class InProcessWorld:
     """The event loop shared by a run and its children."""
 
     def __init__(self, tasks, workflows, signals):
-        self.tasks: dict[str, Callable] = dict(tasks or {})
+        self.tasks = _task_specs(tasks)
+        self.task_ids = itertools.count(1)
         self.workflows = dict(workflows or {})
         self.signals: dict[str, deque] = defaultdict(deque)
         for name, payload in signals or ():
@@ -141,7 +166,7 @@ class InProcessWorld:
     # -- the scheduler the machine calls -----------------------------------------------
     def schedule(self, run: _Run, kind: str, key: str, spec: dict) -> None:
         if kind == "task":
-            self.push(self.now, ("task", run, key, spec))
+            self.push(self.now, ("task", run, key, {**spec, "task_id": next(self.task_ids), "attempt": 1}))
         elif kind == "timer":
             self.push(self.now + spec["seconds"], ("timer", run, key, spec))
         elif kind == "signal":
@@ -170,25 +195,37 @@ class InProcessWorld:
             if kind == "cancel":
                 self.cancel(run)
             elif kind == "task":
-                ok, value = self.run_task(data["name"], data["payload"])
-                self.settle(run, key, ok, value)
+                self.attempt(run, key, data)
             elif kind == "timer":
                 self.settle(run, key, True, _js.UNDEFINED)
             else:
                 self.settle(run, key, True, _js.from_json(data))
 
-    def run_task(self, name: str, payload) -> tuple[bool, Any]:
-        fn = self.tasks.get(name)
-        if fn is None:
+    def attempt(self, run: _Run, key: str, data: dict) -> None:
+        """One attempt of a task; a failed one is tried again after its backoff while retries are left."""
+        spec = self.tasks.get(data["name"])
+        if spec is None:
             known = ", ".join(sorted(self.tasks)) or "none"
-            return False, _js.JSError("TaskError", f"unknown task {name!r} (known: {known})")
+            self.settle(run, key, False, _js.JSError("TaskError", f"unknown task {data['name']!r} (known: {known})"))
+            return
+        ok, value = self.run_task(spec, data, TaskContext(data["task_id"], spec.name, data["attempt"], run.id, key))
+        if not ok and data["attempt"] <= spec.retries:
+            # the worker waits backoff * 2^(n-1) times a jitter of 0.5 to 1; here the longest, to be repeatable
+            retry_at = self.now + spec.backoff * 2 ** (data["attempt"] - 1)
+            self.push(retry_at, ("task", run, key, {**data, "attempt": data["attempt"] + 1}))
+            return
+        self.settle(run, key, ok, value)
+
+    @staticmethod
+    def run_task(spec: TaskSpec, data: dict, context: TaskContext) -> tuple[bool, Any]:
+        """Call the task function as a worker does: JSON in and out, its failure a catchable TaskError."""
         try:
-            result = fn(json.loads(json.dumps(payload)))
-            if inspect.iscoroutine(result):  # an async task function
-                result = asyncio.run(result)
+            result = call_task(spec, json.loads(json.dumps(data["payload"])), context)
             return True, _js.from_json(json.loads(json.dumps(result, allow_nan=False)))
         except Exception as e:  # a task's failure is the workflow's catchable error
-            return False, _js.JSError("TaskError", str(e))
+            if isinstance(e, TimeoutError) and spec.timeout is not None:
+                return False, _js.JSError("TaskError", f"task {spec.name!r} timed out after {spec.timeout:g}s")
+            return False, _js.JSError("TaskError", clip(str(e) or type(e).__name__))
 
 
 def run_workflow(source: str | Path, inputs: Any = None, tasks: dict | None = None,
@@ -196,13 +233,18 @@ def run_workflow(source: str | Path, inputs: Any = None, tasks: dict | None = No
                  cancel_at: float | None = None) -> RunResult:
     """Compile and run a workflow to completion (or until nothing more can happen).
 
-    `cancel_at`: cancel the run at this many seconds of virtual time, as
-    `rhythm cancel` would (its catch and finally blocks run first).
+    `source`: a .flow file's path, or .flow text. `tasks`: task functions (or
+    TaskSpecs) by name, replacing the @task-registered ones of those names.
+    `workflows`: the workflows Workflow.run may start, by name (.flow text or
+    a path); those next to a `source` file are found without it. `signals`:
+    (name, payload) pairs, queued before the run starts. `cancel_at`: cancel
+    the run at this many seconds of virtual time, as `rhythm cancel` would
+    (its catch and finally blocks run first).
     Raises rhythm_compiler.CompileError for a program that does not compile.
     """
     text, name = _read(source)
     module = _module_for(text, name)
-    world = InProcessWorld(tasks, workflows, signals)
+    world = InProcessWorld(tasks, {**_neighbours(source), **(workflows or {})}, signals)
     run = world.start(module, {} if inputs is None else inputs)
     if cancel_at is not None:
         world.push(cancel_at, ("cancel", run, None, None))

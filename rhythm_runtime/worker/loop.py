@@ -20,7 +20,6 @@ installed, and counters are kept when metrics are served.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import os
 import signal
@@ -29,13 +28,14 @@ import threading
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import psycopg
 
 from rhythm_runtime.execution import values as _js
+from rhythm_runtime.api import tasks as _tasks
 from rhythm_runtime.api.app import RhythmApp
+from rhythm_runtime.api.tasks import TaskContext, call_task
 from rhythm_runtime.storage.settings import Settings
 from rhythm_runtime.storage.db import connect, migrate
 from rhythm_runtime.errors import StorageError
@@ -60,26 +60,6 @@ MAX_RETRY_DELAY = 5.0
 # A failed task's traceback is stored (in its row, for people) cut to about this much.
 MAX_TRACEBACK_CHARS = 4000
 _ASYNCIO_DIR = os.path.dirname(asyncio.__file__) + os.sep
-
-
-@dataclass(frozen=True)
-class TaskContext:
-    """What a running task may want to know about itself (e.g. to build an idempotency key)."""
-
-    task_id: int
-    name: str
-    attempt: int  # 1 on the first run; every run counts, also one whose worker was lost
-    run_id: str | None  # None for a standalone queued task
-    await_key: str | None
-    lost_leases: int = 0  # earlier runs whose worker was lost: this run may repeat one that did its work
-
-
-_current_task: contextvars.ContextVar[TaskContext | None] = contextvars.ContextVar("rhythm_task", default=None)
-
-
-def current_task() -> TaskContext | None:
-    """The task the calling code runs in (inside a @task function), else None."""
-    return _current_task.get()
 
 
 class Worker:
@@ -349,15 +329,10 @@ class Worker:
 
     def _call(self, spec, task: dict) -> tuple[bool, object]:
         name = task["name"]
-        token = _current_task.set(TaskContext(task["id"], name, claim_number(task), task["run_id"], task["await_key"],
-                                              task["lost_leases"]))
+        context = TaskContext(task["id"], name, claim_number(task), task["run_id"], task["await_key"],
+                              task["lost_leases"])
         try:
-            if spec.is_async:
-                result = asyncio.run(asyncio.wait_for(spec.fn(task["payload"]), spec.timeout))
-            elif spec.timeout is not None:
-                result = _call_with_timeout(spec.fn, task["payload"], spec.timeout)
-            else:
-                result = spec.fn(task["payload"])
+            result = call_task(spec, task["payload"], context)
         except Exception as e:  # the task failed: a retry or a catchable TaskError
             self.observer.exception(e)
             message = clip(str(e) or type(e).__name__)
@@ -366,8 +341,6 @@ class Worker:
             # The workflow sees type and message; the task row also keeps the Python side, for people.
             return False, error_payload("TaskError", message, task=name, attempt=task["attempts"],
                                         exception=_exception_name(e), traceback=_task_traceback(e))
-        finally:
-            _current_task.reset(token)
         try:
             value = _js.to_json(_js.from_json(result))  # what is stored is what JSON can carry
             size = len(json_text(value))
@@ -480,7 +453,7 @@ def _task_traceback(exc: BaseException, limit: int = MAX_TRACEBACK_CHARS) -> str
     """
     te = traceback.TracebackException.from_exception(exc)
     te.stack = traceback.StackSummary.from_list(
-        [f for f in te.stack if f.filename != __file__ and not f.filename.startswith(_ASYNCIO_DIR)])
+        [f for f in te.stack if f.filename not in (__file__, _tasks.__file__) and not f.filename.startswith(_ASYNCIO_DIR)])
     text = "".join(te.format())
     if len(text) <= limit:
         return text
@@ -490,25 +463,3 @@ def _task_traceback(exc: BaseException, limit: int = MAX_TRACEBACK_CHARS) -> str
     tail = tail[tail.find("\n") + 1:] or tail
     return f"{head}  … ({len(text) - len(head) - len(tail):,} characters left out)\n{tail}"
 
-
-def _call_with_timeout(fn, payload, timeout: float):
-    """Run a sync task with a time limit. Python cannot stop a thread: past the limit the
-    attempt fails (and may be retried) while the function finishes in the background, its
-    result ignored, like Celery's soft time limit."""
-    outcome: dict = {}
-    context = contextvars.copy_context()  # current_task() works inside the task
-
-    def target():
-        try:
-            outcome["result"] = context.run(fn, payload)
-        except BaseException as e:  # handed to the waiting thread
-            outcome["error"] = e
-
-    thread = threading.Thread(target=target, name="rhythm-task-timed", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
-        raise TimeoutError()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["result"]

@@ -7,7 +7,7 @@ import os
 import time
 
 from rhythm_runtime.api.tasks import task
-from rhythm_runtime.worker.loop import current_task
+from rhythm_runtime.api.tasks import current_task
 
 
 def log(event: str, **fields) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rhythm_runtime.api.app import RhythmApp
 from rhythm_runtime.api.tasks import task
-from rhythm_runtime.worker.loop import current_task
+from rhythm_runtime.api.tasks import current_task
 
 
 def log(event: str, **fields) -> None:
