@@ -43,6 +43,13 @@ SANDBOX_INSTEAD = {
     "require": "call Python code through Task.run",
     "Map": "use a plain object", "Set": "use an array with includes",
 }
+# What to use instead of names JavaScript developers reach for that no environment defines.
+UNDECLARED_INSTEAD = {
+    "sleep": "to wait, use await Timer.delay(seconds), e.g. await Timer.delay(\"5m\")",
+    "delay": "to wait, use await Timer.delay(seconds), e.g. await Timer.delay(\"5m\")",
+}
+# A literal Timer.delay of this many seconds or more draws a warning: setTimeout counts milliseconds.
+LONG_DELAY_SECONDS = 1000
 # Limits that keep the generated Python within CPython's own nesting limits.
 MAX_EXPRESSION_DEPTH = 48
 MAX_BLOCK_DEPTH = 24
@@ -155,6 +162,10 @@ class Checker:
     # -- reporting -----------------------------------------------------------
     def error(self, span: A.Span, message: str) -> None:
         self.diags.append(Diagnostic(max(span.line, 1), max(span.col, 1), message, span.width, self.path))
+
+    def warn(self, span: A.Span, message: str) -> None:
+        """A likely mistake that still compiles (the module is written; the message is shown)."""
+        self.diags.append(Diagnostic(max(span.line, 1), max(span.col, 1), message, span.width, self.path, "warning"))
 
     # -- scopes ----------------------------------------------------------------
     def push(self) -> None:
@@ -421,7 +432,8 @@ class Checker:
                                f"the documented globals; {instead}")
             return None
         visible = self.visible_names() | self.globals
-        self.error(e.span, f"'{e.name}' is not declared" + suggest(e.name, visible))
+        hint = f"; {UNDECLARED_INSTEAD[e.name]}" if e.name in UNDECLARED_INSTEAD else suggest(e.name, visible)
+        self.error(e.span, f"'{e.name}' is not declared" + hint)
         return None
 
     def callable_globals(self) -> set[str]:
@@ -505,6 +517,8 @@ class Checker:
             self.expr(a)
         if is_global_member:
             self.namespace_member(callee.obj, callee.prop, callee.span, e.args, optional=e.optional)
+            if (callee.obj.name, callee.prop) == ("Timer", "delay") and e.args and isinstance(e.args[0], A.Num):
+                self.warn_long_delay(e.args[0])
             return
         if takes_callback:
             self.error(callee.span, callback_message(callee.prop))
@@ -517,6 +531,13 @@ class Checker:
                 self.check_arity(callee.name, funcs[callee.name][1:], e.args, e.span)
                 return
         self.expr(callee)
+
+    def warn_long_delay(self, arg: A.Num) -> None:
+        """Timer.delay(5000) waits 5000 seconds; a JavaScript developer used to setTimeout meant milliseconds."""
+        n = arg.value
+        if n >= LONG_DELAY_SECONDS:
+            meant = f"{n / 1000:g}s"
+            self.warn(arg.span, f"Timer.delay takes seconds: this waits {n:g} seconds; did you mean \"{meant}\"?")
 
     def expr_NewError(self, e: A.NewError) -> None:
         for a in e.args:

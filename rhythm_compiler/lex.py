@@ -118,12 +118,18 @@ class FrontMatter:
     lines: int
 
 
+# Front matter: in triple backticks (```yaml … ```), or between `---` lines as Markdown writes it
+# (no program can start with a `---` line).
+_FRONT_MATTER = (re.compile(r"\s*```[^\n]*\n(.*?)^```[^\n]*(\n|$)", re.S | re.M),
+                 re.compile(r"\s*---[ \t]*\n(.*?)^---[ \t]*(\n|$)", re.S | re.M))
+
+
 def split_front_matter(source: str) -> tuple[FrontMatter | None, int]:
-    """Optional YAML front matter in triple backticks at the top of the file.
+    """Optional YAML front matter at the top of the file (see _FRONT_MATTER).
 
     Returns the front matter and the offset where the program starts.
     """
-    m = re.match(r"\s*```[^\n]*\n(.*?)^```[^\n]*(\n|$)", source, re.S | re.M)
+    m = _FRONT_MATTER[0].match(source) or _FRONT_MATTER[1].match(source)
     if not m:
         return None, 0
     return FrontMatter(m.group(1), source.count("\n", 0, m.end())), m.end()

@@ -238,6 +238,9 @@ def _message(tok: Token, expected: set[str], toks: list[Token], i: int, source: 
         return tok, _function_message(toks, i, UNSUPPORTED["function"])
     if tok.type == "ASYNC":
         return tok, ASYNC_MESSAGE
+    if tok.type == "AWAIT" and prev_type == "FOR":
+        return tok, ("'for await' is not supported in workflows; loop with for…of and await inside the loop "
+                     "(for (const p of promises) { const v = await p }), or await Promise.all(promises) first")
     word = str(tok.value)
     if prev_type in ("LET", "CONST") and (tok.type in KEYWORD_TYPES or (tok.type == "UNSUPPORTED" and word.isalpha())):
         return tok, f"'{word}' is a reserved word, so it cannot be used as a variable name"
@@ -510,6 +513,8 @@ NEW_INSTEAD = {
     "Date": "use Date.now() for the current time in milliseconds",
     "Promise": "await Task.run, Timer.delay, Signal.next or Workflow.run instead",
     "Function": "put the code in a task instead",
+    **{kind: f"throw new Error(message) instead (and set e.name = \"{kind}\" on it if a catch must tell errors apart)"
+       for kind in ("TypeError", "RangeError", "SyntaxError", "ReferenceError", "EvalError", "URIError")},
 }
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import gc
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from . import emit
@@ -24,6 +25,7 @@ class Compiled:
     code: str
     machine: StateMachine
     source_hash: str
+    warnings: list[Diagnostic] = field(default_factory=list)  # likely mistakes that still compile
 
 
 def workflow_name(path: str | Path) -> str:
@@ -65,7 +67,7 @@ def _compile(source: str, path: str, name: str | None, fmt: bool) -> Compiled:
     name = name or workflow_name(path)
     program = parse(source, path)
     res, diags = check(program, path)
-    if diags:
+    if any(d.severity == "error" for d in diags):
         raise CompileError(diags, source)
     machine = lower(program, res, name, source)
     try:
@@ -75,7 +77,7 @@ def _compile(source: str, path: str, name: str | None, fmt: bool) -> Compiled:
                            compiler_version=COMPILER_VERSION, fmt=fmt)
     except RecursionError:
         raise CompileError([Diagnostic(1, 1, "this workflow is nested too deeply to compile", 1, path)], source) from None
-    return Compiled(name, version_of(source), code, machine, source_hash(source))
+    return Compiled(name, version_of(source), code, machine, source_hash(source), diags)
 
 
 def read_source(path: str | Path) -> str:
@@ -91,3 +93,15 @@ def read_source(path: str | Path) -> str:
 
 def compile_file(path: str | Path, fmt: bool = True) -> Compiled:
     return compile_source(read_source(path), str(path), fmt=fmt)
+
+
+@lru_cache(maxsize=64)
+def block_scopes(source: str) -> tuple[tuple[int, int, tuple[str, ...]], ...]:
+    """(first line, last line, slots) of every block and loop that declares variables: a slot is out
+    of scope on lines outside all of its blocks (what `rhythm inspect` leaves out of a failed run's locals).
+    Empty for a source that does not compile."""
+    try:
+        resolution, _diagnostics = check(parse(source))
+    except CompileError:
+        return ()
+    return tuple((node.span.line, node.span.end_line, tuple(slots)) for node, slots in resolution.scope_slots.items())

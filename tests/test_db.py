@@ -442,7 +442,8 @@ def test_embedded_server_is_shared_and_outlives_its_clients():
             assert logs == [f"INFO rhythm attached to embedded Postgres in {pgdata}"]
         stop = [str(Path(sys.executable).with_name("rhythm")), "db", "stop"]
         env = {k: v for k, v in os.environ.items() if k != config.ENV_DATABASE_URL}
-        with psycopg.connect(url) as conn:
+        conn = psycopg.connect(url, autocommit=True)  # another client: `db stop` refuses to cut it off
+        try:
             assert conn.execute("SELECT current_database()").fetchone() == ("rhythm",)
             refused = subprocess.run(stop, cwd=pgdata.parent.parent / "sub", env=env, capture_output=True,
                                      text=True, timeout=60)  # from a subdirectory: the project is found above it
@@ -451,6 +452,8 @@ def test_embedded_server_is_shared_and_outlives_its_clients():
             forced = subprocess.run(stop + ["--force"], cwd=pgdata.parent.parent / "sub", env=env,
                                     capture_output=True, text=True, timeout=60)
             assert forced.returncode == 0 and f"stopped embedded Postgres in {pgdata}" in forced.stderr
+        finally:
+            conn.close()
         assert not embedded.is_running(project)
         assert embedded.stop(project) is False
     finally:

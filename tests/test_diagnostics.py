@@ -323,3 +323,34 @@ def test_diagnostics_are_sorted_and_stable() -> None:
     assert first == str(diagnose(source))
     lines = [(d.line, d.col) for d in diagnose(source).diagnostics]
     assert lines == sorted(lines)
+
+
+# -- what JavaScript developers type, answered with what to write instead (issue 10) ---------------------
+
+
+@pytest.mark.parametrize("source, needle", [
+    ("await sleep(1000)\n", "'sleep' is not declared; to wait, use await Timer.delay(seconds), e.g. "
+                            "await Timer.delay(\"5m\")"),
+    ("throw new TypeError('bad')\n", "throw new Error(message) instead (and set e.name = \"TypeError\" on it"),
+    ("for await (const x of [1]) {}\n", "'for await' is not supported in workflows; loop with for…of and await "
+                                         "inside the loop"),
+], ids=["sleep", "new TypeError", "for await"])
+def test_hints_for_what_javascript_developers_type(source: str, needle: str) -> None:
+    [diag] = diagnose(source).diagnostics
+    assert needle in diag.message
+
+
+def test_a_long_literal_delay_warns_but_compiles_to_the_same_module() -> None:
+    source = "await Timer.delay(5000)\nawait Timer.delay(999)\nawait Timer.delay(Inputs.n * 1000)\n"
+    compiled = compile_source(source, "t.flow")
+    [warning] = compiled.warnings
+    assert warning.headline() == 't.flow:1:19: warning: Timer.delay takes seconds: this waits 5000 seconds; ' \
+                                 'did you mean "5s"?'
+    assert compiled.code == compile_source(source, "t.flow").code and "warning" not in compiled.code
+
+
+def test_front_matter_between_dashed_lines_as_markdown_writes_it() -> None:
+    dashed = compile_source("---\ntitle: approvals\nowner: ops\n---\nreturn 1\n", "t.flow")
+    fenced = compile_source("```\ntitle: approvals\nowner: ops\n```\nreturn 1\n", "t.flow")
+    assert 'FRONT_MATTER = "title: approvals\\nowner: ops\\n"' in dashed.code
+    assert dashed.code.split("FRONT_MATTER")[1] == fenced.code.split("FRONT_MATTER")[1]

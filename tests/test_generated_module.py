@@ -1,4 +1,4 @@
-"""Properties of the generated module (DESIGN.md, "The generated module").
+"""Properties of the generated module (docs/DESIGN-NOTES.md, "The generated module").
 
 A header naming the source, the compiler and the source hash; byte-for-byte
 determinism; VERSION as a function of the source; states commented with

@@ -54,6 +54,16 @@ return child
 const go = await Signal.next("go")
 return go
 """,
+    "try_scope": """\
+let attempts = 1
+try {
+  const first = await Task.run("inspect-echo", { n: 1 })
+  const doomed = first.missing.value
+} catch (e) {
+  attempts = 2
+  throw new Error("gave up: " + e.message)
+}
+""",
     "branchy": """\
 let n = 0
 while (n < 3) {
@@ -161,6 +171,14 @@ def test_failed_run_shows_the_error_line(env):
     assert "waiting for" not in text
 
 
+def test_a_failed_runs_locals_leave_out_the_try_blocks_variables_the_catch_cannot_see(env):
+    client, db_url, _ = env
+    run_id = started(client, "try_scope", until=("failed",))
+    failure = json.loads(inspect(db_url, run_id, "--json"))["failure"]
+    assert failure["line"] == 7
+    assert [x["name"] for x in failure["locals"]] == ["Inputs", "attempts", "e"]  # not `first`, out of scope
+
+
 def test_json_shape(env):
     client, db_url, _ = env
     run_id = started(client, "approve", {"id": 8})
@@ -196,6 +214,7 @@ def test_child_run_is_shown_with_its_status(env):
     run_id = started(client, "parent_wf")
     text = inspect(db_url, run_id)
     assert f"child  0.1  child run {run_id}/0.1 (child_wf)  suspended  (line 1)" in text
+    assert f"scheduled child 'child_wf' (run {run_id}/0.1)" in text  # the history leads to the child
     child = inspect(db_url, f"{run_id}/0.1")
     assert f"parent    {run_id} (its await 0.1)" in child and "signal 0.1  signal 'go'" in child
 

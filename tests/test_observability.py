@@ -106,19 +106,19 @@ def test_every_line_is_json_and_a_failed_task_names_its_run_and_task(worker, run
     lines = log_lines(worker[0])
     assert all({"time", "level", "logger", "message"} <= line.keys() for line in lines)
     [task] = query(db_url, "SELECT id FROM rhythm.tasks WHERE run_id = %s", (runs["fail"],))
-    [failed] = [x for x in lines if x.get("task") == "fail" and x["level"] == "INFO"]
+    [failed] = [x for x in lines if x.get("task") == "fail" and x["level"] == "WARNING"]  # its last attempt
     assert failed["run_id"] == runs["fail"] and failed["task_id"] == task["id"]
     assert failed["message"] == "task fail failed on attempt 1/1: no luck"
     assert (failed["attempt"], failed["max_attempts"], failed["error"]) == (1, 1, "no luck")
 
 
-def test_a_retried_attempt_and_a_failed_run_are_logged_at_info(worker, runs):
+def test_a_retried_attempt_is_logged_at_info_and_a_failed_run_at_error(worker, runs):
     lines = log_lines(worker[0])
     [retried] = [x for x in lines if x.get("task") == "flaky" and x["level"] == "INFO"]
     assert retried["run_id"] == runs["flaky"] and "(will retry)" in retried["message"]
     [run_failed] = [x for x in lines if x["message"].startswith("run failed")]
     assert run_failed["run_id"] == runs["child_fail"] and run_failed["workflow"] == "child_fail"
-    assert run_failed["error"]["message"] == "kaboom" and run_failed["level"] == "INFO"
+    assert run_failed["error"]["message"] == "kaboom" and run_failed["level"] == "ERROR"
 
 
 def test_debug_lines_time_each_task_and_carry_its_ids(worker, runs):

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from rhythm_compiler import CompileError
-from rhythm_runtime.api.tasks import current_task, task
+from rhythm_runtime.api.tasks import REGISTRY, current_task, task
 from rhythm_runtime.api.testing import run_workflow
 
 
@@ -198,3 +198,25 @@ def test_child_workflows_next_to_the_parent_file_are_found(tmp_path):
     assert run_workflow(tmp_path / "parent.flow").output == 42
     replaced = run_workflow(tmp_path / "parent.flow", workflows={"child": "return 'replaced'"})
     assert replaced.output == "replaced"
+
+
+def test_timer_delay_takes_duration_strings_on_the_virtual_clock():
+    def first(duration: str, seconds: float) -> int:
+        """1 if Timer.delay(duration) fires before Timer.delay(seconds), else 2 (the lengths of the arrays)."""
+        return run_workflow(f'const r = await Promise.race([Promise.all([Timer.delay("{duration}")]), '
+                            f'Promise.all([Timer.delay({seconds}), 0])])\nreturn r.length').output
+
+    assert (first("1h30m", 5399), first("1h30m", 5401)) == (2, 1)
+    assert (first("3d", 259199), first("3d", 259201)) == (2, 1)
+    assert (first("250ms", 0.2), first("250ms", 0.3)) == (2, 1)
+    bad = run_workflow('try { await Timer.delay("soon") } catch (e) { return [e.name, e.message] }')
+    assert bad.output == ["RangeError", 'Timer.delay("soon"): not a duration; give seconds or a string like '
+                                        '"30s", "5m", "1h30m", "3d"']
+
+
+def test_task_timeouts_and_backoffs_take_duration_strings():
+    task("runner-durations", backoff="1m", timeout="1.5s")(lambda p: p)
+    assert (REGISTRY["runner-durations"].backoff, REGISTRY["runner-durations"].timeout) == (60.0, 1.5)
+    with pytest.raises(ValueError, match="@task\\('runner-bad'\\) timeout must be a number of seconds or a "
+                                         "duration string like"):
+        task("runner-bad", timeout="a while")

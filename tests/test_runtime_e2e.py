@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -732,3 +733,51 @@ def test_a_worker_that_cannot_find_its_workflows_says_so_in_one_line(db_url, tmp
     assert proc.stderr.splitlines()[-1] == (
         f"error: workflows directory {tmp_path.resolve()}/flows does not exist (RhythmApp resolves relative "
         f"workflow directories against the project {tmp_path.resolve()})")
+
+
+def test_the_run_commands_print_what_people_and_scripts_need(client, db_url, tmp_path):
+    inputs = tmp_path / "inputs.json"
+    inputs.write_text('{"a": 40, "tag": "cli"}', encoding="utf-8")
+    done = rhythm_cli(db_url, "start", "tasks_basic", "--inputs", f"@{inputs}", "--wait")
+    assert done.returncode == 0 and json.loads(done.stdout) == {"sum": 42}, done.stderr
+    run_id = done.stderr.split()[1]
+    assert done.stderr == f"run {run_id} completed\n" and run_row(db_url, run_id)["status"] == "completed"
+    piped = subprocess.run([str(RHYTHM), "start", "signal_race", "--inputs", "-"], input='{"timeout": 3600}',
+                           env={**os.environ, "RHYTHM_DATABASE_URL": db_url}, capture_output=True, text=True,
+                           timeout=60)
+    waiting = piped.stdout.strip()
+    wait_for(lambda: run_row(db_url, waiting)["status"] == "suspended", what="the run to wait")
+
+    status = rhythm_cli(db_url, "status", waiting).stdout.splitlines()
+    assert status[1].startswith("waiting at signal_race.flow:2 for race of signal 'x', a timer due in 59m 5"), status
+    listed = rhythm_cli(db_url, "list", "--limit", "2").stdout.splitlines()
+    assert listed[0].split() == ["RUN", "WORKFLOW", "STATUS", "CREATED", "(UTC)"]
+    assert listed[1].split()[:3] == [waiting, "signal_race", "suspended"]
+    [row] = json.loads(rhythm_cli(db_url, "list", "--limit", "1", "--json").stdout)
+    assert "T" in row["created_at"] and row["id"] == waiting
+    bogus = rhythm_cli(db_url, "list", "--status", "bogus")
+    assert bogus.returncode == 2 and "'bogus' is not one of" in bogus.stderr
+    report = rhythm_cli(db_url, "inspect", waiting, "--json").stdout
+    assert '"timeout": 3600\n' in report and "3600.0" not in report  # JSON numbers as JavaScript prints them
+
+
+def test_rhythm_dev_reloads_with_a_timestamped_line_and_no_stale_module_warning(db_url, tmp_path):
+    (tmp_path / "workflows").mkdir()
+    flow = tmp_path / "workflows" / "dev_flow.flow"
+    flow.write_text("return 1\n", encoding="utf-8")
+    (tmp_path / "dev_app.py").write_text("from rhythm import RhythmApp\napp = RhythmApp()\n", encoding="utf-8")
+    out = tmp_path / "dev.log"
+    with open(out, "wb") as sink:
+        proc = subprocess.Popen([str(RHYTHM), "dev", "dev_app:app"], cwd=tmp_path, stdout=sink, stderr=subprocess.STDOUT,
+                                env={**os.environ, "RHYTHM_DATABASE_URL": db_url})
+    try:
+        wait_for(lambda: "started" in out.read_text(), 60, "rhythm dev to start")
+        flow.write_text("return 2\n", encoding="utf-8")
+        wait_for(lambda: "reloaded 1 workflows" in out.read_text(), 30, "the reload")
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    text = out.read_text()
+    [reloaded] = [line for line in text.splitlines() if "reloaded 1 workflows" in line]
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ INFO rhythm: reloaded 1 workflows", reloaded), reloaded
+    assert "stale" not in text

@@ -51,6 +51,7 @@ class RhythmApp:
         base = self.project_dir or Path.cwd()
         self.workflow_dirs = [base / d for d in dirs]
         self.database_url = database_url
+        self.warn_stale = True  # `rhythm dev` compiles on purpose, so it turns the warning off
         self.step_budget = step_budget
         self._workflows: dict[str, LoadedWorkflow] | None = None
 
@@ -94,7 +95,7 @@ class RhythmApp:
                     log.warning("cannot write %s (%s); using the module compiled in memory", compiled, e)
                 module = load_module(code, flow.stem)
             found[flow.stem] = LoadedWorkflow(flow.stem, module.VERSION, source, code, module)
-        if stale:
+        if stale and self.warn_stale:
             log.warning("compiled stale or missing workflow modules: %s (run `rhythm compile` and commit them)",
                         ", ".join(stale))
         return found

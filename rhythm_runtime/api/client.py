@@ -36,8 +36,12 @@ class WorkflowFailed(RhythmError):
         super().__init__(f"run {run_id} {status}: {self.error.get('type', 'Error')}: {self.error.get('message', '')}{where}")
 
 
+class TaskError(WorkflowFailed):
+    """`result()` of a run that failed because a task's failure (its retries spent) went uncaught."""
+
+
 class PayloadError(RhythmError):
-    pass
+    """An input, payload or signal that is not JSON or is too large; nothing was stored."""
 
 
 def check_payload(what: str, value: Any, root: str = "value") -> None:
@@ -155,7 +159,8 @@ class SyncHandle:
 def _outcome(row: dict):
     if row["status"] == "completed":
         return row["output"]
-    raise WorkflowFailed(row["id"], row["status"], row["error"])
+    failure = TaskError if row["status"] == "failed" and (row["error"] or {}).get("type") == "TaskError" else WorkflowFailed
+    raise failure(row["id"], row["status"], row["error"])
 
 
 class RhythmClient:

@@ -13,6 +13,8 @@ import threading
 from dataclasses import dataclass
 from typing import Callable
 
+from rhythm_runtime.execution.durations import seconds
+
 
 @dataclass(frozen=True)
 class TaskSpec:
@@ -31,10 +33,14 @@ class TaskSpec:
 REGISTRY: dict[str, TaskSpec] = {}
 
 
-def task(name: str, *, retries: int = 0, backoff: float = 1.0, timeout: float | None = None, queue: str = "default"):
-    """Register `fn` as the task `name`; the function itself is returned unchanged."""
+def task(name: str, *, retries: int = 0, backoff: float | str = 1.0, timeout: float | str | None = None,
+         queue: str = "default"):
+    """Register `fn` as the task `name`; the function itself is returned unchanged.
+
+    `backoff` and `timeout` are seconds, or duration strings such as "500ms", "30s", "5m"."""
     if not isinstance(name, str) or not name:
         raise TypeError("@task needs a non-empty name, e.g. @task(\"send-email\")")
+    backoff, timeout = seconds(backoff, f"@task({name!r}) backoff"), seconds(timeout, f"@task({name!r}) timeout")
 
     def register(fn: Callable) -> Callable:
         existing = REGISTRY.get(name)

@@ -63,7 +63,7 @@ def compile_cmd(paths, out, check, diff, quiet) -> None:
                                         f"would be compiled to {target}; workflow names must be unique", 1, str(flow)))
             continue
         try:
-            code = _compile_one(flow)
+            source, compiled = _compile_one(flow)
         except CompileError as e:
             failed, errors = failed + 1, errors + len(e.diagnostics)
             click.echo(render_all(e.diagnostics, e.source, color), err=True)
@@ -76,6 +76,9 @@ def compile_cmd(paths, out, check, diff, quiet) -> None:
             internal += 1
             click.echo(f"{flow}: internal compiler error: {_bug_report(e)}", err=True)
             continue
+        if compiled.warnings:
+            click.echo(render_all(compiled.warnings, source, color), err=True)
+        code = compiled.code
         current = _read_existing(target)
         if current == code:
             continue
@@ -103,9 +106,10 @@ def compile_cmd(paths, out, check, diff, quiet) -> None:
         sys.exit(1)
 
 
-def _compile_one(flow: Path) -> str:
-    """The module code of one .flow file; unreadable files are CompileErrors too."""
-    return compile_source(read_source(flow), str(flow)).code
+def _compile_one(flow: Path):
+    """(source, `Compiled`) of one .flow file; unreadable files are CompileErrors too."""
+    source = read_source(flow)
+    return source, compile_source(source, str(flow))
 
 
 def _read_existing(target: Path) -> str | None:

@@ -8,13 +8,12 @@ compile.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 
-from rhythm_runtime.cli.options import database_option, json_option
+from rhythm_runtime.cli.options import database_option, json_option, json_text
 from rhythm_runtime.errors import RhythmError
 
 
@@ -49,7 +48,7 @@ def inspect_cmd(run_id, full, history, database_url, as_json) -> None:
         report = inspect_run(_url(database_url), run_id, full)
     except RhythmError as e:
         _fail(str(e))
-    click.echo(json.dumps(report, indent=2) if as_json else render_report(report, history))
+    click.echo(json_text(report) if as_json else render_report(report, history))
 
 
 @click.command("graph")

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import sys
+from datetime import timezone
 
 import click
 
-from rhythm_runtime.cli.options import client_for, database_option, emit, json_arg, json_option
+from rhythm_runtime.cli.options import client_for, database_option, emit, json_arg, json_option, json_text
 
 
 @click.command()
 @click.argument("name")
-@click.option("--inputs", default="{}", help="The workflow's Inputs as JSON.")
+@click.option("--inputs", default="{}", help="The workflow's Inputs as JSON, @FILE to read them from a file, - from stdin.")
 @click.option("--id", "run_id", help="Run id (starting twice with one id returns the same run).")
 @click.option("--wait", is_flag=True, help="Wait for the result.")
 @database_option
@@ -30,9 +31,9 @@ def start(name, inputs, run_id, wait, database_url, as_json) -> None:
     except WorkflowFailed as e:
         emit({"id": handle.id, "status": e.status, "error": e.error}, as_json, str(e))
         sys.exit(1)
-    import json
-
-    emit({"id": handle.id, "status": "completed", "output": output}, as_json, json.dumps(output, indent=2))
+    if not as_json:
+        click.echo(f"run {handle.id} completed", err=True)
+    emit({"id": handle.id, "status": "completed", "output": output}, as_json, json_text(output))
 
 
 @click.command("signal")
@@ -41,7 +42,7 @@ def start(name, inputs, run_id, wait, database_url, as_json) -> None:
 @click.argument("payload", required=False)
 @database_option
 def signal_cmd(run_id, name, payload, database_url) -> None:
-    """Send signal NAME with a JSON PAYLOAD to a run."""
+    """Send signal NAME with a JSON PAYLOAD (or @FILE, or - for stdin) to a run."""
     client_for(database_url).get(run_id).signal(name, json_arg(payload, "PAYLOAD"))
     click.echo(f"sent {name} to {run_id}", err=True)
 
@@ -62,31 +63,45 @@ def status(run_id, database_url, as_json) -> None:
     elif row["error"]:
         lines.append(f"error: {row['error'].get('type')}: {row['error'].get('message')}")
     elif row["waiting"]:
-        lines.append(f"waiting on: {', '.join(row['waiting'])}")
-        row["unserved"] = unserved_tasks(client.store.conninfo, run_id)
-        lines += row["unserved"]
+        from rhythm_runtime.inspection.inspect import inspect_run, wait_brief
+
+        report = inspect_run(client.store.conninfo, run_id)
+        row["unserved"] = unserved_tasks(report)
+        lines += [wait_brief(report), *row["unserved"]]
     emit(row, as_json, "\n".join(lines))
 
 
-def unserved_tasks(conninfo: str, run_id: str) -> list[str]:
+def unserved_tasks(report: dict) -> list[str]:
     """"no live worker serves task 'x' (queue q) since …" for each awaited task that nothing will claim."""
-    from rhythm_runtime.inspection.inspect import inspect_run, unserved_text
+    from rhythm_runtime.inspection.inspect import unserved_text
 
-    return [unserved_text(w) for w in inspect_run(conninfo, run_id)["waiting"]
-            if w.get("status") == "pending" and w.get("served") is False]
+    return [unserved_text(w) for w in report["waiting"] if w.get("status") == "pending" and w.get("served") is False]
+
+
+STATUSES = ("pending", "running", "suspended", "completed", "failed", "cancelled")
 
 
 @click.command("list")
-@click.option("--status", "status_", help="Only runs with this status.")
+@click.option("--status", "status_", type=click.Choice(STATUSES), help="Only runs with this status.")
 @click.option("--name", help="Only runs of this workflow.")
 @click.option("--limit", default=50, show_default=True)
 @database_option
 @json_option
 def list_cmd(status_, name, limit, database_url, as_json) -> None:
-    """List recent runs."""
+    """List recent runs, newest first."""
     rows = client_for(database_url, create=False).list(status_, name, limit)
-    human = "\n".join(f"{r['id']}  {r['workflow_name']}  {r['status']}  {r['created_at']:%Y-%m-%d %H:%M:%S}" for r in rows)
-    emit(rows, as_json, human or "no runs")
+    if as_json:
+        emit(rows, True, "")
+    elif not rows:
+        click.echo("no runs", err=True)
+    else:
+        click.echo(_table(["RUN", "WORKFLOW", "STATUS", "CREATED (UTC)"], [
+            [r["id"], r["workflow_name"], r["status"], f"{r['created_at'].astimezone(timezone.utc):%Y-%m-%d %H:%M:%S}"] for r in rows]))
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in [header, *rows])
 
 
 @click.command()

@@ -61,6 +61,7 @@ def dev(app_spec, concurrency, log_format, log_level, metrics_port, metrics_host
     Edits to .flow files are compiled and registered as new versions within a
     second; runs already started keep their own version.
     """
+    import logging
     import threading
     import time
 
@@ -69,6 +70,7 @@ def dev(app_spec, concurrency, log_format, log_level, metrics_port, metrics_host
 
     configure_logging(log_format, log_level)
     app = load_app(app_spec)
+    app.warn_stale = False  # recompiling changed .flow files is what dev is for
     worker = Worker(app, concurrency=concurrency, database_url=database_url, metrics_port=metrics_port,
                     metrics_host=metrics_host)
     thread = threading.Thread(target=worker.run, kwargs={"install_signals": False}, name="rhythm-worker")
@@ -85,7 +87,7 @@ def dev(app_spec, concurrency, log_format, log_level, metrics_port, metrics_host
             seen = now
             try:
                 worker.reload()
-                click.echo(f"reloaded {len(app.workflows)} workflows", err=True)
+                logging.getLogger("rhythm").info("reloaded %d workflows", len(app.workflows))
             except CompileError as e:
                 click.echo(render_all(e.diagnostics, e.source, sys.stderr.isatty()), err=True)
     thread.join()

@@ -19,6 +19,7 @@ from typing import Callable
 
 from rhythm_runtime.execution import flowops as _flowops
 from rhythm_runtime.execution import values as _js
+from rhythm_runtime.execution.durations import EXAMPLES as DURATION_EXAMPLES, parse_duration
 
 DONE = -1
 DEFAULT_STEP_BUDGET = 1_000_000
@@ -159,6 +160,11 @@ class Frame:
 
     def timer(self, site: int, seconds=_js.UNDEFINED) -> _js.Promise:
         secs = _js.to_number(seconds)
+        if isinstance(seconds, str) and secs != secs:  # not a number: a duration such as "5m" or "1h30m"
+            secs = parse_duration(seconds)
+            if secs is None:
+                raise _js.range_error(f"Timer.delay({json.dumps(seconds)}): not a duration; give seconds or a string like "
+                                      f"{DURATION_EXAMPLES}")
         if secs != secs:
             secs = 0.0
         # Infinity waits "forever": the largest double, so that what is stored stays JSON

@@ -24,12 +24,14 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from rhythm_compiler import block_scopes
 from rhythm_runtime.api.task_calls import did_you_mean
 from rhythm_runtime.execution import values as _js
 from rhythm_runtime.storage.db import connect, parse_queries, storage_errors
 from rhythm_runtime.errors import RhythmError
 from rhythm_runtime.execution.machine import DONE, leaf_keys
 from rhythm_runtime.execution.modules import module_hash
+from rhythm_runtime.storage.queries import child_run_id
 from rhythm_runtime.storage.store import RunNotFound
 
 # Long values are cut to about this many characters unless --full is given.
@@ -383,8 +385,8 @@ def _report(run, version, newest, tasks, timers, children, unread, full, history
         "signal_waits": [],
         "unread_signals": {r["name"]: r["n"] for r in unread},
         "notes": notes,
-        "history": [_step(h, tables) for h in history],
-        "failure": _failure(run, tables, full) if status == "failed" else None,
+        "history": [_step(h, tables, run["id"]) for h in history],
+        "failure": _failure(run, tables, full, version["source"]) if status == "failed" else None,
     }
     snapshot = run["snapshot"]
     data = _js.decode_snapshot(snapshot["data"]) if snapshot is not None else None
@@ -413,7 +415,7 @@ def _report(run, version, newest, tasks, timers, children, unread, full, history
     return report
 
 
-def _step(row: dict, tables: Tables) -> dict:
+def _step(row: dict, tables: Tables, run_id: str) -> dict:
     """One history step: what an activation (or a retry) did, with states shown as `.flow` lines."""
     d = row["details"]
     step = {"seq": row["seq"], "at": _iso(row["at"]), "kind": d.get("kind", "activation"), "status": d.get("status")}
@@ -426,11 +428,19 @@ def _step(row: dict, tables: Tables) -> dict:
         "from_state": d.get("from"), "to_state": d.get("to"), "states": states,
         "lines": [x for i, x in enumerate(lines) if x is not None and (i == 0 or x != lines[i - 1])],
         "woke_by": [_await_ref(k, tables) for k in d.get("woke_by", [])],
-        "scheduled": [dict(_await_ref(k, tables, kind), what=what) for k, kind, what in d.get("scheduled", [])],
+        "scheduled": [_scheduled(k, kind, what, tables, run_id) for k, kind, what in d.get("scheduled", [])],
         "catches": [_route(c, tables) for c in d.get("catches", [])],
         "ms": d.get("ms"),
     })
     return step
+
+
+def _scheduled(key: str, kind: str, what, tables: Tables, run_id: str) -> dict:
+    """Something an activation scheduled; a child names its run id, so the history leads to it."""
+    ref = dict(_await_ref(key, tables, kind), what=what)
+    if kind == "child":
+        ref["run_id"] = child_run_id(run_id, key)
+    return ref
 
 
 def _step_states(d: dict) -> list[int]:
@@ -453,15 +463,27 @@ def _route(c: list, tables: Tables) -> dict:
             "message": message}
 
 
-def _failure(run: dict, tables: Tables, full: bool) -> dict:
-    """Where a failed run failed: the error's line, the locals at that moment, the catches it went through."""
+def _failure(run: dict, tables: Tables, full: bool, source: str) -> dict:
+    """Where a failed run failed: the error's line, the locals in scope there, the catches it went through."""
     err = run["error"] or {}
     f = run["failure"] or {}
     data = f.get("data")
+    L = _in_scope(_js.decode_snapshot(data)["L"], source, err.get("line")) if data is not None else {}
     return {"line": err.get("line"), "state": f.get("state", err.get("state")), "type": err.get("type"),
-            "message": err.get("message"),
-            "locals": _locals(_js.decode_snapshot(data)["L"], full) if data is not None else [],
+            "message": err.get("message"), "locals": _locals(L, full),
             "catches": [_route(c, tables) for c in f.get("catches", [])]}
+
+
+def _in_scope(L: dict, source: str, line: int | None) -> dict:
+    """The locals visible at `line`: an error routed from a `try` into its `catch` leaves the try
+    block's variables in L (only a block's normal end drops them), but the catch cannot see them."""
+    if not line:
+        return L
+    seen: dict[str, bool] = {}
+    for first, last, slots in block_scopes(source):
+        for slot in slots:
+            seen[slot] = seen.get(slot, False) or first <= line <= last
+    return {slot: v for slot, v in L.items() if seen.get(slot, True)}
 
 
 def _waited_line(waited, tables: Tables) -> int | None:
@@ -613,6 +635,31 @@ def wait_summary(r: dict) -> tuple[str | None, list[str]]:
     return title, lines
 
 
+def wait_brief(r: dict) -> str | None:
+    """What the run waits for in one line, by name rather than await key (for `rhythm status`)."""
+    if not r["waiting"]:
+        return wait_summary(r)[0]
+    awaiting = r["awaiting"] or ""
+    combinator = f"{awaiting.split(' ', 1)[0]} of " if "[" in awaiting else ""
+    where = f" at {r['file']}:{r['line']}" if r["line"] else ""
+    return f"waiting{where} for {combinator}" + ", ".join(_wait_brief(w) for w in r["waiting"])
+
+
+def _wait_brief(w: dict) -> str:
+    kind = w["kind"] or "?"
+    if w["settled"]:
+        return f"{kind} (settled: the run resumes soon)"
+    if kind == "task" and "task_id" in w:
+        return f"task {w['name']!r} ({w['status']}, attempt {w['attempts']}/{w['max_attempts']})"
+    if kind == "timer" and "due_at" in w:
+        return f"a timer due in {_duration(w['due_in'])}" if (w["due_in"] or 0) > 0 else "a timer due now"
+    if kind == "signal":
+        return f"signal {w.get('name')!r}"
+    if kind == "child" and "run_id" in w:
+        return f"child run {w['run_id']} ({w['workflow']}, {w['status']})"
+    return kind
+
+
 def _failure_text(f: dict | None) -> list[str]:
     if not f:
         return []
@@ -671,6 +718,8 @@ def visited_states(steps: list[dict]) -> set[int]:
 def _scheduled_text(x: dict) -> str:
     if x["kind"] == "timer":
         return f"timer {_js.to_string(float(x['what']))}s"
+    if x.get("run_id"):
+        return f"child {x['what']!r} (run {x['run_id']})"
     return f"{x['kind']} {x['what']!r}" if x["what"] is not None else x["kind"]
 
 

@@ -34,9 +34,9 @@ from rhythm_runtime.errors import RhythmError, StorageError
 from rhythm_runtime.execution import values as _js
 from rhythm_runtime.execution.cancellation import cancelled_error, cancelled_payload, status_after_cancel
 from rhythm_runtime.execution.machine import MAX_SNAPSHOT_BYTES, MAX_TRAIL, Settlement, activate, new_snapshot, reachable_keys
-from rhythm_runtime.storage.queries import (TASK_NAME_LOCK_CLASS, Q, RunIdConflict, UnknownWorkflow, error_payload,
-                                            history_limit, insert_run, insert_task_as_registered, json_param,
-                                            json_text, settle)
+from rhythm_runtime.storage.queries import (TASK_NAME_LOCK_CLASS, Q, RunIdConflict, UnknownWorkflow, child_run_id,
+                                            error_payload, history_limit, insert_run, insert_task_as_registered,
+                                            json_param, json_text, settle)
 from rhythm_runtime.storage.transactions import Database, is_outage
 
 log = logging.getLogger("rhythm")
@@ -297,7 +297,7 @@ class Engine:
                                  f"deep; the limit is {MAX_CHILD_DEPTH} (does a workflow start itself without end?)"))
             return
         try:
-            child_id, created = insert_run(conn, spec["name"], spec["inputs"], f"{run_id}/{key}", run_id, key,
+            child_id, created = insert_run(conn, spec["name"], spec["inputs"], child_run_id(run_id, key), run_id, key,
                                            spec.get("inputs_json"))
         except (UnknownWorkflow, RunIdConflict) as e:
             self.settle_now(conn, settled, out, key, "err", error_payload("WorkflowError", str(e)))

@@ -57,6 +57,11 @@ def error_payload(type_: str, message: str, **extra) -> dict:
     return {"type": type_, "message": message, **extra}
 
 
+def child_run_id(parent_id: str, await_key: str) -> str:
+    """The id of the child run a parent's Workflow.run at `await_key` starts (user ids have no '/')."""
+    return f"{parent_id}/{await_key}"
+
+
 def insert_run(conn, name, inputs, run_id, parent_id, parent_key, inputs_json=None) -> tuple[str, bool]:
     """Insert a run of the newest version of workflow `name`; (id, created): an existing run with the id is kept."""
     row = conn.execute(Q["newest_version"], dict(name=name)).fetchone()

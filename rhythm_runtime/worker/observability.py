@@ -128,8 +128,8 @@ class Observer:
             if status == "failed":
                 error = error or {}
                 where = f" ({error['file']}:{error.get('line')})" if error.get("file") else ""
-                log.info("run failed: %s: %s%s", error.get("type"), error.get("message"), where,
-                         extra={**ids, "error": error})
+                log.error("run failed: %s: %s%s", error.get("type"), error.get("message"), where,
+                          extra={**ids, "error": error})
             else:
                 log.debug("run %s", status, extra=ids)
 
@@ -178,8 +178,10 @@ class Observer:
                      "duration_ms": round(seconds * 1000, 3)}
             if value.get("exception"):  # the Python exception's class (the workflow sees a TaskError)
                 extra["exception"] = value["exception"]
-            log.info("task %s failed on attempt %d/%d%s: %s", task["name"], attempt, most,
-                     "" if outcome == "failed" else " (will retry)", value.get("message"), extra=extra)
+            # a last failure reaches the workflow (WARNING: it may catch it); one to be retried is routine
+            log.log(logging.WARNING if outcome == "failed" else logging.INFO, "task %s failed on attempt %d/%d%s: %s",
+                    task["name"], attempt, most, "" if outcome == "failed" else " (will retry)", value.get("message"),
+                    extra=extra)
             if value.get("traceback"):
                 log.debug("task %s raised on attempt %d/%d:\n%s", task["name"], attempt, most,
                           value["traceback"].rstrip("\n"), extra={"attempt": attempt, "max_attempts": most})

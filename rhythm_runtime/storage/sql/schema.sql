@@ -10,7 +10,7 @@
 -- (available_at, lease_expires_at, due_at) are on the database clock (now()),
 -- so clock skew between worker machines does not matter.
 -- No triggers: whoever changes a row sends NOTIFY itself, at most once per
--- transaction (see DESIGN.md, "Runtime").
+-- transaction (see docs/DESIGN-NOTES.md, "Runtime on Postgres").
 
 -- Bootstrap (created by db.migrate before any migration runs).
 CREATE SCHEMA IF NOT EXISTS rhythm;
