@@ -253,7 +253,7 @@ def test_cancelled_and_pending_runs(env):
     run = {"id": "r", "workflow_name": "approve", "version": version.version, "status": "pending", "inputs": {},
            "output": None, "error": None, "snapshot": None, "parent_run_id": None, "parent_await_key": None,
            "activations": 0, "inbox": {}, "waiting": [], "signal_waits": [], "created_at": None,
-           "updated_at": None, "finished_at": None}
+           "updated_at": None, "finished_at": None, "cancel_requested_at": None}
     report = _report(run, row, row, [], [], [], [], False)
     assert report["state"] is None and report["locals"] == [] and report["source"] == []
     assert report["notes"] == ["the stored module code does not match its hash; line numbers come from "

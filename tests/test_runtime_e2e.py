@@ -781,3 +781,16 @@ def test_rhythm_dev_reloads_with_a_timestamped_line_and_no_stale_module_warning(
     [reloaded] = [line for line in text.splitlines() if "reloaded 1 workflows" in line]
     assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ INFO rhythm: reloaded 1 workflows", reloaded), reloaded
     assert "stale" not in text
+
+
+def test_a_run_cleaning_up_says_so_and_a_forced_cancel_ends_it(client, db_url):
+    handle = client.start_workflow("cancel_stuck", {})
+    wait_for(lambda: run_row(db_url, handle.id)["signal_waits"], what="the run to wait for its signal")
+    assert handle.cancel() is True
+    wait_for(lambda: run_row(db_url, handle.id)["cancel_delivered_at"] is not None, what="the cleanup to start")
+    report = rhythm_cli(db_url, "inspect", handle.id).stdout
+    assert "suspended at cancel_stuck.flow:5 (state 4) (being cancelled: its catch and finally blocks run first)" \
+        in report, report
+    assert handle.status() == "suspended"
+    assert handle.cancel(force=True) is True
+    assert handle.status() == "cancelled" and [r["status"] for r in task_rows(db_url, handle.id)] == ["cancelled"]

@@ -50,7 +50,7 @@ _QUERIES = parse_queries("""
 -- Everything about one run that a report shows.
 SELECT id, workflow_name, version, status, inputs, output, error, snapshot, failure,
        parent_run_id, parent_await_key, attempts, activations, inbox, waiting,
-       signal_waits, created_at, updated_at, finished_at, available_at
+       signal_waits, created_at, updated_at, finished_at, available_at, cancel_requested_at
 FROM rhythm.runs WHERE id = %(id)s;
 
 -- name: version
@@ -368,6 +368,7 @@ def _report(run, version, newest, tasks, timers, children, unread, full, history
         "created_at": _iso(run["created_at"]),
         "updated_at": _iso(run["updated_at"]),
         "finished_at": _iso(run["finished_at"]),
+        "cancel_requested_at": _iso(run["cancel_requested_at"]),
         "activations": run["activations"],
         "parent": ({"run_id": run["parent_run_id"], "await_key": run["parent_await_key"]}
                    if run["parent_run_id"] else None),
@@ -614,7 +615,8 @@ def headline(r: dict) -> str | None:
         return f"cancelled while suspended at {where}{state}"
     if r["status"] in ("suspended", "running"):
         doing = "suspended at" if r["status"] == "suspended" else "being advanced by a worker; last suspended at"
-        return f"{doing} {where}{state}"
+        cancelling = " (being cancelled: its catch and finally blocks run first)" if r["cancel_requested_at"] else ""
+        return f"{doing} {where}{state}{cancelling}"
     return None
 
 
