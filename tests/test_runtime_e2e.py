@@ -794,3 +794,18 @@ def test_a_run_cleaning_up_says_so_and_a_forced_cancel_ends_it(client, db_url):
     assert handle.status() == "suspended"
     assert handle.cancel(force=True) is True
     assert handle.status() == "cancelled" and [r["status"] for r in task_rows(db_url, handle.id)] == ["cancelled"]
+
+
+def test_a_running_task_sees_that_its_await_was_cancelled(client, db_url, project):
+    t = tag()
+    handle = client.start_workflow("cancel_running", {"tag": t})
+    wait_for(lambda: project.events(task="watch-cancel", tag=t), what="the task to start")
+    assert handle.cancel() is True
+    with pytest.raises(WorkflowFailed) as caught:
+        handle.result(20)
+    assert caught.value.status == "cancelled"
+    assert project.events(event="saw cancel", tag=t) and project.events(task="release-stock", tag=t)
+    rows = {r["name"]: r for r in task_rows(db_url, handle.id)}
+    wait_for(lambda: query(db_url, "SELECT status FROM rhythm.tasks WHERE id = %s", (rows["watch-cancel"]["id"],))
+             == [{"status": "completed"}], what="the task to finish")
+    assert rows["watch-cancel"]["cancel_requested_at"] is not None and rows["release-stock"]["cancel_requested_at"] is None

@@ -10,7 +10,7 @@ import asyncio
 import contextvars
 import inspect
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from rhythm_runtime.execution.durations import seconds
@@ -62,6 +62,14 @@ class TaskContext:
     run_id: str | None  # None for a standalone queued task
     await_key: str | None
     lost_leases: int = 0  # earlier runs whose worker was lost: this run may repeat one that did its work
+    # Asks whether the workflow stopped waiting for this task (the worker asks Postgres); in-process: never.
+    cancel_check: Callable[[], bool] = field(default=lambda: False, repr=False, compare=False)
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether the await this task serves was cancelled (or its run terminated) while it runs: its
+        result will be ignored, so a long task may stop early. Each read asks the database once."""
+        return self.cancel_check()
 
 
 _current_task: contextvars.ContextVar[TaskContext | None] = contextvars.ContextVar("rhythm_task", default=None)

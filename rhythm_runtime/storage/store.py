@@ -158,6 +158,12 @@ class Store(WorkerCalls):
             conn.execute(Q["notify_work"])
             return row["id"]
 
+    def task_cancelled(self, task_id: int) -> bool:
+        """Whether nobody waits for a running task any more (`current_task().cancelled`)."""
+        with self.tx() as conn:
+            row = conn.execute(Q["task_cancel_requested"], dict(id=task_id)).fetchone()
+            return bool(row and row["cancelled"])
+
     def get_task(self, task_id: int) -> dict | None:
         with self.tx() as conn:
             return conn.execute(Q["get_task"], dict(id=task_id)).fetchone()
@@ -184,6 +190,7 @@ def _cancel(conn, run_id: str, message: str) -> bool:
     if row is None:
         return False
     conn.execute(Q["cancel_run_tasks"], dict(id=run_id))
+    conn.execute(Q["flag_running_tasks"], dict(id=run_id, keys=None))
     conn.execute(Q["drop_pending_timers"], dict(id=run_id, keep=[]))
     for child in conn.execute(Q["child_runs"], dict(id=run_id)).fetchall():
         _cancel(conn, child["id"], message)
@@ -201,7 +208,8 @@ def _request_cancel(conn, run_id: str) -> bool:
     started, timers and signal waits end with the same error (a `finally`
     that awaits them again gets it too), and the children it awaits are asked
     to cancel in turn (they run their own cleanup). A task already running
-    finishes, and its result goes to an await nobody waits at any more. A run
+    finishes (`current_task().cancelled` tells it) and is not retried; its
+    result goes to an await nobody waits at any more. A run
     that has run no code yet has nothing to clean up: it just ends.
     """
     row = conn.execute(Q["request_cancel"], dict(id=run_id)).fetchone()
@@ -210,6 +218,7 @@ def _request_cancel(conn, run_id: str) -> bool:
         return run["status"] == "pending" and run["activations"] == 0 and _cancel(conn, run_id, CANCELLED_MESSAGE)
     keys = list(row["waiting"])
     ended = [r["await_key"] for r in conn.execute(Q["cancel_awaited_tasks"], dict(id=run_id, keys=keys))]
+    conn.execute(Q["flag_running_tasks"], dict(id=run_id, keys=keys))
     ended += [r["await_key"] for r in conn.execute(Q["drop_awaited_timers"], dict(id=run_id, keys=keys))]
     waits = row["signal_waits"]
     kept = [w for w in waits if w[0] not in keys]

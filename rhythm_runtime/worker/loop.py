@@ -330,7 +330,7 @@ class Worker:
     def _call(self, spec, task: dict) -> tuple[bool, object]:
         name = task["name"]
         context = TaskContext(task["id"], name, claim_number(task), task["run_id"], task["await_key"],
-                              task["lost_leases"])
+                              task["lost_leases"], lambda: self.store.task_cancelled(task["id"]))
         try:
             result = call_task(spec, task["payload"], context)
         except Exception as e:  # the task failed: a retry or a catchable TaskError

@@ -332,10 +332,11 @@ FOR UPDATE OF r;
 SELECT DISTINCT name FROM rhythm.signals WHERE run_id = %(run_id)s AND consumed_by IS NULL;
 
 -- name: cancel_task_of_cancelled_run
--- Give up a task's retry when its run was cancelled while the attempt ran.
+-- Give up a task's retry when its run, or the await it served, was cancelled while the attempt ran.
 UPDATE rhythm.tasks AS t SET status = 'cancelled', finished_at = now(), updated_at = now()
 FROM rhythm.runs AS r
-WHERE t.id = %(id)s AND t.status = 'pending' AND r.id = t.run_id AND r.status = 'cancelled'
+WHERE t.id = %(id)s AND t.status = 'pending' AND r.id = t.run_id
+  AND (r.status = 'cancelled' OR t.cancel_requested_at IS NOT NULL)
 RETURNING t.id;
 
 -- name: next_due
@@ -399,6 +400,15 @@ RETURNING id, waiting, signal_waits;
 UPDATE rhythm.tasks SET status = 'cancelled', finished_at = now(), updated_at = now()
 WHERE run_id = %(id)s AND await_key = ANY(%(keys)s) AND status = 'pending'
 RETURNING await_key;
+
+-- name: flag_running_tasks
+-- Tell the running tasks of these await keys (all of the run's, when keys is NULL) that nobody waits for them now.
+UPDATE rhythm.tasks SET cancel_requested_at = now(), updated_at = now()
+WHERE run_id = %(id)s AND status = 'running' AND (%(keys)s::text[] IS NULL OR await_key = ANY(%(keys)s));
+
+-- name: task_cancel_requested
+-- Whether a running task's await was cancelled (current_task().cancelled).
+SELECT cancel_requested_at IS NOT NULL AS cancelled FROM rhythm.tasks WHERE id = %(id)s;
 
 -- name: drop_awaited_timers
 -- Forget the pending timers of these await keys (a cancelled await no longer wants them).
@@ -469,7 +479,7 @@ SELECT consumed_by AS await_key FROM rhythm.signals WHERE run_id = %(id)s AND co
 -- name: reissue_tasks
 -- Run these tasks again from their first attempt, now (a retry re-issues the awaits that failed).
 UPDATE rhythm.tasks
-SET status = 'pending', attempts = 0, lost_leases = 0, result = NULL, error = NULL,
+SET status = 'pending', attempts = 0, lost_leases = 0, result = NULL, error = NULL, cancel_requested_at = NULL,
     lease_owner = NULL, lease_expires_at = NULL, available_at = now(),
     started_at = NULL, finished_at = NULL, updated_at = now()
 WHERE id = ANY(%(ids)s);

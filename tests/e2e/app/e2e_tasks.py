@@ -110,3 +110,16 @@ async def async_too_slow(p: dict) -> None:
 def release_stock(p: dict) -> str:
     log("start", task="release-stock", tag=p["tag"], value=p.get("seen"))
     return "released"
+
+
+@task("watch-cancel")
+def watch_cancel(p: dict) -> str:
+    """Runs until the await it serves is cancelled (at most 20 s), as a long task that stops early would."""
+    log("start", task="watch-cancel", tag=p["tag"])
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if current_task().cancelled:
+            log("saw cancel", task="watch-cancel", tag=p["tag"])
+            return "stopped early"
+        time.sleep(0.1)
+    return "never cancelled"
