@@ -163,8 +163,8 @@ class Frame:
         if isinstance(seconds, str) and secs != secs:  # not a number: a duration such as "5m" or "1h30m"
             secs = parse_duration(seconds)
             if secs is None:
-                raise _js.range_error(f"Timer.delay({json.dumps(seconds)}): not a duration; give seconds or a string like "
-                                      f"{DURATION_EXAMPLES}")
+                raise _js.range_error(f"Timer.delay({json.dumps(seconds)}): not a duration; give seconds or a "
+                                      f"string like {DURATION_EXAMPLES}")
         if secs != secs:
             secs = 0.0
         # Infinity waits "forever": the largest double, so that what is stored stays JSON
