@@ -185,7 +185,7 @@ def test_json_shape(env):
     report = json.loads(inspect(db_url, run_id, "--json"))
     assert set(report) == {
         "id", "workflow", "version", "newest_version", "is_newest_version", "status", "created_at",
-        "updated_at", "finished_at", "activations", "parent", "inputs", "output", "error", "file", "state",
+        "updated_at", "finished_at", "cancel_requested_at", "activations", "parent", "inputs", "output", "error", "file", "state",
         "line", "source", "locals", "locals_note", "awaiting", "waiting", "signal_waits", "unread_signals",
         "notes", "history", "failure"}
     assert (report["workflow"], report["status"], report["state"], report["line"]) == ("approve", "suspended", 1, 6)

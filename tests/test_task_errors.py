@@ -64,8 +64,8 @@ def test_the_workflow_sees_a_task_error_and_the_row_keeps_the_python_exception(c
     assert "in look_up_the_missing_key\n" in error["traceback"]
     assert error["traceback"].endswith("KeyError: 'x'\n")
     assert "worker.py" not in error["traceback"]  # the worker's own frames are left out
-    [info] = [r for r in caplog.records if r.levelno == logging.INFO and getattr(r, "task", None)
-              == "task-errors-lookup"]
+    [info] = [r for r in caplog.records if r.levelno == logging.WARNING and getattr(r, "task", None)
+              == "task-errors-lookup"]  # its last attempt: a WARNING
     assert info.getMessage() == "task task-errors-lookup failed on attempt 1/1: 'x'"
     assert info.exception == "KeyError"
     [debug] = [r for r in caplog.records if r.levelno == logging.DEBUG and "raised on attempt" in r.getMessage()]

@@ -327,7 +327,7 @@ def inspect_run(conninfo: str, run_id: str, full: bool = False) -> dict:
     """Everything about one run, as a JSON-ready dict (the shape of `rhythm inspect --json`).
 
     Keys: id, workflow, version, newest_version, is_newest_version, status,
-    created_at, updated_at, finished_at, activations, parent, inputs, output,
+    created_at, updated_at, finished_at, cancel_requested_at, activations, parent, inputs, output,
     error, file, state, line, source, locals, locals_note, awaiting, waiting,
     signal_waits, unread_signals, notes, history (the newest HISTORY_STEPS steps, see
     `_step`), failure (for failed runs: line, state, the locals where it threw,
