@@ -112,7 +112,7 @@ class Store(WorkerCalls):
             if conn.execute(Q["get_run"], dict(id=run_id)).fetchone() is None:
                 raise RunNotFound(f"no run with id {run_id!r}")
             conn.execute(Q["lock_run_tree"], dict(id=run_id)).fetchall()  # deepest first: engine.py's lock order
-            return _cancel(conn, run_id, TERMINATED) if force else _request_cancel(conn, run_id)
+            return _cancel(conn, run_id) if force else _request_cancel(conn, run_id)
 
     def retry_run(self, run_id: str, version: str | None = None) -> dict:
         """Resume a failed run from the snapshot it failed at; see `_retry`.
@@ -184,8 +184,8 @@ class Store(WorkerCalls):
 TERMINATED = "the run was terminated (cancelled with force: no cleanup ran)"
 
 
-def _cancel(conn, run_id: str, message: str) -> bool:
-    """End a run and its unfinished descendants now, running none of their code."""
+def _cancel(conn, run_id: str, message: str = TERMINATED) -> bool:
+    """End a run and its unfinished descendants now, running none of their code (a terminate)."""
     row = conn.execute(Q["cancel_run"], dict(id=run_id, message=message)).fetchone()
     if row is None:
         return False
