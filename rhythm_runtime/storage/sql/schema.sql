@@ -231,16 +231,6 @@ COMMENT ON TABLE rhythm.history IS
     'One row per committed activation (and per retry), written in its transaction; the newest N per run are kept.';
 -- The dashboard's runs list: newest first, across workflows, paged by (created_at, id).
 CREATE INDEX runs_recent_idx ON rhythm.runs (created_at DESC, id DESC);
--- Added by 0004. When a cancel was asked for: the next activation throws a
--- CancelledError at the await the run is stopped at; NULL for a run nobody cancelled.
-ALTER TABLE rhythm.runs ADD COLUMN cancel_requested_at timestamptz;
--- When that activation committed: from then on the run is cleaning up, and
--- it ends cancelled when its code ends (failed if it throws another error).
-ALTER TABLE rhythm.runs ADD COLUMN cancel_delivered_at timestamptz;
--- When the await a running task serves was cancelled (or its run terminated):
--- current_task().cancelled reads it, and a failed attempt is not retried.
-ALTER TABLE rhythm.tasks ADD COLUMN cancel_requested_at timestamptz;
-
 -- Added by 0003: who serves what.
 -- One row per worker process, upserted by its heartbeat (about every second).
 CREATE TABLE rhythm.workers (
@@ -293,6 +283,16 @@ CREATE TABLE rhythm.task_registrations (
     registered_by text NOT NULL,
     registered_at timestamptz NOT NULL DEFAULT now()
 );
+
+-- Added by 0004. When a cancel was asked for: the next activation throws a
+-- CancelledError at the await the run is stopped at; NULL for a run nobody cancelled.
+ALTER TABLE rhythm.runs ADD COLUMN cancel_requested_at timestamptz;
+-- When that activation committed: from then on the run is cleaning up, and
+-- it ends cancelled when its code ends (failed if it throws another error).
+ALTER TABLE rhythm.runs ADD COLUMN cancel_delivered_at timestamptz;
+-- When the await a running task serves was cancelled (or its run terminated):
+-- current_task().cancelled reads it, and a failed attempt is not retried.
+ALTER TABLE rhythm.tasks ADD COLUMN cancel_requested_at timestamptz;
 
 -- Added by 0005: schedules (cron), fired by any worker on the database clock.
 -- One row per schedule: from a workflow's front matter (id = the workflow's name, replaced whenever a
