@@ -23,12 +23,12 @@ import yaml
 from cronsim import CronSim, CronSimError
 
 from rhythm_runtime.errors import RhythmError
+from rhythm_runtime.execution.durations import EXAMPLES as DURATION_EXAMPLES
+from rhythm_runtime.execution.durations import parse_duration as seconds_in
 
 ALIASES = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *", "@weekly": "0 0 * * 0",
            "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *"}
 OVERLAP = ("skip", "buffer_one", "allow_all", "cancel_running")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s)?\s*$")
 _EVERY = re.compile(r"^every\s+(.+)$")
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -38,12 +38,11 @@ class ScheduleError(RhythmError):
 
 
 def parse_duration(text: str) -> timedelta:
-    """'15m', '1h30m', '3d', '90s' -> timedelta; ScheduleError otherwise."""
-    m = _DURATION.match(text or "")
-    if not text or not text.strip() or m is None or not any(m.groups()):
-        raise ScheduleError(f"'{text}' is not a duration; write it like 30s, 15m, 1h30m or 3d")
-    days, hours, minutes, seconds = (int(g or 0) for g in m.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    """'15m', '1h30m', '3d', '90s' -> timedelta (the durations Timer.delay takes); ScheduleError otherwise."""
+    seconds = seconds_in(text) if isinstance(text, str) else None
+    if seconds is None:
+        raise ScheduleError(f"'{text}' is not a duration; write it like {DURATION_EXAMPLES}")
+    return timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True)
