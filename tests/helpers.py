@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -57,3 +61,34 @@ def worker_thread(app, db_url: str, **options) -> Iterator[tuple]:
         client.close()
         worker.stop()
         thread.join(20)
+
+
+class CliWorker:
+    """`rhythm worker APP [ARGS]` as a real process in `root`, its output in a file; killed by `kill()`."""
+
+    def __init__(self, root: Path, db_url: str, app: str, *args: str, env: dict | None = None):
+        self.output = root / f"{app.split(':')[0]}-{len(list(root.glob('*.out')))}.out"
+        env = {**os.environ, "RHYTHM_DATABASE_URL": db_url, "PYTHONUNBUFFERED": "1", **(env or {})}
+        rhythm = Path(sys.executable).with_name("rhythm")
+        with open(self.output, "wb") as out:
+            self.proc = subprocess.Popen([str(rhythm), "worker", app, "--poll-interval", "0.1", *args], cwd=root,
+                                         env=env, stdout=out, stderr=subprocess.STDOUT)
+        wait_for(lambda: " started: " in self.text() or self.proc.poll() is not None, 60, f"{app} to start")
+        assert self.proc.poll() is None, self.text()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def text(self) -> str:
+        return self.output.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        return self.proc.wait(30)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)

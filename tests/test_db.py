@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,6 +17,8 @@ from pathlib import Path
 import psycopg
 import pytest
 from click.testing import CliRunner
+
+from helpers import wait_for
 
 from rhythm_runtime.storage import settings as config
 from rhythm_runtime.storage import db
@@ -153,7 +156,7 @@ def test_queries_file_parses_and_rejects_mistakes():
     assert {
         "claim_tasks",
         "renew_task_leases",
-        "reclaim_expired_tasks",
+        "reclaim_lost_tasks",
         "claim_runs",
     } <= Q.keys()
     assert all(sql and not sql.startswith("--") for sql in Q.values())
@@ -242,12 +245,12 @@ def test_expired_lease_is_reclaimed_without_using_retries_until_too_many_losses(
         queue, [task_id] = _new_queue(conn, 1, max_attempts=1)
         expire = "UPDATE rhythm.tasks SET lease_expires_at = now() - interval '1 second' WHERE id = %s"
         lease = {"worker": "w1", "ids": [task_id], "lease_seconds": 30}
-        reclaim = {"limit": 10, "max_lost": 2}
+        reclaim = {"limit": 10, "max_lost": 2, "grace": 1.0, "releasing": None}
 
         assert _claim(conn, queue, "w1", 1) == [task_id]
         assert conn.execute(Q["renew_task_leases"], lease).fetchall() != []
         conn.execute(expire, (task_id,))  # w1 stops renewing, time passes
-        assert [r[:4] for r in conn.execute(Q["reclaim_expired_tasks"], reclaim).fetchall()] == [
+        assert [r[:4] for r in conn.execute(Q["reclaim_lost_tasks"], reclaim).fetchall()] == [
             (task_id, None, None, "pending")
         ]
         # w1 lost its lease: it can neither renew nor complete.
@@ -260,13 +263,54 @@ def test_expired_lease_is_reclaimed_without_using_retries_until_too_many_losses(
         for worker in ("w2", "w3"):
             assert _claim(conn, queue, worker, 1) == [task_id]
             conn.execute(expire, (task_id,))
-            rows = conn.execute(Q["reclaim_expired_tasks"], reclaim).fetchall()
+            rows = conn.execute(Q["reclaim_lost_tasks"], reclaim).fetchall()
         assert [r[:4] for r in rows] == [(task_id, None, None, "failed")]
         status, lost, error = conn.execute(
             "SELECT status, lost_leases, error FROM rhythm.tasks WHERE id = %s", (task_id,)
         ).fetchone()
     assert (status, lost, error["type"]) == ("failed", 3, "TaskError")
     assert "lost 3 times" in error["message"]
+
+
+SESSION = "SELECT pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()"
+
+
+def test_the_tasks_of_a_worker_whose_session_ended_are_reclaimed_at_once(db_url):
+    """Fast takeover: a worker whose recorded session is gone from pg_stat_activity is dead, whatever its
+    lease says, once its last heartbeat is older than the grace. Not so: a live session; none recorded (behind
+    a transaction pooler); a session gone with a heartbeat from before the judging connection began (the
+    server restarted: every session is new). A stopping worker releases its own tasks."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        queue, _ = _new_queue(conn, 5)
+        time.sleep(0.6)  # the judging connection began before the heartbeats below
+        ended = [psycopg.connect(db_url, autocommit=True) for _ in range(2)]
+        sessions = {"dead": ended[0].execute(SESSION).fetchone(), "restarted": ended[1].execute(SESSION).fetchone(),
+                    "live": conn.execute(SESSION).fetchone(), "pooled": (None, None), "stopping": (None, None)}
+        held = {}
+        for worker, (pid, start) in sessions.items():
+            beat = "(SELECT backend_start - interval '1 second' FROM pg_stat_activity WHERE pid = pg_backend_pid())" \
+                if worker == "restarted" else "now() - interval '0.5 seconds'"
+            conn.execute("INSERT INTO rhythm.workers (id, host, pid, queues, task_names, concurrency, heartbeat_at, "
+                         f"backend_pid, backend_start) VALUES (%s, 'h', 1, '{{}}', '{{}}', 1, {beat}, %s, %s)",
+                         (worker, pid, start))
+            [held[worker]] = _claim(conn, queue, worker, 1)
+        for c in ended:
+            c.close()
+        wait_for(lambda: conn.execute("SELECT count(*) FROM rhythm.worker_states WHERE state = 'dead'").fetchone()[0]
+                 == 2, 10, "the ended sessions to leave pg_stat_activity")
+
+        def reclaim(grace: float, releasing: str | None) -> list[tuple]:
+            params = {"limit": 10, "max_lost": 10, "grace": grace, "releasing": releasing}
+            return [(r[0], r[3], r[6], r[7], r[8] >= 0) for r in conn.execute(Q["reclaim_lost_tasks"], params)]
+
+        # Within the grace (a live worker's session may be reconnecting), only the released task goes.
+        assert reclaim(3600, "stopping") == [(held["stopping"], "pending", "stopping", "released", True)]
+        assert reclaim(0.2, None) == [(held["dead"], "pending", "dead", "session ended", True)]
+        running = conn.execute("SELECT lease_owner FROM rhythm.tasks WHERE status = 'running' AND queue = %s",
+                               (queue,)).fetchall()
+        assert sorted(r[0] for r in running) == ["live", "pooled", "restarted"]
+        lost = conn.execute("SELECT attempts, lost_leases FROM rhythm.tasks WHERE id = %s", (held["dead"],)).fetchone()
+        assert lost == (0, 1)  # not a failed attempt (retries are kept); current_task().attempt will say 2
 
 
 def test_failed_attempt_is_retried_after_backoff(db_url):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import textwrap
@@ -22,7 +21,7 @@ import pytest
 from rhythm_runtime.api.client import SyncRhythmClient
 from rhythm_runtime.inspection.inspect import inspect_run, render_report
 
-from helpers import query, wait_for, write_flows
+from helpers import CliWorker, query, wait_for, write_flows
 
 RHYTHM = Path(sys.executable).with_name("rhythm")
 
@@ -60,27 +59,6 @@ await Task.run("main-stepp", {})
 }
 
 
-class Service:
-    """`rhythm worker APP` as a real process, its output in a file."""
-
-    def __init__(self, root: Path, db_url: str, app: str, *args: str):
-        self.output = root / f"{app.split(':')[0]}-{len(list(root.glob('*.out')))}.out"
-        env = {**os.environ, "RHYTHM_DATABASE_URL": db_url, "PYTHONUNBUFFERED": "1"}
-        with open(self.output, "wb") as out:
-            self.proc = subprocess.Popen([str(RHYTHM), "worker", app, "--poll-interval", "0.1", *args], cwd=root,
-                                         env=env, stdout=out, stderr=subprocess.STDOUT)
-        wait_for(lambda: " started: " in self.text() or self.proc.poll() is not None, 60, f"{app} to start")
-        assert self.proc.poll() is None, self.text()
-
-    def text(self) -> str:
-        return self.output.read_text(encoding="utf-8", errors="replace")
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(30)
-
-
 @pytest.fixture
 def services(tmp_path, make_database, template_db):
     root = tmp_path / "services"
@@ -89,12 +67,10 @@ def services(tmp_path, make_database, template_db):
     (root / "main_app.py").write_text(textwrap.dedent(MAIN_APP))
     (root / "gpu_app.py").write_text(textwrap.dedent(GPU_APP))
     url = make_database(template=template_db)
-    started: list[Service] = []
+    started: list[CliWorker] = []
     yield root, url, started
     for s in started:
-        if s.proc.poll() is None:
-            s.proc.kill()
-            s.proc.wait(10)
+        s.kill()
 
 
 def rhythm_json(root: Path, url: str, *args: str):
@@ -106,7 +82,7 @@ def rhythm_json(root: Path, url: str, *args: str):
 
 def test_two_services_each_run_their_own_tasks(services):
     root, url, started = services
-    started.append(main := Service(root, url, "main_app:app"))
+    started.append(main := CliWorker(root, url, "main_app:app"))
     assert re.search(r"calls Task.run\('main-stepp'\) at typo.flow:1, a task no worker has registered "
                      r"\(did you mean 'main-step'\?\)", main.text()), main.text()
     assert "calls Task.run('render-thumbnail') at thumbs.flow:2" in main.text()
@@ -124,7 +100,7 @@ def test_two_services_each_run_their_own_tasks(services):
         assert status["unserved"] and status["unserved"][0].startswith(
             "no live worker serves task 'render-thumbnail' (queue default) since "), status
 
-        started.append(gpu := Service(root, url, "gpu_app:app", "--queues", "gpu"))
+        started.append(gpu := CliWorker(root, url, "gpu_app:app", "--queues", "gpu"))
         assert "routed 3 pending task(s)" in gpu.text(), gpu.text()
         late = [client.start_workflow("thumbs", {"n": n}) for n in range(3, 6)]
         outputs = [h.result(60) for h in early + late]

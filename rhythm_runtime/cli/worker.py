@@ -12,6 +12,11 @@ from rhythm_compiler.diagnostics import render_all
 from rhythm_runtime.cli.options import database_option, load_app
 
 
+shutdown_option = click.option(
+    "--shutdown-timeout", type=click.FloatRange(0), default=30.0, show_default=True, envvar="RHYTHM_SHUTDOWN_TIMEOUT",
+    help="On SIGTERM/Ctrl-C, seconds to let running tasks finish before abandoning them to other workers.")
+
+
 def observability_options(command):
     """--log-format, --log-level, --metrics-port and --metrics-host, shared by `worker` and `dev`."""
     options = [
@@ -36,26 +41,47 @@ def observability_options(command):
 @click.option("--queues", "-q", default="default", show_default=True, help="Comma-separated task queues.")
 @click.option("--lease", default=30.0, show_default=True, help="Seconds a task lease lasts without renewal.")
 @click.option("--poll-interval", default=0.5, show_default=True, help="Seconds between polls when no NOTIFY arrives.")
+@shutdown_option
 @observability_options
 @database_option
-def worker(app_spec, concurrency, queues, lease, poll_interval, log_format, log_level, metrics_port, metrics_host,
-           database_url) -> None:
-    """Run a worker for APP (module:attribute, e.g. app.main:app)."""
+def worker(app_spec, concurrency, queues, lease, poll_interval, shutdown_timeout, log_format, log_level, metrics_port,
+           metrics_host, database_url) -> None:
+    """Run a worker for APP (module:attribute, e.g. app.main:app).
+
+    SIGTERM or Ctrl-C: stop claiming and let running tasks finish for up to
+    --shutdown-timeout seconds, then abandon them (their leases released, so
+    other workers run them again at once); a second Ctrl-C abandons them now.
+    """
     from rhythm_runtime.worker.observability import configure_logging
     from rhythm_runtime.worker.loop import Worker
 
     configure_logging(log_format, log_level)
-    Worker(load_app(app_spec), concurrency=concurrency, queues=queues.split(","), lease_seconds=lease,
-           poll_interval=poll_interval, database_url=database_url, metrics_port=metrics_port,
-           metrics_host=metrics_host).run()
+    w = Worker(load_app(app_spec), concurrency=concurrency, queues=queues.split(","), lease_seconds=lease,
+               poll_interval=poll_interval, database_url=database_url, metrics_port=metrics_port,
+               metrics_host=metrics_host, shutdown_timeout=shutdown_timeout)
+    w.run()
+    exit_leaving_abandoned_tasks(w)
+
+
+def exit_leaving_abandoned_tasks(w) -> None:
+    """Exit now if the worker abandoned running tasks: Python would otherwise wait for their threads."""
+    if w.abandoned:
+        import logging
+        import os
+
+        logging.shutdown()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 @click.command()
 @click.argument("app_spec", metavar="APP")
 @click.option("--concurrency", "-c", default=4, show_default=True, help="Tasks run at once.")
+@shutdown_option
 @observability_options
 @database_option
-def dev(app_spec, concurrency, log_format, log_level, metrics_port, metrics_host, database_url) -> None:
+def dev(app_spec, concurrency, shutdown_timeout, log_format, log_level, metrics_port, metrics_host,
+        database_url) -> None:
     """Local development: Postgres (embedded by default) and a worker that recompiles on change.
 
     Edits to .flow files are compiled and registered as new versions within a
@@ -72,7 +98,7 @@ def dev(app_spec, concurrency, log_format, log_level, metrics_port, metrics_host
     app = load_app(app_spec)
     app.warn_stale = False  # recompiling changed .flow files is what dev is for
     worker = Worker(app, concurrency=concurrency, database_url=database_url, metrics_port=metrics_port,
-                    metrics_host=metrics_host)
+                    metrics_host=metrics_host, shutdown_timeout=shutdown_timeout)
     thread = threading.Thread(target=worker.run, kwargs={"install_signals": False}, name="rhythm-worker")
     import signal as _signal
 
@@ -91,6 +117,7 @@ def dev(app_spec, concurrency, log_format, log_level, metrics_port, metrics_host
             except CompileError as e:
                 click.echo(render_all(e.diagnostics, e.source, sys.stderr.isatty()), err=True)
     thread.join()
+    exit_leaving_abandoned_tasks(worker)
 
 
 def _flow_mtimes(app) -> dict:

@@ -41,6 +41,9 @@ from rhythm_runtime.storage.transactions import Database, is_outage
 
 log = logging.getLogger("rhythm")
 MAX_LOST_LEASES = 10  # a task whose worker vanishes this often is failing the workers, not flaky
+# A worker whose database session is gone is dead once its last heartbeat is this old (seconds): a live
+# worker whose session broke has reconnected and heartbeaten on a new one by then.
+DEAD_SESSION_GRACE = 1.0
 
 # Workflow.run refuses to start a child this many levels below its root run (a workflow that starts
 # itself without end fails instead of filling the database). A child's id is its parent's id, '/'
@@ -507,15 +510,24 @@ class WorkerCalls(Database):
             rows = conn.execute(Q["renew_task_leases"], dict(worker=worker, ids=ids, lease_seconds=lease)).fetchall()
             return [r["id"] for r in rows]
 
-    def reclaim_expired(self, limit: int = 100) -> int:
+    def reclaim_lost(self, releasing: str | None = None, limit: int = 100) -> list[dict]:
+        """Requeue the tasks of workers that are gone, and (`releasing`) those a stopping worker gives up.
+
+        A worker is gone when its lease expired, or at once when its database
+        session ended (see the worker_states view; DEAD_SESSION_GRACE after
+        its last heartbeat, so a worker whose session merely reconnects keeps
+        its tasks). Rows say whose task it was, why it was taken, how long it
+        was held.
+        """
         with self.tx() as conn:
-            rows = conn.execute(Q["reclaim_expired_tasks"], dict(limit=limit, max_lost=MAX_LOST_LEASES)).fetchall()
+            rows = conn.execute(Q["reclaim_lost_tasks"], dict(
+                limit=limit, max_lost=MAX_LOST_LEASES, grace=DEAD_SESSION_GRACE, releasing=releasing)).fetchall()
             for r in rows:
                 if r["status"] == "failed" and r["run_id"] is not None:
                     settle(conn, r["run_id"], r["await_key"], "err", r["error"])
             if rows:
                 conn.execute(Q["notify_work"])
-            return len(rows)
+            return rows
 
     def fire_timers(self, limit: int = 100) -> int:
         with self.tx() as conn:

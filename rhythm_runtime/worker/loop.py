@@ -11,7 +11,12 @@ off and retry (the store logs the outage once, and its end once); nothing is
 lost: an activation in flight rolls back, a finished task keeps trying to
 record its result while its lease may still be held.
 SIGTERM/SIGINT stop claiming, let running tasks finish (still renewing their
-leases) and record their results, and exit 0.
+leases) and record their results for up to `shutdown_timeout` seconds, then
+abandon the rest with their leases released, so other workers run them at
+once; a second signal abandons them at once.
+A worker heartbeats on its own database session (presence.py); when a worker
+dies, any other one sees its session gone and takes over its tasks at once,
+logging a line per task (whose, why, how long it was held).
 Every task and activation goes through an `Observer` (observability.py): log
 lines carry the run and task ids, spans are made when OpenTelemetry is
 installed, and counters are kept when metrics are served.
@@ -57,6 +62,9 @@ MIN_WAIT = 0.02
 # While the database is away, the loop and the task threads retry after this much, doubling up to MAX_RETRY_DELAY.
 FIRST_RETRY_DELAY = 0.25
 MAX_RETRY_DELAY = 5.0
+# Why another worker's task was taken over, as the log line says it.
+TAKEOVER_REASONS = {"session ended": "its database session ended (the process died)",
+                    "lease expired": "its lease expired (it stopped renewing it)"}
 # A failed task's traceback is stored (in its row, for people) cut to about this much.
 MAX_TRACEBACK_CHARS = 4000
 _ASYNCIO_DIR = os.path.dirname(asyncio.__file__) + os.sep
@@ -70,7 +78,7 @@ class Worker:
 
     def __init__(self, app: RhythmApp, *, concurrency: int = 4, queues=("default",), poll_interval: float = 0.5,
                  lease_seconds: float = 30.0, database_url: str | None = None, metrics_port: int | None = None,
-                 metrics_host: str = "127.0.0.1"):
+                 metrics_host: str = "127.0.0.1", shutdown_timeout: float = 30.0):
         if lease_seconds <= 0:
             raise ValueError("lease_seconds must be positive")
         self.app = app
@@ -85,6 +93,9 @@ class Worker:
         self.started_at = datetime.now(timezone.utc)
         self.url = Settings.load(database_url or app.database_url, app.project_dir).database_url()
         self.stopping = threading.Event()
+        self.hurry = threading.Event()  # stop() called again: abandon running tasks now
+        self.shutdown_timeout = shutdown_timeout
+        self.abandoned = 0  # running tasks given up at shutdown (their threads may still be running)
         # task id -> (claim number, until when (monotonic) this worker surely holds its lease)
         self.running: dict[int, tuple[int, float]] = {}
         self.lost: set[int] = set()  # running tasks whose lease another worker may have taken
@@ -186,6 +197,9 @@ class Worker:
             self._shutdown()
 
     def stop(self) -> None:
+        """Stop claiming and let running tasks finish (up to shutdown_timeout); a second call abandons them now."""
+        if self.stopping.is_set():
+            self.hurry.set()
         self.stopping.set()
         self.wake.set()
 
@@ -239,13 +253,24 @@ class Worker:
             fired = schedules.fire_due(self.store)
             for run_id in fired:
                 log.info("schedule started run %s", run_id)
-            return self.store.reclaim_expired() > 0 or bool(fired)
+            return self._take_over() or bool(fired)
         except StorageError as e:
             if not is_outage(e):
                 log.warning("database error in housekeeping, retrying: %s", e)
         except Exception:  # never let housekeeping stop the worker
             log.exception("worker housekeeping error; continuing")
         return False
+
+    def _take_over(self, releasing: str | None = None) -> bool:
+        """Requeue lost workers' tasks (and, `releasing`, this worker's own), with a line per task taken."""
+        rows = self.store.reclaim_lost(releasing)
+        for r in rows:
+            if r["why"] != "released":
+                log.warning("took over task %s (%s) from worker %s: %s, after it held the task %.1fs; %s",
+                            r["id"], r["name"], r["holder"], TAKEOVER_REASONS[r["why"]], r["held_seconds"] or 0.0,
+                            "it runs again" if r["status"] == "pending" else "it failed: too many lost workers",
+                            extra={"run_id": r["run_id"], "task_id": r["id"], "task": r["name"]})
+        return bool(rows)
 
     def _hold(self, task: dict) -> None:
         """Count a task this worker just claimed as running (its lease is renewed from now on)."""
@@ -405,11 +430,14 @@ class Worker:
             log.warning("could not mark worker %s stopped: %s", self.id, e)
 
     def _shutdown(self) -> None:
-        """Let running tasks finish and record their results, renewing their leases meanwhile."""
+        """Let running tasks finish and record their results (renewing their leases meanwhile) for up to
+        shutdown_timeout, or until stop() is called again; then abandon the rest, releasing their leases."""
         if self.running:
-            log.info("worker %s stopping: waiting for %d running task(s)", self.id, len(self.running))
+            log.info("worker %s stopping: waiting up to %gs for %d running task(s) (stop again to abandon them "
+                     "now)", self.id, self.shutdown_timeout, len(self.running))
+        deadline = time.monotonic() + self.shutdown_timeout
         last = time.monotonic()
-        while True:
+        while not self.hurry.is_set() and time.monotonic() < deadline:
             with self.lock:
                 if not self.running:
                     break
@@ -419,14 +447,33 @@ class Worker:
                 except StorageError as e:
                     log.warning("database unavailable, retrying: %s", e)
                 last = time.monotonic()
-            self.wake.wait(self.housekeeping_interval)
+            self.wake.wait(max(0.0, min(self.housekeeping_interval, deadline - time.monotonic())))
             self.wake.clear()
-        self.pool.shutdown(wait=True)
+        self._abandon_running()
+        self.pool.shutdown(wait=not self.abandoned, cancel_futures=True)
         if self.metrics is not None:
             self.metrics.close()
         self._say_goodbye()
         self.store.close()
         log.info("worker %s stopped", self.id)
+
+    def _abandon_running(self) -> None:
+        """Give up the tasks still running: release their leases at once, so other workers run them again
+        now rather than when the leases would expire (their threads cannot be stopped; their results will
+        be refused)."""
+        with self.lock:
+            running = len(self.running)
+        if not running:
+            return
+        self.abandoned = running
+        try:
+            self._take_over(releasing=self.id)
+        except StorageError as e:
+            log.warning("could not release the leases of %d abandoned task(s); they are taken over when the leases "
+                        "expire: %s", running, e)
+            return
+        log.warning("worker %s abandoned %d running task(s) at shutdown and released their leases: other workers "
+                    "run them again", self.id, running)
 
 
 def _closed(conn: psycopg.Connection | None) -> None:

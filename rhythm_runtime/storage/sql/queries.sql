@@ -80,8 +80,25 @@ SET status = CASE WHEN attempts < max_attempts THEN 'pending' ELSE 'failed' END,
 WHERE id = %(id)s AND status = 'running' AND lease_owner = %(worker)s
 RETURNING id, run_id, await_key, status, available_at;
 
--- name: reclaim_expired_tasks
--- Requeue tasks whose worker vanished (not counted against their retries), failing one that lost too many workers.
+-- name: reclaim_lost_tasks
+-- Requeue tasks whose worker is gone (lease expired, database session ended, or released by it), not counted against their retries; fail one that lost too many workers.
+WITH dead AS (
+    -- A session counts as ended only for a heartbeat newer than this connection (a restart ends every session).
+    SELECT coalesce(array_agg(id), '{}') AS ids FROM rhythm.worker_states
+    WHERE state = 'dead' AND heartbeat_at < now() - %(grace)s * interval '1 second'
+      AND heartbeat_at > (SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid())
+), lost AS (
+    SELECT t.id, t.lease_owner, t.started_at,
+           CASE WHEN t.lease_owner = %(releasing)s THEN 'released'
+                WHEN t.lease_expires_at < now() THEN 'lease expired'
+                ELSE 'session ended' END AS why
+    FROM rhythm.tasks AS t, dead
+    WHERE t.status = 'running'
+      AND (t.lease_expires_at < now() OR t.lease_owner = ANY(dead.ids) OR t.lease_owner = %(releasing)s)
+    ORDER BY t.lease_expires_at
+    LIMIT %(limit)s
+    FOR UPDATE OF t SKIP LOCKED
+)
 UPDATE rhythm.tasks AS t
 SET status = CASE WHEN t.lost_leases < %(max_lost)s THEN 'pending' ELSE 'failed' END,
     attempts = t.attempts - 1,
@@ -89,19 +106,16 @@ SET status = CASE WHEN t.lost_leases < %(max_lost)s THEN 'pending' ELSE 'failed'
     error = CASE WHEN t.lost_leases < %(max_lost)s THEN t.error
                  ELSE jsonb_build_object(
                      'type', 'TaskError',
-                     'message', format('the task''s worker was lost %%s times (lease expired); giving up', t.lost_leases + 1))
+                     'message', format('the task''s worker was lost %%s times (%%s); giving up', t.lost_leases + 1,
+                                       lost.why))
             END,
     finished_at = CASE WHEN t.lost_leases < %(max_lost)s THEN NULL ELSE now() END,
     available_at = now(),
     lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-WHERE t.id IN (
-    SELECT id FROM rhythm.tasks
-    WHERE status = 'running' AND lease_expires_at < now()
-    ORDER BY lease_expires_at
-    LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED
-)
-RETURNING t.id, t.run_id, t.await_key, t.status, t.error;
+FROM lost
+WHERE t.id = lost.id
+RETURNING t.id, t.run_id, t.await_key, t.status, t.error, t.name, lost.lease_owner AS holder, lost.why,
+          extract(epoch FROM now() - lost.started_at) AS held_seconds;
 
 -- name: claim_runs
 -- Lease up to limit runnable runs (new, or woken by what they await) to one worker.
