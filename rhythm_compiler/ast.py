@@ -331,6 +331,23 @@ class Try:
 
 
 @node
+class Case:
+    """One `case test:` (or `default:` when test is None) clause and the statements after it."""
+
+    test: Union[Expr, None]
+    body: tuple["Stmt", ...]
+    span: Span = NOSPAN
+
+
+@node
+class Switch:
+    discriminant: Expr
+    cases: tuple[Case, ...]
+    label: Union[str, None] = None
+    span: Span = NOSPAN
+
+
+@node
 class Labeled:
     label: str
     body: "Stmt"
@@ -342,8 +359,11 @@ class Empty:
     span: Span = NOSPAN
 
 
-Stmt = Union[VarDecl, ExprStmt, Block, If, While, DoWhile, For, ForOf, Break, Continue, Return, Throw, Try, Labeled, Empty]
+Stmt = Union[
+    VarDecl, ExprStmt, Block, If, While, DoWhile, For, ForOf, Break, Continue, Return, Throw, Try, Switch, Labeled, Empty,
+]
 LOOPS = (While, DoWhile, For, ForOf)
+BREAKABLE = LOOPS + (Switch,)  # what an unlabelled `break` leaves
 
 
 @node

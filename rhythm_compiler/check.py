@@ -55,8 +55,8 @@ MAX_EXPRESSION_DEPTH = 48
 MAX_BLOCK_DEPTH = 24
 MAX_LOOP_DEPTH = 16  # a loop counts 1, a try 2
 _STATEMENTS = (A.VarDecl, A.ExprStmt, A.Block, A.If, A.While, A.DoWhile, A.For, A.ForOf, A.Break, A.Continue,
-               A.Return, A.Throw, A.Try, A.Labeled, A.Empty, A.Declarator)
-_COMPOUND = (A.If, A.While, A.DoWhile, A.For, A.ForOf, A.Try)
+               A.Return, A.Throw, A.Try, A.Switch, A.Case, A.Labeled, A.Empty, A.Declarator)
+_COMPOUND = (A.If, A.While, A.DoWhile, A.For, A.ForOf, A.Try, A.Switch)
 _STRUCTURAL = (A.Prop, A.Spread, A.PatternElem, A.PatternProp)
 
 
@@ -110,6 +110,7 @@ class Binding:
     slot: str
     kind: str  # "let" | "const" | "catch" | "global"
     decl: A.Span
+    case: tuple | None = None  # (switch, case index) when declared directly in a switch's case
 
 
 @dataclass
@@ -118,6 +119,7 @@ class Scope:
     bindings: dict[str, Binding] = field(default_factory=dict)
     # Names a later `let`/`const` of this block declares -> its line (JavaScript's "temporal dead zone").
     pending: dict[str, int] = field(default_factory=dict)
+    switch: A.Switch | None = None  # the switch whose cases share this scope
 
     def lookup(self, name: str) -> Binding | None:
         s: Scope | None = self
@@ -156,7 +158,8 @@ class Checker:
         self.res = Resolution()
         self.scope = Scope(None)
         self.live_slots: set[str] = {INPUTS_SLOT}
-        self.jumps: list[tuple[str | None, bool]] = []  # (label, is_loop)
+        self.jumps: list[tuple[str | None, str]] = []  # (label, "loop" | "switch" | "block")
+        self.cases: list[tuple] = []  # the (switch, case index) of each case the code is in
         self.globals = global_names()
 
     # -- reporting -----------------------------------------------------------
@@ -194,7 +197,8 @@ class Checker:
             slot = f"{name}@{n}"
         self.live_slots.add(slot)
         self.scope.pending.pop(name, None)
-        self.scope.bindings[name] = self.res.bindings[name_node] = Binding(name, slot, kind, name_node.span)
+        case = self.cases[-1] if self.scope.switch is not None else None
+        self.scope.bindings[name] = self.res.bindings[name_node] = Binding(name, slot, kind, name_node.span, case)
         self.res.slots[name_node] = slot
 
     def declare_target(self, target, kind: str) -> None:
@@ -242,7 +246,7 @@ class Checker:
             is_stmt = isinstance(n, _STATEMENTS)
             if isinstance(n, _COMPOUND):
                 blocks += 1
-            python_blocks += 2 if isinstance(n, A.Try) else 1 if isinstance(n, A.LOOPS) else 0
+            python_blocks += 2 if isinstance(n, A.Try) else 1 if isinstance(n, A.BREAKABLE) else 0
             if not is_stmt and not isinstance(n, _STRUCTURAL):
                 exprs += 1
             problem = None
@@ -263,13 +267,17 @@ class Checker:
         return False
 
     def block_body(self, body) -> None:
+        self.declare_pending(body)
+        for s in body:
+            self.stmt(s)
+
+    def declare_pending(self, body) -> None:
+        """Names a block declares, known from its start (a use before the declaration is an error)."""
         for s in body:
             if isinstance(s, A.VarDecl):
                 for d in s.decls:
                     for name in bound_names(d.target):
                         self.scope.pending.setdefault(name.name, name.span.line)
-        for s in body:
-            self.stmt(s)
 
     # -- statements ------------------------------------------------------------
     def stmt(self, s) -> None:
@@ -310,7 +318,7 @@ class Checker:
 
     def loop_body(self, label, body, span: A.Span = A.NOSPAN) -> None:
         self.check_label(label, span)
-        self.jumps.append((label, True))
+        self.jumps.append((label, "loop"))
         self.nested(body)
         self.jumps.pop()
 
@@ -351,18 +359,40 @@ class Checker:
     def stmt_Continue(self, s: A.Continue) -> None:
         self.check_jump(s, "continue")
 
+    def stmt_Switch(self, s: A.Switch) -> None:
+        """All cases share one scope, as in JavaScript; a variable declared directly in one case may be used
+        only in that case (another case may run without its declaration: a ReferenceError in JavaScript)."""
+        self.expr(s.discriminant)
+        self.check_label(s.label, s.span)
+        self.push()
+        self.scope.switch = s
+        for case in s.cases:
+            self.declare_pending(case.body)
+        self.jumps.append((s.label, "switch"))
+        for i, case in enumerate(s.cases):
+            if case.test is not None:
+                self.expr(case.test)
+            self.cases.append((s, i))
+            for st in case.body:
+                self.stmt(st)
+            self.cases.pop()
+        self.jumps.pop()
+        self.pop(s)
+
     def check_jump(self, s, word: str) -> None:
         if s.label is None:
-            if not any(is_loop for _, is_loop in self.jumps):
-                self.error(s.span, f"'{word}' can only be used inside a loop")
+            allowed = ("loop",) if word == "continue" else ("loop", "switch")
+            if not any(kind in allowed for _, kind in self.jumps):
+                where = "a loop" if word == "continue" else "a loop or a switch"
+                self.error(s.span, f"'{word}' can only be used inside {where}")
             return
-        for label, is_loop in reversed(self.jumps):
+        for label, kind in reversed(self.jumps):
             if label == s.label:
-                if word == "continue" and not is_loop:
+                if word == "continue" and kind != "loop":
                     self.error(s.span, f"'continue {s.label}' needs '{s.label}' to label a loop, "
                                        f"but it labels another statement")
                 return
-        known = [lbl for lbl, _ in self.jumps if lbl]
+        known = [lbl for lbl, _kind in self.jumps if lbl]
         self.error(s.span, f"there is no label '{s.label}' around this '{word}'" + suggest(s.label, known))
 
     def stmt_Return(self, s: A.Return) -> None:
@@ -385,7 +415,7 @@ class Checker:
 
     def stmt_Labeled(self, s: A.Labeled) -> None:
         self.check_label(s.label, s.span)
-        self.jumps.append((s.label, False))
+        self.jumps.append((s.label, "block"))
         self.stmt(s.body)
         self.jumps.pop()
 
@@ -415,6 +445,7 @@ class Checker:
         if b is not None:
             if (b.decl.line, b.decl.col) > (e.span.line, e.span.col) and b.kind != "global":
                 self.error(e.span, f"'{e.name}' is used before its declaration")
+            self.check_same_case(e, b)
             self.res.slots[e] = b.slot
             self.res.bindings[e] = b
             return b
@@ -435,6 +466,12 @@ class Checker:
         hint = f"; {UNDECLARED_INSTEAD[e.name]}" if e.name in UNDECLARED_INSTEAD else suggest(e.name, visible)
         self.error(e.span, f"'{e.name}' is not declared" + hint)
         return None
+
+    def check_same_case(self, e: A.Name, b: Binding) -> None:
+        if b.case is not None and b.case not in self.cases:
+            self.error(e.span, f"'{e.name}' is declared in another case of this switch (line {b.decl.line}), "
+                               f"where it is set only if that case runs; declare it before the switch, "
+                               f"or put each case's statements in {{ }}")
 
     def callable_globals(self) -> set[str]:
         funcs, consts = library()
@@ -578,6 +615,7 @@ class Checker:
                     self.error(t.span, f"cannot assign to '{t.name}' because it is not declared"
                                        + (hint if hint else f"; declare it with 'let {t.name} = …'"))
                 return
+            self.check_same_case(t, b)
             if b.kind == "const":
                 self.error(t.span, f"cannot assign to '{t.name}' because it is a constant (declared with 'const' "
                                    f"on line {b.decl.line}); declare it with 'let' if it must change")

@@ -6,7 +6,8 @@ regex-table lexer cannot see. This lexer tracks just enough context and hands
 lark's LALR parser unambiguous tokens:
 
 * `LBRACE_OBJ` for a `{` that opens an object literal or pattern, `LBRACE`
-  for a block, so statements and expressions never conflict;
+  for a block (also after a label's or a `case`'s colon), so statements and
+  expressions never conflict;
 * `SEMI_AUTO` where JavaScript's restricted productions insert a semicolon
   (`return`/`break`/`continue`/`throw` followed by a line break);
 * `INC_NL`/`DEC_NL` for `++`/`--` at the start of a line (always prefix);
@@ -28,13 +29,12 @@ KEYWORDS = {
     "continue": "CONTINUE", "return": "RETURN", "try": "TRY", "catch": "CATCH",
     "finally": "FINALLY", "throw": "THROW", "new": "NEW", "typeof": "TYPEOF",
     "await": "AWAIT", "async": "ASYNC", "function": "FUNCTION", "true": "TRUE",
-    "false": "FALSE", "null": "NULL",
+    "false": "FALSE", "null": "NULL", "switch": "SWITCH", "case": "CASE", "default": "DEFAULT",
 }
 
 # Reserved words we reject with a message of their own (see parse.UNSUPPORTED).
 UNSUPPORTED_WORDS = {
-    "var", "class", "import", "export", "with", "yield", "switch", "case",
-    "default", "this", "delete", "instanceof", "void", "super", "debugger",
+    "var", "class", "import", "export", "with", "yield", "this", "delete", "instanceof", "void", "super", "debugger",
     "enum", "extends", "static", "eval", "arguments",
 }
 
@@ -69,7 +69,7 @@ OPERAND_EXPECTED = {
     "SEQ", "SNE", "AND", "OR", "NULLISH", "TYPEOF", "AWAIT", "RETURN", "THROW",
     "IN", "OF", "ELLIPSIS", "ADD_ASSIGN", "SUB_ASSIGN", "MUL_ASSIGN", "DIV_ASSIGN",
     "MOD_ASSIGN", "POW_ASSIGN", "NULLISH_ASSIGN", "AND_ASSIGN", "OR_ASSIGN",
-    "TPL_HEAD", "TPL_MIDDLE", "LET", "CONST", "LBRACE_OBJ", "NEW", "UNSUPPORTED",
+    "TPL_HEAD", "TPL_MIDDLE", "LET", "CONST", "LBRACE_OBJ", "NEW", "UNSUPPORTED", "CASE",
 }
 RESTRICTED = {"RETURN", "BREAK", "CONTINUE", "THROW"}
 ENDS_OPERAND = {"NAME", "NUMBER", "STRING", "TPL_FULL", "TPL_TAIL", "RPAR", "RSQB", "RBRACE", "TRUE", "FALSE", "NULL"}
@@ -148,6 +148,9 @@ class Lexer:
         self.templates: list[int] = []  # backtick offsets of templates inside a `${`
         self.tpl_exprs: list[int] = []  # offsets of the open `${`
         self.prev: Token | None = None
+        # Per `case`/`default` whose ':' is still to come: the brace depth it is at and the '?'s open there.
+        self.cases: list[list[int]] = []
+        self.colon_ends_case = False  # the last ':' ended a `case`/`default` (a `{` after it opens a block)
         # The two tokens before `prev`, and whether a line break came before each of the last three.
         self.history: list[Token | None] = [None, None]
         self.breaks: list[bool] = [False, False, False]
@@ -282,6 +285,8 @@ class Lexer:
         if word in KEYWORDS or word in UNSUPPORTED_WORDS:
             if prev_type in ("LBRACE_OBJ", "COMMA") and self.next_is_colon():
                 return "NAME"  # `{ default: 1, if: 2 }`
+            if word in ("case", "default"):
+                self.cases.append([len(self.braces), 0])
             return KEYWORDS.get(word, "UNSUPPORTED")
         return "NAME"
 
@@ -299,9 +304,13 @@ class Lexer:
     def punct_type(self, p: str, newline: bool, prev_type: str | None) -> str:
         if p in BITWISE:
             return "UNSUPPORTED"
+        if p in ("?", ":") and self.cases and self.cases[-1][0] == len(self.braces):
+            self.track_case_colon(p)
+        elif p == ":":
+            self.colon_ends_case = False
         if p == "{":
             kind = "obj" if prev_type in OPERAND_EXPECTED else "block"
-            if prev_type == "COLON" and self.colon_ends_label():
+            if prev_type == "COLON" and (self.colon_ends_case or self.colon_ends_label()):
                 kind = "block"
             self.braces.append(kind)
             return "LBRACE_OBJ" if kind == "obj" else "LBRACE"
@@ -312,6 +321,18 @@ class Lexer:
         if p in ("++", "--") and (newline or prev_type is None or prev_type not in ENDS_OPERAND):
             return "INC_NL" if p == "++" else "DEC_NL"
         return PUNCT_NAMES[p]
+
+    def track_case_colon(self, p: str) -> None:
+        """Tell the ':' that ends a `case` from the ':' of a conditional in its expression."""
+        pending = self.cases[-1]
+        if p == "?":
+            pending[1] += 1
+        elif pending[1]:
+            pending[1] -= 1
+            self.colon_ends_case = False
+        else:
+            self.cases.pop()
+            self.colon_ends_case = True
 
     # -- literals ------------------------------------------------------
     def number(self, start: int, line: int, col: int) -> Token:

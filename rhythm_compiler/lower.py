@@ -28,8 +28,9 @@ SIMPLE = (A.Num, A.Str, A.Bool, A.Null)
 class LoopTarget:
     label: str | None
     brk: Label
-    cont: Label | None  # None for a labelled non-loop statement
+    cont: Label | None  # None for a labelled non-loop statement and a switch
     try_depth: int  # how many lowered try entries enclose the loop
+    is_switch: bool = False  # an unlabelled `break` leaves a switch too
 
 
 class Facts:
@@ -51,33 +52,43 @@ class Facts:
             return True
         return any(self.contains(c, types) for c in A.children(n) if not isinstance(c, A.Expr.__args__))
 
-    def escaping_jumps(self, n, inner_labels=(), loop_depth=0) -> bool:
+    def escaping_jumps(self, n, inner_labels=(), loop_depth=0, switch_depth=0) -> bool:
         """True if a break/continue inside `n` leaves `n`."""
-        if isinstance(n, (A.Break, A.Continue)):
+        if isinstance(n, A.Break):
+            if n.label is None:
+                return loop_depth == 0 and switch_depth == 0
+            return n.label not in inner_labels
+        if isinstance(n, A.Continue):
             if n.label is None:
                 return loop_depth == 0
             return n.label not in inner_labels
-        if isinstance(n, A.LOOPS):
+        if isinstance(n, (A.LOOPS, A.Switch, A.Labeled)):
             labels = inner_labels + ((n.label,) if n.label else ())
-            body = n.body
-            return self.escaping_jumps(body, labels, loop_depth + 1)
-        if isinstance(n, A.Labeled):
-            return self.escaping_jumps(n.body, inner_labels + (n.label,), loop_depth)
-        stmts = [c for c in A.children(n) if not isinstance(c, A.Expr.__args__)]
-        return any(self.escaping_jumps(c, inner_labels, loop_depth) for c in stmts)
+            loops = loop_depth + isinstance(n, A.LOOPS)
+            switches = switch_depth + isinstance(n, A.Switch)
+            return any(self.escaping_jumps(c, labels, loops, switches) for c in self.statements(n))
+        return any(self.escaping_jumps(c, inner_labels, loop_depth, switch_depth) for c in self.statements(n))
 
+    @staticmethod
+    def statements(n) -> list:
+        """The child statements (and switch cases) of `n`, without its expressions."""
+        return [c for c in A.children(n) if not isinstance(c, A.Expr.__args__)]
 
-    def labeled_jumps_cross(self, n, innermost: str | None = None, in_loop: bool = False) -> bool:
-        """True if a labelled break/continue inside `n` targets more than its innermost loop.
-
-        Python has no labelled jumps, so such code needs states.
-        """
+    def jumps_python_cannot_do(self, n, innermost: tuple | None = None) -> bool:
+        """True if a break/continue inside `n` is not the same jump in Python, where it leaves the innermost
+        Python loop: a labelled one that targets more than its innermost loop or switch, or a `continue` whose
+        innermost breakable statement is a switch (a native switch is a one-pass Python loop).
+        `innermost` is the (label, is_loop) of the innermost loop or switch around `n`, within it."""
         if isinstance(n, (A.Break, A.Continue)):
-            return n.label is not None and not (in_loop and n.label == innermost)
-        if isinstance(n, A.LOOPS):
-            return self.labeled_jumps_cross(n.body, n.label, True)
-        stmts = [c for c in A.children(n) if not isinstance(c, A.Expr.__args__)]
-        return any(self.labeled_jumps_cross(c, innermost, in_loop) for c in stmts)
+            if innermost is None:
+                return n.label is not None
+            label, is_loop = innermost
+            if isinstance(n, A.Continue) and not is_loop:
+                return True
+            return n.label is not None and n.label != label
+        if isinstance(n, A.BREAKABLE):
+            innermost = (n.label, isinstance(n, A.LOOPS))
+        return any(self.jumps_python_cannot_do(c, innermost) for c in self.statements(n))
 
 
 class Lowerer:
@@ -172,7 +183,7 @@ class Lowerer:
     def needs_lowering(self, s) -> bool:
         if self.facts.has_await(s):
             return True
-        if self.facts.escaping_jumps(s) or self.facts.labeled_jumps_cross(s):
+        if self.facts.escaping_jumps(s) or self.facts.jumps_python_cannot_do(s):
             return True
         if self.try_stack and any(e.finally_start for e, _ in self.try_stack):
             return self.facts.contains(s, (A.Return, A.Break, A.Continue))
@@ -259,8 +270,8 @@ class Lowerer:
         self.branch(cond, then, other)
 
     @contextmanager
-    def loop(self, label: str | None, brk: Label, cont: Label | None):
-        self.loops.append(LoopTarget(label, brk, cont, len(self.try_stack)))
+    def loop(self, label: str | None, brk: Label, cont: Label | None, is_switch: bool = False):
+        self.loops.append(LoopTarget(label, brk, cont, len(self.try_stack), is_switch))
         yield
         self.loops.pop()
 
@@ -330,6 +341,32 @@ class Lowerer:
         self.code(f"_op.drop(L, {drop_tuple([items, idx])})")
         self.drop_scope(s)
 
+    def l_Switch(self, s: A.Switch) -> None:
+        """Test the cases in order (`===`), jump to the first that matches (else to `default`, else past the
+        end); the bodies follow one another, so a case without `break` falls through to the next."""
+        value = self.loop_temp("switch")
+        with self.statement_temps():
+            self.code(f"{slot_ref(value)} = {self.explode(s.discriminant)}")
+        bodies = [Label(name="case") for _ in s.cases]
+        end = Label(name="endswitch")
+        untested = None
+        for case, body in zip(s.cases, bodies):
+            if case.test is not None:
+                if untested is not None:
+                    self.mark(untested, case.span.line)
+                untested = Label(name="casetest")
+                self.cond_branch(A.Binary("===", _Raw(slot_ref(value)), case.test, case.test.span), body, untested)
+        if untested is not None:
+            self.mark(untested)
+        self.jump(next((body for case, body in zip(s.cases, bodies) if case.test is None), end))
+        with self.loop(s.label, end, None, is_switch=True):
+            for case, body in zip(s.cases, bodies):
+                self.mark(body, case.span.line)
+                self.stmts_lowered(case.body)
+        self.mark(end)
+        self.code(f"_op.drop(L, {drop_tuple([value])})")
+        self.drop_scope(s)
+
     def l_Labeled(self, s: A.Labeled) -> None:
         end = Label(name="endlabel")
         with self.loop(s.label, end, None):
@@ -346,7 +383,7 @@ class Lowerer:
 
     def jump_target(self, label: str | None, want_continue: bool) -> LoopTarget:
         for t in reversed(self.loops):
-            if label is None and t.cont is not None:
+            if label is None and (t.cont is not None or (t.is_switch and not want_continue)):
                 return t
             if label is not None and t.label == label:
                 return t

@@ -179,6 +179,39 @@ class NativePrinter:
             self.code("finally:")
             self.block(list(s.finalizer.body))
 
+    def n_Switch(self, s: A.Switch) -> None:
+        """Find the index of the case to start at (the first whose test is `===` the value, else `default`),
+        then run every case body from there on inside a one-pass loop, so `break` leaves the switch
+        (a `continue` of an enclosing loop makes the switch lowered instead: see Facts.jumps_python_cannot_do)."""
+        value, start = self.px.fresh("_switch"), self.px.fresh("_case")
+        self.code(f"{value} = {self.px.expr(s.discriminant)}")
+        default = next((i for i, case in enumerate(s.cases) if case.test is None), len(s.cases))
+        keyword = "if"
+        for i, case in enumerate(s.cases):
+            if case.test is not None:
+                self.code(f"{keyword} _js.strict_eq({value}, {self.px.expr(case.test)}):")
+                self.indented(f"{start} = {i}")
+                keyword = "elif"
+        if keyword == "if":
+            self.code(f"{start} = {default}")
+        else:
+            self.code("else:")
+            self.indented(f"{start} = {default}")
+        self.code("while True:")
+        self.lw.indent += 1
+        for i, case in enumerate(s.cases):
+            if case.body:
+                self.code(f"if {start} <= {i}:")
+                self.block(case.body)
+        self.code("break")
+        self.lw.indent -= 1
+        self.lw.drop_scope(s)
+
+    def indented(self, line: str) -> None:
+        self.lw.indent += 1
+        self.code(line)
+        self.lw.indent -= 1
+
     def n_Labeled(self, s: A.Labeled) -> None:
         self.stmt(s.body)
 

@@ -33,9 +33,6 @@ UNSUPPORTED = {
     "export": "exports are not supported in workflows; every .flow file is one workflow, named after the file",
     "with": "'with' is not supported in workflows (nor in strict JavaScript); refer to the object's properties directly",
     "yield": "generators are not supported in workflows; use await to wait for tasks, timers, signals and child workflows",
-    "switch": "'switch' is not supported in workflows; use an if / else if chain instead",
-    "case": "'switch' and 'case' are not supported in workflows; use an if / else if chain instead",
-    "default": "'switch' and 'default' are not supported in workflows; use an if / else if chain instead",
     "this": "'this' is not supported in workflows; keep values in variables or plain objects instead",
     "delete": "'delete' is not supported in workflows; build a new object without the key instead",
     "instanceof": "'instanceof' is not supported in workflows; use typeof or Array.isArray instead",
@@ -59,7 +56,8 @@ TOKEN_WORDS = {
 }
 EXPRESSION_STARTS = {"NAME", "NUMBER", "STRING", "TPL_FULL", "TPL_HEAD", "LPAR", "LSQB", "LBRACE_OBJ",
                      "BANG", "MINUS", "PLUS", "TYPEOF", "AWAIT", "NEW", "TRUE", "FALSE", "NULL", "INC_NL", "DEC_NL"}
-STATEMENT_KEYWORDS = {"IF", "WHILE", "FOR", "DO", "BREAK", "CONTINUE", "RETURN", "THROW", "TRY", "LET", "CONST"}
+STATEMENT_KEYWORDS = {"IF", "WHILE", "FOR", "DO", "BREAK", "CONTINUE", "RETURN", "THROW", "TRY", "LET", "CONST",
+                      "SWITCH"}
 OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "PERCENT", "POW", "LT", "GT", "LE", "GE", "EQ", "NE", "SEQ",
              "SNE", "AND", "OR", "NULLISH", "QMARK", "IN", "INC", "DEC", "DOT", "QDOT", "ASSIGN", "ADD_ASSIGN",
              "SUB_ASSIGN", "MUL_ASSIGN", "DIV_ASSIGN", "MOD_ASSIGN", "POW_ASSIGN", "NULLISH_ASSIGN",
@@ -672,12 +670,31 @@ class _ToAst(Transformer):
     def finally_clause(self, meta, children):
         return children[1]
 
+    def switch_stmt(self, meta, children):
+        cases = tuple(c for c in children[5:] if isinstance(c, A.Case))
+        defaults = [c for c in cases if c.test is None]
+        for extra in defaults[1:]:
+            self.reject("a switch can have only one 'default' clause (JavaScript forbids more)",
+                        self._first_word(extra.span))
+        return A.Switch(children[2], cases, None, _span(meta))
+
+    def case_clause(self, meta, children):
+        return self._case(children[1], children[3:], meta)
+
+    def default_clause(self, meta, children):
+        return self._case(None, children[2:], meta)
+
+    def _case(self, test, stmts, meta) -> A.Case:
+        body = tuple(c for c in stmts if c is not None and not isinstance(c, Token))
+        self._separated(body)
+        return A.Case(test, body, _span(meta))
+
     def labeled_stmt(self, meta, children):
         label, body = str(children[0]), children[2]
         if isinstance(body, A.VarDecl):
             self.reject(f"a '{body.kind}' declaration cannot have a label (JavaScript forbids it); "
                         f"label a loop or a block instead", body.span)
-        if isinstance(body, A.LOOPS):
+        if isinstance(body, A.BREAKABLE):
             return self._inherit_open(dataclasses.replace(body, label=label), body)
         return self._inherit_open(A.Labeled(label, body, _span(meta)), body)
 

@@ -120,7 +120,6 @@ UNSUPPORTED = [
     ("function* g() {}", "generator functions are not supported in workflows"),
     ("yield 1", "generators are not supported in workflows"),
     ("with (Inputs) {}", "'with' is not supported in workflows"),
-    ("switch (1) { case 1: break }", "'switch' is not supported in workflows"),
     ("let x = 1 & 2", "bitwise operators are not supported in workflows"),
     ("let x = 1 | 2", "bitwise operators are not supported in workflows"),
     ("let x = 1 ^ 2", "bitwise operators are not supported in workflows"),
