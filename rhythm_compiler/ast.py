@@ -56,6 +56,13 @@ class Null:
 
 
 @node
+class RegexLit:
+    pattern: str  # the body between the slashes, as written
+    flags: str  # canonical order (dgimsuy)
+    span: Span = NOSPAN
+
+
+@node
 class Template:
     quasis: tuple[str, ...]
     exprs: tuple["Expr", ...]
@@ -132,6 +139,14 @@ class NewError:
 
 
 @node
+class NewRegExp:
+    """`new RegExp(…)`: always a new object (`RegExp(re)` called plainly may return `re` itself)."""
+
+    args: tuple["Expr", ...]
+    span: Span = NOSPAN
+
+
+@node
 class Unary:
     op: str  # "!", "-", "+", "typeof"
     operand: "Expr"
@@ -185,8 +200,8 @@ class Await:
 
 
 Expr = Union[
-    Num, Str, Bool, Null, Template, Name, ArrayLit, ObjectLit, Member, Index, Call,
-    OptChain, NewError, Unary, Update, Binary, Logical, Conditional, Assign, Await,
+    Num, Str, Bool, Null, RegexLit, Template, Name, ArrayLit, ObjectLit, Member, Index, Call,
+    OptChain, NewError, NewRegExp, Unary, Update, Binary, Logical, Conditional, Assign, Await,
 ]
 
 # -- patterns (declarations and destructuring) -----------------------------------

@@ -581,6 +581,11 @@ class Checker:
             self.expr(a)
         self.check_arity("new Error", (0, 2), e.args, e.span)
 
+    def expr_NewRegExp(self, e: A.NewRegExp) -> None:
+        for a in e.args:
+            self.expr(a)
+        self.check_arity("new RegExp", (0, 2), e.args, e.span)
+
     def expr_Assign(self, e: A.Assign) -> None:
         self.expr(e.value)
         self.assign_target(e.target)

@@ -1,6 +1,6 @@
 """Tokenize `.flow` source: JavaScript's lexical grammar, hand-written.
 
-JavaScript lexing depends on context (a `/` may start a regex, a `}` may
+JavaScript lexing depends on context (a `/` may start a regex literal, a `}` may
 resume a template literal, a `{` may open a block or an object), which a
 regex-table lexer cannot see. This lexer tracks just enough context and hands
 lark's LALR parser unambiguous tokens:
@@ -11,7 +11,9 @@ lark's LALR parser unambiguous tokens:
 * `SEMI_AUTO` where JavaScript's restricted productions insert a semicolon
   (`return`/`break`/`continue`/`throw` followed by a line break);
 * `INC_NL`/`DEC_NL` for `++`/`--` at the start of a line (always prefix);
-* template literals as `TPL_FULL` or `TPL_HEAD expr (TPL_MIDDLE expr)* TPL_TAIL`.
+* template literals as `TPL_FULL` or `TPL_HEAD expr (TPL_MIDDLE expr)* TPL_TAIL`;
+* `REGEX` for a `/` where no operand ended (else it is division), with the
+  literal's whole text `/body/flags`.
 """
 
 from __future__ import annotations
@@ -72,7 +74,8 @@ OPERAND_EXPECTED = {
     "TPL_HEAD", "TPL_MIDDLE", "LET", "CONST", "LBRACE_OBJ", "NEW", "UNSUPPORTED", "CASE",
 }
 RESTRICTED = {"RETURN", "BREAK", "CONTINUE", "THROW"}
-ENDS_OPERAND = {"NAME", "NUMBER", "STRING", "TPL_FULL", "TPL_TAIL", "RPAR", "RSQB", "RBRACE", "TRUE", "FALSE", "NULL"}
+ENDS_OPERAND = {"NAME", "NUMBER", "STRING", "TPL_FULL", "TPL_TAIL", "RPAR", "RSQB", "RBRACE", "TRUE", "FALSE", "NULL",
+                "REGEX"}
 # What a template literal right after would tag, even across a line break (`}` and `)` may end a block or a
 # condition instead, so they are left out).
 TAGS = ENDS_OPERAND - {"RBRACE", "RPAR"}
@@ -247,11 +250,8 @@ class Lexer:
         if _is_name_start(ch):
             word = self.name(start)
             return self.make(self.word_type(word, prev_type), word, start, line, col)
-        if ch == "/" and prev_type not in ENDS_OPERAND and not src.startswith("/=", start):
-            raise self.error(
-                "regular expression literals are not supported in workflows; "
-                "use string methods such as includes, startsWith, split or replaceAll"
-            )
+        if ch == "/" and prev_type not in ENDS_OPERAND:
+            return self.make("REGEX", self.regex_literal(start), start, line, col)
         m = _PUNCTUATOR.match(src, start)
         if m:
             p = m.group()
@@ -360,6 +360,28 @@ class Lexer:
         else:
             value = float(clean)
         return self.make("NUMBER", value, start, line, col)
+
+    def regex_literal(self, start: int) -> str:
+        """Scan `/body/flags` (a `/` inside a class or after a backslash does not end the body); the
+        token's text is the whole literal, split again by the parser."""
+        src, pos = self.src, start + 1
+        in_class = False
+        while True:
+            c = src[pos] if pos < len(src) else "\n"
+            if c in _LINE_TERMINATORS:
+                raise self.error("this regular expression is never closed: add a closing '/' before the end "
+                                 "of the line", start)
+            if c == "\\":
+                pos += 1 if src[pos + 1 : pos + 2] in ("", *_LINE_TERMINATORS) else 2
+                continue
+            if c == "/" and not in_class:
+                break
+            in_class = (in_class and c != "]") or c == "["
+            pos += 1
+        self.pos = pos + 1
+        if self.pos < len(src) and _is_name_part(src[self.pos]):
+            self.name(self.pos)
+        return src[start : self.pos]
 
     def string(self, quote: str) -> str:
         src, start = self.src, self.pos

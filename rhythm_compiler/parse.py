@@ -47,14 +47,15 @@ ASYNC_MESSAGE = ("functions are not supported in workflows; only one 'async func
                  "may wrap the whole file")
 
 TOKEN_WORDS = {
-    "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "TPL_FULL": "a template literal",
+    "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "REGEX": "a regular expression",
+    "TPL_FULL": "a template literal",
     "TPL_HEAD": "a template literal", "TPL_MIDDLE": "'}'", "TPL_TAIL": "'}'", "LBRACE": "'{'",
     "LBRACE_OBJ": "'{'", "RBRACE": "'}'", "LPAR": "'('", "RPAR": "')'", "LSQB": "'['",
     "RSQB": "']'", "SEMI": "';'", "SEMI_AUTO": "';'", "COMMA": "','", "COLON": "':'", "DOT": "'.'",
     "ASSIGN": "'='", "ELLIPSIS": "'...'", "QMARK": "'?'", "QDOT": "'?.'", "ARROW": "'=>'",
     "INC": "'++'", "DEC": "'--'", "INC_NL": "'++'", "DEC_NL": "'--'",
 }
-EXPRESSION_STARTS = {"NAME", "NUMBER", "STRING", "TPL_FULL", "TPL_HEAD", "LPAR", "LSQB", "LBRACE_OBJ",
+EXPRESSION_STARTS = {"NAME", "NUMBER", "STRING", "REGEX", "TPL_FULL", "TPL_HEAD", "LPAR", "LSQB", "LBRACE_OBJ",
                      "BANG", "MINUS", "PLUS", "TYPEOF", "AWAIT", "NEW", "TRUE", "FALSE", "NULL", "INC_NL", "DEC_NL"}
 STATEMENT_KEYWORDS = {"IF", "WHILE", "FOR", "DO", "BREAK", "CONTINUE", "RETURN", "THROW", "TRY", "LET", "CONST",
                       "SWITCH"}
@@ -357,6 +358,8 @@ def _describe(tok: Token, source: str) -> str:
         return "a line break"
     if tok.type == "STRING":
         return "a string"
+    if tok.type == "REGEX":
+        return "a regular expression"
     if tok.type in ("TPL_FULL", "TPL_HEAD"):
         return "a template literal"
     if tok.type in ("TPL_MIDDLE", "TPL_TAIL"):
@@ -514,6 +517,19 @@ NEW_INSTEAD = {
     **{kind: f"throw new Error(message) instead (and set e.name = \"{kind}\" on it if a catch must tell errors apart)"
        for kind in ("TypeError", "RangeError", "SyntaxError", "ReferenceError", "EvalError", "URIError")},
 }
+
+
+def _flags_message(flags: str) -> str:
+    if "v" in flags:
+        return "the regular expression flag 'v' is not supported in workflows; use 'u' instead"
+    return (f"invalid regular expression flags '{flags}': each of d, g, i, m, s, u and y may appear once "
+            f"(JavaScript rejects the others)")
+
+
+def _pattern_message(e) -> str:
+    if e.unsupported:
+        return f"this regular expression uses {e.message}, which Rhythm cannot match exactly as JavaScript does; {e.advice}"
+    return f"invalid regular expression: {e.message[0].lower()}{e.message[1:]} (JavaScript rejects it too)"
 
 
 def _has_optional_link(e) -> bool:
@@ -857,12 +873,14 @@ class _ToAst(Transformer):
 
     def new_expr(self, meta, children):
         name = children[1]
+        args = children[2] if len(children) > 2 and children[2] is not None else ()
+        if str(name) == "RegExp":
+            return A.NewRegExp(args, _span(meta))
         if str(name) != "Error":
             instead = NEW_INSTEAD.get(str(name), "use object literals for data and tasks for behaviour")
             self.reject(f"'new {name}' is not supported in workflows, because the only constructor is "
                         f"'new Error(message)'; {instead}", _span(meta))
             return A.Null(_span(meta))
-        args = children[2] if len(children) > 2 and children[2] is not None else ()
         return A.NewError(args, _span(meta))
 
     def spread(self, meta, children):
@@ -873,6 +891,27 @@ class _ToAst(Transformer):
 
     def string(self, meta, children):
         return A.Str(children[0].value, _span(meta))
+
+    def regex(self, meta, children):
+        """A regex literal, checked now: an invalid pattern, or one Rhythm cannot match as JavaScript does,
+        is a compile error pointing into the pattern."""
+        from rhythm_runtime.execution.values import PatternError, translate, validate_flags
+
+        tok = children[0]
+        text = str(tok.value)
+        end = text.rindex("/")
+        pattern, flags = text[1:end], text[end + 1 :]
+        canonical = validate_flags(flags)
+        if canonical is None:
+            where = A.Span(tok.line, tok.column + end + 1, tok.line, tok.column + len(text))
+            self.reject(_flags_message(flags), where)
+            return A.RegexLit(pattern, "", _tok_span(tok))
+        try:
+            translate(pattern, canonical)
+        except PatternError as e:
+            column = tok.column + 1 + e.offset
+            self.reject(_pattern_message(e), A.Span(tok.line, column, tok.line, column + e.width))
+        return A.RegexLit(pattern, canonical, _tok_span(tok))
 
     def true(self, meta, children):
         return A.Bool(True, _span(meta))

@@ -106,6 +106,9 @@ class ExprPrinter:
     def p_Null(self, e) -> str:
         return "None"
 
+    def p_RegexLit(self, e: A.RegexLit) -> str:
+        return f"_js.regexp_literal({py_str(e.pattern)}, {py_str(e.flags)})"
+
     def p_Name(self, e: A.Name) -> str:
         slot = self.res.slots.get(e)
         if slot is not None:
@@ -254,6 +257,11 @@ class ExprPrinter:
     # -- operators ---------------------------------------------------------------
     def p_NewError(self, e: A.NewError) -> str:
         return f"_js.new_error({self.plain_args(e.args)})"
+
+    def p_NewRegExp(self, e: A.NewRegExp) -> str:
+        if any(isinstance(a, A.Spread) for a in e.args):
+            return f"_op.apply_library(_js.new_regexp_object, 2, {self.args(e.args)})"
+        return f"_js.new_regexp_object({self.plain_args(e.args)})"
 
     def p_Unary(self, e: A.Unary) -> str:
         inner = self.expr(e.operand)

@@ -484,6 +484,11 @@ def _drive(module, S: Frame, L: dict, settled, max_snapshot: int = MAX_SNAPSHOT_
             info.update(message=f"the workflow ran {budget:,} steps without an await "
                                 f"(an endless loop?) at {info['file']}:{info['line']}", type="StepBudgetExceeded")
             return Outcome("failed", error=info, state=S.state)
+        except _js.RegexTimeout as e:
+            info = _located(module, e.__traceback__, S.state)
+            info.update(message=f"the regular expression {e} took longer than {e.seconds:g} s to match "
+                                f"(catastrophic backtracking?) at {info['file']}:{info['line']}", type="RegexTimeout")
+            return Outcome("failed", error=info, state=S.state)
         except RecursionError as e:
             info = _located(module, e.__traceback__, S.state)
             info.update(message="the workflow's data is nested too deeply", type="RangeError")

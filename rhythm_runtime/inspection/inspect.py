@@ -259,6 +259,10 @@ def _text(v, indent: int | None, depth: int, open_: set) -> str:
     if t is _js.JSError:
         extra = f" {_text(v.props, None, depth, open_)}" if v.props else ""
         return f"<{v.name}: {v.message}{extra}>" if v.message else f"<{v.name}{extra}>"
+    if t is _js.JSRegExp:
+        return _js.to_string(v)
+    if t is _js.MatchArray:
+        t, v = list, list(v)
     if t is not list and t is not dict:
         return f"<{t.__name__}>"
     if id(v) in open_:

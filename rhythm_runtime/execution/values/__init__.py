@@ -20,6 +20,8 @@ object         ``dict`` with ``str`` keys
 Error          ``JSError``
 promise        ``Promise`` (a handle the runtime resolves)
 method value   ``JSFunction`` (``arr.push`` read as a value)
+RegExp         ``JSRegExp`` (source, flags, lastIndex; see regexps)
+match result   ``MatchArray``: a ``list`` with named properties
 =============  ===========================================================
 
 Everything a script can observe as an error is raised as ``JSThrow``; no
@@ -54,11 +56,18 @@ from __future__ import annotations
 # it (JSThrow.__str__ in representation, which imports on use, aside).
 from .representation import (
     INF, NAN, UNDEFINED, _ABSENT, _MAX_ARRAY_INDEX, _MAX_HOLEY_LENGTH, _MAX_SAFE,
-    _MAX_STRING_LENGTH, JSError, JSFunction, JSThrow, Promise, Undefined, range_error,
-    syntax_error, type_error,
+    _MAX_STRING_LENGTH, JSError, JSFunction, JSRegExp, JSThrow, MatchArray, Promise, Undefined,
+    range_error, syntax_error, type_error,
 )
 from .utf16 import (
     _ASTRAL, _SURROGATE, _canonical, _concat, _split_pair, _string_lt, _unit_length, _units,
+)
+from .regexp_syntax import (
+    FLAGS, LINE_TERMINATORS, _CONTROL_ESCAPES, _DIGIT_RANGES, _ESCAPED_TERMINATORS,
+    _SPACE_RANGES, _SYNTAX, _TERMINATORS, _WORD_RANGES, _WORD_RANGES_UI, PatternError,
+    Translation, _Node, _Parser, _char, _check_repeated_captures, _class_text, _complement,
+    _count_groups, _emit, _first_capture, _is_hex, _is_identifier, _leaf, _merge, _reference,
+    _single, _skippable_capture, escaped_source, translate, validate_flags,
 )
 from .number_text import (
     _DECIMAL_LITERAL, _DIGIT_CHARS, _DIGIT_VALUES, _FLOAT_PREFIX, _RADIX_PREFIXES,
@@ -78,9 +87,14 @@ from .operators import (
     _comparable, _is_odd_integer, add, div, ge, gt, le, loose_eq, loose_ne, lt, mod, mul, neg,
     pos, pow, strict_eq, strict_ne, sub, template,
 )
+from .regexps import (
+    REGEX_TIMEOUT, _FLAG_PROPERTIES, RegexTimeout, _Subject, _groups, _match_array, _run,
+    advance, all_matches, compiled, new_regexp, new_regexp_object, regexp_exec, regexp_literal, regexp_property,
+    regexp_source, regexp_split, regexp_to_string, to_length,
+)
 from .methods import (
     _ARRAY_METHODS, _BOOLEAN_METHODS, _ERROR_METHODS, _FIXED_CONTEXT, _FIXED_QUANTUM, _METHODS,
-    _METHODS_BY_TYPE, _NUMBER_METHODS, _STRING_METHODS, _SUBSTITUTION, _arg, _array_at,
+    _METHODS_BY_TYPE, _NUMBER_METHODS, _STRING_METHODS, _REGEXP_METHODS, _DIGITS, _arg, _array_at,
     _array_concat, _array_fill, _array_flat, _array_includes, _array_index_of, _array_join,
     _array_last_index_of, _array_pop, _array_push, _array_reverse, _array_shift, _array_slice,
     _array_sort, _array_splice, _array_to_string, _array_unshift, _boolean_to_string,
@@ -90,7 +104,9 @@ from .methods import (
     _string_last_index_of, _string_pad_end, _string_pad_start, _string_repeat, _string_replace,
     _string_replace_all, _string_slice, _string_split, _string_starts_with, _string_substring,
     _string_to_lower_case, _string_to_string, _string_to_upper_case, _string_trim,
-    _string_trim_end, _string_trim_start, call,
+    _string_trim_end, _string_trim_start, call, _as_regexp, _capture_reference, _regexp_exec,
+    _regexp_replace, _regexp_test, _regexp_to_string, _string_match, _string_match_all, _string_search,
+    _substitute,
 )
 from .properties import (
     _NAMED, _float_index, _get_array, _get_error, _get_string, _in_key_text, _index_key,

@@ -3,7 +3,7 @@ payloads) and JS values leaving it (task arguments, workflow results)."""
 
 from __future__ import annotations
 
-from .representation import INF, UNDEFINED, _MAX_SAFE, JSFunction
+from .representation import INF, UNDEFINED, _MAX_SAFE, JSFunction, MatchArray
 from .utf16 import _canonical
 from .json_text import _json_members, json_stringify
 
@@ -94,7 +94,7 @@ def _to_json(v, open_ids: set):
     if id(v) in open_ids:
         raise _Circular
     open_ids.add(id(v))
-    if t is list:
+    if t is list or t is MatchArray:
         out = [_to_json(x, open_ids) for x in v]
     else:
         out = {}

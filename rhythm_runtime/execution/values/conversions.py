@@ -7,9 +7,10 @@ from __future__ import annotations
 import math
 
 from .representation import (
-    INF, NAN, UNDEFINED, JSError, JSFunction, Promise, Undefined, range_error,
+    INF, NAN, UNDEFINED, JSError, JSFunction, JSRegExp, MatchArray, Promise, Undefined, range_error,
 )
 from .utf16 import _canonical
+from .regexp_syntax import escaped_source
 from .number_text import _string_to_number, number_to_string
 
 
@@ -57,10 +58,12 @@ def to_number(v) -> float:
 def to_primitive(v):
     """ToPrimitive: objects become their string form; primitives stay."""
     t = type(v)
-    if t is list:
+    if t is list or t is MatchArray:
         return _join(v, ",")
     if t is dict:
         return "[object Object]"
+    if t is JSRegExp:
+        return f"/{escaped_source(v.source)}/{v.flags}"
     if t is JSError:
         return _error_string(v)
     if t is Promise:
@@ -159,6 +162,6 @@ def _join_part(x, active: set) -> str:
         return x
     if x is None or x is UNDEFINED:
         return ""
-    if t is list:
+    if t is list or t is MatchArray:
         return _join(x, ",", active)
     return to_string(x)

@@ -1,5 +1,5 @@
 """Globals: Math, Number, String, Boolean, parseInt/parseFloat, Object,
-Array, JSON, Date, and ``new Error``.  Each is a plain module-level function
+Array, JSON, Date, RegExp (regexps.new_regexp), and ``new Error``.  Each is a plain module-level function
 (JSON's are in json_text); the tables at the end give the compiler the JS names
 and the argument counts it accepts."""
 
@@ -11,7 +11,7 @@ import sys
 import time
 
 from .representation import (
-    INF, NAN, UNDEFINED, _ABSENT, JSError, JSFunction, JSThrow, Promise, type_error,
+    INF, NAN, UNDEFINED, _ABSENT, JSError, JSFunction, JSThrow, MatchArray, Promise, type_error,
 )
 from .utf16 import _units
 from .number_text import _FLOAT_PREFIX, _WHITESPACE, _digits_prefix, _digits_value
@@ -19,6 +19,7 @@ from .conversions import _to_int32, to_number, to_property_key, to_string, truth
 from .operators import pow
 from .properties import get, own_keys, set_
 from .json_text import json_parse, json_stringify
+from .regexps import new_regexp
 
 
 def _num(v) -> float:
@@ -165,7 +166,7 @@ def parse_float(string=UNDEFINED) -> float:
 
 
 def array_is_array(value=UNDEFINED) -> bool:
-    return type(value) is list
+    return type(value) is list or type(value) is MatchArray
 
 
 def _object_argument(value):
@@ -200,7 +201,7 @@ def object_assign(target=UNDEFINED, *sources):
 def object_from_entries(entries=UNDEFINED) -> dict:
     if type(entries) is str:
         entries = list(_units(entries))
-    elif type(entries) is not list:
+    elif not isinstance(entries, list):
         raise _not_iterable(entries)
     out = {}
     for entry in entries:
@@ -269,6 +270,7 @@ GLOBAL_FUNCTIONS: dict[str, tuple] = {
     "Number.parseFloat": (parse_float, 1, 1),
     "Number.parseInt": (parse_int, 1, 2),
     "Date.now": (date_now, 0, 0),
+    "RegExp": (new_regexp, 0, 2),
 }
 
 GLOBAL_CONSTANTS: dict[str, object] = {

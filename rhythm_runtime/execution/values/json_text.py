@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from .representation import (
-    UNDEFINED, JSError, JSFunction, JSThrow, Promise, range_error, syntax_error, type_error,
+    UNDEFINED, JSError, JSFunction, JSThrow, MatchArray, Promise, range_error, syntax_error, type_error,
 )
 from .utf16 import _SURROGATE, _canonical, _units
 from .number_text import number_to_string
@@ -77,7 +77,7 @@ def json_stringify(value=UNDEFINED, replacer=UNDEFINED, space=UNDEFINED):
         open_ids[id(v)] = len(path)
         path.append((v, key))
         inner = indent + gap
-        if t is list:
+        if t is list or t is MatchArray:
             parts = [write(x, inner, i) or "null" for i, x in enumerate(v)]
             brackets = "[]"
         else:

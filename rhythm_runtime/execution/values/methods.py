@@ -8,14 +8,16 @@ import re
 from decimal import ROUND_HALF_UP, Context, Decimal
 
 from .representation import (
-    INF, NAN, UNDEFINED, _MAX_STRING_LENGTH, JSError, JSFunction, range_error, type_error,
+    INF, NAN, UNDEFINED, _MAX_STRING_LENGTH, JSError, JSFunction, JSRegExp, MatchArray, range_error,
+    type_error,
 )
 from .utf16 import _canonical, _unit_length, _units
 from .number_text import _WHITESPACE, _radix_string, number_to_string
 from .conversions import (
-    _clamp, _error_string, _join, _relative, _to_integer, _to_uint32, to_number, to_string,
+    _clamp, _error_string, _join, _relative, _to_integer, _to_uint32, to_number, to_string, typeof,
 )
 from .operators import strict_eq
+from .regexps import all_matches, new_regexp, regexp_exec, regexp_split, regexp_to_string, to_length
 
 
 # A method implementation takes (this, args): ``args`` is the list of JS
@@ -116,7 +118,7 @@ def _array_reverse(a: list, args):
 def _array_concat(a: list, args):
     out = a[:]
     for x in args:
-        if type(x) is list:
+        if isinstance(x, list):
             out.extend(x)
         else:
             out.append(x)
@@ -151,7 +153,7 @@ def _array_flat(a: list, args):
 
 def _flatten_into(out: list, a: list, depth: float) -> None:
     for x in a:
-        if type(x) is list and depth > 0:
+        if isinstance(x, list) and depth > 0:
             _flatten_into(out, x, depth - 1)
         else:
             out.append(x)
@@ -210,6 +212,8 @@ def _string_split(s: str, args):
     separator = _arg(args, 0)
     limit = _arg(args, 1)
     lim = 2**32 - 1 if limit is UNDEFINED else _to_uint32(limit)
+    if type(separator) is JSRegExp:
+        return regexp_split(separator, s, lim)
     if separator is UNDEFINED:
         return [s] if lim else []
     separator = to_string(separator)
@@ -258,6 +262,8 @@ def _string_last_index_of(s: str, args):
 
 
 def _string_replace(s: str, args):
+    if type(_arg(args, 0)) is JSRegExp:
+        return _regexp_replace(args[0], s, _arg(args, 1))
     u = _units(s)
     pattern = _units(to_string(_arg(args, 0)))
     i = u.find(pattern)
@@ -268,6 +274,10 @@ def _string_replace(s: str, args):
 
 
 def _string_replace_all(s: str, args):
+    if type(_arg(args, 0)) is JSRegExp:
+        if "g" not in args[0].flags:
+            raise type_error("String.prototype.replaceAll called with a non-global RegExp argument")
+        return _regexp_replace(args[0], s, _arg(args, 1))
     u = _units(s)
     pattern = _units(to_string(_arg(args, 0)))
     replace_value = _arg(args, 1)
@@ -277,6 +287,27 @@ def _string_replace_all(s: str, args):
         out.append(u[done:i])
         out.append(_replacement(s, u, pattern, i, replace_value))
         done = i + len(pattern)
+    out.append(u[done:])
+    return _canonical("".join(out))
+
+
+def _regexp_replace(rx: JSRegExp, s: str, replace_value) -> str:
+    """RegExp.prototype[@@replace]: every match with `g` (from lastIndex 0), else the first."""
+    if "g" in rx.flags:
+        rx.last_index = 0.0
+        matches = all_matches(rx, s)
+    else:
+        found = regexp_exec(rx, s)
+        matches = [] if found is None else [found]
+    u = _units(s)
+    out = []
+    done = 0
+    for m in matches:
+        i = int(m.props["index"])
+        matched = _units(m[0])
+        out.append(u[done:i])
+        out.append(_replacement(s, u, matched, i, replace_value, m[1:], m.props["groups"]))
+        done = i + len(matched)
     out.append(u[done:])
     return _canonical("".join(out))
 
@@ -292,22 +323,106 @@ def _occurrences(u: str, pattern: str) -> list[int]:
     return found
 
 
-_SUBSTITUTION = re.compile(r"\$([$&`'])")
-
-
-def _replacement(s: str, u: str, matched: str, i: int, replace_value) -> str:
-    """The text that replaces ``matched`` found at unit position ``i``: a
-    method value is called as JS calls a replacer function; a string has its
-    $$, $&, $` and $' patterns expanded (there are no capture groups)."""
-    if type(replace_value) is JSFunction:
-        return to_string(
-            call(replace_value, [_canonical(matched), float(i), s], replace_value.name)
-        )
-    text = to_string(replace_value)
+def _replacement(s: str, u: str, matched: str, i: int, replace_value, captures=(), groups=UNDEFINED) -> str:
+    """The text (code units) that replaces ``matched`` (code units) found at unit position ``i``: a
+    function is called as JS calls a replacer (matched, captures…, position, string[, groups]); a string
+    has its $$, $&, $`, $', $n, $nn and $<name> patterns expanded (GetSubstitution)."""
+    if typeof(replace_value) == "function":
+        extra = [] if groups is UNDEFINED else [groups]
+        name = getattr(replace_value, "name", "replacer")
+        return _units(to_string(call(replace_value, [_canonical(matched), *captures, float(i), s, *extra], name)))
+    text = _units(to_string(replace_value))
     if "$" not in text:
         return text
-    expansions = {"$": "$", "&": matched, "`": u[:i], "'": u[i + len(matched) :]}
-    return _SUBSTITUTION.sub(lambda m: expansions[m.group(1)], text)
+    return _substitute(text, u, matched, i, captures, groups)
+
+
+def _substitute(text: str, u: str, matched: str, i: int, captures, groups) -> str:
+    """GetSubstitution: each `$…` that names something replaced by it; any other `$` stays."""
+    out = []
+    k, n = 0, len(text)
+    while k < n:
+        c = text[k]
+        d = text[k + 1] if k + 1 < n else ""
+        if c != "$" or not d:
+            out.append(c)
+            k += 1
+        elif d in "$&`'":
+            out.append({"$": "$", "&": matched, "`": u[:i], "'": u[i + len(matched) :]}[d])
+            k += 2
+        elif d in _DIGITS:
+            taken = _capture_reference(text, k, len(captures))
+            if taken:
+                value = captures[int(text[k + 1 : k + 1 + taken]) - 1]
+                out.append("" if value is UNDEFINED else _units(value))
+                k += 1 + taken
+            else:
+                out.append("$")
+                k += 1
+        elif d == "<" and groups is not UNDEFINED and text.find(">", k + 2) >= 0:
+            end = text.find(">", k + 2)
+            value = groups.get(text[k + 2 : end], UNDEFINED) if type(groups) is dict else UNDEFINED
+            out.append("" if value is UNDEFINED else _units(to_string(value)))
+            k = end + 1
+        else:
+            out.append("$")
+            k += 1
+    return "".join(out)
+
+
+_DIGITS = "0123456789"
+
+
+def _capture_reference(text: str, k: int, count: int) -> int:
+    """How many digits after the `$` at ``k`` name a capture (2, 1, or 0 when `$n`/`$nn` names none)."""
+    two = text[k + 1 : k + 3]
+    if len(two) == 2 and two[1] in _DIGITS and 1 <= int(two) <= count:
+        return 2
+    return 1 if 1 <= int(text[k + 1]) <= count else 0
+
+
+def _as_regexp(value, flags=UNDEFINED) -> JSRegExp:
+    """The RegExp that match/matchAll/search use: the argument, or a new one from its text."""
+    return value if type(value) is JSRegExp else new_regexp(value, flags)
+
+
+def _string_match(s: str, args):
+    rx = _as_regexp(_arg(args, 0))
+    if "g" not in rx.flags:
+        return regexp_exec(rx, s)
+    rx.last_index = 0.0
+    found = all_matches(rx, s)
+    return [m[0] for m in found] if found else None
+
+
+def _string_match_all(s: str, args):
+    """Every match, as an array (JavaScript returns an iterator over the same matches); the RegExp's own
+    lastIndex is left as it was."""
+    value = _arg(args, 0)
+    if type(value) is JSRegExp and "g" not in value.flags:
+        raise type_error("String.prototype.matchAll called with a non-global RegExp argument")
+    rx = _as_regexp(value, "g")
+    return all_matches(JSRegExp(rx.source, rx.flags, float(to_length(rx.last_index))), s)
+
+
+def _string_search(s: str, args):
+    rx = _as_regexp(_arg(args, 0))
+    previous, rx.last_index = rx.last_index, 0.0
+    found = regexp_exec(rx, s)
+    rx.last_index = previous
+    return -1.0 if found is None else found.props["index"]
+
+
+def _regexp_test(rx: JSRegExp, args):
+    return regexp_exec(rx, to_string(_arg(args, 0))) is not None
+
+
+def _regexp_exec(rx: JSRegExp, args):
+    return regexp_exec(rx, to_string(_arg(args, 0)))
+
+
+def _regexp_to_string(rx: JSRegExp, args):
+    return regexp_to_string(rx)
 
 
 def _string_pad_start(s: str, args):
@@ -501,7 +616,11 @@ _STRING_METHODS = {
     "includes": _string_includes,
     "concat": _string_concat,
     "toString": _string_to_string,
+    "match": _string_match,
+    "matchAll": _string_match_all,
+    "search": _string_search,
 }
+_REGEXP_METHODS = {"test": _regexp_test, "exec": _regexp_exec, "toString": _regexp_to_string}
 _NUMBER_METHODS = {"toFixed": _number_to_fixed, "toPrecision": _number_to_precision, "toString": _number_to_string}
 _BOOLEAN_METHODS = {"toString": _boolean_to_string}
 _ERROR_METHODS = {"toString": _error_to_string}
@@ -512,5 +631,6 @@ _METHODS = {
     str: _STRING_METHODS,
     float: _NUMBER_METHODS,
     bool: _BOOLEAN_METHODS,
+    JSRegExp: _REGEXP_METHODS,
 }
-_METHODS_BY_TYPE = {**_METHODS, JSError: _ERROR_METHODS}
+_METHODS_BY_TYPE = {**_METHODS, JSError: _ERROR_METHODS, MatchArray: _ARRAY_METHODS}

@@ -4,12 +4,13 @@ keys ``for…in`` visits, and ``obj.name(...)`` calls."""
 from __future__ import annotations
 
 from .representation import (
-    UNDEFINED, _ABSENT, _MAX_ARRAY_INDEX, _MAX_HOLEY_LENGTH, JSError, JSFunction, JSThrow,
-    Promise, range_error, type_error,
+    UNDEFINED, _ABSENT, _MAX_ARRAY_INDEX, _MAX_HOLEY_LENGTH, JSError, JSFunction, JSRegExp, JSThrow,
+    MatchArray, Promise, range_error, type_error,
 )
 from .utf16 import _unit_length, _units
 from .conversions import _error_string, to_number, to_property_key, to_string, typeof
-from .methods import _ARRAY_METHODS, _ERROR_METHODS, _METHODS, _STRING_METHODS, call
+from .methods import _ARRAY_METHODS, _ERROR_METHODS, _METHODS, _REGEXP_METHODS, _STRING_METHODS, call
+from .regexps import regexp_property
 
 
 def _index_key(key: str) -> int | None:
@@ -52,6 +53,8 @@ def own_keys(obj) -> list[str]:
         return [str(i) for i in range(_unit_length(obj))]
     if t is JSError:
         return _ordered_keys(obj.props)
+    if t is MatchArray:
+        return [str(i) for i in range(len(obj))] + list(obj.props)
     return []
 
 
@@ -72,6 +75,10 @@ def get(obj, key):
         )
     if t is JSError:
         return _get_error(obj, to_property_key(key))
+    if t is MatchArray:
+        return _get_match(obj, key)
+    if t is JSRegExp:
+        return _get_regexp(obj, to_property_key(key))
     table = _METHODS.get(t)  # numbers and booleans
     return (
         UNDEFINED if table is None else _method_value(obj, table, to_property_key(key))
@@ -129,6 +136,19 @@ def _get_error(e: JSError, key: str):
     return _method_value(e, _ERROR_METHODS, key)
 
 
+def _get_match(m: MatchArray, key):
+    if type(key) is not float:
+        key = to_property_key(key)
+        if key in m.props:
+            return m.props[key]
+    return _get_array(m, key)
+
+
+def _get_regexp(rx: JSRegExp, key: str):
+    value = regexp_property(rx, key)
+    return _method_value(rx, _REGEXP_METHODS, key) if value is None else value
+
+
 def _method_value(obj, table: dict, key: str):
     impl = table.get(key)
     return UNDEFINED if impl is None else JSFunction(key, obj, impl)
@@ -142,6 +162,10 @@ def set_(obj, key, value):
     t = type(obj)
     if t is list:
         _set_array(obj, key, value)
+    elif t is MatchArray:
+        _set_match(obj, key, value)
+    elif t is JSRegExp:
+        _set_regexp(obj, to_property_key(key), value)
     elif t is JSError:
         _set_error(obj, to_property_key(key), value)
     elif obj is None or obj is UNDEFINED:
@@ -153,6 +177,24 @@ def set_(obj, key, value):
     else:  # a primitive: a TypeError in strict mode, which Node runs us in
         raise _primitive_write(obj, to_property_key(key))
     return value
+
+
+def _set_match(m: MatchArray, key, value) -> None:
+    if type(key) is not float:
+        key = to_property_key(key)
+        if key != "length" and _index_key(key) is None:
+            m.props[key] = value
+            return
+    _set_array(m, key, value)
+
+
+def _set_regexp(rx: JSRegExp, key: str, value) -> None:
+    if key == "lastIndex":
+        rx.last_index = value
+    elif regexp_property(rx, key) is not None:
+        raise type_error(f"Cannot set property {key} of {to_string(rx)} which has only a getter")
+    else:
+        raise _no_named_properties(rx, key)
 
 
 def _primitive_write(obj, key: str) -> JSThrow:
@@ -214,6 +256,7 @@ _NAMED = {
     list: "an array (Rhythm arrays hold only elements)",
     Promise: "a promise",
     JSFunction: "a function",
+    JSRegExp: "a regular expression (Rhythm's hold only lastIndex)",
 }
 
 
@@ -264,6 +307,11 @@ def has_property(key, obj) -> bool:
     t = type(obj)
     if t is dict:
         return to_property_key(key) in obj
+    if t is MatchArray:
+        return to_property_key(key) in obj.props or has_property(key, list(obj))
+    if t is JSRegExp:
+        key = to_property_key(key)
+        return regexp_property(obj, key) is not None or key in _REGEXP_METHODS
     if t is not list and t is not JSError and t is not Promise and t is not JSFunction:
         raise type_error(
             f"Cannot use 'in' operator to search for '{_in_key_text(key)}' in {to_string(obj)}"

@@ -91,6 +91,39 @@ class JSFunction:
         return f"<JSFunction {self.name}>"
 
 
+class JSRegExp:
+    """A RegExp object: the pattern as written (``source``), its flags in
+    canonical order (``dgimsuy``) and ``lastIndex`` (any JS value a script
+    stored there).  The compiled matcher is looked up by (source, flags), so
+    the object is plain data, as a snapshot stores it."""
+
+    __slots__ = ("source", "flags", "last_index")
+
+    def __init__(self, source: str, flags: str, last_index=0.0):
+        self.source = source
+        self.flags = flags
+        self.last_index = last_index
+
+    def __repr__(self) -> str:
+        return f"JSRegExp({self.source!r}, {self.flags!r}, {self.last_index!r})"
+
+
+class MatchArray(list):
+    """An array with named properties: what ``exec`` and ``match`` return
+    (``index``, ``input``, ``groups``, ``indices``) and the ``indices``
+    array of the ``d`` flag (``groups``).  Everything else treats it as the
+    array it is."""
+
+    __slots__ = ("props",)
+
+    def __init__(self, items, props: dict):
+        super().__init__(items)
+        self.props = props
+
+    def __repr__(self) -> str:
+        return f"MatchArray({list(self)!r}, {self.props!r})"
+
+
 class JSThrow(Exception):
     """A JavaScript ``throw``; ``value`` is the thrown JS value."""
 

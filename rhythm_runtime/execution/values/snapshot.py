@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import sys
 
-from .representation import INF, NAN, UNDEFINED, JSError, JSFunction, Promise
+from .representation import INF, NAN, UNDEFINED, JSError, JSFunction, JSRegExp, MatchArray, Promise
 from .number_text import number_to_string
 from .methods import _METHODS_BY_TYPE
 from .global_objects import global_function
@@ -22,6 +22,8 @@ from .global_objects import global_function
 #   {"$": "promise", "kind": …, "key": …, "items": […]}        (items if any)
 #   {"$": "function", "name": "push", "this": <receiver>}   a method value
 #   {"$": "function", "name": "Math.floor"}                  a global one
+#   {"$": "regexp", "source": …, "flags": …, "lastIndex": …}     a RegExp
+#   {"$": "match", "items": […], "props": {…}}   an exec/match result
 #   {"$": "object", "value": {…}}     a script object that has a "$" key
 #   {"$": "shared", "id": 1, "value": <container>}   first sight of a
 #   {"$": "ref", "id": 1}                            container reached twice
@@ -136,6 +138,19 @@ class _Encoding:
             if v.hidden:
                 out["hidden"] = hidden = v.hidden.copy()
                 self.members(v.hidden, hidden, depth + _TAGGED_FRAMES)
+        elif t is JSRegExp:
+            places[key] = [holder, slot, 0]
+            holder[slot] = out = {"$": "regexp", "source": v.source, "flags": v.flags, "lastIndex": v.last_index}
+            if type(v.last_index) not in _AS_IS:
+                self.put(v.last_index, out, "lastIndex", depth + _TAGGED_FRAMES)
+        elif t is MatchArray:
+            places[key] = [holder, slot, 0]
+            holder[slot] = out = {"$": "match", "items": v.copy(), "props": v.props.copy()}
+            depth += _PROMISE_FRAMES
+            for i, x in enumerate(v):
+                if type(x) not in _AS_IS:
+                    self.put(x, out["items"], i, depth)
+            self.members(v.props, out["props"], depth)
         elif t is Promise:
             places[key] = [holder, slot, 0]
             holder[slot] = out = {"$": "promise", "kind": v.kind, "key": v.key}
@@ -212,6 +227,11 @@ def _shared_definitions(data) -> dict:
                 stack.extend(node.get("items", ()))
             elif tag == "function":
                 stack.append(node.get("this"))
+            elif tag == "regexp":
+                stack.append(node["lastIndex"])
+            elif tag == "match":
+                stack.extend(node["items"])
+                stack.extend(node["props"].values())
     return found
 
 
@@ -272,6 +292,15 @@ def _decode_container(node, refs: dict, ref_id):
         if "hidden" in node:
             error.hidden = _decode_object(node["hidden"], refs, None)
         return error
+    if tag == "regexp":
+        rx = _register(JSRegExp(node["source"], node["flags"]), refs, ref_id)
+        rx.last_index = _decode(node["lastIndex"], refs)
+        return rx
+    if tag == "match":
+        match = _register(MatchArray((), {}), refs, ref_id)
+        match.extend(_decode_list(node["items"], refs, None))
+        match.props = _decode_object(node["props"], refs, None)
+        return match
     if tag == "promise":
         promise = _register(Promise(node["kind"], node["key"], None, node.get("born")), refs, ref_id)
         if "items" in node:
