@@ -29,6 +29,7 @@ DEFAULT_STEP_BUDGET = 1_000_000
 MAX_PAYLOAD_BYTES = 1_000_000
 MAX_SNAPSHOT_BYTES = 10_000_000
 MAX_ERROR_CHARS = 10_000  # an error message or thrown value is cut to this much (it is stored and shown)
+TOO_DEEP_MESSAGE = "the workflow's data is nested too deeply (Rhythm's limit is a few hundred levels)"
 # What one activation remembers for the step history: the states of the awaits it passed and the
 # catch/finally routes a thrown value took, each list cut to this many entries.
 MAX_TRAIL = 64
@@ -490,9 +491,7 @@ def _drive(module, S: Frame, L: dict, settled, max_snapshot: int = MAX_SNAPSHOT_
                                 f"(catastrophic backtracking?) at {info['file']}:{info['line']}", type="RegexTimeout")
             return Outcome("failed", error=info, state=S.state)
         except RecursionError as e:
-            info = _located(module, e.__traceback__, S.state)
-            info.update(message="the workflow's data is nested too deeply", type="RangeError")
-            return Outcome("failed", error=info, state=S.state)
+            return _too_deep(module, e.__traceback__, S.state)
         except Exception as e:  # a Rhythm bug surfacing in generated code: fail this run, clearly
             info = _located(module, e.__traceback__, S.state)
             info.update(message=f"Rhythm failed while running the workflow: {type(e).__name__}: {e}; "
@@ -502,7 +501,10 @@ def _drive(module, S: Frame, L: dict, settled, max_snapshot: int = MAX_SNAPSHOT_
         status, value, _ = settle(awaited, settled)
         if status == PENDING:
             roots = {"L": L, "W": awaited, "C": S.completions}
-            snap = {"state": S.state, "data": _js.encode_snapshot(roots), "seq": S.seq}
+            try:
+                snap = {"state": S.state, "data": _js.encode_snapshot(roots), "seq": S.seq}
+            except RecursionError:
+                return _too_deep(module, None, S.state)
             text = json_text(snap)
             waiting = leaf_keys(awaited)
             if len(text) > max_snapshot:
@@ -531,10 +533,20 @@ def _finish(module, S: Frame, status: str, value, tb) -> Outcome:
     return Outcome("failed", error=error_info(module, value, tb, S.state), state=S.state)
 
 
+def _too_deep(module, tb, state: int) -> Outcome:
+    """The run's failure when its data is nested deeper than Python's recursion allows (docs/GUARANTEES.md),
+    wherever that was met: an operation in the workflow, its result, or its snapshot."""
+    info = _located(module, tb, state)
+    info.update(message=TOO_DEEP_MESSAGE, type="RangeError")
+    return Outcome("failed", error=info, state=state)
+
+
 def _completed(value, S: Frame, module) -> Outcome:
     try:
         output, _text = _checked_json("the workflow's result", value)
         return Outcome("completed", output=output, state=S.state)
+    except RecursionError:
+        return _too_deep(module, None, S.state)
     except _js.JSThrow as e:  # a cycle in the returned value, or too much of it
         error = _located(module, None, S.state)
         error.update(message=_js.to_string(_js.get(e.value, "message")), type=_js.to_string(_js.get(e.value, "name")))
@@ -547,7 +559,7 @@ def error_info(module, value, tb, state: int) -> dict:
     if isinstance(value, _js.JSError):
         info.update(message=clip(value.message), type=clip(value.name, 200))
     else:
-        info.update(message=clip(_js.to_string(value)), type="Error")
+        info.update(message=clip(_thrown_message(value)), type=clip(_thrown_name(value), 200))
         try:
             data = _js.to_json(value)
         except _js.JSThrow:  # a cycle: the message has to do
@@ -555,6 +567,17 @@ def error_info(module, value, tb, state: int) -> dict:
         if len(json_text(data)) <= MAX_ERROR_CHARS:  # a huge thrown value is kept as its (cut) message only
             info["value"] = data
     return info
+
+
+def _thrown_message(value) -> str:
+    """What a thrown non-Error says: an object's string `message` (`throw { message, code }`), else String()."""
+    if type(value) is dict and type(value.get("message")) is str:
+        return value["message"]
+    return _js.to_string(value)
+
+
+def _thrown_name(value) -> str:
+    return value["name"] if type(value) is dict and type(value.get("name")) is str else "Error"
 
 
 def _located(module, tb, state: int) -> dict:

@@ -111,8 +111,13 @@ function namedError(name, message) {
   return e;
 }
 
+// A thrown plain object reports its string `message` (and `name`), as Rhythm
+// does for `throw { message, code }`; anything else reads as String(value).
 function describeError(e) {
   if (e instanceof Error) return { message: String(e.message), type: String(e.name) };
+  if (e !== null && typeof e === "object" && !Array.isArray(e) && typeof e.message === "string") {
+    return { message: e.message, type: typeof e.name === "string" ? e.name : "Error" };
+  }
   return { message: String(e), type: "Error" };
 }
 

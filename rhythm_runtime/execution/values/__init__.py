@@ -95,7 +95,8 @@ from .regexps import (
 from .methods import (
     _ARRAY_METHODS, _BOOLEAN_METHODS, _ERROR_METHODS, _FIXED_CONTEXT, _FIXED_QUANTUM, _METHODS,
     _METHODS_BY_TYPE, _NUMBER_METHODS, _STRING_METHODS, _REGEXP_METHODS, _DIGITS, _arg, _array_at,
-    _array_concat, _array_fill, _array_flat, _array_includes, _array_index_of, _array_join,
+    _array_concat, _array_entries, _array_fill, _array_flat, _array_includes, _array_index_of,
+    _array_join, _array_keys, _array_values,
     _array_last_index_of, _array_pop, _array_push, _array_reverse, _array_shift, _array_slice,
     _array_sort, _array_splice, _array_to_string, _array_unshift, _boolean_to_string,
     _error_to_string, _flatten_into, _number_to_fixed, _number_to_precision, _number_to_string,
@@ -124,7 +125,7 @@ from .global_objects import (
     is_nan, math_abs, math_ceil, math_floor, math_max, math_min, math_pow, math_random,
     math_round, math_sign, math_sqrt, math_trunc, new_error, number_call, number_is_finite,
     number_is_integer, number_is_nan, object_assign, object_entries, object_from_entries,
-    object_keys, object_values, parse_float, parse_int, string_call,
+    object_keys, object_values, parse_float, parse_int, string_call, string_from_char_code,
 )
 from .boundary import (
     _Circular, _exact_type, _from_json, _from_json_key, _int_to_float, _to_json, from_json,

@@ -13,9 +13,9 @@ import time
 from .representation import (
     INF, NAN, UNDEFINED, _ABSENT, JSError, JSFunction, JSThrow, MatchArray, Promise, type_error,
 )
-from .utf16 import _units
+from .utf16 import _canonical, _units
 from .number_text import _FLOAT_PREFIX, _WHITESPACE, _digits_prefix, _digits_value
-from .conversions import _to_int32, to_number, to_property_key, to_string, truthy, typeof
+from .conversions import _to_int32, _to_uint32, to_number, to_property_key, to_string, truthy, typeof
 from .operators import pow
 from .properties import get, own_keys, set_
 from .json_text import json_parse, json_stringify
@@ -165,6 +165,11 @@ def parse_float(string=UNDEFINED) -> float:
     return float(m.group()) if m else NAN
 
 
+def string_from_char_code(*codes) -> str:
+    """``String.fromCharCode``: one UTF-16 code unit per argument (ToUint16), pairs joined as stored."""
+    return _canonical("".join(chr(_to_uint32(code) & 0xFFFF) for code in codes))
+
+
 def array_is_array(value=UNDEFINED) -> bool:
     return type(value) is list or type(value) is MatchArray
 
@@ -270,6 +275,7 @@ GLOBAL_FUNCTIONS: dict[str, tuple] = {
     "Number.parseFloat": (parse_float, 1, 1),
     "Number.parseInt": (parse_int, 1, 2),
     "Date.now": (date_now, 0, 0),
+    "String.fromCharCode": (string_from_char_code, 0, VARIADIC),
     "RegExp": (new_regexp, 0, 2),
 }
 

@@ -176,6 +176,20 @@ def _sort_key(x) -> str:
     return _units(to_string(x))
 
 
+def _array_keys(a: list, args):
+    """``keys()``, ``values()``, ``entries()``: arrays of what JavaScript's iterators would give (for…of,
+    spreading and destructuring see the same values)."""
+    return [float(i) for i in range(len(a))]
+
+
+def _array_values(a: list, args):
+    return a[:]
+
+
+def _array_entries(a: list, args):
+    return [[float(i), x] for i, x in enumerate(a)]
+
+
 def _array_to_string(a: list, args):
     return _join(a, ",")
 
@@ -591,6 +605,9 @@ _ARRAY_METHODS = {
     "flat": _array_flat,
     "sort": _array_sort,
     "toString": _array_to_string,
+    "keys": _array_keys,
+    "values": _array_values,
+    "entries": _array_entries,
 }
 _STRING_METHODS = {
     "toUpperCase": _string_to_upper_case,
