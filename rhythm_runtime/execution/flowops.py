@@ -47,7 +47,8 @@ def spread_object(v) -> dict:
     if isinstance(v, dict):
         return v
     if isinstance(v, (list, str)):
-        return {str(i): x for i, x in enumerate(v)}
+        items = {str(i): x for i, x in enumerate(v)}
+        return {**items, **v.props} if type(v) is _js.MatchArray else items
     if isinstance(v, _js.JSError):
         return dict(v.props)
     return {}

@@ -24,7 +24,9 @@ two characters here.  With ``u`` both are code points.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .utf16 import _canonical, _units
 
@@ -128,6 +130,19 @@ class _Parser:
         self.names: list = []
         self.total, self.named = _count_groups(self.src)
         self.word = _WORD_RANGES_UI if self.unicode and self.ignore_case else _WORD_RANGES
+        # `i` without `u` compares code units by JavaScript's Canonicalize (upper case), which no Python
+        # flag does: each character and class is widened to its case variants instead.
+        self.fold = self.ignore_case and not self.unicode
+
+    def char(self, code: int) -> str:
+        """A character as pattern text (with its case variants under `fold`)."""
+        if self.fold and code in _case_variants():
+            return _class_text([(c, c) for c in _case_variants()[code]], [], False)
+        return _char(code)
+
+    def chars(self, ranges: list[tuple[int, int]], raw: list[str], negated: bool) -> str:
+        """A class as pattern text (with the case variants of its members under `fold`)."""
+        return _class_text(_merge(_folded(ranges) if self.fold else ranges), raw, negated)
 
     # -- helpers
     def error(self, message: str, at: int | None = None, width: int = 1) -> PatternError:
@@ -267,7 +282,7 @@ class _Parser:
         if c in ("}", "]") and self.unicode:
             raise self.error("Lone quantifier brackets")
         self.pos += 1
-        return _leaf(_char(ord(c)))
+        return _leaf(self.char(ord(c)))
 
     def group(self) -> _Node:
         start = self.pos
@@ -320,14 +335,14 @@ class _Parser:
             if name not in self.named:
                 raise self.error("Invalid named capture referenced", start, (end + 1 if end >= 0 else self.pos) - start)
             self.pos = end + 1
-            return _reference(self.named[name])
+            return _reference(self.named[name], self.ignore_case and not self.unicode)
         ranges = self.class_escape_ranges(c)
         if ranges is not None:
             self.pos += 1
-            return _leaf(_class_text(*ranges))
+            return _leaf(self.chars(*ranges))
         if c in ("p", "P") and self.unicode:
             return _leaf(_class_text([], [self.property_escape(start)], False))
-        return _leaf(_char(self.character_escape(start)))
+        return _leaf(self.char(self.character_escape(start)))
 
     def backreference(self, start: int) -> _Node:
         end = self.pos
@@ -340,7 +355,7 @@ class _Parser:
             raise self.unsupported(f"'\\{number}' without a capture group {number} (a legacy octal escape in "
                                    f"JavaScript)", start, end - start, _OCTAL_ADVICE)
         self.pos = end
-        return _reference(number)
+        return _reference(number, self.ignore_case and not self.unicode)
 
     def class_escape_ranges(self, c: str):
         """(ranges, raw, negated) for \\d \\D \\w \\W \\s \\S, else None."""
@@ -443,7 +458,7 @@ class _Parser:
                 ranges.append((low, high))
             elif low is not None:
                 ranges.append((low, low))
-        return _class_text(_merge(ranges), raw, negated)
+        return self.chars(ranges, raw, negated)
 
     def class_atom(self, ranges: list, raw: list) -> int | None:
         """One class atom: its code point, or None after adding a class escape's ranges."""
@@ -483,9 +498,40 @@ _OCTAL_ADVICE = "write the character as a \\x or \\u escape"
 _GROUP_ADVICE = "make that group non-capturing (?:…), or capture the whole repetition instead"
 
 
-def _reference(number: int) -> _Node:
+def _reference(number: int, ignore_case: bool) -> _Node:
     """A backreference: it matches the empty string when its group has not taken part, as in JavaScript."""
-    return _Node("ref", text=f"(?(g{number})(?P=g{number})|)", nullable=True, capture=number)
+    ref = f"(?i:(?P=g{number}))" if ignore_case else f"(?P=g{number})"
+    return _Node("ref", text=f"(?(g{number}){ref}|)", nullable=True, capture=number)
+
+
+def _canonicalize(code: int) -> int:
+    """JavaScript's Canonicalize without `u`: the upper case of a code unit, unless that is several
+    characters, or ASCII for a non-ASCII one."""
+    upper = chr(code).upper()
+    if len(upper) != 1 or (code >= 0x80 and ord(upper) < 0x80):
+        return code
+    return ord(upper)
+
+
+@lru_cache(maxsize=1)
+def _case_variants() -> dict[int, list[int]]:
+    """Every code unit that shares its Canonicalize with another -> all of them."""
+    groups: dict[int, list[int]] = {}
+    for code in range(0x10000):
+        groups.setdefault(_canonicalize(code), []).append(code)
+    return {code: group for group in groups.values() if len(group) > 1 for code in group}
+
+
+def _folded(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Ranges plus the case variants of their members."""
+    merged = _merge(ranges)
+    starts = [lo for lo, _hi in merged]
+    extra = []
+    for code, group in _case_variants().items():
+        i = bisect.bisect_right(starts, code) - 1
+        if i >= 0 and code <= merged[i][1]:
+            extra.extend((c, c) for c in group)
+    return merged + extra
 
 
 def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -617,7 +663,7 @@ def translate(source: str, flags: str) -> Translation:
         if parser.src is not source:  # units: count an astral character once
             e.offset = len(_canonical(parser.src[:e.offset]))
         raise
-    return Translation(_emit(tree), parser.names, parser.ignore_case)
+    return Translation(_emit(tree), parser.names, parser.ignore_case and parser.unicode)
 
 
 def escaped_source(source: str) -> str:
