@@ -34,7 +34,9 @@ HOPELESS_INPUT = {"text": "a" * 40 + "!"}
 @pytest.mark.parametrize("pattern,flags,construct", [
     ("(?:(a)|b)+", "", "a capture group that a repetition may skip"),
     ("(?:x(a)?)*", "", "a capture group that a repetition may skip"),
-    ("(a*)*", "", "a capture group in a repetition that can match the empty string"),
+    ("(a*)*", "", "a repetition of something that can match the empty string"),
+    ("(?:\\b|\\w)+", "", "a repetition of something that can match the empty string"),
+    ("(?:a|)?", "", "a repetition of something that can match the empty string"),
     ("(?=a)*", "", "a repeated lookahead"),
     ("(?i:a)", "", "a group with flag modifiers"),
     ("\\07", "", "a legacy octal escape"),

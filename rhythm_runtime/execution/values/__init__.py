@@ -65,8 +65,8 @@ from .utf16 import (
 from .regexp_syntax import (
     FLAGS, LINE_TERMINATORS, _CONTROL_ESCAPES, _DIGIT_RANGES, _ESCAPED_TERMINATORS,
     _SPACE_RANGES, _SYNTAX, _TERMINATORS, _WORD_RANGES, _WORD_RANGES_UI, PatternError,
-    Translation, _Node, _Parser, _char, _check_repeated_captures, _class_text, _complement,
-    _count_groups, _emit, _first_capture, _is_hex, _is_identifier, _leaf, _merge, _reference,
+    Translation, _Node, _Parser, _char, _canonicalize, _case_variants, _check_repeated_captures, _class_text, _complement,
+    _count_groups, _emit, _is_hex, _is_identifier, _leaf, _folded, _merge, _reference,
     _single, _skippable_capture, escaped_source, translate, validate_flags,
 )
 from .number_text import (

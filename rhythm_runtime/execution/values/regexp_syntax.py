@@ -12,9 +12,10 @@ escapes, classes as explicit ranges, anchors and ``\\b`` as lookarounds,
 capture groups as ``(?P<gN>…)``.
 
 What Python cannot reproduce is refused with a ``PatternError`` naming the
-construct: a capture group inside a repeated group that may skip it or match
-empty there (JavaScript resets it on every repetition, Python keeps the
-previous value), a repeated lookaround, legacy octal escapes, and syntax newer
+construct: a capture group inside a repeated group that may skip it
+(JavaScript resets it on every repetition, Python keeps the previous value),
+a repetition of something that can match empty (JavaScript fails such a
+repetition and backtracks, Python ends the loop), a repeated lookaround, legacy octal escapes, and syntax newer
 than Node 20 (``v`` mode, ``(?i:…)`` modifiers).
 
 Without the ``u`` flag JavaScript matches UTF-16 code units, so the pattern
@@ -575,22 +576,21 @@ def _count_groups(src: str) -> tuple[int, dict]:
 
 
 def _check_repeated_captures(quant: _Node) -> None:
-    """Refuse a capture group whose value JavaScript and Python would disagree on after a repetition:
-    JavaScript clears the groups of a repeated atom on each repetition and discards an empty one."""
+    """Refuse a repetition JavaScript and Python would run differently: JavaScript clears the capture groups
+    of a repeated atom on each repetition, and fails a repetition beyond the minimum that matches nothing
+    (then tries the atom's other ways), where Python keeps old captures and ends the loop on an empty one."""
     body = quant.children[0]
-    if quant.high <= 1 and not body.nullable:
+    if quant.high <= quant.low:
         return
+    if body.nullable:
+        raise PatternError("a repetition of something that can match the empty string (JavaScript and Python "
+                           "end such a repetition differently)", quant.offset, 1, unsupported=True,
+                           advice="make the repeated part match at least one character")
     if quant.high > 1:
         group = _skippable_capture(body, False)
         if group is not None:
             raise PatternError("a capture group that a repetition may skip (JavaScript clears it at each "
                                "repetition)", group.offset, 1, unsupported=True, advice=_GROUP_ADVICE)
-    if body.nullable and quant.high > quant.low:
-        group = _first_capture(body)
-        if group is not None:
-            raise PatternError("a capture group in a repetition that can match the empty string (JavaScript "
-                               "discards such a repetition with its captures)", group.offset, 1, unsupported=True,
-                               advice=_GROUP_ADVICE)
 
 
 def _skippable_capture(node: _Node, skippable: bool):
@@ -602,16 +602,6 @@ def _skippable_capture(node: _Node, skippable: bool):
         skippable = True
     for child in node.children:
         found = _skippable_capture(child, skippable)
-        if found is not None:
-            return found
-    return None
-
-
-def _first_capture(node: _Node):
-    if node.kind == "group" and node.capture:
-        return node
-    for child in node.children:
-        found = _first_capture(child)
         if found is not None:
             return found
     return None
