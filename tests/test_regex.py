@@ -42,6 +42,8 @@ HOPELESS_INPUT = {"text": "a" * 40 + "!"}
     ("\\07", "", "a legacy octal escape"),
     ("[\\1]", "", "a legacy octal escape"),
     ("a\\2(b)", "", "'\\2' without a capture group 2"),
+    ("a{999999999}", "", "a repetition that must match more than 10,000 times"),
+    ("(?:(?:ab){101}){100}", "", "a repetition that must match more than 10,000 times"),
 ])
 def test_patterns_python_cannot_match_as_javascript_are_refused_naming_the_construct(pattern, flags, construct):
     with pytest.raises(PatternError) as info:
@@ -52,6 +54,15 @@ def test_patterns_python_cannot_match_as_javascript_are_refused_naming_the_const
 @pytest.mark.parametrize("pattern", ["(a)+", "(\\d+\\.)+", "(?:(a)b)*", "(a|b)+", "(a)?", "((a)|b)", "(a+)?"])
 def test_repeated_captures_that_take_part_in_every_repetition_are_accepted(pattern):
     assert translate(pattern, "").group_names
+
+
+def test_regexp_of_a_refused_pattern_throws_a_syntax_error_that_says_why():
+    result = run_workflow("try {\n  RegExp(Inputs.p)\n} catch (e) {\n  return [e.name, e.message]\n}\n",
+                          inputs={"p": "(?:(a)|b)+"})
+    assert result.output == ["SyntaxError", "Invalid regular expression: /(?:(a)|b)+/: a capture group that a "
+                             "repetition may skip (JavaScript clears it at each repetition) is not supported in "
+                             "workflows (make that group non-capturing (?:…), or capture the whole repetition "
+                             "instead)"]
 
 
 def test_an_error_offset_counts_characters_as_a_diagnostic_column_does():

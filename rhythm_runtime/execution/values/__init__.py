@@ -63,10 +63,10 @@ from .utf16 import (
     _ASTRAL, _SURROGATE, _canonical, _concat, _split_pair, _string_lt, _unit_length, _units,
 )
 from .regexp_syntax import (
-    FLAGS, LINE_TERMINATORS, _CONTROL_ESCAPES, _DIGIT_RANGES, _ESCAPED_TERMINATORS,
+    FLAGS, LINE_TERMINATORS, MAX_LEAST_REPEATS, _CONTROL_ESCAPES, _MAX_STRING_UNITS, _DIGIT_RANGES, _ESCAPED_TERMINATORS,
     _SPACE_RANGES, _SYNTAX, _TERMINATORS, _WORD_RANGES, _WORD_RANGES_UI, PatternError,
     Translation, _Node, _Parser, _char, _canonicalize, _case_variants, _check_repeated_captures, _class_text, _complement,
-    _count_groups, _emit, _is_hex, _is_identifier, _leaf, _folded, _merge, _reference,
+    _count_groups, _emit, _is_hex, _is_identifier, _leaf, _least_repeats, _folded, _merge, _reference,
     _single, _skippable_capture, escaped_source, translate, validate_flags,
 )
 from .number_text import (

@@ -42,6 +42,8 @@ _WORD_RANGES = [(0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A)]
 _WORD_RANGES_UI = _WORD_RANGES + [(0x017F, 0x017F), (0x212A, 0x212A)]
 _SYNTAX = set("^$\\.*+?()[]{}|/")
 _CONTROL_ESCAPES = {"t": 0x09, "n": 0x0A, "v": 0x0B, "f": 0x0C, "r": 0x0D}
+MAX_LEAST_REPEATS = 10_000  # `a{n}`: the regex module compiles n copies (a{10**9} never finishes compiling)
+_MAX_STRING_UNITS = 2**29  # V8's longest string
 
 
 class PatternError(Exception):
@@ -228,11 +230,17 @@ class _Parser:
         else:
             return atom
         lazy = self.eat("?")
+        if high > _MAX_STRING_UNITS:  # no string is that long: the same as no upper bound
+            high = float("inf")
         high_text = "" if high == float("inf") else str(high)
         braces = {(0, float("inf")): "*", (1, float("inf")): "+", (0, 1): "?"}.get((low, high))
         text = braces or (f"{{{low}}}" if low == high else f"{{{low},{high_text}}}")
         quant = _Node("quant", [atom], text=text + ("?" if lazy else ""), low=low, high=high, offset=start,
                       nullable=low == 0 or atom.nullable)
+        if _least_repeats(quant) > MAX_LEAST_REPEATS:
+            raise self.unsupported(f"a repetition that must match more than {MAX_LEAST_REPEATS:,} times (Python's "
+                                   f"engine unrolls it when compiling)", start, self.pos - start,
+                                   "match fewer repetitions and check the length separately")
         _check_repeated_captures(quant)
         return quant
 
@@ -591,6 +599,12 @@ def _check_repeated_captures(quant: _Node) -> None:
         if group is not None:
             raise PatternError("a capture group that a repetition may skip (JavaScript clears it at each "
                                "repetition)", group.offset, 1, unsupported=True, advice=_GROUP_ADVICE)
+
+
+def _least_repeats(node: _Node) -> int:
+    """The most times a piece of the pattern must repeat, nested repetitions multiplied."""
+    inner = max((_least_repeats(c) for c in node.children), default=1)
+    return inner * node.low if node.kind == "quant" else inner
 
 
 def _skippable_capture(node: _Node, skippable: bool):

@@ -64,7 +64,8 @@ def new_regexp_object(pattern=UNDEFINED, flags=UNDEFINED) -> JSRegExp:
     try:
         compiled(source, canonical)
     except PatternError as e:
-        raise syntax_error(f"Invalid regular expression: /{source}/{canonical}: {e.message}") from None
+        reason = f"{e.message} is not supported in workflows ({e.advice})" if e.unsupported else e.message
+        raise syntax_error(f"Invalid regular expression: /{source}/{canonical}: {reason}") from None
     return JSRegExp(source, canonical)
 
 
