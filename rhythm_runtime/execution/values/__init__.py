@@ -67,7 +67,7 @@ from .regexp_syntax import (
     _SPACE_RANGES, _SYNTAX, _TERMINATORS, _WORD_RANGES, _WORD_RANGES_UI, PatternError,
     Translation, _Node, _Parser, _char, _canonicalize, _case_variants, _check_repeated_captures, _class_text, _complement,
     _count_groups, _emit, _is_hex, _is_identifier, _leaf, _least_repeats, _folded, _merge, _reference,
-    _single, _skippable_capture, escaped_source, translate, validate_flags,
+    _single, _skippable_capture, _variant_codes, escaped_source, translate, validate_flags,
 )
 from .number_text import (
     _DECIMAL_LITERAL, _DIGIT_CHARS, _DIGIT_VALUES, _FLOAT_PREFIX, _RADIX_PREFIXES,

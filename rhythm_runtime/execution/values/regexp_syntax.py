@@ -534,13 +534,18 @@ def _case_variants() -> dict[int, list[int]]:
 def _folded(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Ranges plus the case variants of their members."""
     merged = _merge(ranges)
-    starts = [lo for lo, _hi in merged]
+    variants = _case_variants()
+    codes = _variant_codes()
     extra = []
-    for code, group in _case_variants().items():
-        i = bisect.bisect_right(starts, code) - 1
-        if i >= 0 and code <= merged[i][1]:
-            extra.extend((c, c) for c in group)
+    for lo, hi in merged:
+        for code in codes[bisect.bisect_left(codes, lo) : bisect.bisect_right(codes, hi)]:
+            extra.extend((c, c) for c in variants[code])
     return merged + extra
+
+
+@lru_cache(maxsize=1)
+def _variant_codes() -> list[int]:
+    return sorted(_case_variants())
 
 
 def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
