@@ -72,11 +72,12 @@ def test_an_error_offset_counts_characters_as_a_diagnostic_column_does():
 
 
 def test_the_translated_pattern_says_everything_explicitly():
-    """No Python escape, flag or shorthand is left to Python's meaning: \\d is ASCII, $ is the very end,
+    """No Python escape, flag or shorthand is left to Python's meaning: \\d is ASCII, $ is the very end
+    (the regex module's \\Z, unlike re's $),
     `.` excludes JavaScript's four line terminators, and a backreference to a group that did not take
     part matches the empty string."""
     t = translate("^\\d.$|\\1(x)", "")
-    assert t.pattern == ("(?<![\\s\\S])[0-9][^\\n\\r\\u2028\\u2029](?![\\s\\S])|(?(g1)(?P=g1)|)(?P<g1>x)")
+    assert t.pattern == "\\A[0-9][^\\n\\r\\u2028\\u2029]\\Z|(?(g1)(?P=g1)|)(?P<g1>x)"
 
 
 def test_catastrophic_backtracking_fails_the_run_in_bounded_time(monkeypatch):

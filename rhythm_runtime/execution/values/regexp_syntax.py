@@ -9,7 +9,9 @@ matching the empty string.  So the pattern is parsed here (ECMAScript's
 grammar, with the Annex B leniencies V8 keeps outside ``u`` mode) into a small
 tree, and every piece is re-emitted in an unambiguous form: characters as
 escapes, classes as explicit ranges, anchors and ``\\b`` as lookarounds,
-capture groups as ``(?P<gN>…)``.
+capture groups as ``(?P<gN>…)``.  (The ``regex`` module's ``\\A`` and ``\\Z``
+are the very start and end of the subject, whatever position a search starts
+at, as JavaScript's ``^`` and ``$`` without ``m`` are.)
 
 What Python cannot reproduce is refused with a ``PatternError`` naming the
 construct: a capture group inside a repeated group that may skip it
@@ -248,10 +250,10 @@ class _Parser:
         c = self.peek()
         if c == "^":
             self.pos += 1
-            return _leaf(f"(?<![^{_TERMINATORS}])" if self.multiline else "(?<![\\s\\S])", True)
+            return _leaf(f"(?<![^{_TERMINATORS}])" if self.multiline else "\\A", True)
         if c == "$":
             self.pos += 1
-            return _leaf(f"(?![^{_TERMINATORS}])" if self.multiline else "(?![\\s\\S])", True)
+            return _leaf(f"(?![^{_TERMINATORS}])" if self.multiline else "\\Z", True)
         if c == "\\" and self.peek(1) in ("b", "B"):
             self.pos += 2
             word = _class_text(self.word, [], False)
