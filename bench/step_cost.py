@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rhythm_compiler import compile_source  # noqa: E402
 from rhythm_runtime import values as _js  # noqa: E402
-from rhythm_runtime import machine as _machine  # noqa: E402
+from rhythm_runtime.execution import machine as _machine  # noqa: E402
 from rhythm_runtime.execution.machine import Settlement, activate, new_snapshot  # noqa: E402
 from rhythm_runtime.execution.modules import load_module  # noqa: E402
 

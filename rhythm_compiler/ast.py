@@ -199,9 +199,38 @@ class Await:
     span: Span = NOSPAN
 
 
+@node
+class NewPromise:
+    """`new Promise(executor)`: the executor is called at once with the resolving functions."""
+
+    args: tuple["Expr", ...]
+    span: Span = NOSPAN
+
+
+@node
+class Function:
+    """A function declaration, function expression, arrow function or object method.
+
+    `body` is a Block; an arrow's expression body is parsed as `{ return expr }`. `name` is the
+    declared name (a declaration or a named function expression binds it); `label` is the name a
+    person would call it by (inferred from `const f = …` or `{ f: … }`), for stacks and tables."""
+
+    name: Union[str, None]
+    params: tuple["PatternElem", ...]
+    rest: Union["Target", None]
+    body: "Block"
+    is_async: bool = False
+    is_arrow: bool = False
+    expression_body: bool = False
+    span: Span = NOSPAN
+    name_span: Span = NOSPAN
+    label: str = ""
+
+
 Expr = Union[
     Num, Str, Bool, Null, RegexLit, Template, Name, ArrayLit, ObjectLit, Member, Index, Call,
     OptChain, NewError, NewRegExp, Unary, Update, Binary, Logical, Conditional, Assign, Await,
+    NewPromise, Function,
 ]
 
 # -- patterns (declarations and destructuring) -----------------------------------
@@ -374,8 +403,17 @@ class Empty:
     span: Span = NOSPAN
 
 
+@node
+class FunctionDecl:
+    """`function name(…) { … }` as a statement: hoisted to the top of its block."""
+
+    fn: Function
+    span: Span = NOSPAN
+
+
 Stmt = Union[
     VarDecl, ExprStmt, Block, If, While, DoWhile, For, ForOf, Break, Continue, Return, Throw, Try, Switch, Labeled, Empty,
+    FunctionDecl,
 ]
 LOOPS = (While, DoWhile, For, ForOf)
 BREAKABLE = LOOPS + (Switch,)  # what an unlabelled `break` leaves

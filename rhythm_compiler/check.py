@@ -1,9 +1,18 @@
 """Check a parsed workflow: scopes, names, jumps and built-in calls.
 
 Collects every independent problem (never stops at the first) and resolves
-each variable reference to its slot in the locals dict. Slots are the
-`.flow` names, suffixed `@2`, `@3`… only where a shadowing declaration would
-collide, so a stored snapshot reads like the source.
+each variable reference to where it lives (a `Place`). Slots are the `.flow`
+names, suffixed `@2`, `@3`… only where a shadowing declaration would collide,
+so a stored snapshot reads like the source.
+
+Closure conversion (the analysis half, like CPython's symtable): a binding
+that an inner function uses is *captured*; it lives in an environment record
+of its scope (`L["@e1"]["count"]`), made each time the scope is entered (each
+loop iteration for a `for` scope), and reached from inner functions through
+their closure's environment chain (`E["@up"]["count"]`). Everything else stays
+in the frame's locals dict. Function bodies are checked after the scopes
+around them are complete, so a function may use a variable declared after it
+(as in JavaScript, where it is then a run-time error to call it too early).
 """
 
 from __future__ import annotations
@@ -18,15 +27,12 @@ from .front_matter import front_matter_errors
 # Workflow globals: member -> (min args, max args); None marks a property.
 WORKFLOW_NAMESPACES: dict[str, dict[str, tuple[int, int] | None]] = {
     "Task": {"run": (1, 2), "all": (1, 1), "any": (1, 1), "race": (1, 1), "allSettled": (1, 1)},
-    "Promise": {"all": (1, 1), "any": (1, 1), "race": (1, 1), "allSettled": (1, 1)},
+    "Promise": {"all": (1, 1), "any": (1, 1), "race": (1, 1), "allSettled": (1, 1), "resolve": (0, 1),
+                "reject": (0, 1)},
     "Timer": {"delay": (1, 1)},
     "Signal": {"next": (1, 1)},
     "Workflow": {"run": (1, 2)},
     "Context": {"executionId": None, "workflowName": None},
-}
-CALLBACK_METHODS = {
-    "map", "filter", "forEach", "reduce", "reduceRight", "find", "findIndex", "findLast",
-    "findLastIndex", "some", "every", "flatMap", "then", "catch", "finally",
 }
 INPUTS_SLOT = "Inputs"
 # Names of JavaScript's environment that the sandbox deliberately leaves out.
@@ -55,23 +61,9 @@ MAX_EXPRESSION_DEPTH = 48
 MAX_BLOCK_DEPTH = 24
 MAX_LOOP_DEPTH = 16  # a loop counts 1, a try 2
 _STATEMENTS = (A.VarDecl, A.ExprStmt, A.Block, A.If, A.While, A.DoWhile, A.For, A.ForOf, A.Break, A.Continue,
-               A.Return, A.Throw, A.Try, A.Switch, A.Case, A.Labeled, A.Empty, A.Declarator)
+               A.Return, A.Throw, A.Try, A.Switch, A.Case, A.Labeled, A.Empty, A.Declarator, A.FunctionDecl)
 _COMPOUND = (A.If, A.While, A.DoWhile, A.For, A.ForOf, A.Try, A.Switch)
 _STRUCTURAL = (A.Prop, A.Spread, A.PatternElem, A.PatternProp)
-
-
-def callback_message(name: str, is_method: bool = True) -> str:
-    """The diagnostic for a function passed where workflows have none: a callback."""
-    if not is_method:
-        instead = SANDBOX_INSTEAD.get(name, "write the logic inline, or move it into a task")
-        return f"functions are not supported in workflows, so '{name}()' cannot take a callback; {instead}"
-    if name in ("then", "catch", "finally"):
-        instead = "await the promise instead, inside try / catch / finally to handle errors"
-    elif name in ("sort", "toSorted"):
-        instead = "call .sort() without arguments for the default order, or sort in a task"
-    else:
-        instead = "use a for…of loop instead"
-    return f"'.{name}()' takes a callback, and callbacks are not supported in workflows; {instead}"
 
 
 def library():
@@ -108,18 +100,41 @@ def is_namespace(name: str) -> bool:
 class Binding:
     name: str
     slot: str
-    kind: str  # "let" | "const" | "catch" | "global"
+    kind: str  # "let" | "const" | "catch" | "param" | "function" | "global"
     decl: A.Span
     case: tuple | None = None  # (switch, case index) when declared directly in a switch's case
+    scope: "Scope | None" = None
+    captured: bool = False  # an inner function uses it: it lives in its scope's environment record
 
 
-@dataclass
+@dataclass(eq=False)
+class FuncInfo:
+    """One function of the workflow (fid 0 is the workflow body itself)."""
+
+    fid: int
+    node: "A.Function | None"
+    parent: "FuncInfo | None"
+    is_async: bool
+    live_slots: set = field(default_factory=set)
+    envs: int = 0  # environment records are numbered per function: @e1, @e2, …
+    scope: "Scope | None" = None  # its top scope (parameters and the body's top level)
+    defining: "Scope | None" = None  # the scope its closure's environment chain starts at
+
+    @property
+    def label(self) -> str:
+        return "main" if self.node is None else (self.node.label or "anonymous")
+
+
+@dataclass(eq=False)
 class Scope:
     parent: "Scope | None"
+    func: "FuncInfo | None" = None  # None only for the scope that binds a named function expression's name
+    node: object = None  # the AST node whose entry creates the scope's environment record
     bindings: dict[str, Binding] = field(default_factory=dict)
     # Names a later `let`/`const` of this block declares -> its line (JavaScript's "temporal dead zone").
     pending: dict[str, int] = field(default_factory=dict)
     switch: A.Switch | None = None  # the switch whose cases share this scope
+    env: str | None = None  # its environment record's slot ("@e1"), when an inner function captures a binding
 
     def lookup(self, name: str) -> Binding | None:
         s: Scope | None = self
@@ -141,14 +156,45 @@ class Scope:
         return None
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where a variable lives, as Python: `container[key]`.
+
+    `container` is `L` (the frame's locals), an environment record in them (`L["@e1"]`), or the closure's
+    environment chain (`E`, `E["@up"]`, …); Inputs read inside a function is `S.inputs` (no key)."""
+
+    container: str
+    key: str | None
+
+    @property
+    def ref(self) -> str:
+        return self.container if self.key is None else f"{self.container}[{self.key!r}]"
+
+
 @dataclass
 class Resolution:
-    """What the checker learned: the slot of every local Name node."""
+    """What the checker learned: where every variable lives, and the functions and scopes that need code."""
 
-    slots: dict = field(default_factory=dict)  # Name node -> slot
+    places: dict = field(default_factory=dict)  # Name node -> Place
     globals: dict = field(default_factory=dict)  # Name node -> global name
-    scope_slots: dict = field(default_factory=dict)  # Block/For/ForOf node -> slots its scope declares
+    scope_slots: dict = field(default_factory=dict)  # Block/For/ForOf node -> slots its scope forgets at its end
     bindings: dict = field(default_factory=dict)  # Name node (declaration or use) -> its Binding, for the editor
+    # scope node -> (environment slot, Python of the enclosing environment): created when the scope is entered
+    scope_env: dict = field(default_factory=dict)
+    hoisted: dict = field(default_factory=dict)  # Program/Block/Function node -> its function declarations
+    functions: list = field(default_factory=list)  # FuncInfo, by fid (0: the workflow body)
+    fn_info: dict = field(default_factory=dict)  # Function node -> FuncInfo
+    fn_names: dict = field(default_factory=dict)  # Function node -> the Name node its name is bound by
+    closure_scope: dict = field(default_factory=dict)  # Function node -> the scope it is created in
+    # Function node -> (Python of the environment its closure captures, name-binding slot or None)
+    closures: dict = field(default_factory=dict)
+
+    def place(self, name: A.Name) -> Place:
+        return self.places[name]
+
+    def variable_keys(self) -> list[str]:
+        """Every variable's storage (for RESUME_SHAPE)."""
+        return sorted({p.ref for p in self.places.values()})
 
 
 class Checker:
@@ -156,11 +202,23 @@ class Checker:
         self.path = path
         self.diags: list[Diagnostic] = []
         self.res = Resolution()
-        self.scope = Scope(None)
-        self.live_slots: set[str] = {INPUTS_SLOT}
+        self.main = FuncInfo(0, None, None, True, {INPUTS_SLOT})
+        self.func = self.main
+        self.scope = Scope(None, self.main)
+        self.main.scope = self.scope
+        self.res.functions.append(self.main)
+        self.scopes: list[Scope] = [self.scope]  # every scope, in the order they were made
+        self.dropped: dict = {}  # Block/For/ForOf node -> its scope (slots computed once captures are known)
+        self.refs: dict = {}  # Name node -> (Binding, the FuncInfo the name is used in)
+        self.deferred: list = []  # (FuncInfo, scope at its definition): bodies are checked once that scope is complete
         self.jumps: list[tuple[str | None, str]] = []  # (label, "loop" | "switch" | "block")
         self.cases: list[tuple] = []  # the (switch, case index) of each case the code is in
+        self.in_params = False  # checking a function's parameters (where JavaScript forbids `await`)
         self.globals = global_names()
+
+    @property
+    def live_slots(self) -> set[str]:
+        return self.func.live_slots
 
     # -- reporting -----------------------------------------------------------
     def error(self, span: A.Span, message: str) -> None:
@@ -171,24 +229,35 @@ class Checker:
         self.diags.append(Diagnostic(max(span.line, 1), max(span.col, 1), message, span.width, self.path, "warning"))
 
     # -- scopes ----------------------------------------------------------------
-    def push(self) -> None:
-        self.scope = Scope(self.scope)
+    def push(self, node=None) -> None:
+        self.scope = Scope(self.scope, self.func, node)
+        self.scopes.append(self.scope)
 
     def pop(self, node=None) -> None:
         """End a scope; `node` (a block or loop) forgets its variables when it ends (see Lowerer.drop_scope)."""
         for b in self.scope.bindings.values():
             self.live_slots.discard(b.slot)
         if node is not None and self.scope.bindings:
-            self.res.scope_slots[node] = tuple(b.slot for b in self.scope.bindings.values())
+            self.dropped[node] = self.scope
         self.scope = self.scope.parent
+
+    def use(self, name_node: A.Name, b: Binding) -> None:
+        """`name_node` refers to `b`; a use from an inner function makes `b` captured."""
+        self.refs[name_node] = (b, self.func)
+        self.res.bindings[name_node] = b
+        if b.scope is not None and b.scope.func is not self.func and b.kind != "global":
+            b.captured = True
 
     def declare(self, name_node: A.Name, kind: str) -> None:
         name = name_node.name
         if name in self.scope.bindings:
             first = self.scope.bindings[name].decl.line
-            self.error(name_node.span, f"'{name}' is already declared in this scope (on line {first}); "
-                                       f"assign to it without 'let', or choose another name")
-            self.res.slots[name_node] = self.scope.bindings[name].slot
+            if kind == "param" and self.scope.bindings[name].kind == "param":
+                self.error(name_node.span, f"'{name}' names two parameters of this function; give each its own name")
+            else:
+                self.error(name_node.span, f"'{name}' is already declared in this scope (on line {first}); "
+                                           f"assign to it without 'let', or choose another name")
+            self.use(name_node, self.scope.bindings[name])
             return
         slot = name
         n = 1
@@ -198,8 +267,8 @@ class Checker:
         self.live_slots.add(slot)
         self.scope.pending.pop(name, None)
         case = self.cases[-1] if self.scope.switch is not None else None
-        self.scope.bindings[name] = self.res.bindings[name_node] = Binding(name, slot, kind, name_node.span, case)
-        self.res.slots[name_node] = slot
+        b = self.scope.bindings[name] = Binding(name, slot, kind, name_node.span, case, self.scope)
+        self.use(name_node, b)
 
     def declare_target(self, target, kind: str) -> None:
         if isinstance(target, A.Name):
@@ -233,16 +302,35 @@ class Checker:
     def program(self, prog: A.Program) -> None:
         if self.too_deep(prog):
             return
-        self.push()
-        self.block_body(prog.body)
+        self.number_functions(prog)
+        self.push(prog)
+        self.main.scope = self.scope
+        self.block_body(prog.body, prog)
         self.pop()
+        while self.deferred:  # each function's body, once the scopes around it are complete
+            self.function_body(self.deferred.pop(0))
+        self.finish()
+
+    def number_functions(self, prog: A.Program) -> None:
+        """Functions get ids in source order (1, 2, …): the generated module lists them that way."""
+        stack = list(reversed(prog.body))
+        while stack:
+            n = stack.pop()
+            if isinstance(n, A.Function):
+                info = FuncInfo(len(self.res.functions), n, None, n.is_async)
+                self.res.functions.append(info)
+                self.res.fn_info[n] = info
+            stack.extend(reversed(A.children(n)))
 
     def too_deep(self, prog: A.Program) -> bool:
         """Report code nested beyond what the generated Python can hold (CPython limits
-        indentation, statically nested loops and try blocks, and nested parentheses)."""
+        indentation, statically nested loops and try blocks, and nested parentheses).
+        A function's body is a Python function of its own: the count starts again inside it."""
         stack = [(s, 0, 0, 0) for s in prog.body]
         while stack:
             n, blocks, python_blocks, exprs = stack.pop()
+            if isinstance(n, A.Function):
+                blocks = python_blocks = exprs = 0
             is_stmt = isinstance(n, _STATEMENTS)
             if isinstance(n, _COMPOUND):
                 blocks += 1
@@ -266,9 +354,19 @@ class Checker:
                 stack.append((c, blocks - chained, python_blocks, 0 if is_stmt else exprs))
         return False
 
-    def block_body(self, body) -> None:
+    def block_body(self, body, owner=None) -> None:
+        """The statements of a block, program or function; its function declarations are hoisted:
+        bound (and created) when the block is entered, before its first statement runs."""
+        hoisted = [s for s in body if isinstance(s, A.FunctionDecl)]
+        if hoisted and owner is not None:
+            self.res.hoisted[owner] = hoisted
+        for d in hoisted:
+            self.declare(self.decl_name(d.fn), "function")
+            self.function(d.fn)
         self.declare_pending(body)
         for s in body:
+            if isinstance(s, A.FunctionDecl):
+                continue
             self.stmt(s)
 
     def declare_pending(self, body) -> None:
@@ -278,6 +376,94 @@ class Checker:
                 for d in s.decls:
                     for name in bound_names(d.target):
                         self.scope.pending.setdefault(name.name, name.span.line)
+
+    def decl_name(self, fn: A.Function) -> A.Name:
+        """The Name node a function declaration binds (the lowering stores the closure there)."""
+        if fn not in self.res.fn_names:
+            self.res.fn_names[fn] = A.Name(fn.name, fn.name_span)
+        return self.res.fn_names[fn]
+
+    # -- functions ----------------------------------------------------------------
+    def function(self, fn: A.Function) -> None:
+        """A function declaration or expression: its body is checked later (see program)."""
+        info = self.res.fn_info[fn]
+        info.parent = self.func
+        info.defining = self.scope
+        self.res.closure_scope[fn] = self.scope
+        if fn.name is not None and fn not in self.res.fn_names:  # a named function expression binds its name inside
+            name_scope = Scope(self.scope, None, fn)
+            self.scopes.append(name_scope)
+            self.res.fn_names[fn] = A.Name(fn.name, fn.name_span)
+            name_scope.bindings[fn.name] = Binding(fn.name, fn.name, "const", fn.name_span, scope=name_scope)
+            info.defining = name_scope
+        self.deferred.append(info)
+
+    def function_body(self, info: FuncInfo) -> None:
+        fn = info.node
+        outer = (self.func, self.scope, self.jumps)
+        self.func, self.scope, self.jumps = info, info.defining, []
+        self.push(fn)
+        info.scope = self.scope
+        params = list(fn.params)
+        for name in [n for p in params for n in bound_names(p.target)] + bound_names(fn.rest):
+            self.scope.pending.setdefault(name.name, name.span.line)
+        self.in_params = True
+        for p in params:
+            if p.default is not None:
+                self.expr(p.default)
+            self.declare_target(p.target, "param")
+        if fn.rest is not None:
+            self.declare_target(fn.rest, "param")
+        self.in_params = False
+        self.block_body(fn.body.body, fn)
+        self.pop()
+        self.func, self.scope, self.jumps = outer
+
+    def finish(self) -> None:
+        """Closure conversion: captured bindings move into their scope's environment record."""
+        for sc in self.scopes:
+            if any(b.captured for b in sc.bindings.values()):
+                if sc.func is None:
+                    sc.env = "@name"  # a named function expression's own name: made with the closure
+                else:
+                    sc.func.envs += 1
+                    sc.env = f"@e{sc.func.envs}"
+        for name_node, (b, user) in self.refs.items():
+            self.res.places[name_node] = self.place_of(b, user)
+        for node, sc in self.dropped.items():
+            slots = [b.slot for b in sc.bindings.values() if not b.captured] + ([sc.env] if sc.env else [])
+            if slots:
+                self.res.scope_slots[node] = tuple(slots)
+        for sc in self.scopes:
+            if sc.env and sc.func is not None:
+                self.res.scope_env[sc.node] = (sc.env, self.env_expr(sc.parent, sc.func))
+        for info in self.res.functions[1:]:
+            fn = info.node
+            if fn not in self.res.closure_scope:  # in a place no function may be (already reported)
+                continue
+            named = info.defining is not self.res.closure_scope[fn] and info.defining.env is not None
+            self.res.closures[fn] = (self.env_expr(self.res.closure_scope[fn], info.parent), fn.name if named else None)
+
+    def env_expr(self, scope: "Scope | None", func: FuncInfo) -> str:
+        """Python for the innermost environment record around `scope`, seen from code of `func`."""
+        s = scope
+        while s is not None:
+            if s.env:
+                return f"L[{s.env!r}]" if s.func is func else "E"
+            s = s.parent
+        return "None"
+
+    def place_of(self, b: Binding, user: FuncInfo) -> Place:
+        if not b.captured:
+            return Place("L", b.slot)
+        if b.scope.func is user:
+            return Place(f"L[{b.scope.env!r}]", b.name)
+        hops, s = 0, user.defining
+        while s is not b.scope:
+            if s.env:
+                hops += 1
+            s = s.parent
+        return Place("E" + "['@up']" * hops, b.name)
 
     # -- statements ------------------------------------------------------------
     def stmt(self, s) -> None:
@@ -298,9 +484,14 @@ class Checker:
         self.expr(s.expr)
 
     def stmt_Block(self, s: A.Block) -> None:
-        self.push()
-        self.block_body(s.body)
+        self.push(s)
+        self.block_body(s.body, s)
         self.pop(s)
+
+    def stmt_FunctionDecl(self, s: A.FunctionDecl) -> None:
+        """Only reached where a declaration is not allowed (block bodies hoist theirs, see block_body)."""
+        self.error(s.span, "a function declaration cannot be the whole body of an if, a loop or a label "
+                           "(JavaScript forbids it); wrap it in { }")
 
     def stmt_If(self, s: A.If) -> None:
         self.expr(s.test)
@@ -331,7 +522,7 @@ class Checker:
         self.expr(s.test)
 
     def stmt_For(self, s: A.For) -> None:
-        self.push()
+        self.push(s)
         if isinstance(s.init, A.VarDecl):
             self.stmt(s.init)
         elif s.init is not None:
@@ -345,7 +536,7 @@ class Checker:
 
     def stmt_ForOf(self, s: A.ForOf) -> None:
         self.expr(s.iterable)
-        self.push()
+        self.push(s)
         if s.kind is not None:
             self.declare_target(s.target, s.kind)
         else:
@@ -364,7 +555,7 @@ class Checker:
         only in that case (another case may run without its declaration: a ReferenceError in JavaScript)."""
         self.expr(s.discriminant)
         self.check_label(s.label, s.span)
-        self.push()
+        self.push(s)
         self.scope.switch = s
         for case in s.cases:
             self.declare_pending(case.body)
@@ -405,10 +596,10 @@ class Checker:
     def stmt_Try(self, s: A.Try) -> None:
         self.stmt_Block(s.block)
         if s.handler is not None:
-            self.push()
+            self.push(s)  # the catch scope: its environment record (if any) is made when the catch starts
             if s.param is not None:
                 self.declare_target(s.param, "let")
-            self.block_body(s.handler.body)
+            self.block_body(s.handler.body, s)
             self.pop()
         if s.finalizer is not None:
             self.stmt_Block(s.finalizer)
@@ -443,15 +634,17 @@ class Checker:
             return None
         b = self.scope.lookup(e.name)
         if b is not None:
-            if (b.decl.line, b.decl.col) > (e.span.line, e.span.col) and b.kind != "global":
+            # (a function may use a variable declared after it: it runs later; a hoisted function is there from
+            # the start of its block)
+            if ((b.decl.line, b.decl.col) > (e.span.line, e.span.col) and b.kind not in ("global", "function")
+                    and b.scope.func is self.func):
                 self.error(e.span, f"'{e.name}' is used before its declaration")
             self.check_same_case(e, b)
-            self.res.slots[e] = b.slot
-            self.res.bindings[e] = b
+            self.use(e, b)
             return b
         if e.name in self.globals:
             if e.name == "Inputs":
-                self.res.slots[e] = INPUTS_SLOT
+                self.res.places[e] = Place("L", INPUTS_SLOT) if self.func is self.main else Place("S.inputs", None)
                 return None
             self.res.globals[e] = e.name
             if is_namespace(e.name) and e.name not in self.callable_globals():
@@ -546,20 +739,12 @@ class Checker:
         callee = e.callee
         is_global_member = (isinstance(callee, A.Member) and isinstance(callee.obj, A.Name)
                             and self.is_global_namespace(callee.obj))
-        takes_callback = not is_global_member and isinstance(callee, A.Member) and (
-            callee.prop in CALLBACK_METHODS or (callee.prop in ("sort", "toSorted") and bool(e.args)))
         for a in e.args:
-            if takes_callback and isinstance(a, A.Name) and self.scope.lookup(a.name) is None:
-                continue  # the name of a would-be callback: the callback error says it all
             self.expr(a)
         if is_global_member:
             self.namespace_member(callee.obj, callee.prop, callee.span, e.args, optional=e.optional)
             if (callee.obj.name, callee.prop) == ("Timer", "delay") and e.args and isinstance(e.args[0], A.Num):
                 self.warn_long_delay(e.args[0])
-            return
-        if takes_callback:
-            self.error(callee.span, callback_message(callee.prop))
-            self.expr(callee.obj)
             return
         if isinstance(callee, A.Name) and self.scope.lookup(callee.name) is None:
             funcs, _ = library()
@@ -585,6 +770,24 @@ class Checker:
         for a in e.args:
             self.expr(a)
         self.check_arity("new RegExp", (0, 2), e.args, e.span)
+    def expr_NewPromise(self, e: A.NewPromise) -> None:
+        for a in e.args:
+            self.expr(a)
+        self.check_arity("new Promise", (1, 1), e.args, e.span)
+
+    def expr_Function(self, e: A.Function) -> None:
+        self.function(e)
+
+    def expr_Await(self, e: A.Await) -> None:
+        if self.in_params:
+            self.error(e.span, "'await' cannot be used in a parameter's default value (JavaScript forbids it); "
+                               "await in the function's body instead")
+        elif not self.func.is_async:
+            what = "arrow function" if self.func.node.is_arrow else "function"
+            example = "async (…) => …" if self.func.node.is_arrow else "async function …"
+            self.error(e.span, f"'await' can only be used inside an async function, and this {what} is not one; "
+                               f"make it async ({example})")
+        self.expr(e.expr)
 
     def expr_Assign(self, e: A.Assign) -> None:
         self.expr(e.value)
@@ -624,8 +827,7 @@ class Checker:
             if b.kind == "const":
                 self.error(t.span, f"cannot assign to '{t.name}' because it is a constant (declared with 'const' "
                                    f"on line {b.decl.line}); declare it with 'let' if it must change")
-            self.res.slots[t] = b.slot
-            self.res.bindings[t] = b
+            self.use(t, b)
         elif isinstance(t, (A.Member, A.Index)):
             if isinstance(t.obj, A.Name) and self.is_global_namespace(t.obj):
                 self.error(t.span, f"cannot assign to a member of the built-in '{t.obj.name}'")

@@ -15,11 +15,12 @@ from functools import lru_cache
 import black
 import jinja2
 
-from .ir import Branch, Code, Comment, EndFinally, Jump, Leap, StateMachine, Yield
+from .ir import Branch, Code, Comment, EndFinally, Jump, Leap, ModuleIR, StateMachine, Yield
 from .pyexpr import py_str
 
-SHAPE = 5  # bump when the generated code's shape changes: it is part of every version hash
+SHAPE = 6  # bump when the generated code's shape changes: it is part of every version hash
 _LINE_COMMENT = re.compile(r"^\s*# line (\d+):")
+_USES_LOCALS = re.compile(r"\bL\b")
 
 
 class CompilerBug(Exception):
@@ -46,29 +47,34 @@ def comment_text(text: str) -> str:
 
 def state_lines(machine: StateMachine, index: int) -> list[str]:
     state = machine.states[index]
+    out = op_lines(state.ops, state.id)
+    if not state.terminated and index + 1 < len(machine.states):
+        out.append(f"s = S.state = {machine.states[index + 1].id}")
+    return out or ["pass"]
+
+
+def op_lines(ops, state_id: int = -1) -> list[str]:
     out: list[str] = []
-    for op in state.ops:
+    for op in ops:
         pad = "    " * op.indent
         if isinstance(op, Code):
             out.append(pad + op.text)
         elif isinstance(op, Comment):
             out.append(f"{pad}# line {op.line}: {comment_text(op.text)}")
         elif isinstance(op, Jump):
-            out.extend(pad + x for x in _goto(state.id, op.target.id()))
+            out.extend(pad + x for x in _goto(state_id, op.target.id()))
         elif isinstance(op, Leap):
             out += [f"{pad}S.abrupt_jump({op.target.id()})", f"{pad}continue"]
         elif isinstance(op, EndFinally):
             out += [f"{pad}S.end_finally({op.index})", f"{pad}continue"]
         elif isinstance(op, Branch):
             out.append(f"{pad}if {op.cond}:")
-            out.extend(pad + "    " + x for x in _goto(state.id, op.then.id()))
+            out.extend(pad + "    " + x for x in _goto(state_id, op.then.id()))
             out.append(f"{pad}else:")
-            out.extend(pad + "    " + x for x in _goto(state.id, op.other.id()))
+            out.extend(pad + "    " + x for x in _goto(state_id, op.other.id()))
         elif isinstance(op, Yield):
             out += [f"{pad}awaited = {op.value}", f"{pad}s = S.state = {op.resume.id()}", f"{pad}yield awaited"]
-    if not state.terminated and index + 1 < len(machine.states):
-        out.append(f"s = S.state = {machine.states[index + 1].id}")
-    return out or ["pass"]
+    return out
 
 
 def _goto(current: int, target: int) -> list[str]:
@@ -79,20 +85,36 @@ def _goto(current: int, target: int) -> list[str]:
     return lines
 
 
-def render(machine: StateMachine, *, name: str, version: str, source_file: str, source_hash: str,
+def machine_states(machine: StateMachine) -> list[dict]:
+    return [{"id": st.id, "line": st.line, "lines": state_lines(machine, i)} for i, st in enumerate(machine.states)]
+
+
+def render(module: ModuleIR, *, name: str, version: str, source_file: str, source_hash: str,
            front_matter: str | None, compiler_version: str, resume_shape: str, fmt: bool = True) -> str:
-    states = [{"id": st.id, "line": st.line, "lines": state_lines(machine, i)} for i, st in enumerate(machine.states)]
+    functions = []
+    for f in module.functions:
+        comment = comment_text(f"{'async ' if f.kind == 'async' else ''}function {f.name}, line {f.line}")
+        entry = {"fid": f.fid, "comment": comment, "plain": f.kind == "plain"}
+        if f.kind == "plain":
+            entry["lines"] = op_lines(f.lines)
+            entry["locals"] = any(_USES_LOCALS.search(line) for line in entry["lines"] if not line.lstrip().startswith("#"))
+        else:
+            entry["states"] = machine_states(f.machine)
+        functions.append(entry)
     text = _template().render(
         name_comment=comment_text(name), source_file=comment_text(source_file), source_hash=source_hash,
         compiler_version=compiler_version, shape=SHAPE,
         name_literal=py_str(name), version_literal=py_str(version),
         source_file_literal=py_str(source_file), source_hash_literal=py_str(source_hash),
         front_matter_literal=py_str(front_matter) if front_matter is not None else "None",
-        state_lines=repr({st.id: st.line for st in machine.states}),
-        try_table=repr(tuple(e.resolved() for e in machine.try_entries)),
-        sites=repr({s.id: (s.kind, s.line) for s in machine.sites}),
+        state_lines=repr({st.id: st.line for st in module.states}),
+        try_table=repr(tuple(e.resolved() for e in module.try_entries)),
+        sites=repr({s.id: (s.kind, s.line) for s in module.sites}),
+        function_info=repr({f.fid: (f.name, f.line, f.kind, f.first_state, f.params) for f in module.functions}),
+        functions_table="{" + ", ".join(f"{f.fid}: f{f.fid}" for f in module.functions) + "}",
         resume_shape=py_str(resume_shape),
-        states=states,
+        states=machine_states(module.main),
+        functions=functions,
     )
     if fmt:
         text = format_code(text)

@@ -127,10 +127,17 @@ class Site:
 
 @dataclass
 class StateMachine:
+    """The states of the workflow body or of one function that awaits.
+
+    State ids are numbered across the whole module (the body first, then each function's machine), so a
+    frame's state alone names its `.flow` line; `try_entries` are this machine's part of the module's try
+    table, which starts at index `try_base`."""
+
     name: str
     states: list[State]
     try_entries: list[TryEntry]
     sites: list[Site]
+    try_base: int = 0
 
     def edges(self) -> list[tuple[int, int, str]]:
         """(from, to, kind) for every jump, branch, await, fallthrough, try entry and finally's end.
@@ -156,7 +163,7 @@ class StateMachine:
                 elif isinstance(op, Yield):
                     out.append((st.id, op.resume.id(), "await"))
                 elif isinstance(op, EndFinally):
-                    ends[op.index] = st.id
+                    ends[op.index - self.try_base] = st.id
             if not st.terminated and i + 1 < len(self.states):
                 out.append((st.id, self.states[i + 1].id, "next"))
         table = [e.resolved() for e in self.try_entries]
@@ -174,6 +181,49 @@ class StateMachine:
                 out.append((ends[index], target if onward is None else table[onward][2], "after finally"))
                 index = onward
         return out
+
+
+@dataclass
+class FunctionIR:
+    """One function of the workflow: a plain Python function (`lines`) when it never awaits and needs no
+    states, else a state machine run as a frame (`machine`; kind "async", or "frame" for a function that
+    is called synchronously but needs states, such as a labelled continue across loops)."""
+
+    fid: int
+    name: str
+    line: int
+    kind: str  # "plain" | "async" | "frame"
+    params: int  # what `f.length` says
+    lines: list | None = None
+    machine: StateMachine | None = None
+
+    @property
+    def first_state(self) -> int | None:
+        return self.machine.states[0].id if self.machine is not None else None
+
+
+@dataclass
+class ModuleIR:
+    """Everything `emit` renders: the workflow body's machine, the functions, and the module-wide tables."""
+
+    main: StateMachine
+    functions: list[FunctionIR]
+    sites: list[Site]
+
+    @property
+    def machines(self) -> list[StateMachine]:
+        return [self.main] + [f.machine for f in self.functions if f.machine is not None]
+
+    @property
+    def try_entries(self) -> list[TryEntry]:
+        return [e for m in self.machines for e in m.try_entries]
+
+    @property
+    def states(self) -> list[State]:
+        return [st for m in self.machines for st in m.states]
+
+    def edges(self) -> list[tuple[int, int, str]]:
+        return [e for m in self.machines for e in m.edges()]
 
 
 def _finally_around(table: list[tuple], state: int, target: int) -> int | None:

@@ -14,6 +14,12 @@ lark's LALR parser unambiguous tokens:
 * template literals as `TPL_FULL` or `TPL_HEAD expr (TPL_MIDDLE expr)* TPL_TAIL`;
 * `REGEX` for a `/` where no operand ended (else it is division), with the
   literal's whole text `/body/flags`.
+* `FUNCTION` for a `function` that starts a declaration, `FUNCTION_EXPR` where an
+  expression is expected (JavaScript's own rule: a statement never starts with a
+  function expression);
+* `LPAR_ARROW` for a `(` whose `)` is followed by `=>` (arrow parameters, found by a
+  second pass over the tokens), and `ASYNC` for an `async` that starts an async
+  function, arrow or method.
 """
 
 from __future__ import annotations
@@ -157,6 +163,7 @@ class Lexer:
         # The two tokens before `prev`, and whether a line break came before each of the last three.
         self.history: list[Token | None] = [None, None]
         self.breaks: list[bool] = [False, False, False]
+        self.async_in_expression = False  # whether the last `async function` is an expression
 
     # -- helpers -------------------------------------------------------
     def error(self, message: str, pos: int | None = None, width: int = 1, recoverable: bool = True) -> LexError:
@@ -179,6 +186,22 @@ class Lexer:
 
     # -- main loop -----------------------------------------------------
     def tokens(self):
+        """Every token; arrow parameter lists and `async` arrows are marked once the whole file is seen.
+
+        A lexical error is raised only after the tokens before it, as a one-pass lexer would."""
+        toks: list[Token] = []
+        error = None
+        try:
+            for tok in self.scan_tokens():
+                toks.append(tok)
+        except LexError as e:
+            error = e
+        mark_arrows(toks)
+        yield from toks
+        if error is not None:
+            raise error
+
+    def scan_tokens(self):
         src = self.src
         n = len(src)
         while True:
@@ -281,12 +304,17 @@ class Lexer:
         if prev_type in ("DOT", "QDOT"):
             return "NAME"  # `obj.new`, `x?.default`: any word is a property name
         if word == "async" and not self.next_word_is("function"):
-            return "NAME"  # `async` is a keyword only in `async function`
+            return "NAME"  # `async` is a keyword only in `async function` (arrows: see mark_arrows)
         if word in KEYWORDS or word in UNSUPPORTED_WORDS:
             if prev_type in ("LBRACE_OBJ", "COMMA") and self.next_is_colon():
                 return "NAME"  # `{ default: 1, if: 2 }`
             if word in ("case", "default"):
                 self.cases.append([len(self.braces), 0])
+            if word == "async":
+                self.async_in_expression = prev_type in OPERAND_EXPECTED
+            elif word == "function" and (prev_type in OPERAND_EXPECTED
+                                         or (prev_type == "ASYNC" and self.async_in_expression)):
+                return "FUNCTION_EXPR"
             return KEYWORDS.get(word, "UNSUPPORTED")
         return "NAME"
 
@@ -309,7 +337,7 @@ class Lexer:
         elif p == ":":
             self.colon_ends_case = False
         if p == "{":
-            kind = "obj" if prev_type in OPERAND_EXPECTED else "block"
+            kind = "obj" if prev_type in OPERAND_EXPECTED and prev_type != "ARROW" else "block"
             if prev_type == "COLON" and (self.colon_ends_case or self.colon_ends_label()):
                 kind = "block"
             self.braces.append(kind)
@@ -483,6 +511,48 @@ class Lexer:
             self.pos += 1
         text = combine_surrogates("".join(out))
         return self.make(kind, text, start, line, col)
+
+
+# Tokens that cannot come right before the `(` of arrow parameters (a call, or a statement's condition).
+_NOT_BEFORE_ARROW_PARAMS = ENDS_OPERAND | {"IF", "WHILE", "FOR", "CATCH", "FUNCTION", "FUNCTION_EXPR"}
+
+
+def mark_arrows(toks: list[Token]) -> None:
+    """Retype, in place, the `(` of arrow parameters as LPAR_ARROW, and an `async` before arrow
+    parameters, a single-name arrow parameter or an object method as ASYNC.
+
+    JavaScript tells `(a, b) => …` from `(a, b)` only at the `=>`; a LALR parser cannot wait that long,
+    so the lexer looks: the `)` that closes the `(` must be followed by `=>` on the same line."""
+    opened: list[int] = []
+    closes: dict[int, int] = {}
+    for i, tok in enumerate(toks):
+        if tok.type == "LPAR":
+            opened.append(i)
+        elif tok.type == "RPAR" and opened:
+            closes[opened.pop()] = i
+    n = len(toks)
+    for i, tok in enumerate(toks):
+        if tok.type == "LPAR":
+            j = closes.get(i)
+            if j is None or j + 1 >= n or toks[j + 1].type != "ARROW" or toks[j + 1].line != toks[j].end_line:
+                continue
+            prev = toks[i - 1] if i else None
+            if prev is not None and _is_async_word(prev) and prev.end_line == tok.line:
+                prev.type = "ASYNC"
+            elif prev is not None and prev.type in _NOT_BEFORE_ARROW_PARAMS:
+                continue
+            tok.type = "LPAR_ARROW"
+        elif _is_async_word(tok) and i + 2 < n and toks[i + 1].line == tok.end_line:
+            nxt, after = toks[i + 1], toks[i + 2]
+            if nxt.type == "NAME" and after.type == "ARROW" and after.line == nxt.end_line:
+                tok.type = "ASYNC"  # async x => …
+            elif (i and toks[i - 1].type in ("LBRACE_OBJ", "COMMA") and after.type == "LPAR"
+                  and nxt.type in ("NAME", "STRING", "NUMBER")):
+                tok.type = "ASYNC"  # { async load() { … } }
+
+
+def _is_async_word(tok: Token) -> bool:
+    return tok.type == "NAME" and tok.value == "async"
 
 
 def describe_char(ch: str) -> str:

@@ -17,8 +17,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from . import ast as A
-from .check import WORKFLOW_NAMESPACES, Resolution
-from .ir import Branch, Code, Comment, EndFinally, Jump, Label, Leap, State, StateMachine, TryEntry, Yield
+from .check import WORKFLOW_NAMESPACES, FuncInfo, Resolution
+from .ir import (Branch, Code, Comment, EndFinally, FunctionIR, Jump, Label, Leap, ModuleIR, State, StateMachine,
+                 TryEntry, Yield)
 from .pyexpr import BINARY, COMPOUND, ExprPrinter, Sites, object_literal, object_parts, py_str, slot_ref
 
 SIMPLE = (A.Num, A.Str, A.Bool, A.Null)
@@ -40,7 +41,8 @@ class Facts:
         self._await: dict = {}
 
     def has_await(self, n) -> bool:
-        if n is None or isinstance(n, (str, float, bool)):
+        """Does `n` await (an inner function's awaits are its own)?"""
+        if n is None or isinstance(n, (str, float, bool, A.Function)):
             return False
         key = id(n)
         if key not in self._await:
@@ -91,16 +93,36 @@ class Facts:
         return any(self.jumps_python_cannot_do(c, innermost) for c in self.statements(n))
 
 
-class Lowerer:
-    def __init__(self, name: str, res: Resolution, source_lines: list[str]):
-        self.name = name
+class ModuleContext:
+    """What the lowerings of the body and of every function share: state ids, the try table, await sites."""
+
+    def __init__(self, res: Resolution, source_lines: list[str]):
         self.res = res
         self.src = source_lines
         self.sites = Sites()
         self.px = ExprPrinter(res, source_lines, self.sites)
         self.facts = Facts()
-        self.states: list[State] = []
+        self.state_count = 0
         self.tries: list[TryEntry] = []
+
+    def next_state(self) -> int:
+        self.state_count += 1
+        return self.state_count - 1
+
+
+class Lowerer:
+    def __init__(self, name: str, ctx: ModuleContext, plain: bool = False):
+        self.name = name
+        self.ctx = ctx
+        self.res = ctx.res
+        self.src = ctx.src
+        self.sites = ctx.sites
+        self.px = ctx.px
+        self.facts = ctx.facts
+        self.states: list[State] = []
+        self.tries: list[TryEntry] = []  # this machine's entries (indexes are the module's: see l_Try)
+        self.try_base = len(ctx.tries)
+        self.plain = plain
         self.try_stack: list[tuple[TryEntry, int]] = []  # lowered trys around the current code
         self.loops: list[LoopTarget] = []
         self.native_loops: list[str | None] = []
@@ -112,7 +134,7 @@ class Lowerer:
 
     # -- building states (regenerator's loc/mark/emit) ----------------------------
     def new_state(self, line: int) -> State:
-        st = State(len(self.states), line)
+        st = State(-1 if self.plain else self.ctx.next_state(), line)
         self.states.append(st)
         return st
 
@@ -142,6 +164,9 @@ class Lowerer:
 
     def comment(self, span: A.Span) -> None:
         if span.line:
+            last = self.cur.ops[-1] if self.cur.ops and not self.cur.terminated else None
+            if isinstance(last, Comment) and last.line == span.line and last.indent == self.indent:
+                return  # the line is shown just above already
             self.add(Comment(span.line, self.src[span.line - 1].strip()))
             if self.cur.line is None:
                 self.cur.line = span.line  # a state's line is its first statement's
@@ -167,13 +192,90 @@ class Lowerer:
 
     # -- program ---------------------------------------------------------------------
     def program(self, prog: A.Program) -> StateMachine:
+        self.enter_scope(prog)
         self.stmts_lowered(prog.body)
+        return self.finish_machine(1)
+
+    def finish_machine(self, first_line: int) -> StateMachine:
         self.code("return _js.UNDEFINED")
         self.cur.terminated = True
-        previous = 1
+        previous = first_line
         for st in self.states:  # a state without statements of its own shows the line before it
             st.line = previous = st.line or previous
-        return StateMachine(self.name, self.states, self.tries, self.sites.items)
+        return StateMachine(self.name, self.states, self.tries, self.sites.items, self.try_base)
+
+    # -- functions -------------------------------------------------------------------
+    def function(self, info: FuncInfo) -> FunctionIR:
+        """A function's code: a plain Python function if it never awaits and needs no states, else a machine
+        whose first state binds the parameters (the runtime runs it as a frame)."""
+        fn = info.node
+        params = len(fn.params)
+        for i, p in enumerate(fn.params):
+            if p.default is not None:
+                params = i  # `f.length` counts the parameters before the first default
+                break
+        kind = function_kind(fn, self.facts)
+        assert (kind == "plain") == self.plain
+        out = FunctionIR(info.fid, info.label, fn.span.line, kind, params)
+        self.cur.line = fn.span.line
+        self.comment(fn.span)
+        self.enter_scope(fn)
+        for i, p in enumerate(fn.params):
+            self.native_element(p.target, p.default, f"_op.at(A, {i})")
+        if fn.rest is not None:
+            self.native_bind(fn.rest, f"A[{len(fn.params)}:]")
+        self.enter_hoisted(fn)
+        if kind == "plain":
+            self.native_body(fn.body.body)
+            if not isinstance(fn.body.body[-1:] and fn.body.body[-1], A.Return):
+                self.code("return _js.UNDEFINED")
+            out.lines = list(self.cur.ops)
+            return out
+        self.stmts_lowered(fn.body.body)
+        out.machine = self.finish_machine(fn.span.line)
+        return out
+
+    def native_body(self, stmts) -> None:
+        from .native import NativePrinter
+
+        printer = NativePrinter(self)
+        for st in stmts:
+            printer.stmt(st)
+
+    def native_element(self, target, default, value_py: str) -> None:
+        from .native import NativePrinter
+
+        NativePrinter(self).element(target, default, value_py, True)
+
+    def native_bind(self, target, value_py: str) -> None:
+        from .native import NativePrinter
+
+        NativePrinter(self).bind(target, value_py, True)
+
+    # -- scopes ---------------------------------------------------------------------
+    def enter_scope(self, node) -> None:
+        """A scope starts: its environment record (if an inner function captures one of its variables), then
+        its function declarations (hoisted, so callable from its first statement on)."""
+        env = self.res.scope_env.get(node)
+        if env is not None:
+            self.code(f"L[{py_str(env[0])}] = _op.env({env[1]})")
+        if not isinstance(node, A.Function):  # a function's come after its parameters
+            self.enter_hoisted(node)
+
+    def enter_hoisted(self, node) -> None:
+        for d in self.res.hoisted.get(node, ()):
+            line = self.cur.line
+            self.comment(d.span)
+            self.cur.line = line  # a state's line is that of its first statement, not of a hoisted declaration
+            place = self.res.place(self.res.fn_names[d.fn])
+            self.code(f"{place.ref} = {self.px.closure(d.fn)}")
+
+    def next_iteration(self, node) -> None:
+        """`for (let …)`: each iteration gets a fresh copy of the loop's environment record (closures made in
+        one iteration keep that iteration's values)."""
+        env = self.res.scope_env.get(node)
+        if env is not None:
+            self.code(f"L[{py_str(env[0])}] = _op.env_copy(L[{py_str(env[0])}])")
 
     def stmts_lowered(self, body) -> None:
         for s in body:
@@ -204,6 +306,7 @@ class Lowerer:
 
     # -- lowered statements ----------------------------------------------------------------
     def l_Block(self, s: A.Block) -> None:
+        self.enter_scope(s)
         self.stmts_lowered(s.body)
         self.drop_scope(s)
 
@@ -228,7 +331,7 @@ class Lowerer:
     def assign_stmt(self, target, value, declaration: bool = False) -> None:
         if isinstance(target, A.Name):
             v = self.explode(value)
-            self.code(f"{slot_ref(self.res.slots[target])} = {v}")
+            self.code(f"{self.res.place(target).ref} = {v}")
             return
         if isinstance(target, (A.Member, A.Index)):
             obj = self.explode_saved(target.obj, later=[target.index if isinstance(target, A.Index) else None, value])
@@ -242,7 +345,7 @@ class Lowerer:
         for d in s.decls:
             with self.statement_temps():
                 if d.init is None:
-                    self.code(f"{slot_ref(self.res.slots[d.target])} = _js.UNDEFINED")
+                    self.code(f"{self.res.place(d.target).ref} = _js.UNDEFINED")
                 else:
                     self.assign_stmt(d.target, d.init, declaration=True)
 
@@ -301,11 +404,13 @@ class Lowerer:
 
     def l_For(self, s: A.For) -> None:
         top, body, cont, end = Label(name="for"), Label(name="forbody"), Label(name="forupdate"), Label(name="endfor")
+        self.enter_scope(s)
         if isinstance(s.init, A.VarDecl):
             self.stmt(s.init)
         elif s.init is not None:
             with self.statement_temps():
                 self.effect(s.init)
+        self.next_iteration(s)
         self.mark(top, s.span.line)
         if s.test is not None:
             self.cond_branch(s.test, body, end)
@@ -313,6 +418,7 @@ class Lowerer:
         with self.loop(s.label, end, cont):
             self.stmt(s.body)
         self.mark(cont)
+        self.next_iteration(s)
         if s.update is not None:
             with self.statement_temps():
                 self.effect(s.update)
@@ -332,6 +438,7 @@ class Lowerer:
         self.branch(f"{slot_ref(idx)} < len({slot_ref(items)})", body, end)
         self.mark(body)
         self.code(f"{slot_ref(idx)} += 1.0")
+        self.enter_scope(s)
         with self.statement_temps():
             self.bind(s.target, f"{slot_ref(items)}[int({slot_ref(idx)}) - 1]")
         with self.loop(s.label, end, top):
@@ -347,6 +454,7 @@ class Lowerer:
         value = self.loop_temp("switch")
         with self.statement_temps():
             self.code(f"{slot_ref(value)} = {self.explode(s.discriminant)}")
+        self.enter_scope(s)
         bodies = [Label(name="case") for _ in s.cases]
         end = Label(name="endswitch")
         untested = None
@@ -421,7 +529,8 @@ class Lowerer:
         entry = TryEntry(Label(name="try"), Label(name="catch") if s.handler else None,
                          Label(name="finally") if s.finalizer else None, Label(name="endtry"))
         self.tries.append(entry)
-        index = len(self.tries) - 1
+        self.ctx.tries.append(entry)
+        index = len(self.ctx.tries) - 1  # the module's try table index
         exit_label = entry.finally_start or entry.after
         self.mark(entry.try_start, s.block.span.line)
         self.try_stack.append((entry, index))
@@ -429,6 +538,7 @@ class Lowerer:
         self.jump(exit_label)
         if s.handler is not None:
             self.mark(entry.catch_start, s.handler.span.line)
+            self.enter_scope(s)
             if s.param is not None:
                 with self.statement_temps():
                     self.bind(s.param, "S.take_thrown()")
@@ -606,10 +716,10 @@ class Lowerer:
         # compound: JavaScript reads the old value before evaluating the right side
         op = BINARY[COMPOUND[e.op]]
         if isinstance(e.target, A.Name):
-            ref = slot_ref(self.res.slots[e.target])
+            place = self.res.place(e.target)
             old = self.temp()
-            self.code(f"{slot_ref(old)} = {ref}")
-            return f"_op.store(L, {py_str(self.res.slots[e.target])}, _js.{op}({slot_ref(old)}, {self.explode(e.value)}))"
+            self.code(f"{slot_ref(old)} = {place.ref}")
+            return f"_op.store({place.container}, {py_str(place.key)}, _js.{op}({slot_ref(old)}, {self.explode(e.value)}))"
         obj, key = self.explode_place(e.target, [e.value], keep=True)
         old = self.temp()
         self.code(f"{slot_ref(old)} = _js.get({obj}, {key})")
@@ -639,6 +749,8 @@ class Lowerer:
 
     def x_NewRegExp(self, e: A.NewRegExp) -> str:
         return f"_js.new_regexp_object({', '.join(self.explode_list(list(e.args)))})"
+    def x_NewPromise(self, e: A.NewPromise) -> str:
+        return f"S.new_promise({', '.join(self.explode_list(list(e.args)))})"
 
     def x_Member(self, e) -> str:
         return self.explode_chain(e)
@@ -745,5 +857,22 @@ def drop_tuple(names: list[str]) -> str:
     return f"({inner},)" if len(names) == 1 else f"({inner})"
 
 
-def lower(program: A.Program, res: Resolution, name: str, source: str) -> StateMachine:
-    return Lowerer(name, res, source.splitlines()).program(program)
+def function_kind(fn: A.Function, facts: Facts) -> str:
+    """"async"; "frame" for a function that never awaits but needs states (a labelled break or continue across
+    loops: Python has no labelled jumps); else "plain"."""
+    if fn.is_async:
+        return "async"
+    if any(facts.escaping_jumps(st) or facts.jumps_python_cannot_do(st) for st in fn.body.body):
+        return "frame"
+    return "plain"
+
+
+def lower(program: A.Program, res: Resolution, name: str, source: str) -> ModuleIR:
+    """The workflow body's machine, then each function's code (in source order)."""
+    ctx = ModuleContext(res, source.splitlines())
+    main = Lowerer(name, ctx).program(program)
+    functions = []
+    for info in res.functions[1:]:
+        plain = function_kind(info.node, ctx.facts) == "plain"
+        functions.append(Lowerer(info.label, ctx, plain).function(info))
+    return ModuleIR(main, functions, ctx.sites.items)

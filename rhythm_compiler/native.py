@@ -22,29 +22,38 @@ class NativePrinter:
     def code(self, text: str) -> None:
         self.lw.code(text)
 
-    def block(self, stmts) -> None:
-        """An indented Python block (never empty)."""
+    def block(self, body) -> None:
+        """An indented Python block (never empty). A Block node's scope starts first: its environment record
+        and its hoisted functions."""
         self.lw.indent += 1
         before = len(self.lw.cur.ops)
-        for s in stmts:
+        if isinstance(body, A.Block):
+            self.lw.enter_scope(body)
+            body = body.body
+        for s in body:
             self.stmt(s)
         if len(self.lw.cur.ops) == before or all(type(op).__name__ == "Comment" for op in self.lw.cur.ops[before:]):
             self.code("pass")
         self.lw.indent -= 1
 
-    def body_of(self, s) -> list:
-        return list(s.body) if isinstance(s, A.Block) else [s]
+    def body_of(self, s):
+        return s if isinstance(s, A.Block) else [s]
 
     # -- statements --------------------------------------------------------------------
     def stmt(self, s) -> None:
-        if not isinstance(s, (A.Block, A.Empty)):
+        if not isinstance(s, (A.Block, A.Empty, A.FunctionDecl)):
             self.lw.comment(s.span)
         getattr(self, "n_" + type(s).__name__)(s)
 
     def n_Block(self, s: A.Block) -> None:
+        self.lw.enter_scope(s)
         for x in s.body:
-            self.stmt(x)
+            if not isinstance(x, A.FunctionDecl):  # made when the block starts (hoisted)
+                self.stmt(x)
         self.lw.drop_scope(s)
+
+    def n_FunctionDecl(self, s: A.FunctionDecl) -> None:
+        pass  # created where its block starts (see Lowerer.enter_scope)
 
     def n_Empty(self, s) -> None:
         pass
@@ -52,13 +61,13 @@ class NativePrinter:
     def n_VarDecl(self, s: A.VarDecl) -> None:
         for d in s.decls:
             if d.init is None:
-                self.code(f"{slot_ref(self.lw.res.slots[d.target])} = _js.UNDEFINED")
+                self.code(f"{self.lw.res.place(d.target).ref} = _js.UNDEFINED")
             else:
                 self.assign_stmt(d.target, d.init, declaration=True)
 
     def assign_stmt(self, target, value, declaration: bool = False) -> None:
         if isinstance(target, A.Name):
-            self.code(f"{slot_ref(self.lw.res.slots[target])} = {self.px.expr(value)}")
+            self.code(f"{self.lw.res.place(target).ref} = {self.px.expr(value)}")
         elif isinstance(target, (A.Member, A.Index)):
             self.code(self.px.assign(target, "=", self.px.expr(value)))
         else:
@@ -73,10 +82,10 @@ class NativePrinter:
         elif isinstance(e, A.Assign) and isinstance(e.target, A.Name) and e.op in ("+=", "-=", "*=", "/=", "%=", "**="):
             from .pyexpr import BINARY, COMPOUND
 
-            ref = slot_ref(self.lw.res.slots[e.target])
+            ref = self.lw.res.place(e.target).ref
             self.code(f"{ref} = _js.{BINARY[COMPOUND[e.op]]}({ref}, {self.px.expr(e.value)})")
         elif isinstance(e, A.Update) and isinstance(e.target, A.Name):
-            ref = slot_ref(self.lw.res.slots[e.target])
+            ref = self.lw.res.place(e.target).ref
             self.code(f"{ref} = _js.to_number({ref}) {'+' if e.op == '++' else '-'} 1.0")
         else:
             self.code(self.px.expr(e))
@@ -112,6 +121,7 @@ class NativePrinter:
         self.loop_body(self.body_of(s.body), [f"{first} = False"])
 
     def n_For(self, s: A.For) -> None:
+        self.lw.enter_scope(s)
         if isinstance(s.init, A.VarDecl):
             self.n_VarDecl(s.init)
         elif s.init is not None:
@@ -121,6 +131,7 @@ class NativePrinter:
         self.code("while True:")
         self.lw.indent += 1
         self.code("S.tick()")
+        self.lw.next_iteration(s)  # before the update, as JavaScript copies a `let` loop's variables
         if s.update is not None:
             # runs before every test but the first, so `continue` updates too
             self.code(f"if {started}:")
@@ -146,6 +157,7 @@ class NativePrinter:
         self.lw.indent += 1
         self.code("S.tick()")
         self.code(f"{idx} += 1")
+        self.lw.enter_scope(s)
         self.bind(s.target, f"{items}[{idx} - 1]", declare=s.kind is not None)
         self.lw.indent -= 1
         self.block(self.body_of(s.body))
@@ -166,18 +178,19 @@ class NativePrinter:
 
     def n_Try(self, s: A.Try) -> None:
         self.code("try:")
-        self.block(list(s.block.body))
+        self.block(s.block)
         if s.handler is not None:
             err = self.px.fresh("_e")
             self.code(f"except _js.JSThrow as {err}:")
             self.lw.indent += 1
+            self.lw.enter_scope(s)
             if s.param is not None:
                 self.bind(s.param, f"{err}.value", declare=True)
             self.lw.indent -= 1
             self.block(list(s.handler.body))
         if s.finalizer is not None:
             self.code("finally:")
-            self.block(list(s.finalizer.body))
+            self.block(s.finalizer)
 
     def n_Switch(self, s: A.Switch) -> None:
         """Find the index of the case to start at (the first whose test is `===` the value, else `default`),
@@ -185,6 +198,7 @@ class NativePrinter:
         (a `continue` of an enclosing loop makes the switch lowered instead: see Facts.jumps_python_cannot_do)."""
         value, start = self.px.fresh("_switch"), self.px.fresh("_case")
         self.code(f"{value} = {self.px.expr(s.discriminant)}")
+        self.lw.enter_scope(s)
         default = next((i for i, case in enumerate(s.cases) if case.test is None), len(s.cases))
         keyword = "if"
         for i, case in enumerate(s.cases):
@@ -220,7 +234,7 @@ class NativePrinter:
         """Assign a value (Python expression) to a name or a pattern; `value` is the expression a top-level
         pattern destructures (V8 names it in its TypeErrors)."""
         if isinstance(target, A.Name):
-            self.code(f"{slot_ref(self.lw.res.slots[target])} = {value_py}")
+            self.code(f"{self.lw.res.place(target).ref} = {value_py}")
         elif isinstance(target, (A.Member, A.Index)):
             key = py_str(target.prop) if isinstance(target, A.Member) else self.px.expr(target.index)
             self.code(f"_js.set_({self.px.expr(target.obj)}, {key}, {value_py})")

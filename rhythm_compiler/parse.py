@@ -18,12 +18,9 @@ from lark.exceptions import UnexpectedInput, UnexpectedToken, VisitError
 
 from . import ast as A
 from .diagnostics import CompileError, Diagnostic
-from .check import callback_message
 from .lex import ENDS_OPERAND, KEYWORDS, Lexer, LexError, split_front_matter
 
 UNSUPPORTED = {
-    "function": "functions are not supported in workflows; put reusable logic in a task or a child workflow (Workflow.run)",
-    "ARROW": "arrow functions are not supported in workflows; use a for…of loop instead of a callback, or move the logic into a task",
     "var": "'var' is not supported in workflows; use 'let' or 'const' instead",
     "class": "classes are not supported in workflows; use plain objects for data and tasks for behaviour",
     "extends": "classes are not supported in workflows; use plain objects for data and tasks for behaviour",
@@ -33,44 +30,43 @@ UNSUPPORTED = {
     "export": "exports are not supported in workflows; every .flow file is one workflow, named after the file",
     "with": "'with' is not supported in workflows (nor in strict JavaScript); refer to the object's properties directly",
     "yield": "generators are not supported in workflows; use await to wait for tasks, timers, signals and child workflows",
-    "this": "'this' is not supported in workflows; keep values in variables or plain objects instead",
+    "this": "'this' is not supported in workflows; pass what a function needs as an argument, or let it use the variables around it",
     "delete": "'delete' is not supported in workflows; build a new object without the key instead",
     "instanceof": "'instanceof' is not supported in workflows; use typeof or Array.isArray instead",
     "void": "'void' is not supported in workflows; write undefined instead",
     "eval": "'eval' is not supported in workflows, because the sandbox runs only the code you wrote; move dynamic behaviour into a task",
-    "arguments": "'arguments' is not supported in workflows; read the workflow's inputs from Inputs instead",
+    "arguments": "'arguments' is not supported in workflows; use a rest parameter (function f(...args)) instead, and Inputs for the workflow's inputs",
     "debugger": "'debugger' is not supported in workflows; inspect values by returning them or passing them to a task",
     "enum": "'enum' is not supported in workflows; use a plain object of constants instead",
 }
 BITWISE_MESSAGE = "bitwise operators are not supported in workflows; use arithmetic (Math.floor, Math.trunc, %) instead"
-ASYNC_MESSAGE = ("functions are not supported in workflows; only one 'async function main() { … }' "
-                 "may wrap the whole file")
-
 TOKEN_WORDS = {
     "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "REGEX": "a regular expression",
     "TPL_FULL": "a template literal",
     "TPL_HEAD": "a template literal", "TPL_MIDDLE": "'}'", "TPL_TAIL": "'}'", "LBRACE": "'{'",
+    "LPAR_ARROW": "'('", "FUNCTION_EXPR": "'function'",
     "LBRACE_OBJ": "'{'", "RBRACE": "'}'", "LPAR": "'('", "RPAR": "')'", "LSQB": "'['",
     "RSQB": "']'", "SEMI": "';'", "SEMI_AUTO": "';'", "COMMA": "','", "COLON": "':'", "DOT": "'.'",
     "ASSIGN": "'='", "ELLIPSIS": "'...'", "QMARK": "'?'", "QDOT": "'?.'", "ARROW": "'=>'",
     "INC": "'++'", "DEC": "'--'", "INC_NL": "'++'", "DEC_NL": "'--'",
 }
 EXPRESSION_STARTS = {"NAME", "NUMBER", "STRING", "REGEX", "TPL_FULL", "TPL_HEAD", "LPAR", "LSQB", "LBRACE_OBJ",
-                     "BANG", "MINUS", "PLUS", "TYPEOF", "AWAIT", "NEW", "TRUE", "FALSE", "NULL", "INC_NL", "DEC_NL"}
+                     "BANG", "MINUS", "PLUS", "TYPEOF", "AWAIT", "NEW", "TRUE", "FALSE", "NULL", "INC_NL", "DEC_NL",
+                     "FUNCTION_EXPR", "LPAR_ARROW", "ASYNC"}
 STATEMENT_KEYWORDS = {"IF", "WHILE", "FOR", "DO", "BREAK", "CONTINUE", "RETURN", "THROW", "TRY", "LET", "CONST",
-                      "SWITCH"}
+                      "SWITCH", "FUNCTION"}
 OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "PERCENT", "POW", "LT", "GT", "LE", "GE", "EQ", "NE", "SEQ",
              "SNE", "AND", "OR", "NULLISH", "QMARK", "IN", "INC", "DEC", "DOT", "QDOT", "ASSIGN", "ADD_ASSIGN",
              "SUB_ASSIGN", "MUL_ASSIGN", "DIV_ASSIGN", "MOD_ASSIGN", "POW_ASSIGN", "NULLISH_ASSIGN",
              "AND_ASSIGN", "OR_ASSIGN"}
 KEYWORD_TYPES = set(KEYWORDS.values())
-OPENERS = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE", "LBRACE_OBJ": "RBRACE", "TPL_HEAD": "TPL_TAIL"}
+OPENERS = {"LPAR": "RPAR", "LPAR_ARROW": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE", "LBRACE_OBJ": "RBRACE", "TPL_HEAD": "TPL_TAIL"}
 # What closes each open bracket; a template's `}…${` (TPL_MIDDLE) closes one `${` and opens the next.
 CLOSE_FOR = {**OPENERS, "TPL_MIDDLE": "TPL_TAIL"}
 CLOSERS = {"RPAR", "RSQB", "RBRACE", "TPL_TAIL"}
 CLOSE_TEXT = {"RPAR": ")", "RSQB": "]", "RBRACE": "}", "TPL_TAIL": "}"}
 # A statement may restart after a syntax error at one of these, when it begins a line.
-RESTART_TYPES = STATEMENT_KEYWORDS | {"NAME", "AWAIT", "INC_NL", "DEC_NL"}
+RESTART_TYPES = STATEMENT_KEYWORDS | {"NAME", "AWAIT", "INC_NL", "DEC_NL", "FUNCTION", "ASYNC"}
 MAX_SYNTAX_ERRORS = 10
 # Deeper parse trees are rejected before they reach the recursive stages.
 MAX_TREE_DEPTH = 240
@@ -227,16 +223,8 @@ def _message(tok: Token, expected: set[str], toks: list[Token], i: int, source: 
         last = toks[-1]
         tok = Token("$END", "", start_pos=last.end_pos, line=last.end_line, column=last.end_column,
                     end_line=last.end_line, end_column=last.end_column + 1, end_pos=last.end_pos)
-    arrow = _arrow_function(toks, i)
-    if arrow is not None:
-        at, begin = arrow
-        return toks[at], _function_message(toks, begin, UNSUPPORTED["ARROW"])
-    if tok.type == "FUNCTION":
-        if i + 1 < len(toks) and toks[i + 1].type == "STAR":
-            return tok, "generator functions are not supported in workflows; write a loop that awaits instead"
-        return tok, _function_message(toks, i, UNSUPPORTED["function"])
-    if tok.type == "ASYNC":
-        return tok, ASYNC_MESSAGE
+    if tok.type == "STAR" and prev_type in ("FUNCTION", "FUNCTION_EXPR"):
+        return prev, "generator functions are not supported in workflows; write a loop that awaits instead"
     if tok.type == "AWAIT" and prev_type == "FOR":
         return tok, ("'for await' is not supported in workflows; loop with for…of and await inside the loop "
                      "(for (const p of promises) { const v = await p }), or await Promise.all(promises) first")
@@ -270,9 +258,6 @@ def _message(tok: Token, expected: set[str], toks: list[Token], i: int, source: 
         return tok, "this 'else' has no matching 'if'"
     if tok.type in ("CATCH", "FINALLY"):
         return tok, f"this '{word}' has no matching 'try' block"
-    if expected <= {"$END"} and toks and toks[0].type == "ASYNC":
-        return tok, ("nothing may follow the 'async function main() { … }' that wraps the workflow; "
-                     "move this code inside it")
     if tok.type == "COMMA" and "COMMA" not in expected and prev_type in ENDS_OPERAND:
         return tok, ("the comma operator is not supported in workflows; write the expressions as separate "
                      "statements (a declaration may still list several variables: let a = 1, b = 2)")
@@ -302,8 +287,9 @@ def _message(tok: Token, expected: set[str], toks: list[Token], i: int, source: 
 
 
 GETTER_MESSAGE = "getters and setters are not supported in workflows; use plain properties instead"
-METHOD_MESSAGE = ("methods are not supported in workflows, because functions are not; use plain properties "
-                  "for data and put reusable logic in a task or a child workflow (Workflow.run)")
+METHOD_MESSAGE = ("this kind of method is not supported in workflows; write it as a property whose value is a "
+                  "function, as in name: (x) => …")
+GENERATOR_METHOD_MESSAGE = "generator methods are not supported in workflows; write a loop that awaits instead"
 
 
 def _object_member(tok: Token, expected: set[str], toks: list[Token], i: int) -> tuple[Token, str] | None:
@@ -314,7 +300,7 @@ def _object_member(tok: Token, expected: set[str], toks: list[Token], i: int) ->
         return None
     prev = toks[i - 1]
     if tok.type == "STAR" and prev.type in ("LBRACE_OBJ", "COMMA"):  # `{ *gen() {} }`
-        return tok, METHOD_MESSAGE
+        return tok, GENERATOR_METHOD_MESSAGE
     if "COLON" not in expected:
         return None
     if (prev.type == "ASYNC" or prev.type == "NAME" and str(prev.value) == "async") and i >= 2 \
@@ -446,43 +432,6 @@ def _opening(toks: list[Token], k: int) -> int | None:
     return None
 
 
-def _arrow_function(toks: list[Token], i: int) -> tuple[int, int] | None:
-    """(index of '=>', index where the arrow function begins) when the error is one."""
-    n = len(toks)
-    if i < n and toks[i].type == "ARROW":
-        begin = i - 1
-        if begin >= 0 and toks[begin].type == "RPAR":
-            begin = _opening(toks, begin)
-        if begin is None or begin < 0:
-            begin = i
-        return i, _async_prefix(toks, begin)
-    if i + 1 < n and toks[i].type == "NAME" and toks[i + 1].type == "ARROW":
-        return i + 1, _async_prefix(toks, i)
-    for j in reversed(_open_before(toks, i)[-3:]):  # an error inside `(a, b) => …`'s parameters
-        if toks[j].type == "LPAR":
-            k = _closing(toks, j)
-            if k is not None and k + 1 < n and toks[k + 1].type == "ARROW":
-                return k + 1, _async_prefix(toks, j)
-    return None
-
-
-def _async_prefix(toks: list[Token], begin: int) -> int:
-    if begin > 0 and toks[begin - 1].type == "NAME" and toks[begin - 1].value == "async":
-        return begin - 1
-    return begin
-
-
-def _function_message(toks: list[Token], begin: int, default: str) -> str:
-    """The message for a function written at toks[begin]: about callbacks when it is an argument."""
-    stack = _open_before(toks, begin)
-    if stack and toks[stack[-1]].type == "LPAR":
-        p = stack[-1]
-        if p > 0 and toks[p - 1].type == "NAME":
-            is_method = p > 1 and toks[p - 2].type in ("DOT", "QDOT")
-            return callback_message(str(toks[p - 1].value), is_method)
-    return default
-
-
 class _Reject:
     """A construct the grammar accepts but workflows do not (collected by the transformer)."""
 
@@ -591,18 +540,16 @@ class _ToAst(Transformer):
     # -- program and statements ---------------------------------------------
     def start(self, meta, children):
         kids = [c for c in children if c is not None]
-        if len(kids) == 1 and isinstance(kids[0], tuple):
-            body, span = kids[0]
-            return A.Program(body, None, span, True)
         self._separated(kids)
+        mains = [k for k in kids if isinstance(k, A.FunctionDecl) and k.fn.name == "main" and k.fn.is_async]
+        if len(kids) == 1 and mains and not mains[0].fn.params and mains[0].fn.rest is None:
+            # `async function main() { … }` wrapping the whole file: its body is the workflow
+            return A.Program(mains[0].fn.body.body, None, _span(meta), True)
+        if mains:  # as Node runs such a file: the top level, then `return await main()`
+            at = mains[-1].span
+            call = A.Call(A.Name("main", mains[-1].fn.name_span), (), False, at)
+            kids.append(A.Return(A.Await(call, at), at))
         return A.Program(tuple(kids), None, _span(meta))
-
-    def main_wrapper(self, meta, children):
-        name = children[2]
-        if str(name) != "main":
-            self.reject(f"functions are not supported in workflows, so '{name}' cannot be defined; "
-                        "only 'async function main() { … }' may wrap the whole workflow", _tok_span(name))
-        return (children[-1].body, _span(meta))
 
     def block(self, meta, children):
         body = tuple(c for c in children if not isinstance(c, Token) and c is not None)
@@ -717,6 +664,65 @@ class _ToAst(Transformer):
     def empty_stmt(self, meta, children):
         return A.Empty(_span(meta))
 
+    # -- functions -------------------------------------------------------------
+    def function_decl(self, meta, children):
+        is_async, _, name, (params, rest), body = children
+        fn = A.Function(str(name), params, rest, body, is_async is not None, False, False, _span(meta),
+                        _tok_span(name), str(name))
+        return A.FunctionDecl(fn, _span(meta))
+
+    def function_expr(self, meta, children):
+        is_async, _, name, (params, rest), body = children
+        return A.Function(str(name) if name is not None else None, params, rest, body, is_async is not None,
+                          False, False, _span(meta), _tok_span(name) if name is not None else A.NOSPAN,
+                          str(name) if name is not None else "")
+
+    def method(self, meta, children):
+        is_async, key, (params, rest), body = children
+        fn = A.Function(None, params, rest, body, is_async is not None, False, False, _span(meta), A.NOSPAN, key)
+        return A.Prop(key, fn, _span(meta))
+
+    def params(self, meta, children):
+        return self._param_parts(children[1])
+
+    def _param_parts(self, items) -> tuple[tuple, object]:
+        items, rest = self._split_rest(list(items or []))
+        return tuple(items), rest
+
+    def param_list(self, meta, children):
+        return [c for c in children if c is not None and not _is(c, "COMMA")]
+
+    def param(self, meta, children):
+        return A.PatternElem(children[0], children[2], _span(meta))
+
+    def rest_param(self, meta, children):
+        return ("rest", children[1])
+
+    def arrow(self, meta, children):
+        is_async, (params, rest), _, body = children
+        expression = isinstance(body, tuple)
+        if expression:
+            value = body[1]
+            body = A.Block((A.Return(value, value.span),), value.span)
+        return A.Function(None, params, rest, body, is_async is not None, True, expression, _span(meta))
+
+    def arrow_name(self, meta, children):
+        tok = children[0]
+        name = A.Name(str(tok), _tok_span(tok))
+        return (A.PatternElem(name, None, name.span),), None
+
+    def arrow_params(self, meta, children):
+        return self._param_parts(children[1])
+
+    def arrow_expr_body(self, meta, children):
+        return ("expr", children[0])
+
+    def _named(self, value, label: str):
+        """`const f = () => …`: the function is called `f` (JavaScript infers the name too)."""
+        if isinstance(value, A.Function) and not value.label:
+            return dataclasses.replace(value, label=label)
+        return value
+
     # -- declarations and patterns -------------------------------------------
     def var_decl(self, meta, children):
         kind = children[0]
@@ -727,7 +733,10 @@ class _ToAst(Transformer):
         return str(children[0])
 
     def declarator(self, meta, children):
-        return A.Declarator(children[0], children[2], _span(meta))
+        init = children[2]
+        if isinstance(children[0], A.Name):
+            init = self._named(init, children[0].name)
+        return A.Declarator(children[0], init, _span(meta))
 
     def array_pattern(self, meta, children):
         items = list(children[1])
@@ -781,6 +790,8 @@ class _ToAst(Transformer):
         if op != "=" and isinstance(target, (A.ArrayLit, A.ObjectLit)):
             self.reject(f"'{op}' cannot assign to a destructuring pattern; use '=' or assign each variable", target.span)
             return A.Assign(op, A.Name("undefined", target.span), value, _span(meta))
+        if isinstance(target, A.Name):
+            value = self._named(value, target.name)
         return A.Assign(op, self._target(target), value, _span(meta))
 
     def assign_op(self, meta, children):
@@ -876,6 +887,8 @@ class _ToAst(Transformer):
         args = children[2] if len(children) > 2 and children[2] is not None else ()
         if str(name) == "RegExp":
             return A.NewRegExp(args, _span(meta))
+        if str(name) == "Promise":
+            return A.NewPromise(args, _span(meta))
         if str(name) != "Error":
             instead = NEW_INSTEAD.get(str(name), "use object literals for data and tasks for behaviour")
             self.reject(f"'new {name}' is not supported in workflows, because the only constructor is "
@@ -952,7 +965,7 @@ class _ToAst(Transformer):
         return tuple(c for c in children if c is not None and not _is(c, "COMMA"))
 
     def prop(self, meta, children):
-        return A.Prop(children[0], children[2], _span(meta))
+        return A.Prop(children[0], self._named(children[2], children[0]), _span(meta))
 
     def shorthand(self, meta, children):
         tok = children[0]

@@ -11,7 +11,7 @@ from pathlib import Path
 from . import emit
 from .check import check
 from .diagnostics import CompileError, Diagnostic
-from .ir import StateMachine
+from .ir import ModuleIR, StateMachine
 from .lower import lower
 from .parse import parse
 
@@ -23,9 +23,10 @@ class Compiled:
     name: str
     version: str
     code: str
-    machine: StateMachine
+    machine: StateMachine  # the workflow body's
     source_hash: str
     warnings: list[Diagnostic] = field(default_factory=list)  # likely mistakes that still compile
+    module: ModuleIR | None = None  # the body and every function
 
 
 def workflow_name(path: str | Path) -> str:
@@ -52,14 +53,16 @@ def compile_source(source: str, path: str = "<flow>", name: str | None = None, f
             gc.enable()
 
 
-def resume_shape(machine: StateMachine, slots) -> str:
-    """A hash of what a snapshot depends on: states and their routes, try table, await sites, variables.
+def resume_shape(module: ModuleIR, variables) -> str:
+    """A hash of what a snapshot depends on: states and their routes, try table, await sites, variables and
+    where they live (frame locals or environment records), and each function's kind and first state.
 
     Two versions with the same resume shape can resume each other's snapshots
     (`rhythm retry --version latest`): they differ only inside states.
     """
-    skeleton = repr((sorted(machine.edges()), [e.resolved() for e in machine.try_entries],
-                     sorted((s.id, s.kind) for s in machine.sites), sorted(set(slots))))
+    functions = sorted((f.fid, f.kind, f.first_state) for f in module.functions)
+    skeleton = repr((emit.SHAPE, sorted(module.edges()), [e.resolved() for e in module.try_entries],
+                     sorted((s.id, s.kind) for s in module.sites), sorted(set(variables)), functions))
     return hashlib.sha256(skeleton.encode()).hexdigest()[:16]
 
 
@@ -69,15 +72,15 @@ def _compile(source: str, path: str, name: str | None, fmt: bool) -> Compiled:
     res, diags = check(program, path)
     if any(d.severity == "error" for d in diags):
         raise CompileError(diags, source)
-    machine = lower(program, res, name, source)
+    module = lower(program, res, name, source)
     try:
-        code = emit.render(machine, name=name, version=version_of(source), source_file=Path(path).name,
+        code = emit.render(module, name=name, version=version_of(source), source_file=Path(path).name,
                            source_hash=source_hash(source), front_matter=program.front_matter,
-                           resume_shape=resume_shape(machine, res.slots.values()),
+                           resume_shape=resume_shape(module, res.variable_keys()),
                            compiler_version=COMPILER_VERSION, fmt=fmt)
     except RecursionError:
         raise CompileError([Diagnostic(1, 1, "this workflow is nested too deeply to compile", 1, path)], source) from None
-    return Compiled(name, version_of(source), code, machine, source_hash(source), diags)
+    return Compiled(name, version_of(source), code, module.main, source_hash(source), diags, module)
 
 
 def read_source(path: str | Path) -> str:

@@ -110,9 +110,9 @@ class ExprPrinter:
         return f"_js.regexp_literal({py_str(e.pattern)}, {py_str(e.flags)})"
 
     def p_Name(self, e: A.Name) -> str:
-        slot = self.res.slots.get(e)
-        if slot is not None:
-            return slot_ref(slot)
+        place = self.res.places.get(e)
+        if place is not None:
+            return place.ref
         return self.global_value(e.name)
 
     def global_value(self, name: str) -> str:
@@ -237,6 +237,8 @@ class ExprPrinter:
         args = self.plain_args(call.args)
         if ns in ("Task", "Promise") and member in COMBINATORS:
             return f"S.combine({py_str(member)}, {args})"
+        if ns == "Promise" and member in ("resolve", "reject"):
+            return f"S.promise_{member}({args})"
         kind = {"Task.run": "task", "Timer.delay": "timer", "Signal.next": "signal", "Workflow.run": "child"}.get(full)
         if kind is not None:
             site = self.sites.add(kind, call.span.line, self.text(call.args[0]) if call.args else "")
@@ -294,6 +296,21 @@ class ExprPrinter:
     def p_Await(self, e) -> str:  # pragma: no cover - lower explodes awaits first
         raise AssertionError("await reached the expression printer")
 
+    # -- functions ---------------------------------------------------------------------
+    def p_Function(self, e: A.Function) -> str:
+        return self.closure(e)
+
+    def closure(self, fn: A.Function) -> str:
+        """A function value: its code's id in this module and the environment record it captures."""
+        env, named = self.res.closures[fn]
+        fid = self.res.fn_info[fn].fid
+        if named is not None:  # `function g() { … g() … }`: g is bound in an environment of its own
+            return f"_op.named_closure({fid}, {env}, {py_str(named)})"
+        return f"_op.closure({fid}, {env})"
+
+    def p_NewPromise(self, e: A.NewPromise) -> str:
+        return f"S.new_promise({self.plain_args(e.args)})"
+
     # -- assignment as an expression ------------------------------------------------
     def p_Assign(self, e: A.Assign) -> str:
         return self.assign(e.target, e.op, self.expr(e.value))
@@ -303,9 +320,9 @@ class ExprPrinter:
         if isinstance(target, (A.ArrayPattern, A.ObjectPattern)):
             raise AssertionError("pattern assignment is lowered as a statement")
         if isinstance(target, A.Name):
-            ref = py_str(self.res.slots[target])
-            cur = f"L[{ref}]"
-            return self.combine(op, cur, value, lambda v: f"_op.store(L, {ref}, {v})")
+            place = self.res.place(target)
+            setter = lambda v: f"_op.store({place.container}, {py_str(place.key)}, {v})"  # noqa: E731
+            return self.combine(op, place.ref, value, setter)
         obj = self.fresh()
         key = self.fresh()
         obj_py = self.expr(target.obj)
@@ -333,7 +350,8 @@ class ExprPrinter:
         delta = "1.0" if e.op == "++" else "-1.0"
         t = e.target
         if isinstance(t, A.Name):
-            return f"_op.update_slot(L, {py_str(self.res.slots[t])}, {delta}, {e.prefix})"
+            place = self.res.place(t)
+            return f"_op.update_slot({place.container}, {py_str(place.key)}, {delta}, {e.prefix})"
         key_py = py_str(t.prop) if isinstance(t, A.Member) else self.expr(t.index)
         return f"_op.update_prop({self.expr(t.obj)}, {key_py}, {delta}, {e.prefix})"
 

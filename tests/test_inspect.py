@@ -185,9 +185,9 @@ def test_json_shape(env):
     report = json.loads(inspect(db_url, run_id, "--json"))
     assert set(report) == {
         "id", "workflow", "version", "newest_version", "is_newest_version", "status", "created_at",
-        "updated_at", "finished_at", "cancel_requested_at", "activations", "parent", "inputs", "output", "error", "file", "state",
-        "line", "source", "locals", "locals_note", "awaiting", "waiting", "signal_waits", "unread_signals",
-        "notes", "history", "failure"}
+        "updated_at", "finished_at", "cancel_requested_at", "activations", "parent", "inputs", "output", "error",
+        "file", "state", "line", "source", "locals", "locals_note", "frames", "awaiting", "waiting", "signal_waits",
+        "unread_signals", "notes", "history", "failure"}
     assert (report["workflow"], report["status"], report["state"], report["line"]) == ("approve", "suspended", 1, 6)
     assert report["is_newest_version"] is True and report["inputs"] == {"id": 8}
     assert [x["line"] for x in report["source"]] == [3, 4, 5, 6, 7, 8][:5]
@@ -195,7 +195,7 @@ def test_json_shape(env):
     by_name = {x["name"]: x for x in report["locals"]}
     assert list(by_name) == ["Inputs", "order", "note", "blob", "deadline"]
     assert by_name["note"]["value"] == {"$": "undefined"} and by_name["note"]["text"] == "undefined"
-    assert by_name["deadline"]["value"] == {"$": "promise", "kind": "timer", "key": "0.1"}
+    assert by_name["deadline"]["value"] == {"$": "promise", "kind": "timer", "key": "0.1", "state": "pending"}
     assert by_name["blob"]["value"] == "x" * 500  # whole in `value`, elided in `text`
     assert by_name["order"]["value"] == {"id": 8.0, "items": ["apple", "pear"], "total": 12.5}
     waits = {w["await_key"]: w for w in report["waiting"]}

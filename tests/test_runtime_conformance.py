@@ -18,6 +18,9 @@ How the run is set up so that it is comparable with the in-process model
   no pending or running task, no due timer), the driver moves every pending
   timer earlier by the same amount so the earliest one is due now: the clock
   jumps, as the model's does, and `Timer.delay(86400)` takes milliseconds.
+  From the first jump on, the pending timers sit at their virtual distance
+  from now, so a timer made after it is scheduled as is: timers made at
+  different virtual times (by async functions in flight) keep their order.
 
 The programs in DIFFERENT depend on how the model orders a zero-delay timer
 against a task; on a real system that order is a race (and the virtual clock
@@ -68,11 +71,14 @@ def workflow_name(key: str) -> str:
     return "p_" + re.sub(r"[^A-Za-z0-9_]", "_", key.removesuffix(".flow"))
 
 
+JUMPED = [False]  # whether the driver has moved the virtual clock on yet
+
+
 class VirtualClockEngine(Engine):
-    """Schedules every timer FAR seconds late; the driver below brings them back when idle."""
+    """Schedules every timer FAR seconds late until the first jump; the driver below brings them back."""
 
     def schedule(self, conn, run_id, settled, out, kind, key, spec, depth=0):
-        if kind == "timer":
+        if kind == "timer" and not JUMPED[0]:
             spec = {**spec, "seconds": spec["seconds"] + FAR}
         super().schedule(conn, run_id, settled, out, kind, key, spec, depth)
 
@@ -128,6 +134,7 @@ def drive(db_url: str, ids: list[str]) -> dict[str, int]:
                 if not s["timers"]:
                     break  # idle for good: what is unfinished stays suspended
                 conn.execute(JUMP_SQL)
+                JUMPED[0] = True
                 conn.execute("SELECT pg_notify('rhythm_work', '')")
                 jumps += 1
             time.sleep(0.002)
@@ -140,6 +147,7 @@ def drive(db_url: str, ids: list[str]) -> dict[str, int]:
 def results(db_url, tmp_path_factory) -> dict[str, Any]:
     """Run every program on Postgres; {key: {"status", "output"/"error"} or {"compile_error": text}}."""
     started = time.monotonic()
+    JUMPED[0] = False
     flows = tmp_path_factory.mktemp("conformance") / "workflows"
     (flows / "compiled").mkdir(parents=True)
     out: dict[str, Any] = {}

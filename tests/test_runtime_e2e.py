@@ -527,6 +527,37 @@ def test_worker_killed_during_a_task(own_db, tmp_path):
         client.close()
 
 
+def test_worker_killed_while_async_functions_are_suspended(own_db, tmp_path):
+    """SIGKILL while a run waits inside nested async functions: each frame resumes at its own await on
+    another worker, nothing before it runs again, and only the killed task runs twice."""
+    url, started = own_db
+    project = Project(tmp_path / "app")
+    started.append(first := WorkerProcess(project, url, lease_seconds=1))
+    client = SyncRhythmClient(url)
+    try:
+        t = tag()
+        handle = client.start_workflow("async_lanes", {"tag": t, "slow": "b-1"})
+        wait_for(lambda: project.events(task="crashy", tag=f"{t}-b-1"), what="lane b's second step to start")
+
+        def suspended_in_lane_b():  # lane("b") waits inside step("b", 1): two frames, their own state and locals
+            snapshot = run_row(url, handle.id)["snapshot"]
+            frames = (snapshot or {}).get("data", {}).get("F", {})
+            return sorted((int(f["fn"]), f["L"].get("lane", f["L"].get("name"))) for f in frames.values()) == [
+                (1, "b"), (2, "b")]
+
+        wait_for(suspended_in_lane_b, what="lanes a and c to finish, the run waiting inside lane b")
+        first.kill()
+        started.append(second := WorkerProcess(project, url, lease_seconds=1))
+        assert handle.result(30) == {"lanes": [["a0", "a1"], ["b0", "b1"], ["c0", "c1"]], "done": ["a", "c", "b"]}
+        starts = {f"{lane}-{i}": [e["pid"] for e in project.events(task="crashy", tag=f"{t}-{lane}-{i}", event="start")]
+                  for lane in "abc" for i in range(2)}
+        assert starts == {"a-0": [first.pid], "a-1": [first.pid], "b-0": [first.pid], "b-1": [first.pid, second.pid],
+                          "c-0": [first.pid], "c-1": [first.pid]}
+        assert_one_task_row_per_await(url, handle.id, 6)
+    finally:
+        client.close()
+
+
 LOOPS = 900_000  # about 1.5 s of workflow code in one activation, within the step budget
 
 

@@ -95,7 +95,7 @@ def graph_cmd(workflow, run_id, fmt, database_url) -> None:
     except RhythmError as e:
         _fail(str(e))
     try:
-        machine = compile_source(source, str(path) if from_file else f"{name}.flow", name=name, fmt=False).machine
+        machine = compile_source(source, str(path) if from_file else f"{name}.flow", name=name, fmt=False).module
     except CompileError as e:
         click.echo(render_all(e.diagnostics, e.source, sys.stderr.isatty()), err=True)
         sys.exit(1)
@@ -111,7 +111,7 @@ def graph_cmd(workflow, run_id, fmt, database_url) -> None:
             current = None
         comments.append(f"run {run_id}: {position['status']}" + (f", state {current}" if current is not None else ""))
     graph = build_graph(machine, source, current)
-    graph.comments = comments
+    graph.comments = comments + graph.comments
     if position:
         graph.visited = position["visited"] & {st.id for st in machine.states}
     click.echo(render(graph, fmt), nl=False)

@@ -13,7 +13,7 @@ from functools import cached_property
 from rhythm_compiler import ast as A
 from rhythm_compiler.check import check
 from rhythm_compiler.diagnostics import CompileError, Diagnostic
-from rhythm_compiler.ir import StateMachine, Yield
+from rhythm_compiler.ir import ModuleIR, Yield
 from rhythm_compiler.lower import lower
 from rhythm_compiler.parse import parse
 from rhythm_compiler.references import Reference, references
@@ -43,8 +43,8 @@ class Analysis:
         return sorted(self.resolution.bindings, key=lambda n: (n.span.line, n.span.col))
 
     @cached_property
-    def machine(self) -> StateMachine | None:
-        """The state machine (for state numbers); None while the document has errors."""
+    def machine(self) -> ModuleIR | None:
+        """The state machines of the body and its functions (for state numbers); None while the document has errors."""
         if self.program is None or any(d.severity == "error" for d in self.diagnostics):
             return None
         try:

@@ -110,6 +110,30 @@ def update_prop(obj, key, delta: float, prefix: bool):
     return old + delta if prefix else old
 
 
+def env(up) -> _js.Env:
+    """A scope's environment record (captured variables), linked to the enclosing one."""
+    record = _js.Env()
+    if up is not None:
+        record["@up"] = up
+    return record
+
+
+def env_copy(record: _js.Env) -> _js.Env:
+    """The next iteration's copy of a `for (let …)` loop's record: closures of earlier iterations keep theirs."""
+    return _js.Env(record)
+
+
+def closure(fid: int, record) -> _js.JSClosure:
+    return _js.JSClosure(fid, record)
+
+
+def named_closure(fid: int, up, name: str) -> _js.JSClosure:
+    """`function g() { … }` as an expression: g is bound, inside, in a record of its own."""
+    record = env(up)
+    fn = record[name] = _js.JSClosure(fid, record)
+    return fn
+
+
 def library_function(name: str) -> _js.JSFunction:
     """`Math.floor` or `Task.run` read as a value: a function (typeof says so)."""
     return _js.global_function(name)

@@ -33,6 +33,13 @@ TOO_DEEP_MESSAGE = "the workflow's data is nested too deeply (Rhythm's limit is 
 # What one activation remembers for the step history: the states of the awaits it passed and the
 # catch/finally routes a thrown value took, each list cut to this many entries.
 MAX_TRAIL = 64
+# Python frames a run may nest. A call of a workflow function costs up to about eight (a callback of a
+# library method that starts an async function), so this leaves room for execution/frames.py's
+# MAX_CALL_DEPTH nested calls. Python-to-Python calls use no C stack (CPython 3.11+), and a worker
+# thread's default 8 MB stack holds this many resumed generators with room to spare.
+RECURSION_LIMIT = 10_000
+if sys.getrecursionlimit() < RECURSION_LIMIT:
+    sys.setrecursionlimit(RECURSION_LIMIT)
 
 
 def json_text(value) -> str:
@@ -110,23 +117,21 @@ class Settlement:
 Scheduler = Callable[[str, str, dict], None]
 
 
-class Frame:
-    """The `S` of generated code: state, try routing, and the workflow commands."""
+class Commands:
+    """What one activation offers generated code besides a frame's state: the workflow commands (Task.run,
+    Timer.delay, …, keyed per await site), the step budget and the step trail."""
+
+    __slots__ = ("module", "run_id", "workflow_name", "scheduler", "born", "seq", "budget", "trail", "routes",
+                 "__dict__")
 
     def __init__(self, module, run_id: str, scheduler: Scheduler, budget: int = DEFAULT_STEP_BUDGET):
         self.module = module
         self.run_id = run_id
         self.workflow_name = module.WORKFLOW
         self.scheduler = scheduler
-        self.state = 0
         self.born = -1  # the highest settlement seq this activation started with (see Promise.born)
         self.seq: dict[str, int] = {}
-        self.completions: dict[str, list] = {}
         self.budget = budget
-        self.value = _js.UNDEFINED
-        self.error = None
-        self.thrown = _js.UNDEFINED
-        self.retval = _js.UNDEFINED
         self.trail: list[int] = []  # resume states of the awaits passed (see MAX_TRAIL)
         self.routes: list[list] = []  # [from state, to state, "catch"|"finally", thrown message, .flow line]
 
@@ -134,15 +139,9 @@ class Frame:
         if len(self.trail) < MAX_TRAIL:
             self.trail.append(state)
 
-    def routed(self, to: int, how: str, exc: _js.JSThrow, line: int) -> None:
-        if len(self.routes) < MAX_TRAIL:
-            value = exc.value
-            message = value.message if isinstance(value, _js.JSError) else _js.to_string(value)
-            self.routes.append([self.state, to, how, clip(message, 200), line])
-
-    def thrown_line(self, exc: _js.JSThrow) -> int:
-        """The `.flow` line a value was thrown at (kept across a `finally` that awaited before rethrowing it)."""
-        return getattr(exc, "thrown_at", None) or _located(self.module, exc.__traceback__, self.state)["line"]
+    def leaf(self, kind: str, key: str) -> _js.Promise:
+        """The promise of a command (code shapes 1-5: settled lazily, see `settle`)."""
+        return _js.Promise(kind, key)
 
     # -- workflow commands ----------------------------------------------------------
     def _key(self, site: int) -> str:
@@ -157,7 +156,7 @@ class Frame:
         data, text = _checked_json(f"Task.run({name!r}) payload", payload)
         key = self._key(site)
         self.scheduler("task", key, {"name": name, "payload": data, "payload_json": text})
-        return _js.Promise("task", key)
+        return self.leaf("task", key)
 
     def timer(self, site: int, seconds=_js.UNDEFINED) -> _js.Promise:
         secs = _js.to_number(seconds)
@@ -172,12 +171,12 @@ class Frame:
         secs = min(max(0.0, secs), sys.float_info.max)
         key = self._key(site)
         self.scheduler("timer", key, {"seconds": secs})
-        return _js.Promise("timer", key)
+        return self.leaf("timer", key)
 
     def signal(self, site: int, name=_js.UNDEFINED) -> _js.Promise:
         key = self._key(site)
         self.scheduler("signal", key, {"name": _js.to_string(name)})
-        return _js.Promise("signal", key)
+        return self.leaf("signal", key)
 
     def child(self, site: int, name=_js.UNDEFINED, inputs=_js.UNDEFINED) -> _js.Promise:
         if not isinstance(name, str):
@@ -186,7 +185,7 @@ class Frame:
                                                                               inputs)
         key = self._key(site)
         self.scheduler("child", key, {"name": name, "inputs": data, "inputs_json": text})
-        return _js.Promise("child", key)
+        return self.leaf("child", key)
 
     def combine(self, kind: str, items=_js.UNDEFINED) -> _js.Promise:
         """Promise.all/any/race/allSettled over an array or a string's characters; anything else gives a
@@ -196,6 +195,34 @@ class Frame:
         elif not isinstance(items, list):
             return _js.Promise("rejected", None, [_not_iterable(items)], self.born)
         return _js.Promise(kind, None, list(items), self.born)
+
+    def tick(self) -> None:
+        self.budget -= 1
+        if self.budget < 0:
+            raise BudgetExceeded()
+
+
+class Frame(Commands):
+    """The `S` of generated code: state, try routing, and (code shapes 1-5) the workflow commands."""
+
+    def __init__(self, module, run_id: str, scheduler: Scheduler, budget: int = DEFAULT_STEP_BUDGET):
+        super().__init__(module, run_id, scheduler, budget)
+        self.state = 0
+        self.completions: dict[str, list] = {}
+        self.value = _js.UNDEFINED
+        self.error = None
+        self.thrown = _js.UNDEFINED
+        self.retval = _js.UNDEFINED
+
+    def routed(self, to: int, how: str, exc: _js.JSThrow, line: int) -> None:
+        if len(self.routes) < MAX_TRAIL:
+            value = exc.value
+            message = value.message if isinstance(value, _js.JSError) else _js.to_string(value)
+            self.routes.append([self.state, to, how, clip(message, 200), line])
+
+    def thrown_line(self, exc: _js.JSThrow) -> int:
+        """The `.flow` line a value was thrown at (kept across a `finally` that awaited before rethrowing it)."""
+        return getattr(exc, "thrown_at", None) or _located(self.module, exc.__traceback__, self.state)["line"]
 
     # -- resuming and error routing (called by generated code) ------------------------
     def resume(self):
@@ -209,11 +236,6 @@ class Frame:
     def take_thrown(self):
         value, self.thrown = self.thrown, _js.UNDEFINED
         return value
-
-    def tick(self) -> None:
-        self.budget -= 1
-        if self.budget < 0:
-            raise BudgetExceeded()
 
     def catch(self, exc: _js.JSThrow) -> None:
         """Route a thrown value to the innermost catch or finally around the state."""
@@ -293,20 +315,25 @@ def leaf_keys(p) -> list[str]:
 
 
 def reachable_keys(root) -> set[str]:
-    """Leaf await keys of every promise reachable from `root` (the rest is garbage)."""
+    """Await keys of every unsettled leaf promise reachable from `root` (the rest is garbage)."""
     keys: set[str] = set()
     seen: set[int] = set()
     stack = [root]
     while stack:
         v = stack.pop()
-        if isinstance(v, (list, dict, _js.Promise, _js.JSError, _js.JSFunction)):
+        if isinstance(v, (list, dict, _js.Promise, _js.JSError, _js.JSFunction, _js.JSClosure)):
             if id(v) in seen:
                 continue
             seen.add(id(v))
         if isinstance(v, _js.Promise):
-            if v.key is not None:
+            if v.key is not None and v.state in (None, "pending"):
                 keys.add(v.key)
             stack.extend(v.items or ())
+            if v.state is not None:  # code shape 6 on: what it settled with, and what reacts to it
+                stack.append(v.value)
+                stack.extend(v.reactions or ())
+        elif isinstance(v, _js.JSClosure):
+            stack.append(v.env)
         elif isinstance(v, list):
             stack.extend(v)
         elif isinstance(v, dict):
@@ -317,6 +344,45 @@ def reachable_keys(root) -> set[str]:
         elif isinstance(v, _js.JSFunction):
             stack.append(v.this)
     return keys
+
+
+def waiting_keys(data: dict) -> list[str]:
+    """The await keys whose settlement wakes a suspended run, from its decoded snapshot data: the leaves
+    of what the body awaits (code shapes 1-5), or the task, timer, signal and child promises something
+    reacts to (shape 6 on: execution/frames.py keeps them in "H")."""
+    waits = [data.get("W")] + [f.get("W") for f in (data.get("F") or {}).values()]
+    if any(isinstance(p, _js.Promise) and p.state is not None for p in waits) or "H" in data:
+        keys = [p.key for p in data.get("H") or () if p.state == "pending"]
+        for p in waits:  # what a frame awaits wakes it (its reaction is implied, see frames.py)
+            if isinstance(p, _js.Promise):
+                keys += [k for k in _pending_leaves(p) if k not in keys]
+        return keys
+    return leaf_keys(data["W"])
+
+
+def _pending_leaves(p) -> list[str]:
+    """The unsettled task/timer/signal/child promises a (code shape 6) promise depends on."""
+    out, seen, stack = [], set(), [p]
+    while stack:
+        q = stack.pop()
+        if not isinstance(q, _js.Promise) or id(q) in seen or q.state in ("fulfilled", "rejected"):
+            continue
+        seen.add(id(q))
+        if q.key is not None:
+            out.append(q.key)
+        elif q.state == "locked":
+            stack.append(q.value)
+        else:
+            stack.extend(reversed(q.items or ()))
+    return out
+
+
+def completion_records(data: dict) -> list:
+    """The completion records (pending returns, throws and jumps through `finally`) of every frame."""
+    records = list((data.get("C") or {}).values())
+    for frame in (data.get("F") or {}).values():
+        records += list((frame.get("C") or {}).values())
+    return records
 
 
 def settle(p, settled: dict[str, Settlement]) -> tuple[str, object, tuple]:
@@ -432,7 +498,11 @@ def activate(module, snapshot: dict, settled: dict[str, Settlement], run_id: str
 
     `cancel`: an error thrown at the await the snapshot is stopped at, whatever
     it awaits, as a failed task's error would be (cancellation runs the
-    workflow's catch and finally blocks; see execution/cancellation.py)."""
+    workflow's catch and finally blocks; see execution/cancellation.py).
+
+    Code shape 6 on (functions, JavaScript's promises) runs on execution/frames.py; shapes 1-5 here."""
+    if getattr(module, "SHAPE", 5) >= 6:
+        return _frames().activate(module, snapshot, settled, run_id, scheduler, budget, max_snapshot, cancel)
     data = _js.decode_snapshot(snapshot["data"])
     S = Frame(module, run_id, scheduler, budget)
     S.state = snapshot["state"]
@@ -454,6 +524,19 @@ def activate(module, snapshot: dict, settled: dict[str, Settlement], run_id: str
     if outcome.status == "failed" and outcome.error.get("type") != "SnapshotTooLarge":
         outcome.failed_locals = L
     return outcome
+
+
+def _frames():
+    """execution/frames.py (it imports this module, so it is imported on first use)."""
+    global _FRAMES
+    if _FRAMES is None:
+        from rhythm_runtime.execution import frames
+
+        _FRAMES = frames
+    return _FRAMES
+
+
+_FRAMES = None
 
 
 def _deliver(S: Frame, status: str, value) -> None:
@@ -581,13 +664,23 @@ def _thrown_name(value) -> str:
 
 
 def _located(module, tb, state: int) -> dict:
+    """Where an error happened: the innermost line of generated code in the traceback (the body's or a
+    function's), else the line of `state`."""
     line = module.STATE_LINES.get(state, 0)
-    code = module.body.__code__
+    codes = _module_codes(module)
     while tb is not None:
-        if tb.tb_frame.f_code is code:
+        if tb.tb_frame.f_code in codes:
             line = flow_line(module, tb.tb_lineno) or line
         tb = tb.tb_next
     return {"file": module.SOURCE_FILE, "line": line, "state": state}
+
+
+def _module_codes(module) -> frozenset:
+    codes = getattr(module, "_CODES", None)
+    if codes is None:
+        functions = getattr(module, "FUNCTIONS", {})
+        codes = module._CODES = frozenset([module.body.__code__, *(f.__code__ for f in functions.values())])
+    return codes
 
 
 def flow_line(module, py_line: int) -> int:

@@ -1,8 +1,10 @@
 """A workflow's state machine as a graph: Mermaid `flowchart TD`, Graphviz `digraph` text, or SVG.
 
-Pure: built from the compiler's IR (`compile_source(...).machine` and its
-`edges()`), never from generated text, so the graph shows exactly the states
-the runtime numbers in snapshots. One node per state, labelled
+Pure: built from the compiler's IR (`compile_source(...).module`, or one
+`StateMachine`, and their `edges()`), never from generated text, so the graph
+shows exactly the states the runtime numbers in snapshots. Each async
+function's machine is a group of its own (a Mermaid subgraph, a Graphviz
+cluster); functions that never await are plain Python and have no states. One node per state, labelled
 `state N · line L: <source text>`; edges are the IR's jumps, branches
 (true/false), awaits, fallthroughs (next), try entries (catch/finally) and
 where a finally's end goes on to (after finally). Awaits are purple: blue
@@ -16,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html import escape
 
-from rhythm_compiler.ir import StateMachine
+from rhythm_compiler.ir import ModuleIR, StateMachine
 
 # Longest source text shown in a node label.
 LABEL_TEXT_AT = 80
@@ -31,14 +33,26 @@ class Graph:
     current: int | None = None
     comments: list[str] = field(default_factory=list)
     visited: set[int] = field(default_factory=set)  # states a run has been in (its step history)
+    groups: list[tuple[str, str, list[int]]] = field(default_factory=list)  # (id, title, states): a function's
 
 
-def build_graph(machine: StateMachine, source: str, current: int | None = None) -> Graph:
-    """Nodes and edges of `machine`; `current` is a state to highlight (a run's)."""
+def build_graph(machine: StateMachine | ModuleIR, source: str, current: int | None = None) -> Graph:
+    """Nodes and edges of a workflow's machines (or of one); `current` is a state to highlight (a run's)."""
     lines = source.splitlines()
-    nodes = [(st.id, node_label(st.id, st.line, lines)) for st in machine.states]
+    module = machine if isinstance(machine, ModuleIR) else None
+    states = module.states if module else machine.states
+    nodes = [(st.id, node_label(st.id, st.line, lines)) for st in states]
     edges = list(dict.fromkeys(machine.edges()))  # a state may jump to one target twice
-    return Graph(machine.name, nodes, edges, current)
+    graph = Graph(module.main.name if module else machine.name, nodes, edges, current)
+    if module:
+        for f in module.functions:
+            if f.machine is not None:
+                title = f"{'async ' if f.kind == 'async' else ''}function {f.name} · line {f.line}"
+                graph.groups.append((f"f{f.fid}", title, [st.id for st in f.machine.states]))
+        plain = [f"{f.name} (line {f.line})" for f in module.functions if f.machine is None]
+        if plain:
+            graph.comments.append("functions that never await (no states): " + ", ".join(plain))
+    return graph
 
 
 def node_label(state: int, line: int | None, lines: list[str]) -> str:
@@ -70,8 +84,15 @@ AWAIT_COLOR = "#7c3aed"  # not the blue of visited states
 def to_mermaid(graph: Graph) -> str:
     out = ["flowchart TD"]
     out += [f"    %% {c}" for c in graph.comments]
+    grouped = {s: gid for gid, _title, states in graph.groups for s in states}
     for state, label in graph.nodes:
-        out.append(f'    s{state}["{_mermaid_text(label)}"]')
+        if state not in grouped:
+            out.append(f'    s{state}["{_mermaid_text(label)}"]')
+    labels = dict(graph.nodes)
+    for gid, title, states in graph.groups:
+        out.append(f'    subgraph {gid}["{_mermaid_text(title)}"]')
+        out += [f'        s{state}["{_mermaid_text(labels[state])}"]' for state in states]
+        out.append("    end")
     for a, b, kind in graph.edges:
         out.append(f"    s{a} {_MERMAID_ARROW.get(kind, f'-->|{kind}|')} s{b}")
     awaits = [str(i) for i, (_a, _b, kind) in enumerate(graph.edges) if kind == "await"]
@@ -109,6 +130,9 @@ def to_dot(graph: Graph) -> str:
         extra = (', style="filled,bold", fillcolor="#ffe08a", penwidth=3' if state == graph.current
                  else ', style=filled, fillcolor="#dbeafe"' if state in graph.visited else "")
         out.append(f"    s{state} [label={_dot_string(label)}{extra}];")
+    for gid, title, states in graph.groups:
+        out.append(f"    subgraph cluster_{gid} {{ label={_dot_string(title)}; "
+                   + " ".join(f"s{state};" for state in states) + " }")
     for a, b, kind in graph.edges:
         style = _DOT_STYLE.get(kind, f"label={_dot_string(kind)}")
         out.append(f"    s{a} -> s{b}" + (f" [{style}]" if style else "") + ";")

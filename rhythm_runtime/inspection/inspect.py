@@ -17,7 +17,7 @@ from __future__ import annotations
 import ast
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -177,9 +177,11 @@ class Tables:
     state_lines: dict[int, int]
     sites: dict[int, tuple[str, int]]
     note: str | None = None  # why these came from a recompile instead of the stored module
+    # function id -> (name, .flow line, kind, first state, parameter count) (code shape 6 on)
+    functions: dict[int, tuple] = field(default_factory=dict)
 
 
-_TABLE_NAMES = {"SOURCE_FILE", "STATE_LINES", "SITES"}
+_TABLE_NAMES = {"SOURCE_FILE", "STATE_LINES", "SITES", "FUNCTION_INFO"}
 
 
 def module_tables(version_row: dict) -> Tables:
@@ -190,7 +192,8 @@ def module_tables(version_row: dict) -> Tables:
     try:
         found = _literals(code)
         return Tables(found["SOURCE_FILE"], dict(found["STATE_LINES"]),
-                      {k: (v[0], v[1]) for k, v in found["SITES"].items()})
+                      {k: (v[0], v[1]) for k, v in found["SITES"].items()}, None,
+                      dict(found.get("FUNCTION_INFO", {})))
     except (SyntaxError, ValueError, KeyError, TypeError, IndexError):
         return _recompiled(version_row, f"the stored module of {name!r} has no readable state tables")
 
@@ -208,10 +211,11 @@ def _recompiled(version_row: dict, why: str) -> Tables:
     from rhythm_compiler import compile_source
 
     name = version_row["name"]
-    machine = compile_source(version_row["source"], f"{name}.flow", name=name, fmt=False).machine
-    return Tables(f"{name}.flow", {st.id: st.line for st in machine.states},
-                  {s.id: (s.kind, s.line) for s in machine.sites},
-                  f"{why}; line numbers come from compiling the stored source again")
+    module = compile_source(version_row["source"], f"{name}.flow", name=name, fmt=False).module
+    return Tables(f"{name}.flow", {st.id: st.line for st in module.states},
+                  {s.id: (s.kind, s.line) for s in module.sites},
+                  f"{why}; line numbers come from compiling the stored source again",
+                  {f.fid: (f.name, f.line, f.kind, f.first_state, f.params) for f in module.functions})
 
 
 # -- values as text ---------------------------------------------------------------------------
@@ -256,6 +260,8 @@ def _text(v, indent: int | None, depth: int, open_: set) -> str:
         return f"<promise {_promise_text(v, open_)}>"
     if t is _js.JSFunction:
         return f"<function {v.name}>"
+    if t is _js.JSClosure:
+        return f"<function f{v.fid}>"
     if t is _js.JSError:
         extra = f" {_text(v.props, None, depth, open_)}" if v.props else ""
         return f"<{v.name}: {v.message}{extra}>" if v.message else f"<{v.name}{extra}>"
@@ -263,7 +269,7 @@ def _text(v, indent: int | None, depth: int, open_: set) -> str:
         return _js.to_string(v)
     if t is _js.MatchArray:
         t, v = list, list(v)
-    if t is not list and t is not dict:
+    if t is not list and t is not dict and t is not _js.Env:
         return f"<{t.__name__}>"
     if id(v) in open_:
         return "[Circular]"
@@ -273,7 +279,8 @@ def _text(v, indent: int | None, depth: int, open_: set) -> str:
             items = [_text(x, indent, depth + 1, open_) for x in v]
             opening, closing = "[", "]"
         else:
-            items = [f"{_quote(k)}: {_text(v[k], indent, depth + 1, open_)}" for k in _js.own_keys(v)]
+            keys = _js.own_keys(v) if t is dict else list(v)
+            items = [f"{_quote(k)}: {_text(v[k], indent, depth + 1, open_)}" for k in keys]
             opening, closing = "{", "}"
     finally:
         open_.discard(id(v))
@@ -286,8 +293,12 @@ def _text(v, indent: int | None, depth: int, open_: set) -> str:
 
 
 def _promise_text(p, open_: set) -> str:
+    if p.state in ("fulfilled", "rejected"):
+        return f"{p.kind} {p.key + ' ' if p.key else ''}{p.state}"
     if p.key is not None:
         return f"{p.kind} {p.key}"
+    if p.items is None:
+        return p.kind
     parts = [_promise_text(x, open_) if isinstance(x, _js.Promise) else _text(x, None, 0, open_)
              for x in p.items or ()]
     return f"{p.kind} [{', '.join(parts)}]"
@@ -385,6 +396,7 @@ def _report(run, version, newest, tasks, timers, children, unread, full, history
         "source": [],
         "locals": [],
         "locals_note": None,
+        "frames": [],
         "awaiting": None,
         "waiting": [],
         "signal_waits": [],
@@ -401,6 +413,7 @@ def _report(run, version, newest, tasks, timers, children, unread, full, history
         report["line"] = tables.state_lines.get(state) if state != DONE else _waited_line(data["W"], tables)
         if status != "completed":
             report["locals"] = _locals(data["L"], full)
+            report["frames"] = _frames(data, tables, full)
         if status in FINAL:
             report["locals_note"] = (f"as saved at the last await (state {state}, line {report['line'] or '?'}); "
                                      f"later changes were never saved")
@@ -414,6 +427,10 @@ def _report(run, version, newest, tasks, timers, children, unread, full, history
         return report
     report["awaiting"] = awaiting_text(data["W"])
     kinds = _leaf_kinds(data["W"], {})
+    for p in data.get("H") or ():
+        _leaf_kinds(p, kinds)
+    for rec in (data.get("F") or {}).values():
+        _leaf_kinds(rec.get("W"), kinds)
     report["waiting"] = _waits(list(run["waiting"] or []), kinds, run, tables, tasks, timers, children)
     awaited = set(run["waiting"] or [])
     report["signal_waits"] = [{"await_key": k, "name": n, "awaited": k in awaited} for k, n in run["signal_waits"]]
@@ -506,12 +523,72 @@ def _site(key: str) -> int:
 
 
 def _locals(L: dict, full: bool) -> list[dict]:
+    """A frame's variables: its locals, and the captured ones in its environment records (`@e1`)."""
     out = []
     for slot, value in L.items():
+        if type(value) is _js.Env and slot.startswith("@e"):
+            for name, captured in value.items():
+                if name != "@up":
+                    out.append({"name": name, "slot": f"{slot}.{name}",
+                                "value": _js.encode_snapshot(_shown(captured, {})), "text": show_value(captured, full)})
+            continue
         if slot.startswith("@"):
             continue  # the compiler's temporaries
         name = slot.split("@", 1)[0]
-        out.append({"name": name, "slot": slot, "value": _js.encode_snapshot(value), "text": show_value(value, full)})
+        out.append({"name": name, "slot": slot, "value": _js.encode_snapshot(_shown(value, {})),
+                    "text": show_value(value, full)})
+    return out
+
+
+def _shown(v, memo: dict):
+    """A value as a person reads it: a promise (code shape 6 on) with its kind, key, state and result but
+    not the reactions the runtime keeps on it; a function as its code id (not its captured variables)."""
+    t = type(v)
+    if t is float or t is str or t is bool or v is None or v is _js.UNDEFINED:
+        return v
+    if id(v) in memo:
+        return memo[id(v)]
+    if t is _js.Promise:
+        out = memo[id(v)] = _js.Promise(v.kind, v.key, None, v.born, v.state)
+        if v.items is not None:
+            out.items = [_shown(x, memo) for x in v.items]
+        if v.state in ("fulfilled", "rejected"):
+            out.value = _shown(v.value, memo)
+        return out
+    if t is _js.JSClosure:
+        memo[id(v)] = out = _js.JSClosure(v.fid, None)
+        return out
+    if t is list:
+        out = memo[id(v)] = []
+        out.extend(_shown(x, memo) for x in v)
+        return out
+    if t is dict or t is _js.Env:
+        out = memo[id(v)] = t()
+        for k, x in v.items():
+            out[k] = _shown(x, memo)
+        return out
+    if t is _js.JSError:
+        out = memo[id(v)] = _js.JSError(v.name, v.message)
+        out.props = _shown(v.props, memo)
+        if v.hidden:
+            out.hidden = _shown(v.hidden, memo)
+        return out
+    if t is _js.JSFunction:
+        return _js.JSFunction(v.name, _shown(v.this, memo), v.impl)
+    return v
+
+
+def _frames(data: dict, tables: Tables, full: bool) -> list[dict]:
+    """The async function calls in flight (code shape 6 on): which function, where, its variables, what it
+    awaits."""
+    out = []
+    for frame_id, rec in (data.get("F") or {}).items():
+        fid, state = int(rec["fn"]), int(rec["state"])
+        name = tables.functions.get(fid, (f"f{fid}",))[0]
+        waits = rec.get("W")
+        out.append({"id": int(frame_id), "function": name, "fid": fid, "state": state,
+                    "line": tables.state_lines.get(state), "awaiting": awaiting_text(waits),
+                    "locals": _locals(rec["L"], full)})
     return out
 
 
@@ -595,6 +672,17 @@ def render_report(r: dict, history: int = HISTORY_SHOWN) -> str:
         for x in r["locals"]:
             label = _local_label(x).ljust(width)
             out.append(f"  {label} = {_indent(x['text'], width + 5)}")
+
+    if r.get("frames"):
+        out += ["", "async functions in flight"]
+        for f in r["frames"]:
+            at = f"{r['file']}:{f['line']}" if f["line"] else r["file"]
+            waiting = f", awaiting {f['awaiting']}" if f["awaiting"] else ""
+            out.append(f"  #{f['id']} {f['function']} at {at} (state {f['state']}){waiting}")
+            if f["locals"]:
+                width = min(max(len(_local_label(x)) for x in f["locals"]), 24)
+                for x in f["locals"]:
+                    out.append(f"      {_local_label(x).ljust(width)} = {_indent(x['text'], width + 9)}")
 
     title, lines = wait_summary(r)
     if title:

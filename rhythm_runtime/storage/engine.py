@@ -33,7 +33,9 @@ from psycopg.types.json import Json, Jsonb
 from rhythm_runtime.errors import RhythmError, StorageError
 from rhythm_runtime.execution import values as _js
 from rhythm_runtime.execution.cancellation import cancelled_error, cancelled_payload, status_after_cancel
-from rhythm_runtime.execution.machine import MAX_SNAPSHOT_BYTES, MAX_TRAIL, Settlement, activate, new_snapshot, reachable_keys
+from rhythm_runtime.execution.machine import (
+    MAX_SNAPSHOT_BYTES, MAX_TRAIL, Settlement, activate, completion_records, new_snapshot, reachable_keys,
+)
 from rhythm_runtime.storage.queries import (TASK_NAME_LOCK_CLASS, Q, RunIdConflict, UnknownWorkflow, child_run_id,
                                             error_payload, history_limit, insert_run, insert_task_as_registered,
                                             json_param, json_text, settle)
@@ -135,7 +137,7 @@ def _rewind(row: dict, roots: dict, catches: list) -> Json | None:
     up) until no `finally` holds one any more, with the catch/finally routes
     taken since (a failure shows them).
     """
-    if not any(isinstance(r, list) and r and r[0] == "throw" for r in roots["C"].values()):
+    if not any(isinstance(r, list) and r and r[0] == "throw" for r in completion_records(roots)):
         return None
     old = row["rewind"] or {"snapshot": row["snapshot"], "inbox": row["inbox"],
                             "waiting": list(row["waiting"] or []), "signal_waits": row["signal_waits"]}

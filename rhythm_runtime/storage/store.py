@@ -19,7 +19,7 @@ from psycopg.types.json import Json, Jsonb
 from rhythm_runtime.errors import RhythmError, StorageError
 from rhythm_runtime.execution import values as _js
 from rhythm_runtime.execution.cancellation import CANCELLED_MESSAGE, cancelled_payload
-from rhythm_runtime.execution.machine import leaf_keys, reachable_keys
+from rhythm_runtime.execution.machine import reachable_keys, waiting_keys
 from rhythm_runtime.storage.engine import WorkerCalls
 from rhythm_runtime.storage.queries import (Q, RunIdConflict, UnknownWorkflow, error_payload, history_limit, insert_run,
                                             insert_task_as_registered, json_text, settle)
@@ -257,7 +257,7 @@ def _retry(conn, run_id: str, version: str | None, keep: int) -> dict:
     data = _js.decode_snapshot(snapshot["data"]) if snapshot else {"W": None}
     live = reachable_keys(data) if snapshot else set()
     inbox = dict(base["inbox"])
-    waiting = leaf_keys(data["W"])
+    waiting = waiting_keys(data)
     redo = _Redo(conn, seq, live, set(waiting), inbox)
     redo.tasks(tasks)
     redo.children(conn.execute(Q["run_children_all"], dict(id=run_id)).fetchall())

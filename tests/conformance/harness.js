@@ -28,6 +28,10 @@
 //   named "WorkflowError" carrying the child's error message.
 // * Result: {status: "completed", output} | {status: "failed", error:
 //   {message, type}} | {status: "suspended"} (queue empty, body waiting).
+// * An unhandled rejection fails the run with its reason, as it ends a Node
+//   process, except for what Rhythm treats as fire and forget: the promises
+//   of Task.run, Timer.delay, Signal.next, Workflow.run and of the
+//   combinators (Promise.all/any/race/allSettled, Task.all/any/race).
 "use strict";
 
 const fs = require("fs");
@@ -41,9 +45,32 @@ const MAX_EVENTS = 100000;
 const AsyncFunction = (async function () {}).constructor;
 const PARAMS = ["Inputs", "Task", "Timer", "Signal", "Workflow", "Context", "Promise"];
 
-// Fire-and-forget tasks that fail reject promises nobody awaits: that is fine.
-process.on("unhandledRejection", () => {});
+// Fire-and-forget promises that fail are ignored; any other unhandled rejection fails the run.
+const fireAndForget = new WeakSet();
+let activeWorld = null;
+function forgettable(p) {
+  fireAndForget.add(p);
+  return p;
+}
+process.on("unhandledRejection", (reason, promise) => {
+  if (!fireAndForget.has(promise) && activeWorld !== null) activeWorld.unhandled(reason);
+});
 process.on("rejectionHandled", () => {});
+
+// The Promise global of a program: native promises, with the combinators' results marked fire and forget.
+const NativePromise = Promise;
+function makePromiseGlobal() {
+  function FlowPromise(executor) {
+    if (!new.target) throw new TypeError("Promise constructor cannot be invoked without 'new'");
+    return new NativePromise(executor);
+  }
+  FlowPromise.resolve = (v) => NativePromise.resolve(v);
+  FlowPromise.reject = (e) => NativePromise.reject(e);
+  for (const name of ["all", "any", "race", "allSettled"]) {
+    FlowPromise[name] = (xs) => forgettable(NativePromise[name](xs));
+  }
+  return FlowPromise;
+}
 
 // ---------------------------------------------------------------- sources
 
@@ -182,10 +209,15 @@ class World {
     this.store = new Map();
     this.tasks = makeTasks(this.store);
     this.signals = new Map();
+    this.failure = null;
     for (const [name, payload] of signals) {
       if (!this.signals.has(name)) this.signals.set(name, []);
       this.signals.get(name).push(jsonCopy(payload));
     }
+  }
+
+  unhandled(reason) {
+    if (this.failure === null) this.failure = reason;
   }
 
   schedule(due, fire) {
@@ -211,7 +243,7 @@ class World {
     const Task = {
       run(name, payload) {
         const copy = jsonCopy(payload);
-        return new Promise((resolve, reject) => {
+        return forgettable(new Promise((resolve, reject) => {
           world.schedule(world.now, () => {
             const impl = Object.prototype.hasOwnProperty.call(world.tasks, name) ? world.tasks[name] : null;
             if (impl === null) {
@@ -227,17 +259,17 @@ class World {
             }
             resolve(jsonCopy(result));
           });
-        });
+        }));
       },
-      all: (xs) => Promise.all(xs),
-      any: (xs) => Promise.any(xs),
-      race: (xs) => Promise.race(xs),
+      all: (xs) => forgettable(Promise.all(xs)),
+      any: (xs) => forgettable(Promise.any(xs)),
+      race: (xs) => forgettable(Promise.race(xs)),
     };
     const Timer = {
       delay(seconds) {
-        return new Promise((resolve) => {
+        return forgettable(new Promise((resolve) => {
           world.schedule(world.now + Number(seconds), () => resolve(undefined));
-        });
+        }));
       },
     };
     const Signal = {
@@ -245,27 +277,27 @@ class World {
         const queue = world.signals.get(name);
         if (queue && queue.length > 0) {
           const payload = queue.shift();
-          return new Promise((resolve) => world.schedule(world.now, () => resolve(jsonCopy(payload))));
+          return forgettable(new Promise((resolve) => world.schedule(world.now, () => resolve(jsonCopy(payload)))));
         }
-        return new Promise(() => {});
+        return forgettable(new Promise(() => {}));
       },
     };
     const Workflow = {
       run(name, childInputs) {
         const childFile = path.join(CHILDREN_DIR, String(name) + ".flow");
         if (!fs.existsSync(childFile)) {
-          return Promise.reject(namedError("WorkflowError", "unknown workflow: " + String(name)));
+          return forgettable(Promise.reject(namedError("WorkflowError", "unknown workflow: " + String(name))));
         }
-        return world.start(childFile, jsonCopy(childInputs)).then(
+        return forgettable(world.start(childFile, jsonCopy(childInputs)).then(
           (v) => jsonCopy(v),
           (e) => {
             throw namedError("WorkflowError", describeError(e).message);
           },
-        );
+        ));
       },
     };
     const Context = { executionId };
-    return fn(inputs, Task, Timer, Signal, Workflow, Context, Promise);
+    return fn(inputs, Task, Timer, Signal, Workflow, Context, makePromiseGlobal());
   }
 }
 
@@ -276,6 +308,7 @@ function drainMicrotasks() {
 async function runProgram(file) {
   const { inputs, signals } = compileFile(file);
   const world = new World(signals);
+  activeWorld = world;
   let result = null;
   world.start(file, jsonCopy(inputs)).then(
     (v) => {
@@ -288,6 +321,9 @@ async function runProgram(file) {
   let steps = 0;
   for (;;) {
     await drainMicrotasks();
+    if (result === null && world.failure !== null) {
+      result = { status: "failed", error: describeError(world.failure) };
+    }
     if (result !== null) break;
     const ev = world.takeNext();
     if (ev === null) break;

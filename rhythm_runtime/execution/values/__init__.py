@@ -22,6 +22,8 @@ promise        ``Promise`` (a handle the runtime resolves)
 method value   ``JSFunction`` (``arr.push`` read as a value)
 RegExp         ``JSRegExp`` (source, flags, lastIndex; see regexps)
 match result   ``MatchArray``: a ``list`` with named properties
+function       ``JSClosure`` (a function of the workflow: code id +
+               captured ``Env``)
 =============  ===========================================================
 
 Everything a script can observe as an error is raised as ``JSThrow``; no
@@ -42,9 +44,8 @@ Deliberate differences from Node (each has a test):
   would grow an array past 2**24 elements throws RangeError, and arrays,
   promises and method values hold no named properties (TypeError).
 * An Error's ``message`` is always a string, and never enumerable.
-* No callbacks (the language has no closures): ``sort`` takes no compare
-  function, ``JSON.parse`` no reviver, ``JSON.stringify`` only an array of
-  keys as replacer.
+* ``JSON.parse`` takes no reviver, ``JSON.stringify`` only an array of keys
+  as replacer; functions hold no properties but ``name`` and ``length``.
 * JSON nested deeper than Python's recursion limit throws RangeError.
 * Strings must arrive canonical (see UTF-16): the compiler emits an escaped
   pair like ``"\\uD83D\\uDE00"`` as the one character it encodes.
@@ -56,8 +57,8 @@ from __future__ import annotations
 # it (JSThrow.__str__ in representation, which imports on use, aside).
 from .representation import (
     INF, NAN, UNDEFINED, _ABSENT, _MAX_ARRAY_INDEX, _MAX_HOLEY_LENGTH, _MAX_SAFE,
-    _MAX_STRING_LENGTH, JSError, JSFunction, JSRegExp, JSThrow, MatchArray, Promise, Undefined,
-    range_error, syntax_error, type_error,
+    _MAX_STRING_LENGTH, Env, JSClosure, JSError, JSFunction, JSRegExp, JSThrow, MatchArray, Promise, Undefined,
+    range_error, reference_error, syntax_error, type_error,
 )
 from .utf16 import (
     _ASTRAL, _SURROGATE, _canonical, _concat, _split_pair, _string_lt, _unit_length, _units,
@@ -108,6 +109,8 @@ from .methods import (
     _string_trim_end, _string_trim_start, call, _as_regexp, _capture_reference, _regexp_exec,
     _regexp_replace, _regexp_test, _regexp_to_string, _string_match, _string_match_all, _string_search,
     _substitute,
+    _string_trim_end, _string_trim_start, call, _PROMISE_METHODS, _RESOLVING_FUNCTIONS, _callback,
+    _shown, _sorted,
 )
 from .properties import (
     _NAMED, _float_index, _get_array, _get_error, _get_string, _in_key_text, _index_key,
@@ -120,7 +123,7 @@ from .json_text import (
     _json_quote, _reject_constant, _replacer_keys, json_parse, json_stringify,
 )
 from .global_objects import (
-    GLOBAL_CONSTANTS, GLOBAL_FUNCTIONS, VARIADIC, _GLOBAL_VALUES, _global_impl, _not_iterable,
+    GLOBAL_CONSTANTS, GLOBAL_FUNCTIONS, VARIADIC, _GLOBAL_VALUES, _global_impl, _not_iterable, array_from,
     _num, _object_argument, array_is_array, boolean_call, date_now, global_function, is_finite,
     is_nan, math_abs, math_ceil, math_floor, math_max, math_min, math_pow, math_random,
     math_round, math_sign, math_sqrt, math_trunc, new_error, number_call, number_is_finite,

@@ -3,7 +3,7 @@ payloads) and JS values leaving it (task arguments, workflow results)."""
 
 from __future__ import annotations
 
-from .representation import INF, UNDEFINED, _MAX_SAFE, JSFunction, MatchArray
+from .representation import INF, UNDEFINED, _MAX_SAFE, JSClosure, JSFunction, MatchArray
 from .utf16 import _canonical
 from .json_text import _json_members, json_stringify
 
@@ -89,7 +89,7 @@ def _to_json(v, open_ids: set):
         if -_MAX_SAFE <= v <= _MAX_SAFE and v == int(v):
             return int(v)
         return v
-    if v is UNDEFINED or t is JSFunction:
+    if v is UNDEFINED or t is JSFunction or t is JSClosure:
         return None
     if id(v) in open_ids:
         raise _Circular
@@ -99,7 +99,7 @@ def _to_json(v, open_ids: set):
     else:
         out = {}
         for k, x in _json_members(v, None):
-            if x is not UNDEFINED and type(x) is not JSFunction:
+            if x is not UNDEFINED and type(x) is not JSFunction and type(x) is not JSClosure:
                 out[k] = _to_json(x, open_ids)
     open_ids.discard(id(v))
     return out

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 from .representation import (
-    INF, NAN, UNDEFINED, JSError, JSFunction, JSRegExp, MatchArray, Promise, Undefined, range_error,
+    INF, NAN, UNDEFINED, JSClosure, JSError, JSFunction, JSRegExp, MatchArray, Promise, Undefined, range_error,
 )
 from .utf16 import _canonical
 from .regexp_syntax import escaped_source
@@ -21,6 +21,7 @@ _TYPEOF = {
     type(None): "object",
     Undefined: "undefined",
     JSFunction: "function",
+    JSClosure: "function",
 }
 
 
@@ -70,6 +71,8 @@ def to_primitive(v):
         return "[object Promise]"
     if t is JSFunction:
         return f"function {v.name.rpartition('.')[2]}() {{ [native code] }}"
+    if t is JSClosure:
+        return JSClosure.describe(v)[2]
     return v
 
 

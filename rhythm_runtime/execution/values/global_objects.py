@@ -11,13 +11,14 @@ import sys
 import time
 
 from .representation import (
-    INF, NAN, UNDEFINED, _ABSENT, JSError, JSFunction, JSThrow, MatchArray, Promise, type_error,
+    INF, NAN, UNDEFINED, _ABSENT, JSClosure, JSError, JSFunction, JSThrow, MatchArray, Promise, type_error,
 )
 from .utf16 import _canonical, _units
 from .number_text import _FLOAT_PREFIX, _WHITESPACE, _digits_prefix, _digits_value
 from .conversions import _to_int32, _to_uint32, to_number, to_property_key, to_string, truthy, typeof
 from .operators import pow
 from .properties import get, own_keys, set_
+from .methods import _callback, call
 from .json_text import json_parse, json_stringify
 from .regexps import new_regexp
 
@@ -174,6 +175,28 @@ def array_is_array(value=UNDEFINED) -> bool:
     return type(value) is list or type(value) is MatchArray
 
 
+def array_from(items=UNDEFINED, map_fn=UNDEFINED) -> list:
+    """``Array.from(iterable or array-like, mapFn)``: arrays and strings iterate,
+    an object with a ``length`` is array-like; mapFn gets (value, index)."""
+    if map_fn is not UNDEFINED:
+        _callback(map_fn)
+    t = type(items)
+    if t is list:
+        values = list(items)
+    elif t is str:
+        values = list(items)  # by code points, as a string iterates
+    elif items is None or items is UNDEFINED:
+        raise type_error(f"{'undefined' if items is UNDEFINED else 'object null'} is not iterable "
+                         f"(cannot read property Symbol(Symbol.iterator))")
+    else:
+        n = to_number(get(items, "length")) if t is dict else 0.0
+        n = 0 if n != n or n <= 0 else int(min(n, 2.0**24))
+        values = [get(items, str(i)) for i in range(n)]
+    if map_fn is UNDEFINED:
+        return values
+    return [call(map_fn, [v, float(i)], "") for i, v in enumerate(values)]
+
+
 def _object_argument(value):
     if value is None or value is UNDEFINED:
         raise type_error("Cannot convert undefined or null to object")
@@ -210,7 +233,7 @@ def object_from_entries(entries=UNDEFINED) -> dict:
         raise _not_iterable(entries)
     out = {}
     for entry in entries:
-        if type(entry) not in (list, dict, JSError, Promise, JSFunction):
+        if type(entry) not in (list, dict, JSError, Promise, JSFunction, JSClosure):
             raise type_error(
                 f"Iterator value {to_string(entry)} is not an entry object"
             )
@@ -262,6 +285,7 @@ GLOBAL_FUNCTIONS: dict[str, tuple] = {
     "Object.assign": (object_assign, 1, VARIADIC),
     "Object.fromEntries": (object_from_entries, 1, 1),
     "Array.isArray": (array_is_array, 1, 1),
+    "Array.from": (array_from, 1, 2),
     "Number": (number_call, 0, 1),
     "String": (string_call, 0, 1),
     "Boolean": (boolean_call, 0, 1),

@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 
 from .representation import (
-    UNDEFINED, JSError, JSFunction, JSThrow, MatchArray, Promise, range_error, syntax_error, type_error,
+    UNDEFINED, JSClosure, JSError, JSFunction, JSThrow, MatchArray, Promise, range_error, syntax_error,
+    type_error,
 )
 from .utf16 import _SURROGATE, _canonical, _units
 from .number_text import number_to_string
@@ -70,7 +71,7 @@ def json_stringify(value=UNDEFINED, replacer=UNDEFINED, space=UNDEFINED):
             return "true" if v else "false"
         if v is None:
             return "null"
-        if v is UNDEFINED or t is JSFunction:
+        if v is UNDEFINED or t is JSFunction or t is JSClosure:
             return None
         if id(v) in open_ids:
             raise _circular_structure(path[open_ids[id(v)] :], key)

@@ -1,20 +1,21 @@
-"""The built-in methods of arrays, strings, numbers, booleans and errors, the
-tables that dispatch them, and ``call`` for a method value.  Below property
-access, which reads methods from these tables."""
+"""The built-in methods of arrays, strings, numbers, booleans, errors and
+promises, the tables that dispatch them, and ``call`` for a function value.
+Below property access, which reads methods from these tables."""
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import ROUND_HALF_UP, Context, Decimal
 
 from .representation import (
-    INF, NAN, UNDEFINED, _MAX_STRING_LENGTH, JSError, JSFunction, JSRegExp, MatchArray, range_error,
-    type_error,
+    INF, NAN, UNDEFINED, _MAX_STRING_LENGTH, JSClosure, JSError, JSFunction, JSRegExp, MatchArray, Promise,
+    range_error, type_error,
 )
 from .utf16 import _canonical, _unit_length, _units
 from .number_text import _WHITESPACE, _radix_string, number_to_string
 from .conversions import (
-    _clamp, _error_string, _join, _relative, _to_integer, _to_uint32, to_number, to_string, typeof,
+    _clamp, _error_string, _join, _relative, _to_integer, _to_uint32, to_number, to_string, truthy, typeof,
 )
 from .operators import strict_eq
 from .regexps import all_matches, new_regexp, regexp_exec, regexp_split, regexp_to_string, to_length
@@ -26,9 +27,39 @@ from .regexps import all_matches, new_regexp, regexp_exec, regexp_split, regexp_
 
 def call(fn, args, text: str):
     """``fn(...args)``; ``text`` is the callee's source for the message."""
-    if type(fn) is JSFunction:
+    t = type(fn)
+    if t is JSClosure:
+        return JSClosure.invoke(fn, args)
+    if t is JSFunction:
         return fn.impl(fn.this, args)
     raise type_error(f"{text} is not a function")
+
+
+def _callback(fn, message: str | None = None):
+    """A callback argument, or V8's TypeError naming the value that is not a function."""
+    if type(fn) is JSClosure or type(fn) is JSFunction:
+        return fn
+    raise type_error(message or f"{_shown(fn)} is not a function")
+
+
+def _shown(v) -> str:
+    """A value as V8's 'is not a function' messages show it."""
+    t = type(v)
+    if t is dict:
+        return "#<Object>"
+    if t is list:
+        return "[object Array]"
+    if t is Promise:
+        return "#<Promise>"
+    return to_string(v)
+
+
+def _call1(fn, value, i: int, a: list):
+    """A callback's call: (element, index, array)."""
+    t = type(fn)
+    if t is JSClosure:
+        return JSClosure.invoke(fn, [value, float(i), a])
+    return fn.impl(fn.this, [value, float(i), a])
 
 
 def _arg(args, i: int):
@@ -160,16 +191,167 @@ def _flatten_into(out: list, a: list, depth: float) -> None:
 
 
 def _array_sort(a: list, args):
-    """Default sort only (there are no closures to compare with): by String()
-    in UTF-16 order, stable, undefined last."""
-    if _arg(args, 0) is not UNDEFINED:
+    """Stable; undefined last (never passed to the comparison function); without
+    one, by String() in UTF-16 order.  A comparison result that is NaN counts as
+    0.  (Python's sort and V8's are both TimSort, but a comparison function with
+    side effects may see the pairs in another order.)"""
+    a[:] = _sorted(a, _arg(args, 0))
+    return a
+
+
+def _sorted(a: list, compare) -> list:
+    if compare is not UNDEFINED and type(compare) is not JSClosure and type(compare) is not JSFunction:
         raise type_error(
             "The comparison function must be either a function or undefined"
         )
     defined = [x for x in a if x is not UNDEFINED]
-    defined.sort(key=_sort_key)
-    a[:] = defined + [UNDEFINED] * (len(a) - len(defined))
-    return a
+    if compare is UNDEFINED:
+        defined.sort(key=_sort_key)
+    else:
+        def order(x, y) -> int:
+            v = to_number(call(compare, [x, y], ""))
+            return -1 if v < 0 else 1 if v > 0 else 0
+
+        defined.sort(key=functools.cmp_to_key(order))
+    return defined + [UNDEFINED] * (len(a) - len(defined))
+
+
+def _array_to_sorted(a: list, args):
+    return _sorted(a, _arg(args, 0))
+
+
+def _array_to_reversed(a: list, args):
+    return a[::-1]
+
+
+# -- arrays: the methods that take a callback ---------------------------------
+# As in JavaScript, a callback sees (element, index, array); indexes are those
+# below the length at the start, and one removed meanwhile is skipped where JS
+# skips holes (forEach, map, filter, some, every, reduce) and read as undefined
+# where JS reads every index (find, findIndex, findLast, findLastIndex).
+
+
+def _array_for_each(a: list, args):
+    fn = _callback(_arg(args, 0))
+    for i in range(len(a)):
+        if i < len(a):
+            _call1(fn, a[i], i, a)
+    return UNDEFINED
+
+
+def _array_map(a: list, args):
+    fn = _callback(_arg(args, 0))
+    n = len(a)
+    out = [UNDEFINED] * n
+    for i in range(n):
+        if i < len(a):
+            out[i] = _call1(fn, a[i], i, a)
+    return out
+
+
+def _array_filter(a: list, args):
+    fn = _callback(_arg(args, 0))
+    out = []
+    for i in range(len(a)):
+        if i < len(a):
+            x = a[i]
+            if truthy(_call1(fn, x, i, a)):
+                out.append(x)
+    return out
+
+
+def _array_some(a: list, args):
+    fn = _callback(_arg(args, 0))
+    for i in range(len(a)):
+        if i < len(a) and truthy(_call1(fn, a[i], i, a)):
+            return True
+    return False
+
+
+def _array_every(a: list, args):
+    fn = _callback(_arg(args, 0))
+    for i in range(len(a)):
+        if i < len(a) and not truthy(_call1(fn, a[i], i, a)):
+            return False
+    return True
+
+
+def _element(a: list, i: int):
+    return a[i] if i < len(a) else UNDEFINED
+
+
+def _array_find(a: list, args):
+    fn = _callback(_arg(args, 0))
+    for i in range(len(a)):
+        x = _element(a, i)
+        if truthy(_call1(fn, x, i, a)):
+            return x
+    return UNDEFINED
+
+
+def _array_find_index(a: list, args):
+    fn = _callback(_arg(args, 0))
+    for i in range(len(a)):
+        if truthy(_call1(fn, _element(a, i), i, a)):
+            return float(i)
+    return -1.0
+
+
+def _array_find_last(a: list, args):
+    fn = _callback(_arg(args, 0))
+    for i in range(len(a) - 1, -1, -1):
+        x = _element(a, i)
+        if truthy(_call1(fn, x, i, a)):
+            return x
+    return UNDEFINED
+
+
+def _array_find_last_index(a: list, args):
+    fn = _callback(_arg(args, 0))
+    for i in range(len(a) - 1, -1, -1):
+        if truthy(_call1(fn, _element(a, i), i, a)):
+            return float(i)
+    return -1.0
+
+
+def _array_reduce(a: list, args):
+    fn = _callback(_arg(args, 0))
+    return _reduce(a, fn, args, range(len(a)))
+
+
+def _array_reduce_right(a: list, args):
+    fn = _callback(_arg(args, 0))
+    return _reduce(a, fn, args, range(len(a) - 1, -1, -1))
+
+
+def _reduce(a: list, fn, args, indexes):
+    indexes = iter(indexes)
+    if len(args) >= 2:
+        acc = args[1]
+    else:
+        for i in indexes:
+            if i < len(a):
+                acc = a[i]
+                break
+        else:
+            raise type_error("Reduce of empty array with no initial value")
+    for i in indexes:
+        if i < len(a):
+            acc = call(fn, [acc, a[i], float(i), a], "")
+    return acc
+
+
+def _array_flat_map(a: list, args):
+    fn = _callback(_arg(args, 0), "flatMap mapper function is not callable")
+    out = []
+    for i in range(len(a)):
+        if i < len(a):
+            r = _call1(fn, a[i], i, a)
+            if type(r) is list:
+                out.extend(r)
+            else:
+                out.append(r)
+    return out
 
 
 def _sort_key(x) -> str:
@@ -604,10 +786,24 @@ _ARRAY_METHODS = {
     "fill": _array_fill,
     "flat": _array_flat,
     "sort": _array_sort,
+    "toSorted": _array_to_sorted,
+    "toReversed": _array_to_reversed,
     "toString": _array_to_string,
     "keys": _array_keys,
     "values": _array_values,
     "entries": _array_entries,
+    "forEach": _array_for_each,
+    "map": _array_map,
+    "filter": _array_filter,
+    "some": _array_some,
+    "every": _array_every,
+    "find": _array_find,
+    "findIndex": _array_find_index,
+    "findLast": _array_find_last,
+    "findLastIndex": _array_find_last_index,
+    "reduce": _array_reduce,
+    "reduceRight": _array_reduce_right,
+    "flatMap": _array_flat_map,
 }
 _STRING_METHODS = {
     "toUpperCase": _string_to_upper_case,
@@ -641,6 +837,18 @@ _REGEXP_METHODS = {"test": _regexp_test, "exec": _regexp_exec, "toString": _rege
 _NUMBER_METHODS = {"toFixed": _number_to_fixed, "toPrecision": _number_to_precision, "toString": _number_to_string}
 _BOOLEAN_METHODS = {"toString": _boolean_to_string}
 _ERROR_METHODS = {"toString": _error_to_string}
+
+
+def _promise_method_unavailable(p, args):
+    raise type_error("promise methods can only be called while the workflow runs")
+
+
+# then/catch/finally; execution/promises.py installs the implementations (they need the run's job queue).
+_PROMISE_METHODS = {"then": _promise_method_unavailable, "catch": _promise_method_unavailable,
+                    "finally": _promise_method_unavailable}
+# The resolving functions `new Promise` hands its executor (method values whose receiver is the promise);
+# not properties of promises, so only the snapshot codec looks them up here.
+_RESOLVING_FUNCTIONS = {"resolve": _promise_method_unavailable, "reject": _promise_method_unavailable}
 # Receivers whose methods call_method may dispatch without a property read
 # (none of them can hold an own property that shadows a method).
 _METHODS = {
@@ -649,5 +857,6 @@ _METHODS = {
     float: _NUMBER_METHODS,
     bool: _BOOLEAN_METHODS,
     JSRegExp: _REGEXP_METHODS,
+    Promise: _PROMISE_METHODS,
 }
 _METHODS_BY_TYPE = {**_METHODS, JSError: _ERROR_METHODS, MatchArray: _ARRAY_METHODS}

@@ -4,12 +4,12 @@ keys ``for…in`` visits, and ``obj.name(...)`` calls."""
 from __future__ import annotations
 
 from .representation import (
-    UNDEFINED, _ABSENT, _MAX_ARRAY_INDEX, _MAX_HOLEY_LENGTH, JSError, JSFunction, JSRegExp, JSThrow,
+    UNDEFINED, _ABSENT, _MAX_ARRAY_INDEX, _MAX_HOLEY_LENGTH, JSClosure, JSError, JSFunction, JSRegExp, JSThrow,
     MatchArray, Promise, range_error, type_error,
 )
 from .utf16 import _unit_length, _units
 from .conversions import _error_string, to_number, to_property_key, to_string, typeof
-from .methods import _ARRAY_METHODS, _ERROR_METHODS, _METHODS, _REGEXP_METHODS, _STRING_METHODS, call
+from .methods import _ARRAY_METHODS, _ERROR_METHODS, _METHODS, _PROMISE_METHODS, _REGEXP_METHODS, _STRING_METHODS, call
 from .regexps import regexp_property
 
 
@@ -79,7 +79,9 @@ def get(obj, key):
         return _get_match(obj, key)
     if t is JSRegExp:
         return _get_regexp(obj, to_property_key(key))
-    table = _METHODS.get(t)  # numbers and booleans
+    if t is JSClosure:
+        return _get_closure(obj, to_property_key(key))
+    table = _METHODS.get(t)  # numbers, booleans and promises
     return (
         UNDEFINED if table is None else _method_value(obj, table, to_property_key(key))
     )
@@ -149,6 +151,15 @@ def _get_regexp(rx: JSRegExp, key: str):
     return _method_value(rx, _REGEXP_METHODS, key) if value is None else value
 
 
+def _get_closure(fn: JSClosure, key: str):
+    """A function's `name` and `length`; it has no other properties (no call/apply/bind)."""
+    if key == "name":
+        return JSClosure.describe(fn)[0]
+    if key == "length":
+        return float(JSClosure.describe(fn)[1])
+    return UNDEFINED
+
+
 def _method_value(obj, table: dict, key: str):
     impl = table.get(key)
     return UNDEFINED if impl is None else JSFunction(key, obj, impl)
@@ -172,7 +183,7 @@ def set_(obj, key, value):
         raise type_error(
             f"Cannot set properties of {to_string(obj)} (setting '{to_property_key(key)}')"
         )
-    elif t is Promise or t is JSFunction:
+    elif t is Promise or t is JSFunction or t is JSClosure:
         raise _no_named_properties(obj, key)
     else:  # a primitive: a TypeError in strict mode, which Node runs us in
         raise _primitive_write(obj, to_property_key(key))
@@ -257,6 +268,7 @@ _NAMED = {
     Promise: "a promise",
     JSFunction: "a function",
     JSRegExp: "a regular expression (Rhythm's hold only lastIndex)",
+    JSClosure: "a function (Rhythm functions hold no properties)",
 }
 
 
@@ -312,7 +324,7 @@ def has_property(key, obj) -> bool:
     if t is JSRegExp:
         key = to_property_key(key)
         return regexp_property(obj, key) is not None or key in _REGEXP_METHODS
-    if t is not list and t is not JSError and t is not Promise and t is not JSFunction:
+    if t is not list and t is not JSError and t is not Promise and t is not JSFunction and t is not JSClosure:
         raise type_error(
             f"Cannot use 'in' operator to search for '{_in_key_text(key)}' in {to_string(obj)}"
         )
@@ -328,6 +340,10 @@ def has_property(key, obj) -> bool:
             or key in obj.props
             or key in _ERROR_METHODS
         )
+    if t is JSClosure:
+        return key in ("name", "length")
+    if t is Promise:
+        return key in _PROMISE_METHODS
     return False
 
 

@@ -62,17 +62,29 @@ class Promise:
 
     ``born`` (combinators only): the highest settlement seq the run had seen
     when the combinator was made; items settled by then count as settled at
-    its creation, so they take part in array order, as in JavaScript."""
+    its creation, so they take part in array order, as in JavaScript.
 
-    __slots__ = ("kind", "key", "items", "born")
+    Code shape 6 on (execution/promises.py) promises are JavaScript's own:
+    ``state`` is "pending", "locked" (resolved with another promise, not yet
+    settled), "fulfilled" or "rejected", ``value`` the result or reason,
+    ``reactions`` what runs when it settles.  Older shapes leave ``state``
+    None and settle lazily (execution/machine.py)."""
 
-    def __init__(self, kind: str, key: str | None = None, items: list | None = None, born: int | None = None):
+    __slots__ = ("kind", "key", "items", "born", "state", "value", "reactions")
+
+    def __init__(self, kind: str, key: str | None = None, items: list | None = None, born: int | None = None,
+                 state: str | None = None, value=None, reactions: list | None = None):
         self.kind = kind
         self.key = key
         self.items = items
         self.born = born
+        self.state = state
+        self.value = UNDEFINED if value is None else value
+        self.reactions = reactions
 
     def __repr__(self) -> str:
+        if self.state is not None:
+            return f"Promise({self.kind!r}, {self.key!r}, {self.state})"
         return f"Promise({self.kind!r}, {self.key!r}, {self.items!r})"
 
 
@@ -124,6 +136,47 @@ class MatchArray(list):
         return f"MatchArray({list(self)!r}, {self.props!r})"
 
 
+class JSClosure:
+    """A function of the workflow: the id of its code in the generated module
+    and the environment record it captured (shared, by reference, with every
+    other closure and scope that sees it).  Compared by identity.
+
+    ``invoke(fn, args)`` and ``describe(fn)`` are installed by the layer that
+    runs generated code (execution/frames.py), which knows the module."""
+
+    __slots__ = ("fid", "env")
+
+    def __init__(self, fid: int, env):
+        self.fid = fid
+        self.env = env
+
+    def __repr__(self) -> str:
+        return f"<JSClosure f{self.fid}>"
+
+    @staticmethod
+    def invoke(fn, args):
+        raise type_error("functions can only be called while the workflow runs")
+
+    @staticmethod
+    def describe(fn) -> tuple[str, int, str]:
+        """(name, parameter count, source text) of the function."""
+        return "", 0, "function () { [native code] }"
+
+
+class Env(dict):
+    """An environment record: the captured variables of one scope instance,
+    with ``"@up"`` the enclosing record.  Reading a variable before its
+    declaration ran is JavaScript's ReferenceError (the temporal dead zone)."""
+
+    __slots__ = ()
+
+    def __missing__(self, name):
+        raise JSThrow(JSError("ReferenceError", f"Cannot access '{name}' before initialization"))
+
+    def __repr__(self) -> str:
+        return f"Env({dict.__repr__(self)})"
+
+
 class JSThrow(Exception):
     """A JavaScript ``throw``; ``value`` is the thrown JS value."""
 
@@ -146,6 +199,10 @@ def type_error(message: str) -> JSThrow:
 
 def range_error(message: str) -> JSThrow:
     return JSThrow(JSError("RangeError", message))
+
+
+def reference_error(message: str) -> JSThrow:
+    return JSThrow(JSError("ReferenceError", message))
 
 
 def syntax_error(message: str) -> JSThrow:

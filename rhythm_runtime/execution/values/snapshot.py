@@ -6,9 +6,9 @@ from __future__ import annotations
 import math
 import sys
 
-from .representation import INF, NAN, UNDEFINED, JSError, JSFunction, JSRegExp, MatchArray, Promise
+from .representation import INF, NAN, UNDEFINED, Env, JSClosure, JSError, JSFunction, JSRegExp, MatchArray, Promise
 from .number_text import number_to_string
-from .methods import _METHODS_BY_TYPE
+from .methods import _METHODS_BY_TYPE, _RESOLVING_FUNCTIONS
 from .global_objects import global_function
 
 
@@ -20,10 +20,16 @@ from .global_objects import global_function
 #   {"$": "-0"}
 #   {"$": "error", "name": …, "message": …, "props": {…}}      (props if any)
 #   {"$": "promise", "kind": …, "key": …, "items": […]}        (items if any)
+#        code shape 6 on also "state": "pending"|"locked"|"fulfilled"|"rejected",
+#        "value": … (once settled or locked) and "reactions": [[…], …] (if any)
 #   {"$": "function", "name": "push", "this": <receiver>}   a method value
 #   {"$": "function", "name": "Math.floor"}                  a global one
 #   {"$": "regexp", "source": …, "flags": …, "lastIndex": …}     a RegExp
 #   {"$": "match", "items": […], "props": {…}}   an exec/match result
+#   {"$": "closure", "fn": 3, "env": <environment>}   a function of the workflow:
+#        its code's id in the generated module, the environment it captured
+#   {"$": "env", "vars": {"count": 1, "@up": <environment>}}   an environment
+#        record: the captured variables of one scope instance
 #   {"$": "object", "value": {…}}     a script object that has a "$" key
 #   {"$": "shared", "id": 1, "value": <container>}   first sight of a
 #   {"$": "ref", "id": 1}                            container reached twice
@@ -156,14 +162,31 @@ class _Encoding:
             holder[slot] = out = {"$": "promise", "kind": v.kind, "key": v.key}
             if v.born is not None:
                 out["born"] = v.born
+            depth += _PROMISE_FRAMES
             if v.items is not None:
                 out["items"] = items = v.items.copy()
-                depth += _PROMISE_FRAMES
                 i = 0
                 for x in v.items:
                     if type(x) not in _AS_IS:
                         self.put(x, items, i, depth)
                     i += 1
+            if v.state is not None:
+                out["state"] = v.state
+                if v.state != "pending":
+                    out["value"] = v.value
+                    if type(v.value) not in _AS_IS:
+                        self.put(v.value, out, "value", depth)
+                if v.reactions:
+                    self.put(v.reactions, out, "reactions", depth)
+        elif t is JSClosure:
+            places[key] = [holder, slot, 0]
+            holder[slot] = out = {"$": "closure", "fn": v.fid, "env": v.env}
+            if v.env is not None:
+                self.put(v.env, out, "env", depth + _TAGGED_FRAMES)
+        elif t is Env:
+            places[key] = [holder, slot, 0]
+            holder[slot] = {"$": "env", "vars": (out := dict(v))}
+            self.members(v, out, depth + _TAGGED_FRAMES)
         else:
             raise TypeError(f"{t.__name__} is not a JavaScript value")
 
@@ -225,6 +248,8 @@ def _shared_definitions(data) -> dict:
                 stack.extend(node.get("hidden", {}).values())
             elif tag == "promise":
                 stack.extend(node.get("items", ()))
+                stack.append(node.get("value"))
+                stack.append(node.get("reactions"))
             elif tag == "function":
                 stack.append(node.get("this"))
             elif tag == "regexp":
@@ -232,6 +257,10 @@ def _shared_definitions(data) -> dict:
             elif tag == "match":
                 stack.extend(node["items"])
                 stack.extend(node["props"].values())
+            elif tag == "closure":
+                stack.append(node.get("env"))
+            elif tag == "env":
+                stack.extend(node["vars"].values())
     return found
 
 
@@ -273,7 +302,8 @@ def _decode_function(node: dict, refs: dict) -> JSFunction:
     if "this" not in node:
         return global_function(name)
     this = _decode(node["this"], refs)
-    return JSFunction(name, this, _METHODS_BY_TYPE[type(this)][name])
+    table = _METHODS_BY_TYPE[type(this)]
+    return JSFunction(name, this, table[name] if name in table else _RESOLVING_FUNCTIONS[name])
 
 
 def _decode_container(node, refs: dict, ref_id):
@@ -302,10 +332,28 @@ def _decode_container(node, refs: dict, ref_id):
         match.props = _decode_object(node["props"], refs, None)
         return match
     if tag == "promise":
-        promise = _register(Promise(node["kind"], node["key"], None, node.get("born")), refs, ref_id)
+        promise = _register(Promise(node["kind"], node["key"], None, node.get("born"), node.get("state")),
+                            refs, ref_id)
         if "items" in node:
             promise.items = _decode_list(node["items"], refs, None)
+        if "value" in node:
+            value = node["value"]
+            promise.value = value if type(value) in _DECODED_AS_IS else _decode(value, refs)
+        if "reactions" in node:
+            promise.reactions = _decode(node["reactions"], refs)
+        elif promise.state is not None:
+            promise.reactions = []
         return promise
+    if tag == "closure":
+        closure = _register(JSClosure(int(node["fn"]), None), refs, ref_id)
+        env = node["env"]
+        closure.env = env if env is None else _decode(env, refs)
+        return closure
+    if tag == "env":
+        env = _register(Env(), refs, ref_id)
+        for k, x in node["vars"].items():
+            env[k] = x if type(x) in _DECODED_AS_IS else _decode(x, refs)
+        return env
     raise ValueError(f"unknown snapshot tag {tag!r}")
 
 

@@ -430,7 +430,7 @@ def cell(value) -> str:
 def _machine(name: str, source: str):
     from rhythm_compiler import compile_source
 
-    return compile_source(source, f"{name}.flow", name=name, fmt=False).machine
+    return compile_source(source, f"{name}.flow", name=name, fmt=False).module
 
 
 def graph_view(r: dict, source: str) -> dict:
@@ -448,7 +448,8 @@ def graph_view(r: dict, source: str) -> dict:
     graph = build_graph(machine, source, current)
     graph.visited = visited_states(r.get("history") or []) & ids
     graph.comments = [f"workflow {r['workflow']} version {r['version']}",
-                      f"run {r['id']}: {r['status']}" + (f", state {current}" if current is not None else "")]
+                      f"run {r['id']}: {r['status']}" + (f", state {current}" if current is not None else "")
+                      ] + graph.comments
     return {"error": None, "svg": Markup(to_svg(graph)), "mermaid": to_mermaid(graph)}
 
 
