@@ -4,7 +4,7 @@
     python bench/step_cost.py --rounds 20 --profile
 
 One transition is what a worker does when an awaited task has finished:
-parse the stored snapshot JSON, `machine.activate()` it (decode the locals,
+parse the stored snapshot JSON, `activation.activate()` it (decode the locals,
 build a generator at the saved state, run to the next await, encode the new
 snapshot) and serialize the new snapshot to JSON. No database and no task
 code: the task results are prepared up front, and compile time is excluded
@@ -40,7 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rhythm_compiler import compile_source  # noqa: E402
 from rhythm_runtime import values as _js  # noqa: E402
 from rhythm_runtime.execution import machine as _machine  # noqa: E402
-from rhythm_runtime.execution.machine import Settlement, activate, new_snapshot  # noqa: E402
+from rhythm_runtime.execution.activation import activate  # noqa: E402
+from rhythm_runtime.execution.machine import Settlement, new_snapshot  # noqa: E402
 from rhythm_runtime.execution.modules import load_module  # noqa: E402
 
 TARGET_US = 50.0

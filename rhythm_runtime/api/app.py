@@ -8,6 +8,7 @@ resume a run on the exact version it started with.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -39,6 +40,10 @@ class LoadedWorkflow:
 
 class WorkflowsNotFound(RhythmError):
     """A workflows directory of a RhythmApp does not exist."""
+
+
+class AppNotFound(RhythmError):
+    """A `module:attribute` spec that names no RhythmApp."""
 
 
 class RhythmApp:
@@ -109,6 +114,26 @@ class RhythmApp:
         for wf in self.workflows.values():
             store.register_version(wf.name, wf.version, wf.source, wf.code, module_hash(wf.code))
             schedules.declare_front_matter(store, wf.name, front_matter_or_none(getattr(wf.module, "FRONT_MATTER", None)))
+
+
+def load_app(spec: str, root: Path | None = None) -> RhythmApp:
+    """`module:attribute` (like uvicorn and Celery), importable from `root` (default: the cwd) -> the RhythmApp."""
+    module_name, _, attr = spec.partition(":")
+    base = root or Path.cwd()
+    project = find_project(base)  # the package may live at the project's root, above the current directory
+    sys.path[:0] = [str(base)] + ([str(project)] if project and project != base.resolve() else [])
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise AppNotFound(f"cannot import {module_name!r}: {e}") from None
+    attr = attr or "app"
+    if not hasattr(module, attr):
+        raise AppNotFound(f"module {module_name!r} has no attribute {attr!r} (expected module:attribute, "
+                          f"e.g. app.main:app)")
+    app = getattr(module, attr)
+    if not isinstance(app, RhythmApp):
+        raise AppNotFound(f"{spec!r} is a {type(app).__name__}, not a RhythmApp")
+    return app
 
 
 def _project_of_caller(frame) -> Path | None:

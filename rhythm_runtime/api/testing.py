@@ -29,7 +29,8 @@ from rhythm_compiler import compile_source
 from rhythm_runtime.api.tasks import REGISTRY, TaskContext, TaskSpec, call_task
 from rhythm_runtime.execution import values as _js
 from rhythm_runtime.execution.cancellation import cancelled_error, cancelled_payload, status_after_cancel
-from rhythm_runtime.execution.machine import Outcome, Settlement, activate, clip, new_snapshot
+from rhythm_runtime.execution.activation import activate
+from rhythm_runtime.execution.machine import Outcome, Settlement, clip, new_snapshot
 from rhythm_runtime.execution.modules import load_module
 
 

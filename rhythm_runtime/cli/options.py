@@ -12,28 +12,13 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 
 
 def load_app(spec: str, root: Path | None = None):
-    """`module:attribute` (like uvicorn and Celery), importable from `root` (default: the cwd) -> the RhythmApp."""
-    import importlib
+    """The RhythmApp named by `module:attribute`; a bad spec is a usage error."""
+    from rhythm_runtime.api.app import AppNotFound, load_app as load
 
-    from rhythm_runtime.api.app import RhythmApp
-    from rhythm_runtime.storage.settings import find_project
-
-    module_name, _, attr = spec.partition(":")
-    base = root or Path.cwd()
-    project = find_project(base)  # the package may live at the project's root, above the current directory
-    sys.path[:0] = [str(base)] + ([str(project)] if project and project != base.resolve() else [])
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as e:
-        raise click.UsageError(f"cannot import {module_name!r}: {e}") from None
-    attr = attr or "app"
-    if not hasattr(module, attr):
-        raise click.UsageError(f"module {module_name!r} has no attribute {attr!r} (expected module:attribute, "
-                               f"e.g. app.main:app)")
-    app = getattr(module, attr)
-    if not isinstance(app, RhythmApp):
-        raise click.UsageError(f"{spec!r} is a {type(app).__name__}, not a RhythmApp")
-    return app
+        return load(spec, root)
+    except AppNotFound as e:
+        raise click.UsageError(str(e)) from None
 
 
 def client_for(database_url, create: bool = True):

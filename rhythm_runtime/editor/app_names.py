@@ -8,12 +8,12 @@ worker exists.
 from __future__ import annotations
 
 import inspect
-import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rhythm_runtime.api.tasks import TaskSpec
+from rhythm_runtime.storage.settings import rhythm_table
 
 
 @dataclass(frozen=True)
@@ -64,13 +64,8 @@ def workflow_files(dirs) -> dict[str, Path]:
 def configured_app(start: Path) -> tuple[str, Path] | None:
     """`[tool.rhythm] app = "module:attr"` from the nearest pyproject.toml at or above `start`, with its folder."""
     for folder in (start, *start.parents):
-        pyproject = folder / "pyproject.toml"
-        if pyproject.is_file():
-            try:
-                table = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("rhythm", {})
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
-                return None
-            spec = table.get("app")
+        if (folder / "pyproject.toml").is_file():
+            spec = (rhythm_table(folder) or {}).get("app")
             return (spec, folder) if isinstance(spec, str) and spec else None
     return None
 

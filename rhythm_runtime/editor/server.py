@@ -18,6 +18,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
 from rhythm_compiler.diagnostics import Diagnostic
+from rhythm_runtime.api.app import load_app
 from rhythm_runtime.editor import features
 from rhythm_runtime.editor.analysis import Analysis, analyze
 from rhythm_runtime.editor.app_names import AppNames, configured_app, workflow_files
@@ -46,8 +47,6 @@ class FlowServer(LanguageServer):
         spec, app_root = (app_spec, root) if app_spec else (configured_app(root) or (None, root))
         if spec:
             try:
-                from rhythm_runtime.cli.options import load_app  # noqa: PLC0415 -- imports user code: only on demand
-
                 app = load_app(spec, app_root)
                 self.names = AppNames.of_app(app)
                 dirs = [d if Path(d).is_absolute() else app_root / d for d in app.workflow_dirs]

@@ -30,7 +30,6 @@ task reads as before: its locals and `{"$": "promise", "kind": "task", …}`.
 
 from __future__ import annotations
 
-import threading
 from collections import deque
 
 from rhythm_runtime.execution import promises as P
@@ -39,21 +38,11 @@ from rhythm_runtime.execution.machine import (
     DONE, MAX_SNAPSHOT_BYTES, MAX_TRAIL, BudgetExceeded, Commands, Frame as _Frame, Outcome, _located,
     _too_deep, _too_large, error_info, _completed, json_text,
 )
+from rhythm_runtime.execution.running import current, current_or_none, entered
 
 # How deep calls of workflow functions may nest: a recursion past it throws RangeError, as V8 does past
 # its stack (about 10,000 simple calls in Node). See machine.RECURSION_LIMIT.
 MAX_CALL_DEPTH = 1000
-
-_local = threading.local()
-
-
-def current() -> "Run":
-    """The run whose code is executing on this thread (activations nest: a child runs inside its parent's)."""
-    run = getattr(_local, "run", None)
-    if run is None:
-        raise _js.type_error("functions can only be called while the workflow runs")
-    return run
-
 
 class Frame(_Frame):
     """The `S` of a frame's generated code (the body, or an async function call): its state and try
@@ -468,18 +457,16 @@ def activate(module, snapshot: dict, settled: dict, run_id: str, scheduler, budg
     data = _js.decode_snapshot(snapshot["data"])
     run = Run(module, run_id, scheduler, budget, settled)
     run.seq = dict(snapshot.get("seq", {}))
-    previous = getattr(_local, "run", None)
-    _local.run = run
     try:
-        fresh = run.load(snapshot, data)
-        if cancel is not None and not fresh:
-            run.cancel(cancel)
-        outcome = _activate(run, fresh, max_snapshot)
+        with entered(run):
+            fresh = run.load(snapshot, data)
+            if cancel is not None and not fresh:
+                run.cancel(cancel)
+            outcome = _activate(run, fresh, max_snapshot)
         outcome.trail, outcome.routes = run.trail, run.routes
         if outcome.status == "failed" and outcome.error.get("type") != "SnapshotTooLarge":
             outcome.failed_locals = run.main.L
     finally:
-        _local.run = previous
         run.release()
     return outcome
 
@@ -533,7 +520,7 @@ def _invoke(fn, args):
 
 
 def _describe(fn) -> tuple[str, int, str]:
-    run = getattr(_local, "run", None)
+    run = current_or_none()
     if run is None or fn.fid not in run.info:
         return "", 0, "function () { [native code] }"
     name, _line, _kind, _first, params = run.info[fn.fid]

@@ -500,9 +500,7 @@ def activate(module, snapshot: dict, settled: dict[str, Settlement], run_id: str
     it awaits, as a failed task's error would be (cancellation runs the
     workflow's catch and finally blocks; see execution/cancellation.py).
 
-    Code shape 6 on (functions, JavaScript's promises) runs on execution/frames.py; shapes 1-5 here."""
-    if getattr(module, "SHAPE", 5) >= 6:
-        return _frames().activate(module, snapshot, settled, run_id, scheduler, budget, max_snapshot, cancel)
+    Code shapes 1-5 only: execution/activation.py picks execution/frames.py for shape 6 on."""
     data = _js.decode_snapshot(snapshot["data"])
     S = Frame(module, run_id, scheduler, budget)
     S.state = snapshot["state"]
@@ -524,19 +522,6 @@ def activate(module, snapshot: dict, settled: dict[str, Settlement], run_id: str
     if outcome.status == "failed" and outcome.error.get("type") != "SnapshotTooLarge":
         outcome.failed_locals = L
     return outcome
-
-
-def _frames():
-    """execution/frames.py (it imports this module, so it is imported on first use)."""
-    global _FRAMES
-    if _FRAMES is None:
-        from rhythm_runtime.execution import frames
-
-        _FRAMES = frames
-    return _FRAMES
-
-
-_FRAMES = None
 
 
 def _deliver(S: Frame, status: str, value) -> None:

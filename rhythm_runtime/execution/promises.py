@@ -28,6 +28,8 @@ nobody handled (`unhandled`/`handled`).
 from __future__ import annotations
 
 from rhythm_runtime.execution import values as _js
+from rhythm_runtime.execution.machine import _not_iterable
+from rhythm_runtime.execution.running import current
 
 LEAVES = ("task", "timer", "signal", "child")
 # Rejections that never fail the run: what a workflow starts and may leave running (fire and forget) and the
@@ -217,14 +219,12 @@ def _thenable(run, reaction: list) -> None:
 
 
 def _follow(p, args):
-    from rhythm_runtime.execution.frames import current
 
     _unlock(current(), p, True, args[0] if args else _js.UNDEFINED)
     return _js.UNDEFINED
 
 
 def _unfollow(p, args):
-    from rhythm_runtime.execution.frames import current
 
     _unlock(current(), p, False, args[0] if args else _js.UNDEFINED)
     return _js.UNDEFINED
@@ -241,7 +241,6 @@ def combine(run, kind: str, items) -> _js.Promise:
     if type(items) is str:
         items = list(items)
     elif type(items) is not list:
-        from rhythm_runtime.execution.machine import _not_iterable
 
         reject(run, derived, _not_iterable(items))
         return derived
@@ -315,14 +314,12 @@ def new_promise(run, executor) -> _js.Promise:
 
 
 def _resolve_function(p, args):
-    from rhythm_runtime.execution.frames import current
 
     resolve(current(), p, args[0] if args else _js.UNDEFINED)
     return _js.UNDEFINED
 
 
 def _reject_function(p, args):
-    from rhythm_runtime.execution.frames import current
 
     if p.state == PENDING:
         reject(current(), p, args[0] if args else _js.UNDEFINED)
@@ -330,7 +327,6 @@ def _reject_function(p, args):
 
 
 def _then_method(p, args):
-    from rhythm_runtime.execution.frames import current
 
     derived = deferred("then")
     then(current(), p, ["then", args[0] if args else _js.UNDEFINED, args[1] if len(args) > 1 else _js.UNDEFINED,
@@ -343,7 +339,6 @@ def _catch_method(p, args):
 
 
 def _finally_method(p, args):
-    from rhythm_runtime.execution.frames import current
 
     derived = deferred("then")
     then(current(), p, ["finally", args[0] if args else _js.UNDEFINED, derived])

@@ -32,9 +32,10 @@ from psycopg.types.json import Json, Jsonb
 
 from rhythm_runtime.errors import RhythmError, StorageError
 from rhythm_runtime.execution import values as _js
+from rhythm_runtime.execution.activation import activate
 from rhythm_runtime.execution.cancellation import cancelled_error, cancelled_payload, status_after_cancel
 from rhythm_runtime.execution.machine import (
-    MAX_SNAPSHOT_BYTES, MAX_TRAIL, Settlement, activate, completion_records, new_snapshot, reachable_keys,
+    MAX_SNAPSHOT_BYTES, MAX_TRAIL, Settlement, completion_records, new_snapshot, reachable_keys,
 )
 from rhythm_runtime.storage.queries import (TASK_NAME_LOCK_CLASS, Q, RunIdConflict, UnknownWorkflow, child_run_id,
                                             error_payload, history_limit, insert_run, insert_task_as_registered,

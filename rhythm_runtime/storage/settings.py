@@ -31,17 +31,19 @@ def find_project(start: str | os.PathLike[str] | None = None) -> Path | None:
     """The nearest directory at or above `start` (default: the current one) holding one of PROJECT_MARKERS."""
     here = Path(start or os.getcwd()).resolve()
     for directory in (here, *here.parents):
-        if (directory / ".rhythm").is_dir() or (directory / "workflows").is_dir() or _has_rhythm_table(directory):
+        if (directory / ".rhythm").is_dir() or (directory / "workflows").is_dir() or rhythm_table(directory) is not None:
             return directory
     return None
 
 
-def _has_rhythm_table(directory: Path) -> bool:
+def rhythm_table(directory: Path) -> dict | None:
+    """The `[tool.rhythm]` table of `directory`'s pyproject.toml; None without one (or an unreadable file)."""
     try:
         with open(directory / "pyproject.toml", "rb") as f:
-            return "rhythm" in tomllib.load(f).get("tool", {})
-    except (OSError, tomllib.TOMLDecodeError):
-        return False
+            table = tomllib.load(f).get("tool", {}).get("rhythm")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    return table if isinstance(table, dict) else None
 
 
 @dataclass(frozen=True)
