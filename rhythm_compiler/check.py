@@ -119,6 +119,7 @@ class FuncInfo:
     envs: int = 0  # environment records are numbered per function: @e1, @e2, …
     scope: "Scope | None" = None  # its top scope (parameters and the body's top level)
     defining: "Scope | None" = None  # the scope its closure's environment chain starts at
+    cases: list = field(default_factory=list)  # the switch cases it is made in (it may use their variables)
 
     @property
     def label(self) -> str:
@@ -357,17 +358,21 @@ class Checker:
     def block_body(self, body, owner=None) -> None:
         """The statements of a block, program or function; its function declarations are hoisted:
         bound (and created) when the block is entered, before its first statement runs."""
+        self.hoist(owner, body)
+        self.declare_pending(body)
+        for s in body:
+            if isinstance(s, A.FunctionDecl):
+                continue
+            self.stmt(s)
+
+    def hoist(self, owner, body) -> None:
+        """Bind and check the function declarations among `body`'s statements, created when `owner` starts."""
         hoisted = [s for s in body if isinstance(s, A.FunctionDecl)]
         if hoisted and owner is not None:
             self.res.hoisted[owner] = hoisted
         for d in hoisted:
             self.declare(self.decl_name(d.fn), "function")
             self.function(d.fn)
-        self.declare_pending(body)
-        for s in body:
-            if isinstance(s, A.FunctionDecl):
-                continue
-            self.stmt(s)
 
     def declare_pending(self, body) -> None:
         """Names a block declares, known from its start (a use before the declaration is an error)."""
@@ -389,6 +394,7 @@ class Checker:
         info = self.res.fn_info[fn]
         info.parent = self.func
         info.defining = self.scope
+        info.cases = list(self.cases)
         self.res.closure_scope[fn] = self.scope
         if fn.name is not None and fn not in self.res.fn_names:  # a named function expression binds its name inside
             name_scope = Scope(self.scope, None, fn)
@@ -400,8 +406,8 @@ class Checker:
 
     def function_body(self, info: FuncInfo) -> None:
         fn = info.node
-        outer = (self.func, self.scope, self.jumps)
-        self.func, self.scope, self.jumps = info, info.defining, []
+        outer = (self.func, self.scope, self.jumps, self.cases)
+        self.func, self.scope, self.jumps, self.cases = info, info.defining, [], info.cases
         self.push(fn)
         info.scope = self.scope
         params = list(fn.params)
@@ -417,7 +423,7 @@ class Checker:
         self.in_params = False
         self.block_body(fn.body.body, fn)
         self.pop()
-        self.func, self.scope, self.jumps = outer
+        self.func, self.scope, self.jumps, self.cases = outer
 
     def finish(self) -> None:
         """Closure conversion: captured bindings move into their scope's environment record."""
@@ -556,6 +562,7 @@ class Checker:
         self.expr(s.discriminant)
         self.check_label(s.label, s.span)
         self.push(s)
+        self.hoist(s, [st for case in s.cases for st in case.body])  # before scope.switch: any case may call them
         self.scope.switch = s
         for case in s.cases:
             self.declare_pending(case.body)
@@ -565,7 +572,8 @@ class Checker:
                 self.expr(case.test)
             self.cases.append((s, i))
             for st in case.body:
-                self.stmt(st)
+                if not isinstance(st, A.FunctionDecl):
+                    self.stmt(st)
             self.cases.pop()
         self.jumps.pop()
         self.pop(s)

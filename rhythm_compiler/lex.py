@@ -310,10 +310,10 @@ class Lexer:
                 return "NAME"  # `{ default: 1, if: 2 }`
             if word in ("case", "default"):
                 self.cases.append([len(self.braces), 0])
+            in_expression = prev_type in OPERAND_EXPECTED and not self.colon_starts_statement(prev_type)
             if word == "async":
-                self.async_in_expression = prev_type in OPERAND_EXPECTED
-            elif word == "function" and (prev_type in OPERAND_EXPECTED
-                                         or (prev_type == "ASYNC" and self.async_in_expression)):
+                self.async_in_expression = in_expression
+            elif word == "function" and (in_expression or (prev_type == "ASYNC" and self.async_in_expression)):
                 return "FUNCTION_EXPR"
             return KEYWORDS.get(word, "UNSUPPORTED")
         return "NAME"
@@ -338,7 +338,7 @@ class Lexer:
             self.colon_ends_case = False
         if p == "{":
             kind = "obj" if prev_type in OPERAND_EXPECTED and prev_type != "ARROW" else "block"
-            if prev_type == "COLON" and (self.colon_ends_case or self.colon_ends_label()):
+            if self.colon_starts_statement(prev_type):
                 kind = "block"
             self.braces.append(kind)
             return "LBRACE_OBJ" if kind == "obj" else "LBRACE"
@@ -349,6 +349,10 @@ class Lexer:
         if p in ("++", "--") and (newline or prev_type is None or prev_type not in ENDS_OPERAND):
             return "INC_NL" if p == "++" else "DEC_NL"
         return PUNCT_NAMES[p]
+
+    def colon_starts_statement(self, prev_type: str | None) -> bool:
+        """After the ':' of a `case`, `default` or label a statement starts (`{` is a block, `function` a declaration)."""
+        return prev_type == "COLON" and (self.colon_ends_case or self.colon_ends_label())
 
     def track_case_colon(self, p: str) -> None:
         """Tell the ':' that ends a `case` from the ':' of a conditional in its expression."""

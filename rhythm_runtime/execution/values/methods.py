@@ -849,6 +849,44 @@ _PROMISE_METHODS = {"then": _promise_method_unavailable, "catch": _promise_metho
 # The resolving functions `new Promise` hands its executor (method values whose receiver is the promise);
 # not properties of promises, so only the snapshot codec looks them up here.
 _RESOLVING_FUNCTIONS = {"resolve": _promise_method_unavailable, "reject": _promise_method_unavailable}
+# -- functions: call, apply, bind (a workflow has no `this`: a function of the workflow ignores thisArg) ----
+
+
+def _function_call(fn, args):
+    return _call_with_this(fn, _arg(args, 0), args[1:])
+
+
+def _function_apply(fn, args):
+    items = _arg(args, 1)
+    if items is None or items is UNDEFINED:
+        return _call_with_this(fn, _arg(args, 0), [])
+    if type(items) is not list and type(items) is not MatchArray:
+        raise type_error("CreateListFromArrayLike called on non-object")
+    return _call_with_this(fn, _arg(args, 0), list(items))
+
+
+def _function_bind(fn, args):
+    """A bound function: the target and the arguments bound so far, kept as data (a snapshot stores it)."""
+    return JSFunction("bound", [fn, *args[1:]], _bound_call)
+
+
+def _bound_call(bound: list, args):
+    return call(bound[0], bound[1:] + list(args), "bound function")
+
+
+def _call_with_this(fn, this, args):
+    """A built-in method runs on `this` when `this` has that very method; a workflow's function ignores it."""
+    if type(fn) is JSFunction and fn.impl is not _bound_call:
+        if _METHODS_BY_TYPE.get(type(this), {}).get(fn.name) is not fn.impl:
+            raise type_error(f"{fn.name} cannot be called on {_shown(this)} in a workflow")
+        return fn.impl(this, args)
+    return call(fn, args, "function")
+
+
+_FUNCTION_METHODS = {"call": _function_call, "apply": _function_apply, "bind": _function_bind}
+# Functions of the codec that no receiver's table holds (their receiver is the data they carry).
+_FREE_FUNCTIONS = {"bound": _bound_call}
+
 # Receivers whose methods call_method may dispatch without a property read
 # (none of them can hold an own property that shadows a method).
 _METHODS = {
@@ -858,5 +896,7 @@ _METHODS = {
     bool: _BOOLEAN_METHODS,
     JSRegExp: _REGEXP_METHODS,
     Promise: _PROMISE_METHODS,
+    JSClosure: _FUNCTION_METHODS,
+    JSFunction: _FUNCTION_METHODS,
 }
 _METHODS_BY_TYPE = {**_METHODS, JSError: _ERROR_METHODS, MatchArray: _ARRAY_METHODS}

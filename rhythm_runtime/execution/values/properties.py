@@ -9,7 +9,7 @@ from .representation import (
 )
 from .utf16 import _unit_length, _units
 from .conversions import _error_string, to_number, to_property_key, to_string, typeof
-from .methods import _ARRAY_METHODS, _ERROR_METHODS, _METHODS, _PROMISE_METHODS, _REGEXP_METHODS, _STRING_METHODS, call
+from .methods import _ARRAY_METHODS, _ERROR_METHODS, _FUNCTION_METHODS, _METHODS, _PROMISE_METHODS, _REGEXP_METHODS, _STRING_METHODS, call
 from .regexps import regexp_property
 
 
@@ -152,12 +152,12 @@ def _get_regexp(rx: JSRegExp, key: str):
 
 
 def _get_closure(fn: JSClosure, key: str):
-    """A function's `name` and `length`; it has no other properties (no call/apply/bind)."""
+    """A function's `name`, `length`, `call`, `apply` and `bind`; it has no other properties."""
     if key == "name":
         return JSClosure.describe(fn)[0]
     if key == "length":
         return float(JSClosure.describe(fn)[1])
-    return UNDEFINED
+    return _method_value(fn, _FUNCTION_METHODS, key)
 
 
 def _method_value(obj, table: dict, key: str):
@@ -341,7 +341,9 @@ def has_property(key, obj) -> bool:
             or key in _ERROR_METHODS
         )
     if t is JSClosure:
-        return key in ("name", "length")
+        return key in ("name", "length") or key in _FUNCTION_METHODS
+    if t is JSFunction:
+        return key in _FUNCTION_METHODS
     if t is Promise:
         return key in _PROMISE_METHODS
     return False

@@ -8,7 +8,7 @@ import sys
 
 from .representation import INF, NAN, UNDEFINED, Env, JSClosure, JSError, JSFunction, JSRegExp, MatchArray, Promise
 from .number_text import number_to_string
-from .methods import _METHODS_BY_TYPE, _RESOLVING_FUNCTIONS
+from .methods import _FREE_FUNCTIONS, _METHODS_BY_TYPE, _RESOLVING_FUNCTIONS
 from .global_objects import global_function
 
 
@@ -303,7 +303,8 @@ def _decode_function(node: dict, refs: dict) -> JSFunction:
         return global_function(name)
     this = _decode(node["this"], refs)
     table = _METHODS_BY_TYPE[type(this)]
-    return JSFunction(name, this, table[name] if name in table else _RESOLVING_FUNCTIONS[name])
+    impl = table.get(name) or _RESOLVING_FUNCTIONS.get(name) or _FREE_FUNCTIONS[name]
+    return JSFunction(name, this, impl)
 
 
 def _decode_container(node, refs: dict, ref_id):
