@@ -78,6 +78,20 @@ if (n > 5) {
 }
 return n
 """,
+    "lanes": """\
+const seen = []
+async function lane(name, limit) {
+  let count = 0
+  while (count < limit) {
+    const msg = await Signal.next(name)
+    count += 1
+    seen.push(msg)
+  }
+  return count
+}
+const totals = await Promise.all([lane("left", 2), lane("right", 3)])
+return { totals, seen }
+""",
 }
 
 EVOLVING_V1 = """\
@@ -420,3 +434,24 @@ return n
     assert (ends[0], exit_, "after finally") in edges
     assert (ends[1], inner.after.id(), "after finally") in edges
     assert (ends[0], outer.after.id(), "after finally") in edges
+
+
+def test_a_run_suspended_inside_async_functions_shows_each_frame(env):
+    """Code shape 6: each async function in flight, where it waits, its own locals and what it captured."""
+    client, db_url, _ = env
+    run_id = started(client, "lanes")
+    client.get(run_id).signal("left", "a")
+    wait_for(lambda: '"a"' in inspect(db_url, run_id), what="the left lane to take its first signal")
+    report = json.loads(inspect(db_url, run_id, "--json"))
+    frames = sorted(report["frames"], key=lambda f: f["id"])
+    assert [(f["function"], f["line"]) for f in frames] == [("lane", 5), ("lane", 5)]
+    counts = [{x["name"]: x["text"] for x in f["locals"]}.get("count") for f in frames]
+    assert sorted(counts) == ["0", "1"]
+    assert all(f["awaiting"].startswith("signal") for f in frames)
+    text = inspect(db_url, run_id)
+    assert "async functions in flight" in text
+    assert text.count(" lane at lanes.flow:5 ") == 2
+    client.get(run_id).signal("left", "b")
+    for msg in "xyz":
+        client.get(run_id).signal("right", msg)
+    assert client.get(run_id).result(timeout=20) == {"totals": [2, 3], "seen": ["a", "b", "x", "y", "z"]}

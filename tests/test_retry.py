@@ -65,8 +65,18 @@ for (let i = 0; i < 6; i++) {
 }
 return total
 """,
+    "fanout": """\
+async function charge(amount) {
+  const before = await Task.run("retry-count", { step: `before ${amount}` })
+  const receipt = await Task.run("retry-upstream", { amount })
+  return { step: before.step, receipt }
+}
+const results = await Promise.all([10, 20].map(amount => charge(amount)))
+return results
+""",
 }
 
+FANOUT_MOVED = FLOWS["fanout"].replace("  const receipt =", "  await Timer.delay(0)\n  const receipt =")
 BUGGY_FIXED = FLOWS["buggy"].replace("order.items.length + sig.extra", "order.step.length + sig.extra")
 BUGGY_NEW_AWAIT = FLOWS["buggy"].replace("return total", "await Timer.delay(0)\nreturn total")
 FIRST_FIXED = FLOWS["first"].replace("Inputs.data.value", "Inputs.value")
@@ -463,3 +473,29 @@ def test_the_dashboard_offers_only_a_version_that_can_resume_the_run(env):
         html = web.get(page).text
         assert 'value="latest">' in html and "cannot resume run" not in html
     env.deploy("buggy", FLOWS["buggy"])
+
+
+def test_a_run_that_failed_inside_an_async_function_resumes_there(env):
+    """Shape 6: the failure is in a frame (an async function in flight), not in the body."""
+    handle = env.fail("fanout")
+    assert ("count", "before 10") in CALLS and ("count", "before 20") in CALLS
+    assert handle.describe()["error"]["line"] == 6  # where the body received the rejection
+    counts_before = [c for c in CALLS if c[0] == "count"]
+    UPSTREAM["up"] = True
+    handle.retry()
+    assert handle.result(timeout=20) == [{"step": "before 10", "receipt": {"charged": 10}},
+                                         {"step": "before 20", "receipt": {"charged": 20}}]
+    assert [c for c in CALLS if c[0] == "count"] == counts_before  # nothing before the failed await ran again
+
+
+def test_a_version_that_moved_an_async_functions_await_is_refused(env):
+    handle = env.fail("fanout")
+    before = query(env.url, "SELECT status, version, snapshot::text FROM rhythm.runs WHERE id = %s", (handle.id,))
+    env.deploy("fanout", FANOUT_MOVED)
+    try:
+        with pytest.raises(RetryRefused, match="cannot resume run"):
+            handle.retry("latest")
+        assert query(env.url, "SELECT status, version, snapshot::text FROM rhythm.runs WHERE id = %s",
+                     (handle.id,)) == before
+    finally:
+        env.deploy("fanout", FLOWS["fanout"])
