@@ -14,6 +14,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from urllib.parse import quote
@@ -62,6 +63,13 @@ return answer
     "dash_unserved": """\
 const done = await Task.run("dash-nobody-runs-this", {})
 return done
+""",
+    "dash_guarded": """\
+try {
+  await Signal.next("never")
+} finally {
+  await Task.run("dash-echo", { cleanup: Inputs.id })
+}
 """,
     "dash_fragile": """\
 const reply = await Task.run("dash-upstream", { n: Inputs.n })
@@ -334,6 +342,21 @@ def test_cancel_and_signal_change_the_run(env, web):
     web.post(href(to_signal) + "/signal", data={"csrf": token, "name": "approve", "payload": '{"ok": true}'})
     wait_for(lambda: status(client, to_signal) == "completed", what="the signalled run to complete")
     assert client.get(to_signal).result(timeout=5) == {"ok": True}
+
+
+def test_terminate_ends_the_run_at_once_without_its_cleanup(env, web, db_url):
+    client, _ = env
+    run_id = started(client, "dash_guarded", {"id": 21})
+    page = web.get(href(run_id)).text
+    assert "/terminate" in page and "no cleanup" in page  # behind a confirmation that says what it skips
+    answer = web.post(href(run_id) + "/terminate", data={"csrf": csrf(page)}, follow_redirects=False)
+    assert answer.status_code == 303
+    assert status(client, run_id) == "cancelled"  # at once: no worker step needed
+    assert "without running its catch and finally blocks" in web.get(href(run_id)).text
+    time.sleep(1)  # a worker would have scheduled the cleanup task by now
+    assert query(db_url, "SELECT count(*) AS n FROM rhythm.tasks WHERE run_id = %s", (run_id,)) == [{"n": 0}]
+    again = web.post(href(run_id) + "/terminate", data={"csrf": csrf(page)})
+    assert f"run {run_id} had already finished; nothing changed" in text(again.text)
 
 
 def test_action_errors_are_flash_messages(env, web):

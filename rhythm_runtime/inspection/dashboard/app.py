@@ -457,7 +457,7 @@ def graph_view(r: dict, source: str) -> dict:
 
 
 async def run_action(request: Request) -> Response:
-    """POST /runs/{id}/{signal|cancel|retry}: check the CSRF field, act, and go back to the run with a flash."""
+    """POST /runs/{id}/{signal|cancel|terminate|retry}: check the CSRF field, act, and go back to the run with a flash."""
     run_id, action = request.path_params["run_id"], ACTIONS.get(request.path_params["action"])
     if action is None:
         raise HTTPException(404)
@@ -493,6 +493,12 @@ def _cancel(store: Store, run_id: str, form) -> str:
     return f"run {run_id} had already finished or is being cancelled; nothing changed"
 
 
+def _terminate(store: Store, run_id: str, form) -> str:
+    if store.cancel_run(run_id, force=True):
+        return f"terminated run {run_id}: it ended at once, without running its catch and finally blocks"
+    return f"run {run_id} had already finished; nothing changed"
+
+
 def _retry(store: Store, run_id: str, form) -> str:
     choice = _field(form, "version")
     if choice not in ("own", "latest"):
@@ -502,7 +508,7 @@ def _retry(store: Store, run_id: str, form) -> str:
     return f"retrying run {run_id}{on}"
 
 
-ACTIONS = {"signal": _signal, "cancel": _cancel, "retry": _retry}
+ACTIONS = {"signal": _signal, "cancel": _cancel, "terminate": _terminate, "retry": _retry}
 
 
 def _field(form, name: str) -> str:
