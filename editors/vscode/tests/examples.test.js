@@ -39,32 +39,41 @@ function scopesOf(grammar, text) {
 
 const KEYWORDS = new Set(["const", "let", "await", "if", "for", "while", "return", "try", "throw"]);
 
-registry.loadGrammar("source.flow").then((grammar) => {
+// Front matter written as Markdown writes it, between `---` lines (the compiler accepts both forms).
+const DASHED = ["---", 'schedule: "0 3 * * *"', "timezone: Europe/Berlin", "---",
+  "const report = await Task.run(\"build-report\", {})", "return report"].join("\n");
+
+function problems(grammar, name, text) {
+  const lines = scopesOf(grammar, text);
+  const fence = ["```", "---"].find((f) => text.startsWith(f));
+  const closing = fence ? text.split("\n").findIndex((line, i) => i > 0 && line.startsWith(fence)) : -1;
   let failures = 0;
-  const files = flows(path.join(root, "examples"));
-  for (const file of files) {
-    const text = fs.readFileSync(file, "utf8");
-    const lines = scopesOf(grammar, text);
-    const fenced = text.startsWith("```");
-    const closing = fenced ? text.split("\n").indexOf("```", 1) : -1;
-    lines.forEach((tokens, i) => {
-      const inFront = fenced && i > 0 && i < closing;
-      for (const t of tokens) {
-        const word = t.text.trim();
-        if (inFront && !t.scopes.includes("meta.embedded.block.yaml")) {
-          console.error(`${file}:${i + 1}: front matter not scoped as YAML: ${JSON.stringify(t.text)}`);
-          failures++;
-        }
-        if (!inFront && KEYWORDS.has(word) && t.scopes.length === 1) {
-          console.error(`${file}:${i + 1}: keyword '${word}' not highlighted`);
-          failures++;
-        }
+  lines.forEach((tokens, i) => {
+    const inFront = fence && i > 0 && i < closing;
+    for (const t of tokens) {
+      const word = t.text.trim();
+      if (inFront && !t.scopes.includes("meta.embedded.block.yaml")) {
+        console.error(`${name}:${i + 1}: front matter not scoped as YAML: ${JSON.stringify(t.text)}`);
+        failures++;
       }
-    });
+      if (!inFront && KEYWORDS.has(word) && t.scopes.length === 1) {
+        console.error(`${name}:${i + 1}: keyword '${word}' not highlighted`);
+        failures++;
+      }
+    }
+  });
+  return failures;
+}
+
+registry.loadGrammar("source.flow").then((grammar) => {
+  const files = flows(path.join(root, "examples"));
+  let failures = problems(grammar, "dashed front matter", DASHED);
+  for (const file of files) {
+    failures += problems(grammar, file, fs.readFileSync(file, "utf8"));
   }
   if (failures || files.length === 0) {
     console.error(`✖ examples: ${failures} problems in ${files.length} files`);
     process.exit(1);
   }
-  console.log(`✓ examples: ${files.length} workflows tokenized, front matter scoped as YAML`);
+  console.log(`✓ examples: ${files.length} workflows and a dashed front matter tokenized, front matter scoped as YAML`);
 });
