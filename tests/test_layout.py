@@ -126,7 +126,7 @@ def test_a_wheel_install_compiles_and_has_its_data(tmp_path: Path) -> None:
     for needed in ("rhythm_templates/module.py.j2", "rhythm_compiler/flow.lark", "rhythm_runtime/storage/sql/schema.sql",
                    "rhythm_runtime/storage/sql/queries.sql", "rhythm_runtime/storage/sql/migrations/0001_initial.sql",
                    "rhythm_runtime/inspection/dashboard/templates/base.html",
-                   "rhythm_runtime/inspection/dashboard/static/dashboard.js"):
+                   "rhythm_runtime/inspection/dashboard/static/dashboard.js", "rhythm_runtime/editor/reference.json"):
         assert needed in names
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)

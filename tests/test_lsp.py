@@ -96,6 +96,38 @@ async def test_completion_of_task_names_members_and_variables(client: LanguageCl
 
 
 @pytest.mark.asyncio
+async def test_hover_on_globals_and_methods_shows_the_language_references_row(client: LanguageClient) -> None:
+    text = MAIN_TEXT + 'const parts = user.email.split("@")\nconst n = Math.max(parts.length, 1)\n'
+    open_document(client, text)
+    await diagnostics(client)
+
+    async def hover(needle: str, offset: int) -> str:
+        found = await client.text_document_hover_async(T.HoverParams(T.TextDocumentIdentifier(URI), at(text, needle, offset)))
+        return found.contents.value
+
+    split = await hover(".split(", 2)
+    assert "string.split" in split and '`"a,b,,c".split(",")` → `["a", "b", "", "c"]`' in split
+    assert "Math.max(" in await hover("Math.max", 6) and "→ `[2, -Infinity]`" in await hover("Math.max", 6)
+    assert "resolves with: the task's return value" in await hover("Task.run", 6)
+
+
+def test_the_hover_table_is_docs_language_md_and_covers_the_whole_library() -> None:
+    """reference.json is built from the doc (run `python -m rhythm_runtime.editor.reference docs/LANGUAGE.md`
+    after editing its tables), and every global and method has a row."""
+    from rhythm_compiler.check import WORKFLOW_NAMESPACES, library
+    from rhythm_runtime.editor.reference import build, reference
+    from rhythm_runtime.execution.values.methods import _ARRAY_METHODS, _NUMBER_METHODS, _STRING_METHODS
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "LANGUAGE.md").read_text(encoding="utf-8")
+    assert reference() == build(doc), "reference.json is stale: run python -m rhythm_runtime.editor.reference docs/LANGUAGE.md"
+    funcs, consts = library()
+    names = [*funcs, *consts, *(f"{ns}.{m}" for ns, ms in WORKFLOW_NAMESPACES.items() for m in ms if ns != "Task"),
+             *(f"array.{m}" for m in _ARRAY_METHODS), *(f"string.{m}" for m in _STRING_METHODS),
+             *(f"number.{m}" for m in _NUMBER_METHODS), "Task.run"]
+    assert [n for n in names if n not in reference()] == []
+
+
+@pytest.mark.asyncio
 async def test_hover_and_definition_of_a_task_land_on_its_python_function(client: LanguageClient) -> None:
     open_document(client)
     await diagnostics(client)

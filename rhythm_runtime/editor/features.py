@@ -17,6 +17,7 @@ from rhythm_compiler.check import WORKFLOW_NAMESPACES, global_names, library, na
 from rhythm_compiler.lex import split_front_matter
 from rhythm_runtime.editor.analysis import Analysis
 from rhythm_runtime.editor.app_names import AppNames
+from rhythm_runtime.editor.reference import reference
 from rhythm_runtime.execution.values.methods import _ARRAY_METHODS, _STRING_METHODS
 from rhythm_runtime.schedules import FRONT_MATTER_KEYS
 
@@ -132,15 +133,28 @@ def _hover_reference(kind: str, name: str, names: AppNames) -> str:
 
 
 def _hover_global(word: str) -> str | None:
-    full = word if "." in word else None
-    if full is None:
-        return f"`{word}`: a Rhythm global" if word in global_names() else None
-    receiver, _, member = full.rpartition(".")
-    if member in namespace_members(receiver):
-        funcs, _ = library()
-        doc = inspect.getdoc(funcs[full][0]) if full in funcs else ""
-        return f"```js\n{signature(full)}\n```" + (f"\n\n{doc}" if doc else "")
-    return None
+    """A global or a method: its signature and docs/LANGUAGE.md's row for it (editor/reference.py)."""
+    receiver, _, member = word.rpartition(".")
+    if not receiver:
+        return _documented(word) or (f"`{word}`: a Rhythm global" if word in global_names() else None)
+    if receiver == "Task" and member in ("all", "any", "race", "allSettled"):
+        word = f"Promise.{member}"  # the same functions (docs/LANGUAGE.md, "In parallel")
+    if receiver in global_names():
+        return _documented(word, known=True) if member in namespace_members(receiver) else None
+    found = [_documented(f"{kind}.{member}") for kind in ("array", "string", "number")]
+    return "\n\n---\n\n".join(x for x in found if x) or None
+
+
+def _documented(name: str, known: bool = False) -> str | None:
+    """Markdown for a documented name; for an undocumented one that is `known` to exist, its signature."""
+    shown, text = reference().get(name, (None, ""))
+    funcs, _ = library()
+    if shown is None and name not in funcs and not known:
+        return None
+    head = signature(name) if name in funcs else shown or signature(name)
+    if not text and name in funcs:
+        text = inspect.getdoc(funcs[name][0]) or ""
+    return f"```js\n{head}\n```" + (f"\n\n{text}" if text else "")
 
 
 def definition(found: Analysis, names: AppNames, line: int, col: int) -> Place | None:
