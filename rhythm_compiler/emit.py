@@ -48,7 +48,7 @@ def comment_text(text: str) -> str:
 def state_lines(machine: StateMachine, index: int) -> list[str]:
     state = machine.states[index]
     out = op_lines(state.ops, state.id)
-    if not state.terminated and index + 1 < len(machine.states):
+    if not state.terminated and not state.exits and index + 1 < len(machine.states):
         out.append(f"s = S.state = {machine.states[index + 1].id}")
     return out or ["pass"]
 

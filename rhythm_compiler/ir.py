@@ -96,6 +96,13 @@ class State:
     ops: list = field(default_factory=list)
     terminated: bool = False  # ends in a jump/return: nothing after it runs
 
+    @property
+    def exits(self) -> bool:
+        """Its last line, at its top level, is a `return` or `raise`: it never steps on to the next state."""
+        last = self.ops[-1] if self.ops else None
+        return (isinstance(last, Code) and last.indent == 0
+                and (last.text == "return" or last.text.startswith(("return ", "raise "))))
+
 
 @dataclass
 class TryEntry:
@@ -164,7 +171,7 @@ class StateMachine:
                     out.append((st.id, op.resume.id(), "await"))
                 elif isinstance(op, EndFinally):
                     ends[op.index - self.try_base] = st.id
-            if not st.terminated and i + 1 < len(self.states):
+            if not st.terminated and not st.exits and i + 1 < len(self.states):
                 out.append((st.id, self.states[i + 1].id, "next"))
         table = [e.resolved() for e in self.try_entries]
         for index, (t, c, f, a) in enumerate(table):

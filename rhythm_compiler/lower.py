@@ -155,6 +155,8 @@ class Lowerer:
         self.add(Code(text))
 
     def jump(self, label: Label) -> None:
+        if self.cur.terminated or self.cur.exits:
+            return  # the code before ended in a return, throw or jump: nothing reaches this one
         self.add(Jump(label))
         self.cur.terminated = True
 
@@ -197,8 +199,9 @@ class Lowerer:
         return self.finish_machine(1)
 
     def finish_machine(self, first_line: int) -> StateMachine:
-        self.code("return _js.UNDEFINED")
-        self.cur.terminated = True
+        if not (self.cur.terminated or self.cur.exits):  # the body may end in a return or throw of its own
+            self.code("return _js.UNDEFINED")
+            self.cur.terminated = True
         previous = first_line
         for st in self.states:  # a state without statements of its own shows the line before it
             st.line = previous = st.line or previous

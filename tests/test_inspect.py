@@ -307,6 +307,30 @@ def test_graph_of_a_flow_file_has_every_state_and_edge(env):
         assert f"    s{a} -> s{b}" in dot
 
 
+def test_graph_draws_no_edge_out_of_a_return_or_a_throw() -> None:
+    source = """\
+const a = await Task.run("x", {})
+try {
+  await Task.run("y", {})
+  throw new Error("boom")
+} catch (e) {
+  await Task.run("z", {})
+}
+if (a.stop) {
+  await Timer.delay(1)
+  return "early"
+}
+await Signal.next("go")
+return "late"
+"""
+    compiled = compile_source(source, "exits.flow")
+    machine = compiled.machine
+    ends = {st.id: st.line for st in machine.states if st.exits}
+    assert sorted(ends.values()) == [3, 9, 12]  # the states whose code throws (line 4) or returns (10, 13)
+    assert [(a, b, kind) for a, b, kind in machine.edges() if a in ends and kind == "next"] == []
+    assert "return _js.UNDEFINED" not in compiled.code  # the body ends in its own return
+
+
 def test_graph_run_highlights_the_current_state(env):
     client, db_url, _ = env
     run_id = started(client, "approve", {"id": 9})

@@ -73,7 +73,6 @@ def body(S, L):
                 _op.drop(L, ("i",))
                 # line 10: return { total, seen }
                 return {"total": L["total"], "seen": L["seen"]}
-                return _js.UNDEFINED
         except _js.JSThrow as exc:
             S.catch(exc)
 

@@ -70,7 +70,6 @@ def body(S, L):
                 _op.drop(L, ("i",))
                 # line 7: return acc
                 return L["acc"]
-                return _js.UNDEFINED
         except _js.JSThrow as exc:
             S.catch(exc)
 

@@ -165,7 +165,6 @@ def body(S, L):
                 }
                 # line 27: return summary
                 return L["summary"]
-                return _js.UNDEFINED
         except _js.JSThrow as exc:
             S.catch(exc)
 

@@ -32,7 +32,7 @@ SITES = {
 # function id -> (name, .flow line, kind, first state, parameter count)
 FUNCTION_INFO = {}
 # states, routes, await sites and variables: a version with the same value can resume this one's snapshots
-RESUME_SHAPE = "08aa933590feddcb"
+RESUME_SHAPE = "c58c0f87fbf5db63"
 
 
 def body(S, L):
@@ -91,7 +91,6 @@ def body(S, L):
                 _op.drop(L, ("@t1",))
                 # line 11: return { id: request.id, status: "escalated" }
                 return {"id": _js.get(L["request"], "id"), "status": "escalated"}
-                s = S.state = 5
             if s == 5:  # state 5, line 13
                 # line 13: if (decision.approved) {
                 if _js.truthy(_js.get(L["decision"], "approved")):
@@ -120,7 +119,6 @@ def body(S, L):
                     "status": "paid",
                     "by": _js.get(L["decision"], "by"),
                 }
-                s = S.state = 8
             if s == 8:  # state 8, line 17
                 # line 17: return { id: request.id, status: "rejected", reason: decision.reason ?? "no reason given" }
                 return {
@@ -132,7 +130,6 @@ def body(S, L):
                         else _c2
                     ),
                 }
-                return _js.UNDEFINED
         except _js.JSThrow as exc:
             S.catch(exc)
 
@@ -141,4 +138,4 @@ def body(S, L):
 FUNCTIONS = {}
 
 # generated line -> .flow line
-LINE_MAP = '47:2,55:4,78:9,84:10,92:11,96:13,102:14,117:15,125:17'
+LINE_MAP = '47:2,55:4,78:9,84:10,92:11,95:13,101:14,116:15,123:17'

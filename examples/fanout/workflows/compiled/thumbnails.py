@@ -82,7 +82,6 @@ def body(S, L):
                         else _js.get(_c2, "url")
                     ),
                 }
-                return _js.UNDEFINED
         except _js.JSThrow as exc:
             S.catch(exc)
 
@@ -108,4 +107,4 @@ def f2(S, E, A):  # function anonymous, line 4
 FUNCTIONS = {1: f1, 2: f2}
 
 # generated line -> .flow line
-LINE_MAP = '48:2,52:3,68:4,75:5,92:3,94:3,100:4,103:4'
+LINE_MAP = '48:2,52:3,68:4,75:5,91:3,93:3,99:4,102:4'

@@ -168,7 +168,6 @@ def body(S, L):
                     "emailSent": L["emailSent"],
                     "logins": _js.get(L["stats"], "logins"),
                 }
-                return _js.UNDEFINED
         except _js.JSThrow as exc:
             S.catch(exc)
 

@@ -40,7 +40,7 @@ SITES = {0: ("child", 5), 1: ("task", 8), 2: ("task", 12)}
 # function id -> (name, .flow line, kind, first state, parameter count)
 FUNCTION_INFO = {}
 # states, routes, await sites and variables: a version with the same value can resume this one's snapshots
-RESUME_SHAPE = "c7a22b1df9c973bc"
+RESUME_SHAPE = "bc077b9836c25d82"
 
 
 def body(S, L):
@@ -157,7 +157,6 @@ def body(S, L):
                         )
                     )
                 )
-                s = S.state = 12
             if s == 12:  # state 12, line 14
                 return _js.UNDEFINED
         except _js.JSThrow as exc:

@@ -73,7 +73,6 @@ def body(S, L):
                     "sku": _js.get(L["Inputs"], "sku"),
                     "trackingId": _js.get(L["shipment"], "trackingId"),
                 }
-                return _js.UNDEFINED
         except _js.JSThrow as exc:
             S.catch(exc)
 

@@ -72,7 +72,6 @@ def body(S, L):
                 _op.drop(L, ("@t1",))
                 # line 4: return b.sum
                 return _js.get(L["b"], "sum")
-                return _js.UNDEFINED
         except _js.JSThrow as exc:
             S.catch(exc)
 

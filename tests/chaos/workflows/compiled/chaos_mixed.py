@@ -222,7 +222,6 @@ def body(S, L):
                     "child": L["child"],
                     "steps": L["steps"],
                 }
-                return _js.UNDEFINED
         except _js.JSThrow as exc:
             S.catch(exc)
 
