@@ -30,7 +30,7 @@ from rhythm_runtime.api.client import SyncRhythmClient, WorkflowFailed
 from rhythm_runtime.storage.store import RunFinished, RunIdConflict, Store, UnknownWorkflow
 from rhythm_runtime.inspection.inspect import inspect_run, render_report
 
-from helpers import query, wait_for
+from helpers import CliWorker, query, wait_for
 
 APP = Path(__file__).resolve().parent / "e2e" / "app"
 RHYTHM = Path(sys.executable).with_name("rhythm")
@@ -756,6 +756,39 @@ def test_rhythm_register_lets_runs_start_before_any_worker(own_db, tmp_path):
     started = cli("start", "brand_new", "--inputs", '{"n": 1}')
     assert started.returncode == 0, started.stderr
     assert run_row(url, started.stdout.strip())["version"] == version
+
+
+def test_rhythm_register_records_the_apps_tasks_so_runs_route_before_workers_start(own_db, tmp_path):
+    """A deploy script registers the GPU service's app: a run started before any worker exists writes its
+    task straight to that service's queue."""
+    url, _ = own_db
+    (tmp_path / "workflows").mkdir()
+    (tmp_path / "workflows" / "thumbs.flow").write_text('return await Task.run("render-thumb", Inputs)\n',
+                                                        encoding="utf-8")
+    (tmp_path / "gpu.py").write_text(
+        "from rhythm import RhythmApp, task\napp = RhythmApp()\n\n"
+        "@task('render-thumb', queue='gpu', retries=2)\ndef render(payload):\n    return payload\n",
+        encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text('[tool.rhythm]\napp = "gpu:app"\n', encoding="utf-8")
+    env = {**os.environ, "RHYTHM_DATABASE_URL": url}
+    registered = subprocess.run([str(RHYTHM), "register"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                                timeout=60)
+    assert registered.returncode == 0, registered.stderr
+    assert "task render-thumb -> gpu" in registered.stdout and "recorded 1 tasks" in registered.stderr
+    rows = query(url, "SELECT queue, max_attempts, registered_by FROM rhythm.task_registrations WHERE name = %s",
+                 ("render-thumb",))
+    assert rows[0]["queue"] == "gpu" and rows[0]["max_attempts"] == 3
+    assert rows[0]["registered_by"].startswith("rhythm register (")
+    started = subprocess.run([str(RHYTHM), "start", "thumbs", "--inputs", '{"id": 1}'], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert started.returncode == 0, started.stderr
+    worker = CliWorker(tmp_path, url, "gpu:app", "--queues", "gpu")
+    try:
+        wait_for(lambda: run_row(url, started.stdout.strip())["status"] == "completed", what="the run")
+    finally:
+        worker.stop()
+    assert query(url, "SELECT queue FROM rhythm.tasks WHERE run_id = %s", (started.stdout.strip(),)) == [
+        {"queue": "gpu"}]
 
 
 def test_a_worker_that_cannot_find_its_workflows_says_so_in_one_line(db_url, tmp_path):

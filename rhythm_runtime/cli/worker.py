@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import sys
 from pathlib import Path
 
@@ -126,27 +128,42 @@ def _flow_mtimes(app) -> dict:
 
 @click.command("register")
 @click.argument("dirs", nargs=-1, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--app", "app_spec", metavar="MODULE:ATTR",
+              help="Also record this RhythmApp's @task registrations (default: [tool.rhythm] app, if any).")
 @database_option
-def register(dirs, database_url) -> None:
-    """Register the project's workflows (default: its workflows/ directory) without starting a worker.
+def register(dirs, app_spec, database_url) -> None:
+    """Register the project's workflows, and its app's tasks, without starting a worker.
 
     For deploy scripts that start runs before the workers roll out. Prints
-    `name version` per workflow; registering a version again is harmless.
+    `name version` per workflow and `task name -> queue` per task (the queue
+    that runs calling it are routed to); registering again is harmless.
+    Workflows come from DIRS, else the app's workflow directories, else the
+    project's workflows/ directory.
     """
     from rhythm_runtime.api.app import RhythmApp
+    from rhythm_runtime.editor.app_names import configured_app
     from rhythm_runtime.storage.db import migrate
     from rhythm_runtime.storage.settings import Settings
     from rhythm_runtime.storage.store import Store
 
     settings = Settings.load(database_url)
-    app = RhythmApp([d.resolve() for d in dirs] or [settings.project() / "workflows"])
+    configured = (app_spec, None) if app_spec else configured_app(settings.project())
+    tasks_app = load_app(*configured) if configured else None
+    app = (RhythmApp([d.resolve() for d in dirs]) if dirs else tasks_app
+           or RhythmApp([settings.project() / "workflows"]))
     url = settings.database_url()
     migrate(url)
     store = Store(url, max_size=1)
     try:
         app.register(store)
+        tasks = sorted(tasks_app.tasks.values(), key=lambda t: t.name) if tasks_app else []
+        store.register_tasks(f"rhythm register ({socket.gethostname()} pid {os.getpid()})", tasks)
     finally:
         store.close()
     for wf in app.workflows.values():
         click.echo(f"{wf.name} {wf.version}")
+    for spec in tasks:
+        click.echo(f"task {spec.name} -> {spec.queue}")
+    if tasks:
+        click.echo(f"recorded {len(tasks)} tasks", err=True)
     click.echo(f"registered {len(app.workflows)} workflows", err=True)
