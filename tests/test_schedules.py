@@ -189,12 +189,18 @@ def test_overlap_policies(db_url: str) -> None:
             stored.save(store, f"ov-{policy}", "slow", spec)
             _backdate(db_url, f"ov-{policy}", t0, spec)
             stored.fire_due(store, at=t0 + timedelta(seconds=61))  # the 08:01 run starts; it stays unfinished
+            query(db_url, "UPDATE rhythm.runs SET status = 'suspended', activations = 1 WHERE id = %s RETURNING id",
+                  (f"ov-{policy}@2026-06-02T08:01:00Z",))  # as a worker would leave it, waiting for its signal
             stored.fire_due(store, at=t0 + timedelta(seconds=121))  # 08:02 while it is still running
         assert _runs(db_url, "ov-skip") == ["ov-skip@2026-06-02T08:01:00Z"]
-        assert _runs(db_url, "ov-cancel_running") == ["ov-cancel_running@2026-06-02T08:01:00Z",
-                                                      "ov-cancel_running@2026-06-02T08:02:00Z"]
-        assert query(db_url, "SELECT status FROM rhythm.runs WHERE id = 'ov-cancel_running@2026-06-02T08:01:00Z'"
-                     )[0]["status"] == "cancelled"
+        # cancel_running asks the running one to cancel (its catch/finally run), and holds 08:02 until it has ended
+        first = "ov-cancel_running@2026-06-02T08:01:00Z"
+        assert _runs(db_url, "ov-cancel_running") == [first]
+        row = query(db_url, "SELECT status, cancel_requested_at FROM rhythm.runs WHERE id = %s", (first,))[0]
+        assert row["status"] == "suspended" and row["cancel_requested_at"] is not None
+        query(db_url, "UPDATE rhythm.runs SET status = 'cancelled' WHERE id = %s RETURNING id", (first,))
+        stored.fire_due(store, at=t0 + timedelta(seconds=140))
+        assert _runs(db_url, "ov-cancel_running") == [first, "ov-cancel_running@2026-06-02T08:02:00Z"]
         assert _runs(db_url, "ov-buffer_one") == ["ov-buffer_one@2026-06-02T08:01:00Z"]
         query(db_url, "UPDATE rhythm.runs SET status = 'completed' WHERE id = 'ov-buffer_one@2026-06-02T08:01:00Z' "
                       "RETURNING id")

@@ -17,7 +17,7 @@ from rhythm_runtime.errors import RhythmError
 from rhythm_runtime.schedules import FrontMatter, Schedule, ScheduleError
 from rhythm_runtime.storage.db import SQL_DIR, parse_queries
 from rhythm_runtime.storage.queries import Q, UnknownWorkflow, insert_run, json_param
-from rhythm_runtime.storage.store import _cancel
+from rhythm_runtime.storage.store import _request_cancel
 
 log = logging.getLogger("rhythm")
 SQ = parse_queries((SQL_DIR / "schedules.sql").read_text(encoding="utf-8"))
@@ -84,8 +84,9 @@ def _fire(conn, row: dict, now: datetime) -> list[str]:
     elif active and spec.overlap == "buffer_one":  # hold the newest tick until the running one ends
         _handled(conn, row, row["handled_until"], now + timedelta(seconds=1), None)
         return []
-    elif active and spec.overlap == "cancel_running":
-        _cancel(conn, row["last_run_id"])
+    elif active and spec.overlap == "cancel_running" and _cancelled_at_once(conn, row["last_run_id"]) is False:
+        _handled(conn, row, row["handled_until"], now + timedelta(seconds=1), None)  # held while it cleans up
+        return []
     started = []
     for tick in ticks:
         try:
@@ -99,6 +100,14 @@ def _fire(conn, row: dict, now: datetime) -> list[str]:
             started.append(run_id)
     _handled(conn, row, now, spec.next_after(now), tick_run_id(row["id"], ticks[-1]) if ticks else None)
     return started
+
+
+def _cancelled_at_once(conn, run_id: str) -> bool:
+    """Ask the running run to cancel: its catch and finally blocks run first (as `rhythm cancel`, and as Temporal's
+    CANCEL_OTHER); True when it has ended, False while it is still cleaning up."""
+    conn.execute(Q["lock_run_tree"], dict(id=run_id)).fetchall()  # deepest first: engine.py's lock order
+    _request_cancel(conn, run_id)
+    return not conn.execute(SQ["run_is_active"], dict(id=run_id)).fetchone()["active"]
 
 
 def _handled(conn, row: dict, handled_until: datetime, next_fire_at: datetime, last_run_id: str | None) -> None:
