@@ -329,10 +329,18 @@ class Lowerer:
         if isinstance(e, A.Assign) and e.op == "=":
             self.assign_stmt(e.target, e.value)
             return
+        if isinstance(e, A.Await):  # `await x;`: its value is not kept
+            self.suspend(e)
+            self.code("S.resume()")
+            return
         self.code(f"{self.explode(e)}")
 
     def assign_stmt(self, target, value, declaration: bool = False) -> None:
         if isinstance(target, A.Name):
+            if isinstance(value, A.Await):  # `const user = await …`: straight into the variable, no temporary
+                self.suspend(value)
+                self.code(f"{self.res.place(target).ref} = S.resume()")
+                return
             v = self.explode(value)
             self.code(f"{self.res.place(target).ref} = {v}")
             return
@@ -640,14 +648,18 @@ class Lowerer:
         return out
 
     def x_Await(self, e: A.Await) -> str:
+        self.suspend(e)
+        t = self.temp()
+        self.code(f"{slot_ref(t)} = S.resume()")
+        return slot_ref(t)
+
+    def suspend(self, e: A.Await) -> None:
+        """Yield what `e` awaits; the code after this runs when it has settled (`S.resume()` is its value)."""
         value = self.explode(e.expr)
         resume = Label(name="resume")
         self.add(Yield(value, resume, e.span.line))
         self.cur.terminated = True
         self.mark(resume, e.span.line)
-        t = self.temp()
-        self.code(f"{slot_ref(t)} = S.resume()")
-        return slot_ref(t)
 
     def x_Template(self, e: A.Template) -> str:
         vals = self.explode_list(list(e.exprs))

@@ -20,6 +20,7 @@ BINARY = {
     "<": "lt", "<=": "le", ">": "gt", ">=": "ge", "===": "strict_eq", "!==": "strict_ne",
     "==": "loose_eq", "!=": "loose_ne",
 }
+ARITHMETIC = {"+", "-", "*", "/", "%", "**"}
 COMPOUND = {"+=": "+", "-=": "-", "*=": "*", "/=": "/", "%=": "%", "**=": "**"}
 COMBINATORS = {"all", "any", "race", "allSettled"}
 
@@ -35,6 +36,23 @@ def py_num(x: float) -> str:
     if math.isinf(x):
         return 'float("inf")' if x > 0 else 'float("-inf")'
     return repr(float(x))
+
+
+def constant_number(e) -> float | None:
+    """The value of arithmetic on number literals (`3 * 24 * 3600`), computed by the runtime's own operators
+    so that it is exactly what the run would compute; None for anything else."""
+    if isinstance(e, A.Num):
+        return float(e.value)
+    if isinstance(e, A.Unary) and e.op == "-":
+        inner = constant_number(e.operand)
+        return None if inner is None else -inner
+    if isinstance(e, A.Binary) and e.op in ARITHMETIC:
+        left, right = constant_number(e.left), constant_number(e.right)
+        if left is not None and right is not None:
+            from rhythm_runtime.execution import values as _js
+
+            return getattr(_js, BINARY[e.op])(left, right)
+    return None
 
 
 def slot_ref(slot: str) -> str:
@@ -266,6 +284,9 @@ class ExprPrinter:
         return f"_js.new_regexp_object({self.plain_args(e.args)})"
 
     def p_Unary(self, e: A.Unary) -> str:
+        folded = constant_number(e)
+        if folded is not None:
+            return py_num(folded)
         inner = self.expr(e.operand)
         if e.op == "!":
             return f"(not _js.truthy({inner}))"
@@ -274,6 +295,9 @@ class ExprPrinter:
         return f"_js.{'neg' if e.op == '-' else 'pos'}({inner})"
 
     def p_Binary(self, e: A.Binary) -> str:
+        folded = constant_number(e)
+        if folded is not None:
+            return py_num(folded)
         left, right = self.expr(e.left), self.expr(e.right)
         if e.op == "in":
             return f"_js.has_property({left}, {right})"

@@ -289,3 +289,12 @@ def test_golden_module(case: Path) -> None:
     assert code == expected.read_bytes().decode("utf-8"), (
         "the generated module changed; if that is intended, regenerate with "
         "UPDATE_GOLDEN=1 .venv/bin/python -m pytest -q tests/test_generated_module.py and review the diff")
+
+
+def test_arithmetic_on_literals_is_folded_and_an_awaited_value_needs_no_temporary() -> None:
+    code = compile_source("const ttl = 3 * 24 * 3600\nconst user = await Task.run('get-user', { ttl })\n"
+                          "await Timer.delay(1)\nreturn [user, -(2 ** 0.5)]", "fold.flow").code
+    assert 'L["ttl"] = 259200.0' in code and "_js.mul" not in code
+    assert 'L["user"] = S.resume()' in code and '"@t1"' not in code
+    assert "\n                S.resume()\n" in code  # `await Timer.delay(1)`: the value is not kept
+    assert "-1.4142135623730951" in code and "_js.pow" not in code

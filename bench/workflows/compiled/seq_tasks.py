@@ -54,9 +54,7 @@ def body(S, L):
                 s = S.state = 3
                 yield awaited
             if s == 3:  # state 3, line 4
-                L["@t1"] = S.resume()
-                L["r"] = L["@t1"]
-                _op.drop(L, ("@t1",))
+                L["r"] = S.resume()
                 # line 5: acc = r.acc
                 L["acc"] = _js.get(L["r"], "acc")
                 _op.drop(L, ("r",))
@@ -78,4 +76,4 @@ def body(S, L):
 FUNCTIONS = {}
 
 # generated line -> .flow line
-LINE_MAP = '41:2,43:3,52:4,60:5,71:7'
+LINE_MAP = '41:2,43:3,52:4,58:5,69:7'

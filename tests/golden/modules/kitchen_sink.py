@@ -84,9 +84,7 @@ def body(S, L):
                 s = S.state = 2
                 yield awaited
             if s == 2:  # state 2, line 13
-                L["@t1"] = S.resume()
-                L["charged"] = L["@t1"]
-                _op.drop(L, ("@t1",))
+                L["charged"] = S.resume()
                 s = S.state = 4
             if s == 3:  # state 3, line 14
                 L["e"] = S.take_thrown()
@@ -99,9 +97,7 @@ def body(S, L):
                 s = S.state = 5
                 yield awaited
             if s == 5:  # state 5, line 17
-                L["@t1"] = S.resume()
-                L["@t1"]
-                _op.drop(L, ("@t1",))
+                S.resume()
                 S.end_finally(0)
                 continue
             if s == 6:  # state 6, line 19
@@ -141,9 +137,7 @@ def body(S, L):
                 s = S.state = 11
                 yield awaited
             if s == 11:  # state 11, line 23
-                L["@t1"] = S.resume()
-                L["@t1"]
-                _op.drop(L, ("@t1",))
+                S.resume()
                 S.tick()
                 s = S.state = 7
                 continue
@@ -173,4 +167,4 @@ def body(S, L):
 FUNCTIONS = {}
 
 # generated line -> .flow line
-LINE_MAP = '55:5,57:6,59:7,66:8,68:9,73:11,75:12,78:13,93:15,97:17,108:19,110:20,118:21,120:22,126:22,130:23,151:25,156:26,166:27'
+LINE_MAP = '55:5,57:6,59:7,66:8,68:9,73:11,75:12,78:13,91:15,95:17,104:19,106:20,114:21,116:22,122:22,126:23,145:25,150:26,160:27'

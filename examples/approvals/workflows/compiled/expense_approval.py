@@ -49,9 +49,7 @@ def body(S, L):
                 s = S.state = 1
                 yield awaited
             if s == 1:  # state 1, line 2
-                L["@t1"] = S.resume()
-                L["request"] = L["@t1"]
-                _op.drop(L, ("@t1",))
+                L["request"] = S.resume()
                 # line 4: const decision = await Promise.race([
                 awaited = S.combine(
                     "race",
@@ -60,7 +58,7 @@ def body(S, L):
                         S.timer(
                             2,
                             (
-                                _js.mul(_js.mul(2.0, 24.0), 3600.0)
+                                172800.0
                                 if _op.nullish(
                                     _c1 := _js.get(L["Inputs"], "timeoutSeconds")
                                 )
@@ -72,9 +70,7 @@ def body(S, L):
                 s = S.state = 2
                 yield awaited
             if s == 2:  # state 2, line 4
-                L["@t1"] = S.resume()
-                L["decision"] = L["@t1"]
-                _op.drop(L, ("@t1",))
+                L["decision"] = S.resume()
                 # line 9: if (decision === undefined) {
                 if _js.truthy(_js.strict_eq(L["decision"], _js.UNDEFINED)):
                     s = S.state = 3
@@ -86,9 +82,7 @@ def body(S, L):
                 s = S.state = 4
                 yield awaited
             if s == 4:  # state 4, line 10
-                L["@t1"] = S.resume()
-                L["@t1"]
-                _op.drop(L, ("@t1",))
+                S.resume()
                 # line 11: return { id: request.id, status: "escalated" }
                 return {"id": _js.get(L["request"], "id"), "status": "escalated"}
             if s == 5:  # state 5, line 13
@@ -110,9 +104,7 @@ def body(S, L):
                 s = S.state = 7
                 yield awaited
             if s == 7:  # state 7, line 14
-                L["@t1"] = S.resume()
-                L["@t1"]
-                _op.drop(L, ("@t1",))
+                S.resume()
                 # line 15: return { id: request.id, status: "paid", by: decision.by }
                 return {
                     "id": _js.get(L["request"], "id"),
@@ -138,4 +130,4 @@ def body(S, L):
 FUNCTIONS = {}
 
 # generated line -> .flow line
-LINE_MAP = '47:2,55:4,78:9,84:10,92:11,95:13,101:14,116:15,123:17'
+LINE_MAP = '47:2,53:4,74:9,80:10,86:11,89:13,95:14,108:15,115:17'

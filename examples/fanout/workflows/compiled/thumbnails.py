@@ -62,9 +62,7 @@ def body(S, L):
                 s = S.state = 1
                 yield awaited
             if s == 1:  # state 1, line 3
-                L["@t1"] = S.resume()
-                L["thumbs"] = L["@t1"]
-                _op.drop(L, ("@t1",))
+                L["thumbs"] = S.resume()
                 # line 4: const bytes = thumbs.reduce((total, t) => total + t.bytes, 0)
                 L["bytes"] = _js.call_method(
                     L["thumbs"],
@@ -107,4 +105,4 @@ def f2(S, E, A):  # function anonymous, line 4
 FUNCTIONS = {1: f1, 2: f2}
 
 # generated line -> .flow line
-LINE_MAP = '48:2,52:3,68:4,75:5,91:3,93:3,99:4,102:4'
+LINE_MAP = '48:2,52:3,66:4,73:5,89:3,91:3,97:4,100:4'

@@ -67,9 +67,7 @@ def body(S, L):
                 s = S.state = 1
                 yield awaited
             if s == 1:  # state 1, line 5
-                L["@t1"] = S.resume()
-                L["user"] = L["@t1"]
-                _op.drop(L, ("@t1",))
+                L["user"] = S.resume()
                 # line 7: let emailSent = false
                 L["emailSent"] = False
                 # line 8: try {
@@ -88,9 +86,7 @@ def body(S, L):
                 s = S.state = 3
                 yield awaited
             if s == 3:  # state 3, line 9
-                L["@t1"] = S.resume()
-                L["@t1"]
-                _op.drop(L, ("@t1",))
+                S.resume()
                 # line 10: emailSent = true
                 L["emailSent"] = True
                 s = S.state = 6
@@ -108,16 +104,14 @@ def body(S, L):
                 s = S.state = 5
                 yield awaited
             if s == 5:  # state 5, line 12
-                L["@t1"] = S.resume()
-                L["@t1"]
-                _op.drop(L, ("@t1",))
+                S.resume()
                 s = S.state = 6
             if s == 6:  # state 6, line 16
                 # line 16: await Timer.delay(Inputs.followUpSeconds ?? 3 * 24 * 3600)
                 awaited = S.timer(
                     3,
                     (
-                        _js.mul(_js.mul(3.0, 24.0), 3600.0)
+                        259200.0
                         if _op.nullish(_c1 := _js.get(L["Inputs"], "followUpSeconds"))
                         else _c1
                     ),
@@ -125,9 +119,7 @@ def body(S, L):
                 s = S.state = 7
                 yield awaited
             if s == 7:  # state 7, line 16
-                L["@t1"] = S.resume()
-                L["@t1"]
-                _op.drop(L, ("@t1",))
+                S.resume()
                 # line 17: const stats = await Task.run("get-activity", { userId: user.id })
                 awaited = S.task(
                     4, "get-activity", {"userId": _js.get(L["user"], "id")}
@@ -135,9 +127,7 @@ def body(S, L):
                 s = S.state = 8
                 yield awaited
             if s == 8:  # state 8, line 17
-                L["@t1"] = S.resume()
-                L["stats"] = L["@t1"]
-                _op.drop(L, ("@t1",))
+                L["stats"] = S.resume()
                 # line 19: if (stats.logins === 0) {
                 if _js.truthy(_js.strict_eq(_js.get(L["stats"], "logins"), 0.0)):
                     s = S.state = 9
@@ -157,9 +147,7 @@ def body(S, L):
                 s = S.state = 10
                 yield awaited
             if s == 10:  # state 10, line 20
-                L["@t1"] = S.resume()
-                L["@t1"]
-                _op.drop(L, ("@t1",))
+                S.resume()
                 s = S.state = 11
             if s == 11:  # state 11, line 23
                 # line 23: return { userId: user.id, emailSent, logins: stats.logins }
@@ -176,4 +164,4 @@ def body(S, L):
 FUNCTIONS = {}
 
 # generated line -> .flow line
-LINE_MAP = '63:5,73:7,75:8,78:9,94:10,99:12,116:16,131:17,141:19,147:20,165:23'
+LINE_MAP = '63:5,71:7,73:8,76:9,90:10,95:12,110:16,123:17,131:19,137:20,153:23'

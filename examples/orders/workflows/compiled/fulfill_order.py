@@ -105,9 +105,7 @@ def body(S, L):
                 s = S.state = 6
                 yield awaited
             if s == 6:  # state 6, line 8
-                L["@t1"] = S.resume()
-                L["receipt"] = L["@t1"]
-                _op.drop(L, ("@t1",))
+                L["receipt"] = S.resume()
                 # line 9: return { orderId: order.id, shipments, receipt: receipt.id }
                 return {
                     "orderId": _js.get(L["order"], "id"),
@@ -137,9 +135,7 @@ def body(S, L):
                 s = S.state = 10
                 yield awaited
             if s == 10:  # state 10, line 12
-                L["@t1"] = S.resume()
-                L["@t1"]
-                _op.drop(L, ("@t1",))
+                S.resume()
                 S.tick()
                 s = S.state = 8
                 continue
@@ -167,4 +163,4 @@ def body(S, L):
 FUNCTIONS = {}
 
 # generated line -> .flow line
-LINE_MAP = '55:2,57:3,59:4,71:5,93:7,96:8,111:9,121:11,133:12,149:14'
+LINE_MAP = '55:2,57:3,59:4,71:5,93:7,96:8,109:9,119:11,131:12,145:14'

@@ -50,9 +50,7 @@ def body(S, L):
                 s = S.state = 1
                 yield awaited
             if s == 1:  # state 1, line 2
-                L["@t1"] = S.resume()
-                L["reservation"] = L["@t1"]
-                _op.drop(L, ("@t1",))
+                L["reservation"] = S.resume()
                 # line 3: const shipment = await Task.run("create-shipment", { orderId: Inputs.orderId, reservation: reservation.id })
                 awaited = S.task(
                     1,
@@ -65,9 +63,7 @@ def body(S, L):
                 s = S.state = 2
                 yield awaited
             if s == 2:  # state 2, line 3
-                L["@t1"] = S.resume()
-                L["shipment"] = L["@t1"]
-                _op.drop(L, ("@t1",))
+                L["shipment"] = S.resume()
                 # line 4: return { sku: Inputs.sku, trackingId: shipment.trackingId }
                 return {
                     "sku": _js.get(L["Inputs"], "sku"),
@@ -81,4 +77,4 @@ def body(S, L):
 FUNCTIONS = {}
 
 # generated line -> .flow line
-LINE_MAP = '41:2,56:3,71:4'
+LINE_MAP = '41:2,54:3,67:4'

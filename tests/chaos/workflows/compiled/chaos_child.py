@@ -51,9 +51,7 @@ def body(S, L):
                 s = S.state = 1
                 yield awaited
             if s == 1:  # state 1, line 2
-                L["@t1"] = S.resume()
-                L["a"] = L["@t1"]
-                _op.drop(L, ("@t1",))
+                L["a"] = S.resume()
                 # line 3: const b = await Task.run("chaos-add", { label: `${Inputs.id}:child:1`, a: a.sum, b: 1000 })
                 awaited = S.task(
                     1,
@@ -67,9 +65,7 @@ def body(S, L):
                 s = S.state = 2
                 yield awaited
             if s == 2:  # state 2, line 3
-                L["@t1"] = S.resume()
-                L["b"] = L["@t1"]
-                _op.drop(L, ("@t1",))
+                L["b"] = S.resume()
                 # line 4: return b.sum
                 return _js.get(L["b"], "sum")
         except _js.JSThrow as exc:
@@ -80,4 +76,4 @@ def body(S, L):
 FUNCTIONS = {}
 
 # generated line -> .flow line
-LINE_MAP = '41:2,57:3,73:4'
+LINE_MAP = '41:2,55:3,69:4'

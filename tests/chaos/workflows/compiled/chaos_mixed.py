@@ -92,9 +92,7 @@ def body(S, L):
                 s = S.state = 3
                 yield awaited
             if s == 3:  # state 3, line 6
-                L["@t1"] = S.resume()
-                L["r"] = L["@t1"]
-                _op.drop(L, ("@t1",))
+                L["r"] = S.resume()
                 # line 7: acc = r.sum
                 L["acc"] = _js.get(L["r"], "sum")
                 # line 8: steps++
@@ -135,9 +133,7 @@ def body(S, L):
                 s = S.state = 6
                 yield awaited
             if s == 6:  # state 6, line 10
-                L["@t1"] = S.resume()
-                L["parallel"] = L["@t1"]
-                _op.drop(L, ("@t1",))
+                L["parallel"] = S.resume()
                 # line 14: steps++
                 L["steps"] = _js.to_number(L["steps"]) + 1.0
                 # line 15: await Timer.delay(0.05 + (id % 4) * 0.05)
@@ -147,9 +143,7 @@ def body(S, L):
                 s = S.state = 7
                 yield awaited
             if s == 7:  # state 7, line 15
-                L["@t1"] = S.resume()
-                L["@t1"]
-                _op.drop(L, ("@t1",))
+                S.resume()
                 # line 16: steps++
                 L["steps"] = _js.to_number(L["steps"]) + 1.0
                 # line 17: const flaky = await Task.run("chaos-flaky", { label: `${id}:flaky` })
@@ -159,9 +153,7 @@ def body(S, L):
                 s = S.state = 8
                 yield awaited
             if s == 8:  # state 8, line 17
-                L["@t1"] = S.resume()
-                L["flaky"] = L["@t1"]
-                _op.drop(L, ("@t1",))
+                L["flaky"] = S.resume()
                 # line 18: steps++
                 L["steps"] = _js.to_number(L["steps"]) + 1.0
                 # line 19: let caught = null
@@ -176,9 +168,7 @@ def body(S, L):
                 s = S.state = 10
                 yield awaited
             if s == 10:  # state 10, line 21
-                L["@t1"] = S.resume()
-                L["@t1"]
-                _op.drop(L, ("@t1",))
+                S.resume()
                 s = S.state = 12
             if s == 11:  # state 11, line 22
                 L["e"] = S.take_thrown()
@@ -193,9 +183,7 @@ def body(S, L):
                 s = S.state = 13
                 yield awaited
             if s == 13:  # state 13, line 26
-                L["@t1"] = S.resume()
-                L["approval"] = L["@t1"]
-                _op.drop(L, ("@t1",))
+                L["approval"] = S.resume()
                 # line 27: steps++
                 L["steps"] = _js.to_number(L["steps"]) + 1.0
                 # line 28: const child = await Workflow.run("chaos_child", { id, base: acc })
@@ -203,9 +191,7 @@ def body(S, L):
                 s = S.state = 14
                 yield awaited
             if s == 14:  # state 14, line 28
-                L["@t1"] = S.resume()
-                L["child"] = L["@t1"]
-                _op.drop(L, ("@t1",))
+                L["child"] = S.resume()
                 # line 29: steps++
                 L["steps"] = _js.to_number(L["steps"]) + 1.0
                 # line 30: return { id, acc, parallel: [parallel[0].sum, parallel[1].sum], flaky, caught, approval, child, steps }
@@ -230,4 +216,4 @@ def body(S, L):
 FUNCTIONS = {}
 
 # generated line -> .flow line
-LINE_MAP = '67:2,69:3,71:4,73:5,82:6,98:7,100:8,111:10,141:14,143:15,153:16,155:17,165:18,167:19,169:20,172:21,185:23,189:25,191:26,199:27,201:28,209:29,211:30'
+LINE_MAP = '67:2,69:3,71:4,73:5,82:6,96:7,98:8,109:10,137:14,139:15,147:16,149:17,157:18,159:19,161:20,164:21,175:23,179:25,181:26,187:27,189:28,195:29,197:30'
