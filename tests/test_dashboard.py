@@ -270,6 +270,36 @@ def test_a_task_no_worker_serves_says_so_and_the_workers_page_lists_the_worker(e
     client.get(waiting).cancel()
 
 
+def test_the_schedules_page_lists_schedules_and_pauses_resumes_and_triggers_them(env, web, db_url):
+    client, _ = env
+    client.create_schedule("dash-nightly", "dash_approve", cron="0 3 * * *", inputs={"id": 30},
+                           timezone="Europe/Berlin")
+    try:
+        page = web.get("/schedules")
+        assert page.status_code == 200 and '<a href="/schedules">Schedules</a>' in page.text
+        seen = text(page.text)
+        assert re.search(r"dash-nightly\s+dash_approve\s+0 3 \* \* \* Europe/Berlin\s+skip\s+\d{4}-\d\d-\d\d "
+                         r"\d\d:\d\d:\d\d\s+client", seen), seen
+        token = csrf(page.text)
+        assert web.post("/schedules/dash-nightly/pause", data={"csrf": "forged"}).status_code == 403
+        paused = text(web.post("/schedules/dash-nightly/pause", data={"csrf": token}).text)
+        assert "paused schedule dash-nightly" in paused and "Resume" in paused
+        assert query(db_url, "SELECT paused FROM rhythm.schedules WHERE id = 'dash-nightly'") == [{"paused": True}]
+        web.post("/schedules/dash-nightly/resume", data={"csrf": token})
+        assert query(db_url, "SELECT paused FROM rhythm.schedules WHERE id = 'dash-nightly'") == [{"paused": False}]
+        triggered = web.post("/schedules/dash-nightly/trigger", data={"csrf": token}).text
+        [run_id] = re.findall(r"started run (dash-nightly@[^ ]+) of schedule", triggered)
+        assert status(client, run_id) in ("pending", "running", "suspended")
+        query(db_url, "UPDATE rhythm.schedules SET last_run_id = %s WHERE id = 'dash-nightly' RETURNING id",
+              (run_id,))  # as a tick of the cron would (a manual trigger is not the schedule's last tick)
+        assert f'href="{href(run_id)}"' in web.get("/schedules").text  # the last run, linked, with its status
+        missing = text(web.post("/schedules/no-such/trigger", data={"csrf": token}).text)
+        assert "no schedule with id 'no-such'" in missing
+        client.get(run_id).cancel(force=True)
+    finally:
+        client.get_schedule("dash-nightly").delete()
+
+
 def test_a_cancelled_run_marks_the_line_it_was_suspended_at(env, web):
     client, _ = env
     run_id = started(client, "dash_approve", {"id": 13})

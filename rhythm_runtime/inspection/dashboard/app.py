@@ -44,6 +44,7 @@ from rhythm_runtime.errors import RhythmError, StorageError
 from rhythm_runtime.inspection.graph import build_graph, to_mermaid, to_svg
 from rhythm_runtime.inspection.inspect import (_read, _wait_line, headline, inspect_run, show_value, step_summary, visited_states,
                        wait_summary)
+from rhythm_runtime.storage import schedules as stored_schedules
 from rhythm_runtime.storage.store import RunNotFound, Store
 
 HERE = Path(__file__).parent
@@ -88,6 +89,8 @@ def create_app(database_url: str, token: str | None = None, store: Store | None 
         Route("/", runs_page),
         Route("/table", runs_table),
         Route("/workers", workers_page),
+        Route("/schedules", schedules_page),
+        Route("/schedules/{schedule_id}/{action}", schedule_action, methods=["POST"]),
         Route("/runs/{run_id:path}/{action}", run_action, methods=["POST"]),
         Route("/runs/{run_id:path}", run_page),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
@@ -293,6 +296,52 @@ def workers_page(request: Request) -> Response:
          "workflows_text": ", ".join(f"{n}@{v}" for n, v in sorted(r["workflows"].items()))} for r in rows]})
 
 
+# -- the schedules page -------------------------------------------------------------------------
+
+
+def schedules_page(request: Request) -> Response:
+    """What `rhythm schedules list` shows: when each fires next, its last run, paused or not; with buttons."""
+    rows = stored_schedules.listing(request.app.state.store)
+    response = _page("schedules.html", {"csrf": request.app.state.csrf, "flash": _read_flash(request), "schedules": [
+        {**r, "next": "" if r["paused"] else _when(r["next_fire_at"]), "href": quote(r["id"], safe=""),
+         "last_href": run_href(r["last_run_id"]) if r["last_run_id"] else None} for r in rows]})
+    if request.cookies.get(FLASH_COOKIE) is not None:
+        response.delete_cookie(FLASH_COOKIE, samesite="strict")
+    return response
+
+
+async def schedule_action(request: Request) -> Response:
+    """POST /schedules/{id}/{pause|resume|trigger}: check the CSRF field, act, back to the schedules page."""
+    schedule_id, action = request.path_params["schedule_id"], SCHEDULE_ACTIONS.get(request.path_params["action"])
+    if action is None:
+        raise HTTPException(404)
+    form = await request.form()
+    if not _same(_field(form, "csrf"), request.app.state.csrf):
+        raise HTTPException(403, "missing or invalid CSRF token: reload the page and try again")
+    try:
+        flash = ("ok", await run_in_threadpool(action, request.app.state.store, schedule_id))
+    except RhythmError as e:
+        flash = ("error", str(e))
+    return _back("/schedules", flash)
+
+
+def _pause(store: Store, schedule_id: str) -> str:
+    stored_schedules.set_paused(store, schedule_id, True)
+    return f"paused schedule {schedule_id}"
+
+
+def _resume(store: Store, schedule_id: str) -> str:
+    stored_schedules.set_paused(store, schedule_id, False)
+    return f"resumed schedule {schedule_id}: ticks that passed while it was paused do not fire"
+
+
+def _trigger(store: Store, schedule_id: str) -> str:
+    return f"started run {stored_schedules.trigger(store, schedule_id)} of schedule {schedule_id}"
+
+
+SCHEDULE_ACTIONS = {"pause": _pause, "resume": _resume, "trigger": _trigger}
+
+
 # -- the run page -------------------------------------------------------------------------------
 
 
@@ -474,7 +523,12 @@ async def run_action(request: Request) -> Response:
             return await run_in_threadpool(_run_response, request, run_id, {"kind": "error", "text": str(e)},
                                            typed, 400 if isinstance(e, BadRequest) else 409)
         flash = ("error", str(e))
-    response = RedirectResponse(run_href(run_id), 303)
+    return _back(run_href(run_id), flash)
+
+
+def _back(href: str, flash: tuple[str, str]) -> Response:
+    """Redirect to the page an action came from, with its outcome shown there once."""
+    response = RedirectResponse(href, 303)
     response.set_cookie(FLASH_COOKIE, _encode_flash(flash), max_age=60, httponly=True, samesite="strict")
     return response
 
