@@ -147,6 +147,15 @@ class NewRegExp:
 
 
 @node
+class NewCollection:
+    """`new Map(entries)` or `new Set(values)`."""
+
+    kind: str  # "Map" | "Set"
+    args: tuple["Expr", ...]
+    span: Span = NOSPAN
+
+
+@node
 class Unary:
     op: str  # "!", "-", "+", "typeof"
     operand: "Expr"
@@ -229,7 +238,7 @@ class Function:
 
 Expr = Union[
     Num, Str, Bool, Null, RegexLit, Template, Name, ArrayLit, ObjectLit, Member, Index, Call,
-    OptChain, NewError, NewRegExp, Unary, Update, Binary, Logical, Conditional, Assign, Await,
+    OptChain, NewError, NewRegExp, NewCollection, Unary, Update, Binary, Logical, Conditional, Assign, Await,
     NewPromise, Function,
 ]
 

@@ -38,7 +38,7 @@ INPUTS_SLOT = "Inputs"
 # Names of JavaScript's environment that the sandbox deliberately leaves out.
 NOT_IN_SANDBOX = {
     "require", "process", "globalThis", "window", "global", "console", "setTimeout", "setInterval",
-    "fetch", "Symbol", "Map", "Set", "WeakMap", "WeakSet", "Reflect", "Proxy", "Function", "module",
+    "fetch", "Symbol", "WeakMap", "WeakSet", "Reflect", "Proxy", "Function", "module",
     "exports", "Buffer", "__dirname", "__filename", "queueMicrotask", "setImmediate",
 }
 SANDBOX_INSTEAD = {
@@ -47,10 +47,12 @@ SANDBOX_INSTEAD = {
     "setInterval": "use a loop with await Timer.delay(seconds)",
     "fetch": "do network calls in a task (Task.run)",
     "require": "call Python code through Task.run",
-    "Map": "use a plain object", "Set": "use an array with includes",
+    "WeakMap": "use a Map", "WeakSet": "use a Set",
 }
 # What to use instead of names JavaScript developers reach for that no environment defines.
 UNDECLARED_INSTEAD = {
+    "Map": "create one with new Map() or new Map([[key, value], …])",
+    "Set": "create one with new Set() or new Set(values)",
     "sleep": "to wait, use await Timer.delay(seconds), e.g. await Timer.delay(\"5m\")",
     "delay": "to wait, use await Timer.delay(seconds), e.g. await Timer.delay(\"5m\")",
 }
@@ -773,6 +775,11 @@ class Checker:
         for a in e.args:
             self.expr(a)
         self.check_arity("new Error", (0, 2), e.args, e.span)
+
+    def expr_NewCollection(self, e: A.NewCollection) -> None:
+        for a in e.args:
+            self.expr(a)
+        self.check_arity(f"new {e.kind}", (0, 1), e.args, e.span)
 
     def expr_NewRegExp(self, e: A.NewRegExp) -> None:
         for a in e.args:

@@ -762,6 +762,9 @@ class Lowerer:
     def x_NewError(self, e: A.NewError) -> str:
         return f"_js.new_error({', '.join(self.explode_list(list(e.args)))})"
 
+    def x_NewCollection(self, e: A.NewCollection) -> str:
+        return f"_js.new_{e.kind.lower()}({', '.join(self.explode_list(list(e.args)))})"
+
     def x_NewRegExp(self, e: A.NewRegExp) -> str:
         return f"_js.new_regexp_object({', '.join(self.explode_list(list(e.args)))})"
     def x_NewPromise(self, e: A.NewPromise) -> str:

@@ -458,7 +458,7 @@ def _is(x, *types) -> bool:
 
 # A constructor call that workflows do not support -> what to use instead.
 NEW_INSTEAD = {
-    "Map": "use a plain object instead", "Set": "use an array (with includes) instead",
+    "WeakMap": "use a Map instead (its entries stay until deleted)", "WeakSet": "use a Set instead",
     "Object": "use an object literal {} instead", "Array": "use an array literal [] instead",
     "Date": "use Date.now() for the current time in milliseconds",
     "Promise": "await Task.run, Timer.delay, Signal.next or Workflow.run instead",
@@ -889,10 +889,12 @@ class _ToAst(Transformer):
             return A.NewRegExp(args, _span(meta))
         if str(name) == "Promise":
             return A.NewPromise(args, _span(meta))
+        if str(name) in ("Map", "Set"):
+            return A.NewCollection(str(name), args, _span(meta))
         if str(name) != "Error":
             instead = NEW_INSTEAD.get(str(name), "use object literals for data and tasks for behaviour")
-            self.reject(f"'new {name}' is not supported in workflows, because the only constructor is "
-                        f"'new Error(message)'; {instead}", _span(meta))
+            self.reject(f"'new {name}' is not supported in workflows, because the only constructors are "
+                        f"Error, RegExp, Promise, Map and Set; {instead}", _span(meta))
             return A.Null(_span(meta))
         return A.NewError(args, _span(meta))
 

@@ -278,6 +278,12 @@ class ExprPrinter:
     def p_NewError(self, e: A.NewError) -> str:
         return f"_js.new_error({self.plain_args(e.args)})"
 
+    def p_NewCollection(self, e: A.NewCollection) -> str:
+        constructor = f"_js.new_{e.kind.lower()}"
+        if any(isinstance(a, A.Spread) for a in e.args):
+            return f"_op.apply_library({constructor}, 1, {self.args(e.args)})"
+        return f"{constructor}({self.plain_args(e.args)})"
+
     def p_NewRegExp(self, e: A.NewRegExp) -> str:
         if any(isinstance(a, A.Spread) for a in e.args):
             return f"_op.apply_library(_js.new_regexp_object, 2, {self.args(e.args)})"

@@ -100,7 +100,7 @@ UNSUPPORTED = [
     ("let p = new Promise()", "'new Promise' takes 1 argument"),
     ("setTimeout(() => 1, 1000)", "'setTimeout' is not available in workflows"),
     ("class A {}", "classes are not supported in workflows"),
-    ("let m = new Map()", "'new Map' is not supported in workflows"),
+    ("let m = new WeakMap()", "'new WeakMap' is not supported in workflows"),
     ("let m = new Foo(1)", "'new Foo' is not supported in workflows"),
     ("var x = 1", "'var' is not supported in workflows; use 'let' or 'const'"),
     ("import x from 'y'", "imports are not supported in workflows"),
@@ -208,7 +208,7 @@ def test_unclosed_comment_or_template_stop_at_the_first_error() -> None:
 
 
 def test_constructs_rejected_after_parsing_are_all_reported_with_the_checks() -> None:
-    err = diagnose("let m = new Map()\nlet s = new Set()\nlet x = undeclared\nlet a = 1 let b = 2\n")
+    err = diagnose("let m = new WeakMap()\nlet s = new Date()\nlet x = undeclared\nlet a = 1 let b = 2\n")
     assert [d.line for d in err.diagnostics] == [1, 2, 3, 4]
 
 

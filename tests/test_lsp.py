@@ -116,6 +116,7 @@ def test_the_hover_table_is_docs_language_md_and_covers_the_whole_library() -> N
     after editing its tables), and every global and method has a row."""
     from rhythm_compiler.check import WORKFLOW_NAMESPACES, library
     from rhythm_runtime.editor.reference import build, reference
+    from rhythm_runtime.execution.values.collections import _MAP_METHODS, _SET_METHODS
     from rhythm_runtime.execution.values.methods import _ARRAY_METHODS, _NUMBER_METHODS, _STRING_METHODS
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "LANGUAGE.md").read_text(encoding="utf-8")
@@ -123,7 +124,8 @@ def test_the_hover_table_is_docs_language_md_and_covers_the_whole_library() -> N
     funcs, consts = library()
     names = [*funcs, *consts, *(f"{ns}.{m}" for ns, ms in WORKFLOW_NAMESPACES.items() for m in ms if ns != "Task"),
              *(f"array.{m}" for m in _ARRAY_METHODS), *(f"string.{m}" for m in _STRING_METHODS),
-             *(f"number.{m}" for m in _NUMBER_METHODS), "Task.run"]
+             *(f"number.{m}" for m in _NUMBER_METHODS), "Task.run",
+             *(f"map.{m}" for m in _MAP_METHODS), *(f"set.{m}" for m in _SET_METHODS), "map.size", "set.size"]
     assert [n for n in names if n not in reference()] == []
 
 

@@ -2764,3 +2764,44 @@ def test_matches_node(compute, expected):
 def test_pow_matches_node_bit_for_bit(x, y, expected):
     assert bits(js.pow(x, y)) == bits(expected)
     assert bits(js.math_pow(x, y)) == bits(expected)
+
+
+# -- Map and Set ----------------------------------------------------------------------------------
+
+
+def test_maps_and_sets_survive_a_snapshot_with_their_order_sharing_and_object_keys():
+    key = {"id": 7.0}
+    inner = js.new_set(["x", 1.0, js.NAN, -0.0])
+    m = js.new_map([[key, inner], ["b", 2.0], [js.NAN, "nan"]])
+    m.data[js.key_token("self")] = ["self", m]  # a cycle through the map itself
+    add = js.get(inner, "add")  # a method value bound to the set
+    snap = json.loads(json.dumps(js.encode_snapshot({"m": m, "key": key, "inner": inner, "add": add})))
+    back = js.decode_snapshot(snap)
+    m2, key2, inner2 = back["m"], back["key"], back["inner"]
+    keys = [k for k, _ in m2.data.values()]
+    assert keys[0] is key2 and keys[1] == "b" and math.isnan(keys[2]) and keys[3] == "self"
+    assert js.call_method(m2, "get", [key2], "m.get") is inner2  # the key object is the same one as before
+    assert js.call_method(m2, "get", [{"id": 7.0}], "m.get") is js.UNDEFINED  # an equal object is another key
+    assert js.call_method(m2, "get", ["self"], "m.get") is m2
+    assert js.collection_items(inner2)[:2] == ["x", 1.0] and js.get(inner2, "size") == 4.0
+    assert js.call_method(inner2, "has", [0.0], "s.has") and js.call_method(inner2, "has", [js.NAN], "s.has")
+    js.call(back["add"], ["y"], "add")  # the method value still adds to the decoded set
+    assert js.call_method(inner2, "has", ["y"], "s.has")
+
+
+def test_map_keys_compare_as_same_value_zero_never_as_python_equality():
+    m = js.new_map([[1.0, "one"], [True, "true"], ["1", "string"], [0.0, "zero"]])
+    assert js.get(m, "size") == 4.0
+    assert js.call_method(m, "get", [-0.0], "m.get") == "zero"
+    assert [k for k, _ in m.data.values()] == [1.0, True, "1", 0.0]
+    s = js.new_set([None, js.UNDEFINED, None, False, 0.0])
+    assert js.collection_items(s) == [None, js.UNDEFINED, False, 0.0]
+
+
+def test_maps_and_sets_hold_no_named_properties_and_json_shows_them_empty():
+    m = js.new_map([["a", 1.0]])
+    with pytest.raises(js.JSThrow, match="Cannot create property 'x' on a Map"):
+        js.set_(m, "x", 1.0)
+    assert js.json_stringify({"m": m, "s": js.new_set([1.0])}) == '{"m":{},"s":{}}'
+    assert js.to_json([m]) == [{}]
+    assert js.typeof(m) == "object" and js.to_string(js.new_set()) == "[object Set]"

@@ -27,6 +27,7 @@ SECTIONS = {
     "Context": None,
     "Globals": None,
     "Array methods": "array",
+    "Map and Set methods": "map",  # the Set table says "Set method" in its header
     "String methods": "string",
     "Number, boolean and error methods": "number",
 }
@@ -39,6 +40,8 @@ def build(markdown: str) -> dict[str, list[str]]:
     first row wins, but a row that only points elsewhere in the doc gives way to the row it points to)."""
     out: dict[str, list[str]] = {}
     for heading, receiver, (header, *rows) in _tables(markdown):
+        if receiver and header[0].endswith(" method"):  # "Map method", "Set method"
+            receiver = header[0].split()[0].lower()
         for cells in rows:
             for key, shown, text in _entries(receiver, header, cells):
                 if key not in out or "see [" in out[key][1]:

@@ -15,7 +15,7 @@ def nullish(v) -> bool:
 
 
 def iterable(v, text: str | None) -> list:
-    """What for…of and array destructuring walk: the live array, or a string's code points.
+    """What for…of and array destructuring walk: the live array, a string's code points, a Map's or Set's items.
 
     Not iterable: V8 names the source text when it has it (`x is not iterable`),
     else the value (`number 5 is not iterable (cannot read property …)`)."""
@@ -23,6 +23,9 @@ def iterable(v, text: str | None) -> list:
         return v
     if isinstance(v, str):
         return list(v)
+    items = _js.collection_items(v)  # a Map's [key, value] entries or a Set's values, as they are now
+    if items is not None:
+        return items
     if text is not None:
         raise _js.type_error(f"{text} is not iterable")
     raise _js.type_error(f"{_described(v)} is not iterable (cannot read property Symbol(Symbol.iterator))")

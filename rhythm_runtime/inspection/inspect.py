@@ -269,6 +269,8 @@ def _text(v, indent: int | None, depth: int, open_: set) -> str:
         return _js.to_string(v)
     if t is _js.MatchArray:
         t, v = list, list(v)
+    if t is _js.JSMap or t is _js.JSSet:
+        return _collection_text(v, indent, depth, open_)
     if t is not list and t is not dict and t is not _js.Env:
         return f"<{t.__name__}>"
     if id(v) in open_:
@@ -290,6 +292,28 @@ def _text(v, indent: int | None, depth: int, open_: set) -> str:
         return opening + ", ".join(items) + closing
     pad = "  " * (depth + 1)
     return opening + "\n" + ",\n".join(pad + x for x in items) + "\n" + "  " * depth + closing
+
+
+def _collection_text(c, indent: int | None, depth: int, open_: set) -> str:
+    """`Map(2) {"a" => 1, "b" => 2}` and `Set(2) {1, 2}`, as Node shows them."""
+    if id(c) in open_:
+        return "[Circular]"
+    open_.add(id(c))
+    try:
+        if type(c) is _js.JSMap:
+            items = [f"{_text(k, indent, depth + 1, open_)} => {_text(x, indent, depth + 1, open_)}"
+                     for k, x in c.data.values()]
+        else:
+            items = [_text(cell[0], indent, depth + 1, open_) for cell in c.data.values()]
+    finally:
+        open_.discard(id(c))
+    head = f"{'Map' if type(c) is _js.JSMap else 'Set'}({len(items)}) "
+    if not items:
+        return head + "{}"
+    if indent is None:
+        return head + "{" + ", ".join(items) + "}"
+    pad = "  " * (depth + 1)
+    return head + "{\n" + ",\n".join(pad + x for x in items) + "\n" + "  " * depth + "}"
 
 
 def _promise_text(p, open_: set) -> str:
@@ -575,6 +599,14 @@ def _shown(v, memo: dict):
         return out
     if t is _js.JSFunction:
         return _js.JSFunction(v.name, _shown(v.this, memo), v.impl)
+    if t is _js.JSMap:
+        out = memo[id(v)] = _js.JSMap()
+        out.data = {token: [_shown(k, memo), _shown(x, memo)] for token, (k, x) in v.data.items()}
+        return out
+    if t is _js.JSSet:
+        out = memo[id(v)] = _js.JSSet()
+        out.data = {token: [_shown(cell[0], memo)] for token, cell in v.data.items()}
+        return out
     return v
 
 

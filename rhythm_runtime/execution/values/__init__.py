@@ -24,6 +24,8 @@ RegExp         ``JSRegExp`` (source, flags, lastIndex; see regexps)
 match result   ``MatchArray``: a ``list`` with named properties
 function       ``JSClosure`` (a function of the workflow: code id +
                captured ``Env``)
+Map, Set       ``JSMap``, ``JSSet`` (insertion-ordered, SameValueZero keys;
+               see collections)
 =============  ===========================================================
 
 Everything a script can observe as an error is raised as ``JSThrow``; no
@@ -57,7 +59,8 @@ from __future__ import annotations
 # it (JSThrow.__str__ in representation, which imports on use, aside).
 from .representation import (
     INF, NAN, UNDEFINED, _ABSENT, _MAX_ARRAY_INDEX, _MAX_HOLEY_LENGTH, _MAX_SAFE,
-    _MAX_STRING_LENGTH, Env, JSClosure, JSError, JSFunction, JSRegExp, JSThrow, MatchArray, Promise, Undefined,
+    _MAX_STRING_LENGTH, Env, JSClosure, JSError, JSFunction, JSMap, JSRegExp, JSSet, JSThrow, MatchArray, Promise,
+    Undefined,
     range_error, reference_error, syntax_error, type_error,
 )
 from .utf16 import (
@@ -111,6 +114,9 @@ from .methods import (
     _substitute,
     _string_trim_end, _string_trim_start, call, _PROMISE_METHODS, _RESOLVING_FUNCTIONS, _callback,
     _shown, _sorted,
+)
+from .collections import (
+    _MAP_METHODS, _SET_METHODS, collection_items, collection_size, key_token, new_map, new_set,
 )
 from .properties import (
     _NAMED, _float_index, _get_array, _get_error, _get_string, _in_key_text, _index_key,

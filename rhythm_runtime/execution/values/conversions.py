@@ -7,7 +7,8 @@ from __future__ import annotations
 import math
 
 from .representation import (
-    INF, NAN, UNDEFINED, JSClosure, JSError, JSFunction, JSRegExp, MatchArray, Promise, Undefined, range_error,
+    INF, NAN, UNDEFINED, JSClosure, JSError, JSFunction, JSMap, JSRegExp, JSSet, MatchArray, Promise, Undefined,
+    range_error,
 )
 from .utf16 import _canonical
 from .regexp_syntax import escaped_source
@@ -69,6 +70,10 @@ def to_primitive(v):
         return _error_string(v)
     if t is Promise:
         return "[object Promise]"
+    if t is JSMap:
+        return "[object Map]"
+    if t is JSSet:
+        return "[object Set]"
     if t is JSFunction:
         return f"function {v.name.rpartition('.')[2]}() {{ [native code] }}"
     if t is JSClosure:

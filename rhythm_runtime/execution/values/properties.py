@@ -4,13 +4,14 @@ keys ``for…in`` visits, and ``obj.name(...)`` calls."""
 from __future__ import annotations
 
 from .representation import (
-    UNDEFINED, _ABSENT, _MAX_ARRAY_INDEX, _MAX_HOLEY_LENGTH, JSClosure, JSError, JSFunction, JSRegExp, JSThrow,
-    MatchArray, Promise, range_error, type_error,
+    UNDEFINED, _ABSENT, _MAX_ARRAY_INDEX, _MAX_HOLEY_LENGTH, JSClosure, JSError, JSFunction, JSMap, JSRegExp, JSSet,
+    JSThrow, MatchArray, Promise, range_error, type_error,
 )
 from .utf16 import _unit_length, _units
 from .conversions import _error_string, to_number, to_property_key, to_string, typeof
 from .methods import _ARRAY_METHODS, _ERROR_METHODS, _FUNCTION_METHODS, _METHODS, _PROMISE_METHODS, _REGEXP_METHODS, _STRING_METHODS, call
 from .regexps import regexp_property
+from .collections import _MAP_METHODS, _SET_METHODS, collection_size
 
 
 def _index_key(key: str) -> int | None:
@@ -81,6 +82,9 @@ def get(obj, key):
         return _get_regexp(obj, to_property_key(key))
     if t is JSClosure:
         return _get_closure(obj, to_property_key(key))
+    if t is JSMap or t is JSSet:
+        key = to_property_key(key)
+        return collection_size(obj) if key == "size" else _method_value(obj, _COLLECTION_METHODS[t], key)
     table = _METHODS.get(t)  # numbers, booleans and promises
     return (
         UNDEFINED if table is None else _method_value(obj, table, to_property_key(key))
@@ -183,7 +187,7 @@ def set_(obj, key, value):
         raise type_error(
             f"Cannot set properties of {to_string(obj)} (setting '{to_property_key(key)}')"
         )
-    elif t is Promise or t is JSFunction or t is JSClosure:
+    elif t is Promise or t is JSFunction or t is JSClosure or t is JSMap or t is JSSet:
         raise _no_named_properties(obj, key)
     else:  # a primitive: a TypeError in strict mode, which Node runs us in
         raise _primitive_write(obj, to_property_key(key))
@@ -263,8 +267,12 @@ def _set_error(e: JSError, key: str, value) -> None:
         e.name = "Error" if value is UNDEFINED else to_string(value)
 
 
+_COLLECTION_METHODS = {JSMap: _MAP_METHODS, JSSet: _SET_METHODS}
+
 _NAMED = {
     list: "an array (Rhythm arrays hold only elements)",
+    JSMap: "a Map (use map.set(key, value) for its entries)",
+    JSSet: "a Set (use set.add(value) for its values)",
     Promise: "a promise",
     JSFunction: "a function",
     JSRegExp: "a regular expression (Rhythm's hold only lastIndex)",
@@ -324,6 +332,9 @@ def has_property(key, obj) -> bool:
     if t is JSRegExp:
         key = to_property_key(key)
         return regexp_property(obj, key) is not None or key in _REGEXP_METHODS
+    if t is JSMap or t is JSSet:
+        key = to_property_key(key)
+        return key == "size" or key in _COLLECTION_METHODS[t]
     if t is not list and t is not JSError and t is not Promise and t is not JSFunction and t is not JSClosure:
         raise type_error(
             f"Cannot use 'in' operator to search for '{_in_key_text(key)}' in {to_string(obj)}"

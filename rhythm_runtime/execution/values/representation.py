@@ -163,6 +163,32 @@ class JSClosure:
         return "", 0, "function () { [native code] }"
 
 
+class JSMap:
+    """A Map: ``data`` maps each key's token (see collections.key_token: keys
+    compare as SameValueZero, objects by identity) to its ``[key, value]``,
+    in insertion order, as JavaScript iterates it."""
+
+    __slots__ = ("data",)
+
+    def __init__(self):
+        self.data: dict = {}
+
+    def __repr__(self) -> str:
+        return f"JSMap({list(self.data.values())!r})"
+
+
+class JSSet:
+    """A Set: ``data`` maps each value's token to ``[value]``, in insertion order."""
+
+    __slots__ = ("data",)
+
+    def __init__(self):
+        self.data: dict = {}
+
+    def __repr__(self) -> str:
+        return f"JSSet({[cell[0] for cell in self.data.values()]!r})"
+
+
 class Env(dict):
     """An environment record: the captured variables of one scope instance,
     with ``"@up"`` the enclosing record.  Reading a variable before its

@@ -6,10 +6,13 @@ from __future__ import annotations
 import math
 import sys
 
-from .representation import INF, NAN, UNDEFINED, Env, JSClosure, JSError, JSFunction, JSRegExp, MatchArray, Promise
+from .representation import (
+    INF, NAN, UNDEFINED, Env, JSClosure, JSError, JSFunction, JSMap, JSRegExp, JSSet, MatchArray, Promise,
+)
 from .number_text import number_to_string
 from .methods import _FREE_FUNCTIONS, _METHODS_BY_TYPE, _RESOLVING_FUNCTIONS
 from .global_objects import global_function
+from .collections import _MAP_METHODS, _SET_METHODS, _map_set, _set_add
 
 
 # A snapshot is the JSON that Postgres stores at every step and a person
@@ -30,6 +33,8 @@ from .global_objects import global_function
 #        its code's id in the generated module, the environment it captured
 #   {"$": "env", "vars": {"count": 1, "@up": <environment>}}   an environment
 #        record: the captured variables of one scope instance
+#   {"$": "map", "entries": [[key, value], …]}   a Map, in insertion order
+#   {"$": "set", "items": […]}                   a Set, in insertion order
 #   {"$": "object", "value": {…}}     a script object that has a "$" key
 #   {"$": "shared", "id": 1, "value": <container>}   first sight of a
 #   {"$": "ref", "id": 1}                            container reached twice
@@ -187,8 +192,24 @@ class _Encoding:
             places[key] = [holder, slot, 0]
             holder[slot] = {"$": "env", "vars": (out := dict(v))}
             self.members(v, out, depth + _TAGGED_FRAMES)
+        elif t is JSMap:
+            places[key] = [holder, slot, 0]
+            holder[slot] = {"$": "map", "entries": (pairs := [[k, x] for k, x in v.data.values()])}
+            self.elements(pairs, depth + _PROMISE_FRAMES)
+        elif t is JSSet:
+            places[key] = [holder, slot, 0]
+            holder[slot] = {"$": "set", "items": (items := [cell[0] for cell in v.data.values()])}
+            self.elements([items], depth + _PROMISE_FRAMES)
         else:
             raise TypeError(f"{t.__name__} is not a JavaScript value")
+
+    def elements(self, rows: list, depth: int) -> None:
+        """Encode in place the items of each of ``rows``, fresh lists made for a Map's or a Set's encoding
+        (so they are not containers of the script's: never shared, never in ``places``)."""
+        for row in rows:
+            for i, x in enumerate(row):
+                if type(x) not in _AS_IS:
+                    self.put(x, row, i, depth)
 
     def members(self, d: dict, out: dict, depth: int) -> None:
         """Encode the values of ``out``, a copy of ``d``, in place."""
@@ -261,6 +282,10 @@ def _shared_definitions(data) -> dict:
                 stack.append(node.get("env"))
             elif tag == "env":
                 stack.extend(node["vars"].values())
+            elif tag == "map":
+                stack.extend(x for pair in node["entries"] for x in pair)
+            elif tag == "set":
+                stack.extend(node["items"])
     return found
 
 
@@ -302,9 +327,12 @@ def _decode_function(node: dict, refs: dict) -> JSFunction:
     if "this" not in node:
         return global_function(name)
     this = _decode(node["this"], refs)
-    table = _METHODS_BY_TYPE[type(this)]
+    table = _RECEIVER_METHODS[type(this)]
     impl = table.get(name) or _RESOLVING_FUNCTIONS.get(name) or _FREE_FUNCTIONS[name]
     return JSFunction(name, this, impl)
+
+
+_RECEIVER_METHODS = {**_METHODS_BY_TYPE, JSMap: _MAP_METHODS, JSSet: _SET_METHODS}
 
 
 def _decode_container(node, refs: dict, ref_id):
@@ -350,6 +378,16 @@ def _decode_container(node, refs: dict, ref_id):
         env = node["env"]
         closure.env = env if env is None else _decode(env, refs)
         return closure
+    if tag == "map":
+        m = _register(JSMap(), refs, ref_id)
+        for k, x in node["entries"]:
+            _map_set(m, [_decode(k, refs), _decode(x, refs)])
+        return m
+    if tag == "set":
+        s = _register(JSSet(), refs, ref_id)
+        for x in node["items"]:
+            _set_add(s, [_decode(x, refs)])
+        return s
     if tag == "env":
         env = _register(Env(), refs, ref_id)
         for k, x in node["vars"].items():
