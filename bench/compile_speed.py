@@ -4,6 +4,7 @@
     python bench/compile_speed.py --lines 5000 --runs 3
     python bench/compile_speed.py --profile       # also print the top cProfile hotspots
     python bench/compile_speed.py --dump x.flow   # write the generated workflow and exit
+    python bench/compile_speed.py --project       # `rhythm compile` on 50 files of ~60 lines, median of 3
 
 The workflow is generated deterministically (a fixed seed) from a realistic
 mix of statements: `let`/`const`, `if`/`else if`, `for…of` and C-style loops,
@@ -22,7 +23,10 @@ import os
 import platform
 import pstats
 import random
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -32,7 +36,7 @@ from rhythm_compiler import emit  # noqa: E402
 from rhythm_compiler.check import check  # noqa: E402
 from rhythm_compiler.lower import lower  # noqa: E402
 from rhythm_compiler.parse import parse  # noqa: E402
-from rhythm_compiler.pipeline import COMPILER_VERSION, compile_source, resume_shape, source_hash, version_of  # noqa: E402
+from rhythm_compiler.pipeline import compile_source, resume_shape, source_hash, version_of  # noqa: E402
 
 TARGET_LINES_PER_SECOND = 20_000  # before black
 NAME = "bench_workflow"
@@ -189,7 +193,7 @@ def stage_times(source: str, runs: int) -> dict[str, float]:
     def do_emit(fmt: bool):
         return emit.render(machine, name=NAME, version=version_of(source), source_file=PATH,
                            source_hash=source_hash(source), front_matter=program.front_matter,
-                           compiler_version=COMPILER_VERSION, resume_shape=resume_shape(machine, res.slots.values()),
+                           resume_shape=resume_shape(machine, res.slots.values()),
                            fmt=fmt)
 
     return {
@@ -212,15 +216,58 @@ def profile(source: str, fmt: bool, top: int) -> str:
     return out.getvalue()
 
 
+def project(files: int, lines: int, runs: int) -> None:
+    """`rhythm compile` as CI runs it (a fresh process each time) on a project of `files` workflows:
+    every module missing, every module current (--check), every source changed (compile)."""
+    rhythm = Path(sys.executable).with_name("rhythm")
+    with tempfile.TemporaryDirectory() as tmp:
+        wf = Path(tmp) / "workflows"
+        wf.mkdir()
+        sources = {wf / f"w{i}.flow": generate(lines, seed=i) for i in range(files)}
+
+        def timed(*args: str) -> float:
+            t0 = time.perf_counter()
+            proc = subprocess.run([str(rhythm), "compile", "-q", str(wf), *args], capture_output=True, text=True)
+            assert proc.returncode == 0, proc.stderr
+            return time.perf_counter() - t0
+
+        def write_all(suffix: str) -> None:
+            for path, text in sources.items():
+                path.write_text(text + suffix, encoding="utf-8")
+
+        rows = {"all missing (compile)": [], "all current (--check)": [], "all changed (compile)": []}
+        for run in range(runs):
+            write_all("")
+            for module in wf.glob("compiled/*.py"):
+                module.unlink()
+            rows["all missing (compile)"].append(timed())
+            rows["all current (--check)"].append(timed("--check"))
+            write_all(f"// edit {run}\n")
+            rows["all changed (compile)"].append(timed())
+        total = sum(text.count("\n") for text in sources.values())
+        print(f"project: {files} files, {total} .flow lines, {os.cpu_count()} cores; "
+              f"`rhythm compile` wall time, median of {runs}\n")
+        print(f"{'what':<24} {'s':>7}   runs")
+        for what, times in rows.items():
+            print(f"{what:<24} {statistics.median(times):7.2f}   {' '.join(f'{t:.2f}' for t in times)}")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--lines", type=int, default=1000, help="size of the generated workflow (default 1000)")
-    ap.add_argument("--runs", type=int, default=5, help="best of N runs (default 5)")
+    ap.add_argument("--lines", type=int, help="size of the generated workflow (default 1000; 60 with --project)")
+    ap.add_argument("--runs", type=int, help="best of N runs (default 5; with --project, median of 3)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--profile", action="store_true", help="print the top cProfile hotspots (fmt=False)")
     ap.add_argument("--top", type=int, default=20)
     ap.add_argument("--dump", metavar="PATH", help="write the generated workflow to PATH and exit")
+    ap.add_argument("--project", type=int, nargs="?", const=50, metavar="FILES",
+                    help="time `rhythm compile` on FILES (default 50) workflows of --lines lines (default 60 here)")
     args = ap.parse_args(argv)
+    if args.project:
+        print(f"load average {os.getloadavg()[0]:.2f}")
+        project(args.project, args.lines or 60, args.runs or 3)
+        return 0
+    args.lines, args.runs = args.lines or 1000, args.runs or 5
 
     source = generate(args.lines, args.seed)
     if args.dump:

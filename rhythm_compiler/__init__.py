@@ -1,11 +1,25 @@
-"""The .flow compiler: parse -> check -> lower -> emit."""
+"""The .flow compiler: parse -> check -> lower -> emit.
 
-from .diagnostics import CompileError, Diagnostic
-from .emit import CompilerBug
-from .pipeline import (COMPILER_VERSION, Compiled, block_scopes, compile_file, compile_source, read_source,
-                       version_of, workflow_name)
+The names below load on first use (PEP 562), so `rhythm compile` can tell from
+a module's header that it is current without importing the compiler (lark,
+Jinja2, black).
+"""
 
-__all__ = [
-    "COMPILER_VERSION", "CompileError", "Compiled", "CompilerBug", "Diagnostic",
-    "compile_file", "compile_source", "read_source", "version_of", "workflow_name",
-]
+from __future__ import annotations
+
+import importlib
+
+_HOME = {
+    "COMPILER_VERSION": ".header", "CompileError": ".diagnostics", "Compiled": ".pipeline", "CompilerBug": ".emit",
+    "Diagnostic": ".diagnostics", "block_scopes": ".pipeline", "compile_file": ".pipeline",
+    "compile_source": ".pipeline", "read_source": ".pipeline", "version_of": ".pipeline", "workflow_name": ".pipeline",
+}
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str):
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOME[name], __name__), name)
+    globals()[name] = value
+    return value

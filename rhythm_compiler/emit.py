@@ -15,10 +15,9 @@ from functools import lru_cache
 import black
 import jinja2
 
+from .header import SHAPE, comment_text, header, seal
 from .ir import Branch, Code, Comment, EndFinally, Jump, Leap, ModuleIR, StateMachine, Yield
 from .pyexpr import py_str
-
-SHAPE = 6  # bump when the generated code's shape changes: it is part of every version hash
 _LINE_COMMENT = re.compile(r"^\s*# line (\d+):")
 _USES_LOCALS = re.compile(r"\bL\b")
 
@@ -38,11 +37,6 @@ def _template() -> jinja2.Template:
         autoescape=False,
     )
     return env.get_template("module.py.j2")
-
-
-def comment_text(text: str) -> str:
-    """A `.flow` line made safe for a Python comment (no line breaks of any kind)."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def state_lines(machine: StateMachine, index: int) -> list[str]:
@@ -90,7 +84,7 @@ def machine_states(machine: StateMachine) -> list[dict]:
 
 
 def render(module: ModuleIR, *, name: str, version: str, source_file: str, source_hash: str,
-           front_matter: str | None, compiler_version: str, resume_shape: str, fmt: bool = True) -> str:
+           front_matter: str | None, resume_shape: str, fmt: bool = True) -> str:
     functions = []
     for f in module.functions:
         comment = comment_text(f"{'async ' if f.kind == 'async' else ''}function {f.name}, line {f.line}")
@@ -102,8 +96,7 @@ def render(module: ModuleIR, *, name: str, version: str, source_file: str, sourc
             entry["states"] = machine_states(f.machine)
         functions.append(entry)
     text = _template().render(
-        name_comment=comment_text(name), source_file=comment_text(source_file), source_hash=source_hash,
-        compiler_version=compiler_version, shape=SHAPE,
+        header=header(source_file, source_hash), name_comment=comment_text(name), shape=SHAPE,
         name_literal=py_str(name), version_literal=py_str(version),
         source_file_literal=py_str(source_file), source_hash_literal=py_str(source_hash),
         front_matter_literal=py_str(front_matter) if front_matter is not None else "None",
@@ -120,7 +113,7 @@ def render(module: ModuleIR, *, name: str, version: str, source_file: str, sourc
         text = format_code(text)
     text += f"\n# generated line -> .flow line\nLINE_MAP = {py_str(line_map(text))}\n"
     verify(text, source_file)
-    return text
+    return seal(text)
 
 
 def format_code(text: str) -> str:

@@ -11,11 +11,10 @@ from pathlib import Path
 from . import emit
 from .check import check
 from .diagnostics import CompileError, Diagnostic
+from .header import COMPILER_VERSION, source_hash
 from .ir import ModuleIR, StateMachine
 from .lower import lower
 from .parse import parse
-
-COMPILER_VERSION = "0.1.0"
 
 
 @dataclass
@@ -31,10 +30,6 @@ class Compiled:
 
 def workflow_name(path: str | Path) -> str:
     return Path(path).stem
-
-
-def source_hash(source: str) -> str:
-    return hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def version_of(source: str) -> str:
@@ -76,8 +71,7 @@ def _compile(source: str, path: str, name: str | None, fmt: bool) -> Compiled:
     try:
         code = emit.render(module, name=name, version=version_of(source), source_file=Path(path).name,
                            source_hash=source_hash(source), front_matter=program.front_matter,
-                           resume_shape=resume_shape(module, res.variable_keys()),
-                           compiler_version=COMPILER_VERSION, fmt=fmt)
+                           resume_shape=resume_shape(module, res.variable_keys()), fmt=fmt)
     except RecursionError:
         raise CompileError([Diagnostic(1, 1, "this workflow is nested too deeply to compile", 1, path)], source) from None
     return Compiled(name, version_of(source), code, module.main, source_hash(source), diags, module)

@@ -151,6 +151,68 @@ def test_check_and_diff_together(project: Path) -> None:
     assert result.stderr.count("missing: ") == 2
 
 
+# -- current modules are recognised from their header, not compiled again ---------------------
+
+
+def refuse_to_compile(monkeypatch) -> None:
+    def refuse(source, path, *a, **k):
+        raise AssertionError(f"{path} was compiled although its module is current")
+
+    monkeypatch.setattr(compile_cli, "compile_source", refuse)
+
+
+def test_check_of_current_modules_compiles_nothing(project: Path, monkeypatch) -> None:
+    wf = project / "workflows"
+    invoke(str(wf))
+    refuse_to_compile(monkeypatch)
+    result = invoke(str(wf), "--check")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.strip().endswith("compiled 2 workflows, 0 would change, 2 unchanged")
+
+
+def test_a_hand_edited_module_is_stale(project: Path) -> None:
+    wf = project / "workflows"
+    invoke(str(wf))
+    module = wf / "compiled" / "a.py"
+    edited = module.read_text().replace('"charge"', '"refund"')
+    assert edited != module.read_text()
+    module.write_text(edited)
+    result = invoke(str(wf), "--check")
+    assert result.exit_code == 1
+    assert f"stale: {module} (from {wf / 'a.flow'})" in result.stderr
+    assert invoke(str(wf)).exit_code == 0
+    assert module.read_text() == compile_source(GOOD_A, str(wf / "a.flow")).code
+
+
+def test_a_module_with_another_header_is_compiled_again(project: Path) -> None:
+    wf = project / "workflows"
+    invoke(str(wf))
+    module = wf / "compiled" / "b.py"
+    fresh = module.read_text()
+    for line in (1, 2, 3):  # compiler and code shape, source hash, module hash
+        lines = fresh.split("\n")
+        lines[line] = lines[line][:-1] + ("0" if lines[line][-1] != "0" else "1")
+        module.write_text("\n".join(lines))
+        assert invoke(str(wf), "--check").exit_code == 1, line
+    module.write_text(fresh)
+    (wf / "b.flow").write_text(GOOD_B + "// a comment changes the source hash\n")
+    assert invoke(str(wf), "--check").exit_code == 1
+
+
+def test_many_files_compile_in_parallel_in_order(tmp_path: Path) -> None:
+    wf = tmp_path / "workflows"
+    wf.mkdir()
+    for i in range(6):
+        (wf / f"w{i}.flow").write_text(GOOD_A.replace("charge", f"charge-{i}") if i != 3 else BAD)
+    result = invoke(str(wf))
+    assert result.exit_code == 1
+    assert result.stderr.count("error:") == 2 and f"{wf / 'w3.flow'}:2:15: error:" in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "compiled 5 workflows, 5 written, 0 unchanged, 1 failed with 2 errors"
+    for i in (0, 1, 2, 4, 5):
+        code = (wf / "compiled" / f"w{i}.py").read_text()
+        assert code == compile_source((wf / f"w{i}.flow").read_text(), str(wf / f"w{i}.flow")).code
+
+
 # -- compile errors -----------------------------------------------------------------------
 
 
@@ -328,3 +390,14 @@ def test_colour_on_a_terminal_only(project: Path) -> None:
     assert "\x1b[31m" in coloured and "error:" in coloured
     plain = _stderr_on_a_terminal([str(project / "workflows")], {**env, "NO_COLOR": "1"})
     assert "\x1b[" not in plain and "error:" in plain
+
+
+def test_committed_modules_are_what_the_compiler_writes_today() -> None:
+    """`--check` trusts a current header, so the repository's own modules are compared in full here: a compiler
+    change that alters the output without bumping the code shape fails this test rather than passing CI."""
+    root = Path(__file__).resolve().parents[1]
+    flows = [f for d in ("examples", "bench/workflows", "tests/chaos/workflows") for f in compile_cli.find_flows((str(root / d),))]
+    assert len(flows) >= 9
+    for flow in flows:
+        module = compile_cli.module_path(flow, None)
+        assert module.read_text(encoding="utf-8") == compile_source(flow.read_text(encoding="utf-8"), str(flow)).code, module

@@ -6,19 +6,41 @@ or stale modules (`--check`), 2 usage, 123 internal error.
 
 from __future__ import annotations
 
+import importlib
 import sys
+from collections.abc import Mapping
 
 import click
 
-from rhythm_runtime.cli.compile import compile_cmd
-from rhythm_runtime.cli.dashboard import dashboard_cmd
-from rhythm_runtime.cli.db import db
-from rhythm_runtime.cli.editor import check_cmd, lsp_cmd
-from rhythm_runtime.cli.inspect import graph_cmd, inspect_cmd
-from rhythm_runtime.cli.runs import cancel, list_cmd, retry, signal_cmd, start, status
-from rhythm_runtime.cli.schedules import schedules
-from rhythm_runtime.cli.worker import dev, register, worker
-from rhythm_runtime.cli.workers import workers_cmd
+# command name -> where it lives: each is imported when it runs (or when --help lists it), so
+# `rhythm compile` does not pay for psycopg, Starlette and pygls
+COMMANDS = {
+    "compile": "compile:compile_cmd", "check": "editor:check_cmd", "worker": "worker:worker", "dev": "worker:dev",
+    "workers": "workers:workers_cmd", "register": "worker:register", "start": "runs:start",
+    "signal": "runs:signal_cmd", "status": "runs:status", "list": "runs:list_cmd", "cancel": "runs:cancel",
+    "retry": "runs:retry", "db": "db:db", "inspect": "inspect:inspect_cmd", "graph": "inspect:graph_cmd",
+    "dashboard": "dashboard:dashboard_cmd", "lsp": "editor:lsp_cmd", "schedules": "schedules:schedules",
+}
+
+
+class _LazyCommands(Mapping):
+    """`Group.commands` that imports a command's module on first use."""
+
+    def __init__(self, homes: dict[str, str]) -> None:
+        self._homes = homes
+        self._loaded: dict[str, click.Command] = {}
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self._loaded:
+            module, attr = self._homes[name].split(":")
+            self._loaded[name] = getattr(importlib.import_module(f"rhythm_runtime.cli.{module}"), attr)
+        return self._loaded[name]
+
+    def __iter__(self):
+        return iter(self._homes)
+
+    def __len__(self) -> int:
+        return len(self._homes)
 
 
 class RhythmGroup(click.Group):
@@ -40,6 +62,4 @@ def main() -> None:
     """Rhythm: durable workflows in .flow files, on nothing but Postgres."""
 
 
-for command in (compile_cmd, check_cmd, worker, dev, workers_cmd, register, start, signal_cmd, status, list_cmd, cancel,
-                retry, db, inspect_cmd, graph_cmd, dashboard_cmd, lsp_cmd, schedules):
-    main.add_command(command)
+main.commands = _LazyCommands(COMMANDS)
