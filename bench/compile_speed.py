@@ -193,7 +193,7 @@ def stage_times(source: str, runs: int) -> dict[str, float]:
     def do_emit(fmt: bool):
         return emit.render(machine, name=NAME, version=version_of(source), source_file=PATH,
                            source_hash=source_hash(source), front_matter=program.front_matter,
-                           resume_shape=resume_shape(machine, res.slots.values()),
+                           resume_shape=resume_shape(machine, res.variable_keys()),
                            fmt=fmt)
 
     return {
