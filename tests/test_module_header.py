@@ -32,3 +32,13 @@ def test_a_truncated_or_foreign_module_is_not_current() -> None:
     assert not is_current("", SOURCE, "pay.flow")
     assert not is_current("print('hello')\n", SOURCE, "pay.flow")
     assert not is_current("\n".join(compile_source(SOURCE, "pay.flow").code.split("\n")[:4]), SOURCE, "pay.flow")
+
+
+def test_a_module_from_another_compiler_build_is_not_current() -> None:
+    """An upgrade, or any change to the compiler's code, grammar or template, makes every module stale."""
+    from rhythm_compiler.header import build
+
+    code = compile_source(SOURCE, "workflows/pay.flow").code
+    assert f"build {build()})" in code.splitlines()[1]
+    older = code.replace(f"build {build()}", "build 000000000000")
+    assert not is_current(older, SOURCE, "pay.flow")
