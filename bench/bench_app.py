@@ -1,5 +1,6 @@
 """The app the runtime benchmarks run (`rhythm worker bench_app:app` in bench/)."""
 
+import os
 from pathlib import Path
 
 from rhythm import RhythmApp, task
@@ -11,3 +12,5 @@ def bench_step(payload: dict) -> dict:
 
 
 app = RhythmApp(Path(__file__).parent / "workflows")
+# throughput.py --queue-limit N: the tasks' queue gets a concurrency limit (every claim then counts under its lock)
+app.queue("default", concurrency=int(os.environ["BENCH_QUEUE_LIMIT"]) if os.environ.get("BENCH_QUEUE_LIMIT") else None)

@@ -3,7 +3,8 @@
 M workflows x K sequential tasks, W worker processes. Reports workflows/s,
 tasks/s, p50/p99 start-to-finish latency, task-done-to-workflow-resumed
 latency, and commits per task. Run: `.venv/bin/python bench/throughput.py
-[--m 200 --k 5 --w 2 --concurrency 8]`.
+[--m 200 --k 5 --w 2 --concurrency 8 --queue-limit N]`; with --queue-limit the tasks' queue
+has that concurrency limit.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ def percentile(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))] if xs else float("nan")
 
 
-def start_workers(url: str, w: int, concurrency: int) -> list[subprocess.Popen]:
-    env = dict(os.environ, RHYTHM_DATABASE_URL=url)
+def start_workers(url: str, w: int, concurrency: int, queue_limit: int | None) -> list[subprocess.Popen]:
+    env = dict(os.environ, RHYTHM_DATABASE_URL=url, BENCH_QUEUE_LIMIT=str(queue_limit or ""))
     return [subprocess.Popen([sys.executable, "-m", "rhythm_runtime.cli", "worker", "bench_app:app",
                               "--concurrency", str(concurrency)], cwd=HERE, env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(w)]
@@ -51,9 +52,10 @@ def main() -> int:
     ap.add_argument("--k", type=int, default=5)
     ap.add_argument("--w", type=int, default=2)
     ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--queue-limit", type=int, default=None)
     args = ap.parse_args()
     with scratch_database() as url:
-        workers = start_workers(url, args.w, args.concurrency)
+        workers = start_workers(url, args.w, args.concurrency, args.queue_limit)
         try:
             client = SyncRhythmClient(url)
             while "seq_tasks" not in client.store.workflow_names():
@@ -81,7 +83,7 @@ def main() -> int:
                 p.wait(timeout=30)
     tasks = args.m * args.k
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, Postgres embedded (fsync on)")
-    print(f"M={args.m} K={args.k} W={args.w} concurrency={args.concurrency}")
+    print(f"M={args.m} K={args.k} W={args.w} concurrency={args.concurrency} queue limit={args.queue_limit}")
     print(f"wall {wall:.2f}s  workflows/s {args.m / wall:.1f}  tasks/s {tasks / wall:.1f}")
     print(f"start-to-finish p50 {percentile(lat, 50) * 1000:.1f} ms  p99 {percentile(lat, 99) * 1000:.1f} ms")
     print(f"task-done-to-resumed p50 {percentile(resume, 50) * 1000:.2f} ms  p99 {percentile(resume, 99) * 1000:.2f} ms"

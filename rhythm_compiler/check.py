@@ -26,7 +26,7 @@ from .front_matter import front_matter_errors
 
 # Workflow globals: member -> (min args, max args); None marks a property.
 WORKFLOW_NAMESPACES: dict[str, dict[str, tuple[int, int] | None]] = {
-    "Task": {"run": (1, 2), "all": (1, 1), "any": (1, 1), "race": (1, 1), "allSettled": (1, 1)},
+    "Task": {"run": (1, 3), "all": (1, 1), "any": (1, 1), "race": (1, 1), "allSettled": (1, 1)},
     "Promise": {"all": (1, 1), "any": (1, 1), "race": (1, 1), "allSettled": (1, 1), "resolve": (0, 1),
                 "reject": (0, 1)},
     "Timer": {"delay": (1, 1)},
@@ -56,6 +56,8 @@ UNDECLARED_INSTEAD = {
     "sleep": "to wait, use await Timer.delay(seconds), e.g. await Timer.delay(\"5m\")",
     "delay": "to wait, use await Timer.delay(seconds), e.g. await Timer.delay(\"5m\")",
 }
+# The options a Task.run call takes as its third argument (the runtime checks non-literal ones when it runs).
+TASK_RUN_OPTIONS = ("key", "priority", "delay", "timeout")
 # A literal Timer.delay of this many seconds or more draws a warning: setTimeout counts milliseconds.
 LONG_DELAY_SECONDS = 1000
 # Limits that keep the generated Python within CPython's own nesting limits.
@@ -755,6 +757,8 @@ class Checker:
             self.namespace_member(callee.obj, callee.prop, callee.span, e.args, optional=e.optional)
             if (callee.obj.name, callee.prop) == ("Timer", "delay") and e.args and isinstance(e.args[0], A.Num):
                 self.warn_long_delay(e.args[0])
+            if (callee.obj.name, callee.prop) == ("Task", "run") and len(e.args) == 3:
+                self.check_task_options(e.args[2])
             return
         if isinstance(callee, A.Name) and self.scope.lookup(callee.name) is None:
             funcs, _ = library()
@@ -763,6 +767,19 @@ class Checker:
                 self.check_arity(callee.name, funcs[callee.name][1:], e.args, e.span)
                 return
         self.expr(callee)
+
+    def check_task_options(self, options) -> None:
+        """Task.run's options object: a misspelt name would be silently ignored at run time, so it is an error."""
+        if isinstance(options, (A.Num, A.Str, A.Bool, A.Template, A.ArrayLit)):
+            self.error(options.span, "the options of Task.run must be an object such as { key: order.customerId, "
+                                     "priority: 10 }")
+        if not isinstance(options, A.ObjectLit):
+            return
+        for prop in options.props:
+            if isinstance(prop, A.Prop) and isinstance(prop.key, str) and prop.key not in TASK_RUN_OPTIONS:
+                hint = suggest(prop.key, TASK_RUN_OPTIONS) or f" (the options are {_words(list(TASK_RUN_OPTIONS))})"
+                key = A.Span(prop.span.line, prop.span.col, prop.span.line, prop.span.col + len(prop.key))
+                self.error(key, f"'{prop.key}' is not an option of Task.run" + hint)
 
     def warn_long_delay(self, arg: A.Num) -> None:
         """Timer.delay(5000) waits 5000 seconds; a JavaScript developer used to setTimeout meant milliseconds."""

@@ -145,6 +145,9 @@ def test_migrations_yield_exactly_schema_sql(make_database):
         "schedules",
         "workers",
         "task_registrations",
+        "queues",
+        "queue_starts",
+        "queue_turns",
     }
     assert actual["triggers"] == []  # notifications are explicit, never trigger-based
 

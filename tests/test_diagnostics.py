@@ -258,7 +258,7 @@ def test_plain_read_of_unknown_member_is_undefined() -> None:
 
 def test_arity_messages() -> None:
     assert diagnose("Math.floor()").diagnostics[0].message == "'Math.floor' takes 1 argument, but 0 were given"
-    assert diagnose("Task.run('a', 1, 2)").diagnostics[0].message == "'Task.run' takes 1 to 2 arguments, but 3 were given"
+    assert diagnose("Task.run('a', 1, {}, 2)").diagnostics[0].message == "'Task.run' takes 1 to 3 arguments, but 4 were given"
     assert diagnose("Object.assign()").diagnostics[0].message == "'Object.assign' takes at least 1 argument, but 0 were given"
     assert diagnose("Math.random(1)").diagnostics[0].message == "'Math.random' takes 0 arguments, but 1 was given"
 

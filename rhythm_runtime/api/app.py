@@ -23,6 +23,8 @@ from rhythm_runtime.execution.modules import load_module, module_hash
 from rhythm_runtime.schedules import front_matter_or_none
 from rhythm_runtime.storage import schedules
 from rhythm_runtime.storage.settings import find_project
+from rhythm_runtime.api import queues as _queues
+from rhythm_runtime.api.queues import QueueSpec
 from rhythm_runtime.api.tasks import REGISTRY, TaskSpec
 
 log = logging.getLogger("rhythm")
@@ -64,6 +66,19 @@ class RhythmApp:
     def tasks(self) -> dict[str, TaskSpec]:
         """Every @task registered in this process (import your task modules first)."""
         return dict(REGISTRY)
+
+    def queue(self, name: str, *, concurrency: int | None = None, key_concurrency: int | None = None, rate=None,
+              key_rate=None) -> QueueSpec:
+        """Declare a queue's limits, enforced across all workers: at most `concurrency` running tasks, at most
+        `key_concurrency` running with one key (Task.run's `key` option), at most `rate` ("100/1m") starts
+        in any such window on the queue, and `key_rate` per key. Put tasks on it with @task(queue=name)."""
+        return _queues.declare(name, concurrency=concurrency, key_concurrency=key_concurrency, rate=rate,
+                               key_rate=key_rate)
+
+    @property
+    def queues(self) -> dict[str, QueueSpec]:
+        """Every queue declared in this process."""
+        return dict(_queues.QUEUES)
 
     @property
     def workflows(self) -> dict[str, LoadedWorkflow]:

@@ -17,6 +17,7 @@ from typing import Any
 from rhythm_runtime.storage.settings import Settings
 from rhythm_runtime.storage.db import migrate
 from rhythm_runtime.errors import RhythmError, StorageError
+from rhythm_runtime.execution.durations import seconds
 from rhythm_runtime.execution.machine import MAX_PAYLOAD_BYTES, json_problem, json_text
 from rhythm_runtime.storage.store import RunNotFound, Store
 from rhythm_runtime.storage.transactions import is_outage
@@ -85,9 +86,14 @@ class SyncRhythmClient:
     def list(self, status: str | None = None, name: str | None = None, limit: int = 50) -> list[dict]:
         return self.store.list_runs(status, name, limit)
 
-    def queue_task(self, name: str, payload: Any = None) -> int:
+    def queue_task(self, name: str, payload: Any = None, *, key: str | None = None, priority: int = 0,
+                   delay=None, timeout=None) -> int:
+        """Queue a task no workflow waits for; the options are Task.run's (durations as seconds or "5m")."""
         check_payload("task payload", payload, "payload")
-        return self.store.queue_task(name, payload, REGISTRY.get(name))
+        options = {"key": key, "priority": priority, "delay": seconds(delay, "delay"),
+                   "timeout": seconds(timeout, "timeout")}
+        return self.store.queue_task(name, payload, REGISTRY.get(name),
+                                     {k: v for k, v in options.items() if v is not None})
 
     def create_schedule(self, id: str, workflow: str, cron: str | list[str], inputs: Any = None,
                         timezone: str = "UTC", overlap: str = "skip", catchup=None) -> SyncSchedule:
@@ -191,9 +197,10 @@ class RhythmClient:
         c = await self._client()
         return await asyncio.to_thread(c.list, status, name, limit)
 
-    async def queue_task(self, name: str, payload: Any = None) -> int:
+    async def queue_task(self, name: str, payload: Any = None, **options) -> int:
+        """See `SyncRhythmClient.queue_task`."""
         c = await self._client()
-        return await asyncio.to_thread(c.queue_task, name, payload)
+        return await asyncio.to_thread(c.queue_task, name, payload, **options)
 
     async def create_schedule(self, id: str, workflow: str, cron: str | list[str], inputs: Any = None,
                               timezone: str = "UTC", overlap: str = "skip", catchup=None) -> ScheduleHandle:

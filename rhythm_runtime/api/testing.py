@@ -10,22 +10,28 @@ them, and the clock jumps forward whenever nothing else can run, so
 Tasks run as a worker runs them: the `@task` functions registered in the
 process (or the `tasks=` given by name), through the same `call_task`, with
 `current_task()`, their timeouts, and their retries after their backoff on
-the virtual clock.
+the virtual clock. Task.run's options apply as on workers: `delay` on the
+virtual clock, `priority` among tasks due at the same moment, `timeout`
+instead of the @task's, and the rate limits of declared queues (app.queue)
+postpone a start until its window has room. Tasks take no virtual time, so
+concurrency limits always hold.
 """
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import itertools
 import json
 from collections import defaultdict, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from rhythm_compiler import compile_source
 
+from rhythm_runtime.api.queues import QUEUES
 from rhythm_runtime.api.tasks import REGISTRY, TaskContext, TaskSpec, call_task
 from rhythm_runtime.execution import values as _js
 from rhythm_runtime.execution.cancellation import cancelled_error, cancelled_payload, status_after_cancel
@@ -109,6 +115,7 @@ class InProcessWorld:
         self.activations = 0
         self.snapshots: list = []
         self.dropped: set[tuple[str, str]] = set()  # (run id, await key) of events a cancel made moot
+        self.starts: dict[tuple, list[float]] = defaultdict(list)  # (queue, key or None) -> start times
 
     # -- runs ------------------------------------------------------------------
     def start(self, module, inputs, parent=None) -> _Run:
@@ -167,7 +174,10 @@ class InProcessWorld:
     # -- the scheduler the machine calls -----------------------------------------------
     def schedule(self, run: _Run, kind: str, key: str, spec: dict) -> None:
         if kind == "task":
-            self.push(self.now, ("task", run, key, {**spec, "task_id": next(self.task_ids), "attempt": 1}))
+            options = spec.get("options", {})
+            self.push(self.now + options.get("delay", 0.0),
+                      ("task", run, key, {**spec, "task_id": next(self.task_ids), "attempt": 1}),
+                      options.get("priority", 0))
         elif kind == "timer":
             self.push(self.now + spec["seconds"], ("timer", run, key, spec))
         elif kind == "signal":
@@ -183,13 +193,13 @@ class InProcessWorld:
             text, _ = _read(self.workflows[name])
             self.start(_module_for(text, name), spec["inputs"], parent=(run.id, key))
 
-    def push(self, due: float, event) -> None:
-        heapq.heappush(self.queue, (due, next(self.counter), event))
+    def push(self, due: float, event, priority: int = 0) -> None:
+        heapq.heappush(self.queue, (due, -priority, next(self.counter), event))
 
     # -- the loop ------------------------------------------------------------------------------
     def drain(self) -> None:
         while self.queue:
-            due, _, (kind, run, key, data) = heapq.heappop(self.queue)
+            due, _, _, (kind, run, key, data) = heapq.heappop(self.queue)
             if (run.id, key) in self.dropped:
                 continue
             self.now = max(self.now, due)
@@ -209,6 +219,13 @@ class InProcessWorld:
             known = ", ".join(sorted(self.tasks)) or "none"
             self.settle(run, key, False, _js.JSError("TaskError", f"unknown task {data['name']!r} (known: {known})"))
             return
+        options = data.get("options", {})
+        room = self.rate_room(spec.queue, options.get("key"))
+        if room > self.now:  # the queue's rate window is full: start when its oldest start leaves it
+            self.push(room, ("task", run, key, data), options.get("priority", 0))
+            return
+        if "timeout" in options:
+            spec = replace(spec, timeout=options["timeout"])
         ok, value = self.run_task(spec, data, TaskContext(data["task_id"], spec.name, data["attempt"], run.id, key))
         if not ok and data["attempt"] <= spec.retries:
             # the worker waits backoff * 2^(n-1) times a jitter of 0.5 to 1; here the longest, to be repeatable
@@ -216,6 +233,24 @@ class InProcessWorld:
             self.push(retry_at, ("task", run, key, {**data, "attempt": data["attempt"] + 1}))
             return
         self.settle(run, key, ok, value)
+
+    def rate_room(self, queue: str, key: str | None) -> float:
+        """The virtual time from which a task of `queue` with `key` may start (now, or later), and its start
+        counted when that is now: at most N starts in any period, per queue and per key (as limits.sql)."""
+        limits = QUEUES.get(queue)
+        windows = [(queue, None, limits.rate)] if limits and limits.rate else []
+        if limits and limits.key_rate and key is not None:
+            windows.append((queue, key, limits.key_rate))
+        room = self.now
+        for q, k, (n, period) in windows:
+            starts = self.starts[(q, k)]
+            recent = starts[bisect.bisect_right(starts, self.now - period):]
+            if len(recent) >= n:
+                room = max(room, recent[-n] + period)
+        if room == self.now:
+            for q, k, _ in windows:
+                self.starts[(q, k)].append(self.now)
+        return room
 
     @staticmethod
     def run_task(spec: TaskSpec, data: dict, context: TaskContext) -> tuple[bool, Any]:

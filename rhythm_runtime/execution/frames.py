@@ -82,8 +82,8 @@ class Frame(_Frame):
     def inputs(self):
         return self.run.inputs
 
-    def task(self, site, name=_js.UNDEFINED, payload=_js.UNDEFINED):
-        return self.run.task(site, name, payload)
+    def task(self, site, name=_js.UNDEFINED, payload=_js.UNDEFINED, options=_js.UNDEFINED):
+        return self.run.task(site, name, payload, options)
 
     def timer(self, *args):
         return self.run.timer(*args)

@@ -20,6 +20,7 @@ from typing import Callable
 from rhythm_runtime.execution import flowops as _flowops
 from rhythm_runtime.execution import values as _js
 from rhythm_runtime.execution.durations import EXAMPLES as DURATION_EXAMPLES, parse_duration
+from rhythm_runtime.execution.task_options import task_options
 
 DONE = -1
 DEFAULT_STEP_BUDGET = 1_000_000
@@ -150,12 +151,16 @@ class Commands:
         self.seq[str(site)] = n
         return f"{site}.{n}"
 
-    def task(self, site: int, name=_js.UNDEFINED, payload=_js.UNDEFINED) -> _js.Promise:
+    def task(self, site: int, name=_js.UNDEFINED, payload=_js.UNDEFINED, options=_js.UNDEFINED) -> _js.Promise:
         if not isinstance(name, str):
             raise _js.type_error("Task.run: the task name must be a string")
         data, text = _checked_json(f"Task.run({name!r}) payload", payload)
+        spec = {"name": name, "payload": data, "payload_json": text}
+        given = task_options(name, options)
+        if given:
+            spec["options"] = given
         key = self._key(site)
-        self.scheduler("task", key, {"name": name, "payload": data, "payload_json": text})
+        self.scheduler("task", key, spec)
         return self.leaf("task", key)
 
     def timer(self, site: int, seconds=_js.UNDEFINED) -> _js.Promise:

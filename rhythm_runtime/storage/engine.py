@@ -38,8 +38,8 @@ from rhythm_runtime.execution.machine import (
     MAX_SNAPSHOT_BYTES, MAX_TRAIL, Settlement, completion_records, new_snapshot, reachable_keys,
 )
 from rhythm_runtime.storage.queries import (TASK_NAME_LOCK_CLASS, Q, RunIdConflict, UnknownWorkflow, child_run_id,
-                                            error_payload, history_limit, insert_run, insert_task_as_registered,
-                                            json_param, json_text, settle)
+                                            call_options, error_payload, history_limit, insert_run,
+                                            insert_task_as_registered, json_param, json_text, settle)
 from rhythm_runtime.storage.transactions import Database, is_outage
 
 log = logging.getLogger("rhythm")
@@ -168,7 +168,7 @@ class InlineClaim:
 
     worker: str
     lease: float
-    names: frozenset  # the tasks this worker runs (its @tasks of the queues it serves)
+    names: frozenset  # the tasks this worker runs (its @tasks of the queues it serves), but on limited queues
     slots: int = 1
     taken: list = field(default_factory=list)
 
@@ -351,13 +351,15 @@ class Engine:
         pending = False
         for key, spec, ts in out.tasks:
             payload = json_param(spec["payload"], spec.get("payload_json"))
+            options = spec.get("options")
             if ts is None:  # another service's task (or one not deployed yet): routed by its registration
-                insert_task_as_registered(conn, spec["name"], payload, run_id, key)
+                insert_task_as_registered(conn, spec["name"], payload, run_id, key, options)
                 pending = True
                 continue
             params = dict(run_id=run_id, await_key=key, name=spec["name"], queue=ts.queue, payload=payload,
-                          max_attempts=ts.retries + 1, backoff=ts.backoff, timeout=ts.timeout)
-            if claim is not None and claim.wants(ts.name):
+                          max_attempts=ts.retries + 1, backoff=ts.backoff,
+                          timeout=(options or {}).get("timeout", ts.timeout), **call_options(options))
+            if claim is not None and options is None and claim.wants(ts.name):
                 row = conn.execute(Q["insert_task_claimed"], dict(
                     params, worker=claim.worker, lease_seconds=claim.lease)).fetchone()
                 if row is not None:

@@ -89,8 +89,14 @@ def settle(conn, run_id: str, key: str, kind: str, value) -> bool:
 
 
 
+def call_options(options: dict | None) -> dict:
+    """The task row parameters of Task.run's options (execution/task_options.py): none given, none applied."""
+    options = options or {}
+    return dict(key=options.get("key"), priority=options.get("priority", 0), delay=options.get("delay", 0.0))
+
+
 def insert_task_as_registered(conn, name: str, payload: Json, run_id: str | None = None,
-                              await_key: str | None = None) -> dict | None:
+                              await_key: str | None = None, options: dict | None = None) -> dict | None:
     """Schedule a task that this process has no @task for, on the queue (and with the retries) that
     some worker registered for its name; a name nobody registered waits in 'default' until one does.
 
@@ -99,4 +105,5 @@ def insert_task_as_registered(conn, name: str, payload: Json, run_id: str | None
     """
     conn.execute(Q["lock_task_name_shared"], dict(lock_class=TASK_NAME_LOCK_CLASS, name=name))
     return conn.execute(Q["insert_task_as_registered"], dict(
-        run_id=run_id, await_key=await_key, name=name, payload=payload)).fetchone()
+        run_id=run_id, await_key=await_key, name=name, payload=payload, timeout=(options or {}).get("timeout"),
+        **call_options(options))).fetchone()

@@ -21,8 +21,8 @@ from rhythm_runtime.execution import values as _js
 from rhythm_runtime.execution.cancellation import CANCELLED_MESSAGE, cancelled_payload
 from rhythm_runtime.execution.machine import reachable_keys, waiting_keys
 from rhythm_runtime.storage.engine import WorkerCalls
-from rhythm_runtime.storage.queries import (Q, RunIdConflict, UnknownWorkflow, error_payload, history_limit, insert_run,
-                                            insert_task_as_registered, json_text, settle)
+from rhythm_runtime.storage.queries import (Q, RunIdConflict, UnknownWorkflow, call_options, error_payload,
+                                            history_limit, insert_run, insert_task_as_registered, json_text, settle)
 
 # The errors clients see, with UnknownWorkflow and RunIdConflict from queries.py (beside insert_run, which raises them).
 __all__ = ["RetryRefused", "RunFinished", "RunIdConflict", "RunNotFound", "Store", "UnknownWorkflow"]
@@ -146,15 +146,17 @@ class Store(WorkerCalls):
                 return str(e)
             return None
 
-    def queue_task(self, name: str, payload: Any, spec=None) -> int:
-        """Queue a standalone task; without a local `spec`, with the settings a worker registered for `name`."""
+    def queue_task(self, name: str, payload: Any, spec=None, options: dict | None = None) -> int:
+        """Queue a standalone task; without a local `spec`, with the settings a worker registered for `name`.
+        `options`: key, priority, delay and timeout, as Task.run's."""
         with self.tx() as conn:
             if spec is None:
-                row = insert_task_as_registered(conn, name, Json(payload))
+                row = insert_task_as_registered(conn, name, Json(payload), options=options)
             else:
                 row = conn.execute(Q["insert_standalone_task"], dict(
                     name=name, queue=spec.queue, payload=Json(payload), max_attempts=spec.retries + 1,
-                    backoff=spec.backoff, timeout=spec.timeout)).fetchone()
+                    backoff=spec.backoff, timeout=(options or {}).get("timeout", spec.timeout),
+                    **call_options(options))).fetchone()
             conn.execute(Q["notify_work"])
             return row["id"]
 

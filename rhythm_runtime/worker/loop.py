@@ -33,6 +33,7 @@ import threading
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import psycopg
@@ -48,7 +49,7 @@ from rhythm_runtime.execution.machine import DEFAULT_STEP_BUDGET, MAX_PAYLOAD_BY
 from rhythm_runtime.execution.modules import load_module, module_hash
 from rhythm_runtime.api.task_calls import unknown_task_calls
 from rhythm_runtime.worker.observability import Observer
-from rhythm_runtime.storage import schedules
+from rhythm_runtime.storage import limits, schedules
 from rhythm_runtime.worker.presence import Presence, worker_row
 from rhythm_runtime.storage.engine import Engine, InlineClaim, VersionUnavailable, claim_number
 from rhythm_runtime.storage.queries import Q, error_payload
@@ -105,6 +106,8 @@ class Worker:
         self._modules: dict[tuple[str, str], object] = {}
         self.metrics_address = None if metrics_port is None else (metrics_host, metrics_port)
         self.metrics = None  # a metrics.Metrics while served
+        self.limited: set[str] = set()  # this worker's queues that have limits (claimed under their lock)
+        self.throttled_until: float | None = None  # (monotonic) when a throttled queue may have a task to start
 
     # -- set-up ---------------------------------------------------------------------
     def start(self) -> None:
@@ -133,13 +136,24 @@ class Worker:
         """Record this app's @tasks (their queues route them from any worker), choose the ones this worker
         runs (those of its queues), and warn about Task.run names in its workflows that nobody registered."""
         self.served = sorted(name for name, spec in self.app.tasks.items() if spec.queue in self.queues)
-        self.served_set = frozenset(self.served)
+        limits.register_queues(self.store, self.id, list(self.app.queues.values()))
+        self._refresh_limits()
         moved = self.store.register_tasks(self.id, list(self.app.tasks.values()))
         if moved:
             log.info("routed %d pending task(s) scheduled before their @task was registered", moved)
         known = set(self.store.registered_task_names())
         for warning in unknown_task_calls(self.app.workflows, known):
             log.warning(warning)
+
+    def _refresh_limits(self) -> None:
+        """Learn which of this worker's queues have limits (any worker may have declared them)."""
+        self.limited = limits.limited_queues(self.store, self.queues)
+        self.open_queues = [q for q in self.queues if q not in self.limited]
+        tasks = self.app.tasks
+        self.open_names = [n for n in self.served if tasks[n].queue not in self.limited]
+        # the names a task thread may insert already leased to itself: never one a limit must count first
+        self.inline_names = frozenset(self.open_names)
+        self.limited_names = {q: [n for n in self.served if tasks[n].queue == q] for q in self.limited}
 
     def _serve_metrics(self, host: str, port: int) -> None:
         from rhythm_runtime.worker.metrics import Metrics  # prometheus_client is imported only by workers that serve metrics
@@ -216,12 +230,8 @@ class Worker:
                 if not advanced:
                     break
                 busy = True
-            free = self.concurrency - len(self.running)
-            if free > 0 and self.served and not self.stopping.is_set():
-                for task in self.store.claim_tasks(self.id, self.queues, self.served, free, self.lease):
-                    self._hold(task)
-                    self.pool.submit(self._execute, task)
-                    busy = True
+            if self.concurrency > len(self.running) and self.served and not self.stopping.is_set():
+                busy = self._claim() or busy
             self.retry_delay = 0.0
         except StorageError as e:
             self._back_off(e)
@@ -229,6 +239,28 @@ class Worker:
             log.exception("worker loop error; continuing")
             self.stopping.wait(1.0)
         return busy
+
+    def _claim(self) -> bool:
+        """Fill free slots: from the queues without limits in one statement, then from each limited queue
+        under its lock; remember when a throttled queue may have a task to start. True if any was claimed."""
+        claimed = []
+        if self.open_names:
+            claimed += self.store.claim_tasks(self.id, self.open_queues, self.open_names,
+                                              self.concurrency - len(self.running), self.lease)
+        self.throttled_until = None
+        for queue, names in self.limited_names.items():
+            free = self.concurrency - len(self.running) - len(claimed)
+            if free <= 0 or not names:
+                continue
+            rows, wait = limits.claim(self.store, self.id, queue, names, free, self.lease)
+            claimed += rows
+            if wait is not None:
+                until = time.monotonic() + wait
+                self.throttled_until = min(self.throttled_until or until, until)
+        for task in claimed:
+            self._hold(task)
+            self.pool.submit(self._execute, task)
+        return bool(claimed)
 
     def _back_off(self, e: StorageError) -> None:
         """Wait before the loop tries again. An outage is logged once (by the store), not on every try."""
@@ -240,16 +272,20 @@ class Worker:
     def _idle_wait(self) -> float:
         """Seconds to sleep when idle: until the next timer or retry is due, at most poll_interval."""
         try:
-            due = self.store.seconds_until_due(self.queues, self.served,
-                                               with_tasks=len(self.running) < self.concurrency)
+            free = len(self.running) < self.concurrency
+            due = self.store.seconds_until_due(self.open_queues, self.open_names, with_tasks=free)
         except Exception:  # StorageError while the database is away; the loop reports it
             return self.poll_interval
+        if free and self.throttled_until is not None:  # a throttled queue's next token or delayed task
+            throttled = self.throttled_until - time.monotonic()
+            due = throttled if due is None else min(due, throttled)
         wait = self.poll_interval if not self.running else min(self.poll_interval, self.housekeeping_interval)
         return wait if due is None else min(wait, max(due, MIN_WAIT))
 
     def _housekeeping(self) -> bool:
         try:
             self._renew()
+            self._refresh_limits()
             fired = schedules.fire_due(self.store)
             for run_id in fired:
                 log.info("schedule started run %s", run_id)
@@ -306,7 +342,7 @@ class Worker:
             chain += 1
             with self.observer.task(task) as done:
                 try:
-                    ok, value = self._call(self.app.tasks[task["name"]], task)
+                    ok, value = self._call(self._spec_for(task), task)
                     done(ok, value)
                     taken = self._record(task, ok, value, inline=chain <= self.inline_chain)
                     following = taken[0] if taken else None
@@ -322,6 +358,11 @@ class Worker:
                     self.wake.set()
             task = following
 
+    def _spec_for(self, task: dict):
+        """The task's @task, with the timeout of its row (Task.run's `timeout` option may have set another)."""
+        spec = self.app.tasks[task["name"]]
+        return spec if task["timeout_seconds"] == spec.timeout else replace(spec, timeout=task["timeout_seconds"])
+
     def _record(self, task: dict, ok: bool, value, inline: bool) -> list[dict]:
         """Store the outcome; returns a next task leased to this thread, if its run scheduled one.
 
@@ -332,7 +373,7 @@ class Worker:
         delay = FIRST_RETRY_DELAY
         while True:
             try:
-                claim = InlineClaim(self.id, self.lease, self.served_set) if inline and not self.stopping.is_set() \
+                claim = InlineClaim(self.id, self.lease, self.inline_names) if inline and not self.stopping.is_set() \
                     else None
                 with self.observer.store_call():
                     return self.store.finish_task(self.engine, task, self.id, ok, value, claim)

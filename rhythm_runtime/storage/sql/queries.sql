@@ -31,7 +31,7 @@ FROM rhythm.workflow_versions
 ORDER BY name, created_at DESC, version;
 
 -- name: claim_tasks
--- Lease up to limit available pending tasks of the given queues and names (those it runs) to one worker, oldest first.
+-- Lease up to limit available pending tasks of the given queues (without limits) and names (those it runs) to one worker, higher priority first, then oldest first; nothing once one of the queues has limits (see limits.sql).
 UPDATE rhythm.tasks AS t
 SET status = 'running',
     attempts = t.attempts + 1,
@@ -45,7 +45,10 @@ WHERE t.id IN (
       AND queue = ANY(%(queues)s)
       AND name = ANY(%(names)s)
       AND available_at <= now()
-    ORDER BY available_at, id
+      AND NOT EXISTS (SELECT 1 FROM rhythm.queues AS q
+                      WHERE q.name = ANY(%(queues)s)
+                        AND num_nonnulls(q.concurrency, q.key_concurrency, q.rate_limit, q.key_rate_limit) > 0)
+    ORDER BY priority DESC, available_at, id
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
 )
@@ -293,9 +296,11 @@ WHERE id = %(id)s AND status IN ('pending', 'suspended')
 RETURNING (%(key)s = ANY(waiting)) AS woke;
 
 -- name: insert_task
--- Schedule one task; a re-run activation hitting the same await key inserts nothing.
-INSERT INTO rhythm.tasks (run_id, await_key, name, queue, payload, max_attempts, backoff_seconds, timeout_seconds)
-VALUES (%(run_id)s, %(await_key)s, %(name)s, %(queue)s, %(payload)s, %(max_attempts)s, %(backoff)s, %(timeout)s)
+-- Schedule one task (with Task.run's key, priority and delay); a re-run activation hitting the same await key inserts nothing.
+INSERT INTO rhythm.tasks (run_id, await_key, name, queue, payload, max_attempts, backoff_seconds, timeout_seconds,
+                          key, priority, available_at)
+VALUES (%(run_id)s, %(await_key)s, %(name)s, %(queue)s, %(payload)s, %(max_attempts)s, %(backoff)s, %(timeout)s,
+        %(key)s, %(priority)s, now() + %(delay)s * interval '1 second')
 ON CONFLICT DO NOTHING
 RETURNING id;
 
@@ -384,9 +389,11 @@ WHERE id = %(id)s AND status = 'running' AND lease_owner = %(worker)s AND attemp
 RETURNING run_id, await_key, status;
 
 -- name: insert_standalone_task
--- Queue a task that no workflow waits for.
-INSERT INTO rhythm.tasks (name, queue, payload, max_attempts, backoff_seconds, timeout_seconds)
-VALUES (%(name)s, %(queue)s, %(payload)s, %(max_attempts)s, %(backoff)s, %(timeout)s)
+-- Queue a task that no workflow waits for (with a key, priority and delay).
+INSERT INTO rhythm.tasks (name, queue, payload, max_attempts, backoff_seconds, timeout_seconds, key, priority,
+                          available_at)
+VALUES (%(name)s, %(queue)s, %(payload)s, %(max_attempts)s, %(backoff)s, %(timeout)s, %(key)s, %(priority)s,
+        now() + %(delay)s * interval '1 second')
 RETURNING id;
 
 -- name: get_task
@@ -560,10 +567,12 @@ WHERE r.name = ANY(%(names)s) AND t.name = r.name AND t.status = 'pending'
 RETURNING t.id;
 
 -- name: insert_task_as_registered
--- Schedule a task this worker has no @task for, with the settings some worker registered (else the defaults).
-INSERT INTO rhythm.tasks (run_id, await_key, name, queue, payload, max_attempts, backoff_seconds, timeout_seconds)
+-- Schedule a task this worker has no @task for, with the settings some worker registered (else the defaults) and the call's options.
+INSERT INTO rhythm.tasks (run_id, await_key, name, queue, payload, max_attempts, backoff_seconds, timeout_seconds,
+                          key, priority, available_at)
 SELECT %(run_id)s, %(await_key)s, %(name)s, coalesce(r.queue, 'default'), %(payload)s, coalesce(r.max_attempts, 1),
-       coalesce(r.backoff_seconds, 1), r.timeout_seconds
+       coalesce(r.backoff_seconds, 1), coalesce(%(timeout)s, r.timeout_seconds), %(key)s, %(priority)s,
+       now() + %(delay)s * interval '1 second'
 FROM (SELECT) AS one LEFT JOIN rhythm.task_registrations AS r ON r.name = %(name)s
 ON CONFLICT DO NOTHING
 RETURNING id;
