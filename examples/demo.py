@@ -1,5 +1,7 @@
 """`make demo`: start Postgres (embedded unless RHYTHM_DATABASE_URL is set) and a
-worker process, run every example workflow, print the results, stop the worker.
+worker process, run every example workflow, print the results, then run the
+nightly digest on a short cron (a schedule every 3 seconds) through its
+rate-limited e-mail queue, and stop the worker.
 """
 
 from __future__ import annotations
@@ -30,8 +32,28 @@ RUNS = [
 
 def start_worker(url: str) -> subprocess.Popen:
     env = dict(os.environ, RHYTHM_DATABASE_URL=url)
-    return subprocess.Popen([sys.executable, "-m", "rhythm_runtime.cli", "worker", "demo_app:app", "--concurrency", "4"],
+    return subprocess.Popen([sys.executable, "-m", "rhythm_runtime.cli", "worker", "demo_app:app", "--concurrency", "4",
+                             "--queues", "default,email"],
                             cwd=HERE, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def digest(client: SyncRhythmClient, ticks: int = 2) -> None:
+    """The nightly digest's front matter fires at 03:00; here a schedule made at run time fires it every 3 s."""
+    schedule = client.create_schedule("digest-demo", "nightly_digest", cron="every 3s", inputs={"region": "eu"})
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            runs = [r for r in client.list(name="nightly_digest", limit=20)
+                    if r["id"].startswith("digest-demo@") and r["status"] == "completed"]
+            if len(runs) >= ticks:
+                break
+            time.sleep(0.2)
+    finally:
+        schedule.delete()
+    for run in sorted(runs, key=lambda r: r["id"])[:ticks]:
+        took = (run["finished_at"] - run["created_at"]).total_seconds()
+        print(f"nightly_digest (schedule tick {run['id']})\n  -> completed in {took:.1f}s (e-mails at 10/s): "
+              f"{json.dumps(client.get(run['id']).result())}")
 
 
 def main() -> int:
@@ -61,6 +83,7 @@ def main() -> int:
                 shown = f"{e.status}: {e.error.get('type')}: {e.error.get('message')} ({e.error.get('file')}:{e.error.get('line')})"
                 failed = failed or handle.id
             print(f"{name}({json.dumps(inputs)})\n  -> {shown}")
+        digest(client)
     finally:
         worker.send_signal(signal.SIGTERM)
         _, err = worker.communicate(timeout=30)

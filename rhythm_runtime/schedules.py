@@ -114,7 +114,7 @@ def _next_of(expr: str, tz: ZoneInfo, after: datetime) -> datetime:
     return local.astimezone(timezone.utc)
 
 
-FRONT_MATTER_KEYS = ("description", "schedule", "timezone", "inputs", "overlap", "catchup")
+FRONT_MATTER_KEYS = ("description", "schedule", "timezone", "inputs", "overlap", "catchup", "retention")
 
 
 @dataclass(frozen=True)
@@ -124,6 +124,7 @@ class FrontMatter:
     description: str | None = None
     schedule: Schedule | None = None
     inputs: dict = field(default_factory=dict)
+    retention: float | None = None  # seconds a finished run is kept (None: RHYTHM_RETENTION's)
 
 
 class FrontMatterError(ScheduleError):
@@ -156,7 +157,7 @@ def read_front_matter(text: str | None) -> FrontMatter:
         return FrontMatter()
     if not isinstance(data, dict):
         raise FrontMatterError("the front matter must be YAML keys and values, e.g. description: ...")
-    return FrontMatter(_text(data, "description"), _schedule(data), _inputs(data))
+    return FrontMatter(_text(data, "description"), _schedule(data), _inputs(data), _retention(data))
 
 
 def misspelled_keys(text: str | None) -> list[tuple[str, str]]:
@@ -209,6 +210,15 @@ def _bad_catchup():
 def _key_of(message: str) -> str:
     return "timezone" if "time zone" in message else "overlap" if "overlap" in message else \
         "catchup" if "duration" in message else "schedule"
+
+
+def _retention(data: dict) -> float | None:
+    value = data.get("retention")
+    seconds = seconds_in(value) if isinstance(value, str) else None
+    if value is not None and not seconds:
+        raise FrontMatterError("'retention' must be a duration such as 7d or 12h (how long finished runs are kept)",
+                               "retention")
+    return seconds
 
 
 def _inputs(data: dict) -> dict:

@@ -148,6 +148,7 @@ def test_migrations_yield_exactly_schema_sql(make_database):
         "queues",
         "queue_starts",
         "queue_turns",
+        "workflow_retention",
     }
     assert actual["triggers"] == []  # notifications are explicit, never trigger-based
 

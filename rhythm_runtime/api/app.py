@@ -21,7 +21,7 @@ from rhythm_compiler import compile_source, version_of
 from rhythm_runtime.errors import RhythmError
 from rhythm_runtime.execution.modules import load_module, module_hash
 from rhythm_runtime.schedules import front_matter_or_none
-from rhythm_runtime.storage import schedules
+from rhythm_runtime.storage import retention, schedules
 from rhythm_runtime.storage.settings import find_project
 from rhythm_runtime.api import queues as _queues
 from rhythm_runtime.api.queues import QueueSpec
@@ -125,10 +125,13 @@ class RhythmApp:
         self._workflows = None
 
     def register(self, store) -> None:
-        """Record every workflow version in Postgres (idempotent), and the schedule its front matter declares."""
+        """Record every workflow version in Postgres (idempotent), and the schedule and retention its front matter
+        declares."""
         for wf in self.workflows.values():
             store.register_version(wf.name, wf.version, wf.source, wf.code, module_hash(wf.code))
-            schedules.declare_front_matter(store, wf.name, front_matter_or_none(getattr(wf.module, "FRONT_MATTER", None)))
+            front = front_matter_or_none(getattr(wf.module, "FRONT_MATTER", None))
+            schedules.declare_front_matter(store, wf.name, front)
+            retention.declare(store, wf.name, front.retention)
 
 
 def load_app(spec: str, root: Path | None = None) -> RhythmApp:

@@ -1,4 +1,4 @@
-"""``rhythm db``: migrate the schema, print the URL, stop the embedded server.
+"""``rhythm db``: migrate the schema, print the URL, prune finished runs, stop the embedded server.
 
 stdout carries data (the URL); stderr carries messages. Exit 0 on success,
 1 when the database cannot be reached or used.
@@ -10,8 +10,10 @@ import click
 
 from rhythm_runtime.storage import settings as config
 from rhythm_runtime.storage import db as storage
-from rhythm_runtime.storage import embedded
-from rhythm_runtime.errors import StorageError
+from rhythm_runtime.storage import embedded, retention
+from rhythm_runtime.storage.transactions import Database
+from rhythm_runtime.errors import RhythmError, StorageError
+from rhythm_runtime.execution.durations import EXAMPLES, parse_duration
 
 _url_option = click.option(
     "--database-url",
@@ -51,6 +53,38 @@ def url(database_url: str | None) -> None:
 
 
 @db.command()
+@click.option("--older-than", metavar="DURATION", default=None,
+              help="Delete finished runs older than this (e.g. 7d), whatever their workflow's retention.")
+@click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
+@_url_option
+def prune(older_than: str | None, dry_run: bool, database_url: str | None) -> None:
+    """Delete finished runs past their retention, with their tasks, timers, signals and history.
+
+    The retention is the workflow's front matter `retention:`, else RHYTHM_RETENTION (default 30d). Runs a
+    running parent still has are kept. Workers do this by themselves about once a minute."""
+    seconds = None
+    if older_than is not None:
+        seconds = parse_duration(older_than)
+        if not seconds:
+            raise click.BadParameter(f"must be a duration such as {EXAMPLES}", param_hint="--older-than")
+    try:
+        url = config.resolve_database_url(database_url)
+        storage.migrate(url)
+        store = Database(url, max_size=1)
+        try:
+            done = retention.expired(store, seconds) if dry_run else retention.prune(store, seconds)
+        finally:
+            store.close()
+    except RhythmError as exc:
+        raise _fail(exc) from exc
+    if done is None:
+        click.echo("another prune is running (a worker's); try again in a moment", err=True)
+        raise click.exceptions.Exit(1)
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(f"{verb} {done.runs} finished run(s) and {done.tasks} standalone task(s)", err=True)
+
+
+@db.command()
 @click.option("--force", is_flag=True, help="Stop it even while workers or other clients are connected.")
 def stop(force: bool) -> None:
     """Stop this project's embedded Postgres server (refused while others use it, unless --force)."""
@@ -78,6 +112,6 @@ def _other_connections(project) -> int:
                             "AND pid <> pg_backend_pid()").fetchone()[0]
 
 
-def _fail(exc: StorageError) -> click.exceptions.Exit:
+def _fail(exc: RhythmError) -> click.exceptions.Exit:
     click.echo(f"error: {exc}", err=True)
     return click.exceptions.Exit(1)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import random
 import signal
 import socket
 import threading
@@ -49,7 +50,7 @@ from rhythm_runtime.execution.machine import DEFAULT_STEP_BUDGET, MAX_PAYLOAD_BY
 from rhythm_runtime.execution.modules import load_module, module_hash
 from rhythm_runtime.api.task_calls import unknown_task_calls
 from rhythm_runtime.worker.observability import Observer
-from rhythm_runtime.storage import limits, schedules
+from rhythm_runtime.storage import limits, retention, schedules
 from rhythm_runtime.worker.presence import Presence, worker_row
 from rhythm_runtime.storage.engine import Engine, InlineClaim, VersionUnavailable, claim_number
 from rhythm_runtime.storage.queries import Q, error_payload
@@ -66,6 +67,9 @@ MAX_RETRY_DELAY = 5.0
 # Why another worker's task was taken over, as the log line says it.
 TAKEOVER_REASONS = {"session ended": "its database session ended (the process died)",
                     "lease expired": "its lease expired (it stopped renewing it)"}
+# Workers prune finished runs past their retention this often (seconds), for at most PRUNE_BUDGET seconds each.
+PRUNE_INTERVAL = 60.0
+PRUNE_BUDGET = 0.5
 # A failed task's traceback is stored (in its row, for people) cut to about this much.
 MAX_TRACEBACK_CHARS = 4000
 _ASYNCIO_DIR = os.path.dirname(asyncio.__file__) + os.sep
@@ -108,9 +112,11 @@ class Worker:
         self.metrics = None  # a metrics.Metrics while served
         self.limited: set[str] = set()  # this worker's queues that have limits (claimed under their lock)
         self.throttled_until: float | None = None  # (monotonic) when a throttled queue may have a task to start
+        self.next_prune = time.monotonic() + PRUNE_INTERVAL * random.random()  # workers spread their turns
 
     # -- set-up ---------------------------------------------------------------------
     def start(self) -> None:
+        retention.default_retention()  # a bad RHYTHM_RETENTION stops the worker now, not each minute
         migrate(self.url)
         self.store = Store(self.url, max_size=self.concurrency + 4)
         self.app.register(self.store)
@@ -289,6 +295,7 @@ class Worker:
             fired = schedules.fire_due(self.store)
             for run_id in fired:
                 log.info("schedule started run %s", run_id)
+            self._prune()
             return self._take_over() or bool(fired)
         except StorageError as e:
             if not is_outage(e):
@@ -296,6 +303,16 @@ class Worker:
         except Exception:  # never let housekeeping stop the worker
             log.exception("worker housekeeping error; continuing")
         return False
+
+    def _prune(self) -> None:
+        """Delete finished runs past their retention, a short while at a time (whoever gets the lock)."""
+        if time.monotonic() < self.next_prune:
+            return
+        self.next_prune = time.monotonic() + PRUNE_INTERVAL
+        pruned = retention.prune(self.store, budget=PRUNE_BUDGET)
+        if pruned and (pruned.runs or pruned.tasks):
+            log.info("pruned %d finished run(s) and %d standalone task(s) past their retention", pruned.runs,
+                     pruned.tasks)
 
     def _take_over(self, releasing: str | None = None) -> bool:
         """Requeue lost workers' tasks (and, `releasing`, this worker's own), with a line per task taken."""
