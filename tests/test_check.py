@@ -177,4 +177,4 @@ def test_cli_usage_errors_exit_2(tmp_path: Path) -> None:
 def test_the_examples_pass_against_the_demo_app() -> None:
     done = rhythm(ROOT / "examples", "--app", "demo_app:app")
     assert done.returncode == 0, done.stderr
-    assert done.stderr.strip() == "checked 5 workflows against the app: no problems"
+    assert done.stderr.strip() == "checked 6 workflows against the app: no problems"
