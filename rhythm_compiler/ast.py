@@ -437,12 +437,16 @@ class Program:
     extras: dict = field(default_factory=dict)
 
 
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def children(n) -> list:
     """Direct child nodes of any AST node, in evaluation order."""
+    names = _CHILD_FIELDS.get(type(n))
+    if names is None:
+        names = _CHILD_FIELDS[type(n)] = tuple(f for f in n.__dataclass_fields__ if f not in ("span", "extras"))
     out = []
-    for name in n.__dataclass_fields__:
-        if name in ("span", "extras"):
-            continue
+    for name in names:
         v = getattr(n, name)
         if isinstance(v, tuple):
             out.extend(x for x in v if x is not None and hasattr(x, "__dataclass_fields__"))

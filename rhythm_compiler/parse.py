@@ -12,9 +12,10 @@ import re
 from functools import lru_cache
 from importlib import resources
 
-from lark import Lark, Token, Transformer, Tree, v_args
+from lark import Lark, Token, Tree
 from lark.lexer import Lexer as LarkLexer
-from lark.exceptions import UnexpectedInput, UnexpectedToken, VisitError
+from lark.exceptions import UnexpectedInput, UnexpectedToken
+from lark.parsers.lalr_analysis import Shift
 
 from . import ast as A
 from .diagnostics import CompileError, Diagnostic
@@ -98,20 +99,13 @@ def parse(source: str, path: str = "<flow>") -> A.Program:
     with the checker's diagnostics, so one run shows every independent problem.
     """
     front, start = split_front_matter(source)
-    try:
-        tree = _parser().parse(Lexer(source, path, start))
-    except (LexError, UnexpectedInput) as e:
-        raise CompileError(_syntax_errors(e, source, path, start), source) from None
-    too_deep = _too_deep(tree)
-    if too_deep is not None:
-        raise CompileError([Diagnostic(too_deep.line, too_deep.col, "this code is nested too deeply to compile; "
-                                       "split it into smaller statements with intermediate variables",
-                                       too_deep.width, path)], source)
     builder = _ToAst(source)
     try:
-        program = builder.transform(tree)
-    except VisitError as e:  # a bug in a transformer method, never the user's fault
-        raise e.orig_exc from None
+        program = _build(Lexer(source, path, start).tokens(), builder)
+    except LexError as e:
+        raise CompileError(_syntax_errors(e, source, path, start), source) from None
+    except _NotBuilt:  # a syntax error, or nesting too deep: lark's own parse tree says where
+        raise CompileError(_tree_errors(source, path, start), source) from None
     program = A.Program(program.body, front.text if front else None, program.span, program.wrapped_in_main)
     if builder.rejects:
         from .check import check
@@ -124,13 +118,165 @@ def parse(source: str, path: str = "<flow>") -> A.Program:
     return program
 
 
+def _tree_errors(source: str, path: str, start: int) -> list[Diagnostic]:
+    """The diagnostics of a source the fast path could not build: its syntax errors, or where it nests too deeply."""
+    try:
+        tree = _parser().parse(Lexer(source, path, start))
+    except (LexError, UnexpectedInput) as e:
+        return _syntax_errors(e, source, path, start)
+    too_deep = _too_deep(tree)
+    assert too_deep is not None, "the fast parser refused a source that lark parses"
+    return [Diagnostic(too_deep.line, too_deep.col, "this code is nested too deeply to compile; "
+                       "split it into smaller statements with intermediate variables", too_deep.width, path)]
+
+
+# -- the fast path: lark's LALR table, the AST built at each reduction ---------------------
+
+
+class _NotBuilt(Exception):
+    """The tokens do not parse, or nest deeper than MAX_TREE_DEPTH."""
+
+
+class _Inline(list):
+    """The children of a `_rule`, spliced into the rule that contains it (as lark inlines them)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class _Reduction:
+    """What reducing one grammar rule does (lark's ChildFilter, ExpandSingleChild and the transformer's method)."""
+
+    size: int
+    origin: str
+    include: tuple[tuple[int, bool, int], ...] | None  # (child index, splice it, placeholders before it); None: as is
+    trailing_nones: int
+    expand1: bool
+    inline: bool
+    method: str
+
+    @property
+    def passes_through(self) -> bool:
+        """`?rule: other`: the one child is the value, with its box and height; only the state changes."""
+        return self.size == 1 and self.expand1 and not self.inline and self.include is None
+
+
+@lru_cache(maxsize=1)
+def _tables():
+    """(states, start state, end state, reductions) of the LALR parser lark builds from flow.lark; in `states`,
+    a reduce action's argument is the step `_build` takes."""
+    lark = _parser()
+    table = lark.parser.parser.parser.parse_table
+    reductions = {}
+    for rule in lark.rules:
+        empty = rule.options.empty_indices
+        nones = [len(ones) for ones in "".join(str(int(b)) for b in empty).split("0")] if empty else \
+            [0] * (len(rule.expansion) + 1)
+        include = tuple((i, not sym.is_term and sym.name.startswith("_"), nones[i])
+                        for i, sym in enumerate(rule.expansion))
+        if not any(splice or before for _i, splice, before in include):
+            include = None
+        name = rule.alias or rule.options.template_source or rule.origin.name
+        reductions[rule] = _Reduction(len(rule.expansion), str(rule.origin.name), include, nones[-1],
+                                      bool(rule.options.expand1 and not rule.alias), rule.origin.name.startswith("_"),
+                                      str(name))
+    # each reduce action carries its step (passes through?, origin, reduction): no Rule hashing per reduction
+    steps = {rule: (r.passes_through, r.origin, r) for rule, r in reductions.items()}
+    states = {state: {t: (what, arg if what is Shift else steps[arg]) for t, (what, arg) in actions.items()}
+              for state, actions in table.states.items()}
+    return states, table.start_states["start"], table.end_states["start"], reductions
+
+
+def _build(tokens, builder: "_ToAst") -> A.Program:
+    """Run lark's LALR table over the tokens, building AST nodes as rules reduce (no parse tree, no second
+    pass). Every value on the stack has a box, the extent of the text it covers as lark's
+    `propagate_positions` computes it, and a height, the depth of the parse tree lark would have built."""
+    states, state, end_state, reductions = _tables()
+    methods = {r.method: getattr(builder, r.method, None) for r in reductions.values()}
+    state_stack, values, boxes, heights = [state], [], [], []
+    end = Token("$END", "")
+    for tok in _with_end(tokens, end):
+        ttype = tok.type
+        while True:
+            action = states[state_stack[-1]].get(ttype)
+            if action is None:
+                raise _NotBuilt
+            what, arg = action
+            if what is Shift:
+                state_stack.append(arg)
+                values.append(tok)
+                boxes.append((tok.line, tok.column, tok.end_line, tok.end_column))
+                heights.append(0)
+                break
+            passes, origin, r = arg
+            if passes:
+                state_stack[-1] = states[state_stack[-2]][origin][1]
+                continue
+            size = r.size
+            if size:
+                kids, kid_boxes, kid_heights = values[-size:], boxes[-size:], heights[-size:]
+                del state_stack[-size:], values[-size:], boxes[-size:], heights[-size:]
+            else:
+                kids, kid_boxes, kid_heights = [], [], []
+            value, box, height = _reduce(r, kids, kid_boxes, kid_heights, methods)
+            state_stack.append(states[state_stack[-1]][origin][1])
+            values.append(value)
+            boxes.append(box)
+            heights.append(height)
+            if tok is end and state_stack[-1] == end_state:
+                return values[-1]
+    raise _NotBuilt  # pragma: no cover - $END either reduces to the start rule or has no action
+
+
+def _reduce(r: _Reduction, kids: list, kid_boxes: list, kid_heights: list, methods: dict):
+    """(value, box, height) of one reduction."""
+    box = None
+    for first in kid_boxes:
+        if first is not None:
+            for last in reversed(kid_boxes):
+                if last is not None:
+                    break
+            box = (first[0], first[1], last[2], last[3])
+            break
+    children = kids if r.include is None else _filtered(r, kids)
+    if r.trailing_nones:
+        children += [None] * r.trailing_nones
+    height = max(kid_heights, default=0)
+    if r.inline:
+        return _Inline(children), box, height
+    if r.expand1 and len(children) == 1:
+        return children[0], box, height
+    height += 1
+    if height > MAX_TREE_DEPTH:
+        raise _NotBuilt
+    method = methods[r.method]
+    return (method(box, children) if method is not None else Tree(r.method, children)), box, height
+
+
+def _with_end(tokens, end: Token):
+    yield from tokens
+    yield end
+
+
+def _filtered(r: _Reduction, kids: list) -> list:
+    """The children a rule's method receives: placeholders for missing optional items, `_rule`s spliced."""
+    children: list = []
+    for i, splice, nones in r.include:
+        if nones:
+            children += [None] * nones
+        if splice:
+            children += kids[i]
+        else:
+            children.append(kids[i])
+    return children
+
+
 def _too_deep(tree) -> A.Span | None:
     """The span of the first node nested deeper than MAX_TREE_DEPTH (iteratively)."""
     stack = [(tree, 1)]
     while stack:
         node, depth = stack.pop()
         if depth > MAX_TREE_DEPTH:
-            return _span(node.meta) if not getattr(node.meta, "empty", True) else A.Span(1, 1, 1, 2)
+            meta = node.meta
+            return A.Span(meta.line, meta.column, meta.end_line, meta.end_column) if not meta.empty else A.Span(1, 1, 1, 2)
         stack.extend((c, depth + 1) for c in node.children if isinstance(c, Tree))
     return None
 
@@ -442,10 +588,11 @@ class _Reject:
         return Diagnostic(self.span.line, self.span.col, self.message, self.span.width, path)
 
 
-def _span(meta) -> A.Span:
-    if getattr(meta, "empty", True):
+def _span(box) -> A.Span:
+    """The span of a box (line, column, end line, end column); NOSPAN for one that covers no text."""
+    if box is None:
         return A.NOSPAN
-    return A.Span(meta.line, meta.column, meta.end_line, meta.end_column)
+    return A.Span(*box)
 
 
 def _tok_span(tok: Token) -> A.Span:
@@ -490,13 +637,12 @@ def _has_optional_link(e) -> bool:
     return False
 
 
-@v_args(meta=True)
-class _ToAst(Transformer):
-    """lark tree -> AST. Never raises user errors: it records them in `rejects` and
+class _ToAst:
+    """Grammar rule -> AST node: `_build` calls the method named after a rule (or its alias) with the
+    rule's box and children. Never raises user errors: it records them in `rejects` and
     returns a harmless placeholder, so every such error of a file is reported."""
 
     def __init__(self, source: str = ""):
-        super().__init__()
         self.source = source
         self.line_starts = [0] + [m.end() for m in re.finditer("\n", source)]
         self.rejects: list[_Reject] = []

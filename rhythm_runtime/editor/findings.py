@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections.abc
 import types
 import typing
+from functools import lru_cache
 
 from rhythm_compiler import ast as A
 from rhythm_compiler.check import check, suggest
@@ -67,7 +68,7 @@ def _task_findings(ref: Reference, path: str, tasks: dict[str, TaskInfo]) -> lis
         return [_at(ref, path, "the task name is computed at run time, so it cannot be checked", "note")]
     info = tasks.get(ref.name)
     if info is None:
-        known = suggest(ref.name, tasks) or f" (the app's tasks: {', '.join(sorted(tasks)) or 'none'})"
+        known = _suggest(ref.name, tuple(tasks)) or f" (the app's tasks: {', '.join(sorted(tasks)) or 'none'})"
         return [_at(ref, path, f"unknown task '{ref.name}': no @task of the app has this name{known}", "error")]
     problem = payload_problem(ref.payload, info.payload_type)
     if problem is None:
@@ -82,8 +83,14 @@ def _workflow_findings(ref: Reference, path: str, workflows: dict) -> list[Diagn
         return [_at(ref, path, "the workflow name is computed at run time, so it cannot be checked", "note")]
     if ref.name in workflows:
         return []
-    known = suggest(ref.name, workflows) or f" (workflows: {', '.join(sorted(workflows)) or 'none'})"
+    known = _suggest(ref.name, tuple(workflows)) or f" (workflows: {', '.join(sorted(workflows)) or 'none'})"
     return [_at(ref, path, f"unknown workflow '{ref.name}': no .flow file of the app has this name{known}", "error")]
+
+
+@lru_cache(maxsize=256)
+def _suggest(name: str, candidates: tuple[str, ...]) -> str:
+    """`suggest`, remembered: the editor checks the same unknown names at every keystroke."""
+    return suggest(name, candidates)
 
 
 def payload_problem(payload, hint) -> str | None:
