@@ -1,6 +1,7 @@
 """The app the runtime benchmarks run (`rhythm worker bench_app:app` in bench/)."""
 
 import os
+import time
 from pathlib import Path
 
 from rhythm import RhythmApp, task
@@ -8,7 +9,9 @@ from rhythm import RhythmApp, task
 
 @task("bench-step")
 def bench_step(payload: dict) -> dict:
-    return {"acc": payload["acc"] + 1}
+    """One step; its start and end times let throughput.py measure the gap between a run's tasks across workers."""
+    began = time.time()
+    return {"acc": payload["acc"] + 1, "began": began, "ended": time.time()}
 
 
 app = RhythmApp(Path(__file__).parent / "workflows")

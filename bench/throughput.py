@@ -1,25 +1,35 @@
-"""End-to-end throughput and latency on one Postgres, with real worker processes.
+"""End-to-end throughput on one Postgres with real worker processes, as a ratio to the machine's ceiling.
 
-M workflows x K sequential tasks, W worker processes. Reports workflows/s,
-tasks/s, p50/p99 start-to-finish latency, task-done-to-workflow-resumed
-latency, and commits per task. Run: `.venv/bin/python bench/throughput.py
-[--m 200 --k 5 --w 2 --concurrency 8 --queue-limit N]`; with --queue-limit the tasks' queue
-has that concurrency limit.
+M workflows x K sequential tasks at W = 1, 2 and 4 worker processes. Each
+measurement of ours is interleaved with the ceiling's cell at the same W
+(`../shared/bench/pg_ceiling.py`, `queue/b1/plain/cW/sync-on`: a bare claim +
+complete-and-insert-next loop in psycopg on a stock embedded Postgres), so the
+ratio compares two figures taken under the same load. Reports tasks/s, the
+ratio, start-to-finish p50/p99, task-done-to-next-task-started (across
+processes: the previous task's return and the next one's start are both
+stamped by the task functions), commits per task (read after every worker
+exited, so all stats are flushed), and CPU per task (worker processes from
+/proc, and the Postgres backends serving them, also from /proc).
+Run: `.venv/bin/python bench/throughput.py [--m 200 --k 5 --workers 1,2,4 --reps 2 --queue-limit N]`;
+with --queue-limit the tasks' queue has that concurrency limit.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _pg import scratch_database  # noqa: E402
@@ -27,6 +37,9 @@ from _pg import scratch_database  # noqa: E402
 from rhythm import SyncRhythmClient  # noqa: E402
 
 HERE = Path(__file__).parent
+CEILING = Path(os.environ.get("RHYTHM_CEILING", HERE.resolve().parents[1] / "shared" / "bench" / "pg_ceiling.py"))
+CLIENT_APP = "rhythm-bench-client"  # the client's backends are not counted as the workers' Postgres CPU
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def percentile(xs: list[float], p: float) -> float:
@@ -34,61 +47,139 @@ def percentile(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))] if xs else float("nan")
 
 
-def start_workers(url: str, w: int, concurrency: int, queue_limit: int | None) -> list[subprocess.Popen]:
+def start_workers(url: str, w: int, concurrency: int, queue_limit: int | None = None) -> list[subprocess.Popen]:
     env = dict(os.environ, RHYTHM_DATABASE_URL=url, BENCH_QUEUE_LIMIT=str(queue_limit or ""))
     return [subprocess.Popen([sys.executable, "-m", "rhythm_runtime.cli", "worker", "bench_app:app",
                               "--concurrency", str(concurrency)], cwd=HERE, env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(w)]
 
 
-def commits(url: str) -> int:
-    with psycopg.connect(url) as conn:
-        return conn.execute("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()").fetchone()[0]
+def scalar(url: str, sql: str):
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute(sql).fetchone()[0]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process so far (from /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def wait_ready(url: str, workers: list[subprocess.Popen]) -> None:
+    """Until every worker process heartbeats (its workflows registered, its loop running)."""
+    while scalar(url, "SELECT count(*) FROM rhythm.workers WHERE stopped_at IS NULL") < len(workers):
+        if any(p.poll() is not None for p in workers):
+            raise SystemExit("a worker process exited during start-up")
+        time.sleep(0.05)
+
+
+def backend_cpu(url: str) -> dict[int, float]:
+    """CPU seconds so far of each Postgres backend serving this database (from /proc: same machine)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        pids = [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                           "AND pid <> pg_backend_pid() AND application_name <> %s", (CLIENT_APP,)).fetchall()]
+    cpu = {}
+    for pid in pids:
+        try:
+            cpu[pid] = cpu_seconds(pid)
+        except OSError:  # it ended meanwhile
+            pass
+    return cpu
+
+
+def ours(m: int, k: int, w: int, concurrency: int, queue_limit: int | None) -> dict:
+    with scratch_database() as url:
+        workers = start_workers(url, w, concurrency, queue_limit)
+        try:
+            wait_ready(url, workers)
+            client = SyncRhythmClient(make_conninfo(url, application_name=CLIENT_APP))
+            time.sleep(1.2)  # start-up transactions' stats reach pg_stat_database (flushed at most once a second)
+            c0 = scalar(url, "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+            s0 = backend_cpu(url)
+            cpu0 = sum(cpu_seconds(p.pid) for p in workers)
+            t0 = time.monotonic()
+            handles = [client.start_workflow("seq_tasks", {"k": k}) for _ in range(m)]
+            for h in handles:
+                assert h.result(timeout=600) == k
+            wall = time.monotonic() - t0
+            cpu = sum(cpu_seconds(p.pid) for p in workers) - cpu0
+            s1 = backend_cpu(url)
+            client.close()
+        finally:
+            for p in workers:
+                p.send_signal(signal.SIGTERM)
+            for p in workers:
+                p.wait(timeout=30)
+        time.sleep(0.2)
+        c1 = scalar(url, "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+        with psycopg.connect(url) as conn:
+            lat = [r[0] for r in conn.execute(
+                "SELECT extract(epoch FROM finished_at - created_at) FROM rhythm.runs").fetchall()]
+            gaps = [float(r[0]) for r in conn.execute("""
+                SELECT (n.result->>'began')::float8 - (t.result->>'ended')::float8
+                FROM rhythm.tasks t JOIN rhythm.tasks n ON n.run_id = t.run_id
+                 AND n.id = (SELECT min(id) FROM rhythm.tasks x WHERE x.run_id = t.run_id AND x.id > t.id)
+            """).fetchall()]
+    tasks = m * k
+    return dict(tasks_s=tasks / wall, wall=wall, p50=percentile(lat, 50), p99=percentile(lat, 99),
+                gap50=percentile(gaps, 50), gap99=percentile(gaps, 99), commits=(c1 - c0) / tasks,
+                worker_cpu_ms=cpu / tasks * 1000,
+                server_cpu_ms=sum(c - s0.get(pid, 0.0) for pid, c in s1.items()) / tasks * 1000)
+
+
+def ceiling(w: int, duration: float) -> float:
+    """The ceiling program's tasks/s for one cell at w worker processes (one rep)."""
+    with tempfile.TemporaryDirectory(prefix="rhythm-ceiling-") as tmp:
+        os.chmod(tmp, 0o755)  # as root, the ceiling runs its server as an unprivileged user
+        done = subprocess.run([sys.executable, str(CEILING), "--cells", f"^queue/b1/plain/c{w}/sync-on$",
+                               "--duration", str(duration), "--reps", "1", "--fsync-test-secs", "0",
+                               "--max-retries", "0", "--quiet-max-wait", "0", "--base", f"{tmp}/pg",
+                               "--out", f"{tmp}/out.json"], capture_output=True, text=True, timeout=600)
+        if done.returncode != 0:
+            raise SystemExit(f"the ceiling program failed: {done.stderr.strip()[-500:]}")
+        summary = json.loads(done.stdout.strip().splitlines()[-1])
+        return float(summary["median_ops_per_s"][f"queue/b1/plain/c{w}/sync-on"])
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--m", type=int, default=200)
     ap.add_argument("--k", type=int, default=5)
-    ap.add_argument("--w", type=int, default=2)
+    ap.add_argument("--workers", default="1,2,4", help="worker process counts, comma-separated")
     ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--reps", type=int, default=2, help="interleaved repetitions; medians are reported")
+    ap.add_argument("--ceiling-seconds", type=float, default=4.0)
+    ap.add_argument("--no-ceiling", action="store_true")
     ap.add_argument("--queue-limit", type=int, default=None)
     args = ap.parse_args()
-    with scratch_database() as url:
-        workers = start_workers(url, args.w, args.concurrency, args.queue_limit)
-        try:
-            client = SyncRhythmClient(url)
-            while "seq_tasks" not in client.store.workflow_names():
-                time.sleep(0.1)
-            time.sleep(0.5)
-            c0 = commits(url)
-            t0 = time.monotonic()
-            handles = [client.start_workflow("seq_tasks", {"k": args.k}) for _ in range(args.m)]
-            for h in handles:
-                assert h.result(timeout=600) == args.k
-            wall = time.monotonic() - t0
-            c1 = commits(url)
-            with psycopg.connect(url) as conn:
-                lat = [r[0] for r in conn.execute(
-                    "SELECT extract(epoch FROM finished_at - created_at) FROM rhythm.runs").fetchall()]
-                resume = [r[0] for r in conn.execute("""
-                    SELECT extract(epoch FROM n.created_at - t.finished_at)
-                    FROM rhythm.tasks t JOIN rhythm.tasks n
-                      ON n.run_id = t.run_id AND n.id = (SELECT min(id) FROM rhythm.tasks x WHERE x.run_id = t.run_id AND x.id > t.id)
-                """).fetchall()]
-        finally:
-            for p in workers:
-                p.send_signal(signal.SIGTERM)
-            for p in workers:
-                p.wait(timeout=30)
-    tasks = args.m * args.k
-    print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, Postgres embedded (fsync on)")
-    print(f"M={args.m} K={args.k} W={args.w} concurrency={args.concurrency} queue limit={args.queue_limit}")
-    print(f"wall {wall:.2f}s  workflows/s {args.m / wall:.1f}  tasks/s {tasks / wall:.1f}")
-    print(f"start-to-finish p50 {percentile(lat, 50) * 1000:.1f} ms  p99 {percentile(lat, 99) * 1000:.1f} ms")
-    print(f"task-done-to-resumed p50 {percentile(resume, 50) * 1000:.2f} ms  p99 {percentile(resume, 99) * 1000:.2f} ms"
-          f"  (mean {statistics.fmean(resume) * 1000:.2f} ms)")
-    print(f"commits per task {(c1 - c0) / tasks:.2f} (includes client starts and polling)")
+    counts = [int(x) for x in args.workers.split(",")]
+    print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, Postgres embedded (fsync on), "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"M={args.m} K={args.k} concurrency={args.concurrency} queue limit={args.queue_limit} reps={args.reps} "
+          f"(interleaved with the ceiling)")
+    results: dict[int, list[tuple[dict, float | None]]] = {w: [] for w in counts}
+    for rep in range(args.reps):
+        for w in counts:
+            top = None if args.no_ceiling else ceiling(w, args.ceiling_seconds)
+            r = ours(args.m, args.k, w, args.concurrency, args.queue_limit)
+            results[w].append((r, top))
+            ratio = f"  ratio {r['tasks_s'] / top:.2f}" if top else ""
+            print(f"  rep {rep + 1} W={w}: ours {r['tasks_s']:.0f} tasks/s, ceiling "
+                  f"{top or float('nan'):.0f}{ratio}", flush=True)
+    print("W  tasks/s  ceiling  ratio  p50/p99 start-to-finish ms  done-to-next-started p50/p99 ms  "
+          "commits/task  CPU ms/task (workers + their backends)")
+    for w in counts:
+        med = lambda key: statistics.median(r[key] for r, _ in results[w])  # noqa: E731
+        tops = [t for _, t in results[w] if t]
+        ratios = [r["tasks_s"] / t for r, t in results[w] if t]
+        cpu = f"{med('worker_cpu_ms'):.2f} + {med('server_cpu_ms'):.2f}"
+        print(f"{w}  {med('tasks_s'):7.0f}  {statistics.median(tops) if tops else float('nan'):7.0f}  "
+              f"{statistics.median(ratios) if ratios else float('nan'):5.2f}  "
+              f"{med('p50') * 1000:7.0f} / {med('p99') * 1000:<7.0f}            "
+              f"{med('gap50') * 1000:6.2f} / {med('gap99') * 1000:<6.2f}                 "
+              f"{med('commits'):5.2f}         {cpu}")
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 
 
