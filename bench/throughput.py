@@ -54,6 +54,13 @@ def start_workers(url: str, w: int, concurrency: int, queue_limit: int | None = 
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(w)]
 
 
+def stop_workers(workers: list[subprocess.Popen]) -> None:
+    for p in workers:
+        p.send_signal(signal.SIGTERM)
+    for p in workers:
+        p.wait(timeout=60)
+
+
 def scalar(url: str, sql: str):
     with psycopg.connect(url, autocommit=True) as conn:
         return conn.execute(sql).fetchone()[0]
@@ -107,10 +114,7 @@ def ours(m: int, k: int, w: int, concurrency: int, queue_limit: int | None) -> d
             s1 = backend_cpu(url)
             client.close()
         finally:
-            for p in workers:
-                p.send_signal(signal.SIGTERM)
-            for p in workers:
-                p.wait(timeout=30)
+            stop_workers(workers)
         time.sleep(0.2)
         c1 = scalar(url, "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
         with psycopg.connect(url) as conn:

@@ -735,6 +735,74 @@ def test_a_bug_while_advancing_fails_the_run_not_the_worker(own_db):
         store.close()
 
 
+ISOLATED = """let got = null
+try {
+  got = await Task.run("x", 1)
+} catch (e) {
+  got = e.message
+}
+const child = await Workflow.run("isolated_child", {})
+return [got, child]
+"""
+
+
+def _one_task_run(url: str) -> tuple:
+    """A run awaiting task x (then starting a child inline), advanced to it, the task claimed, and an engine."""
+    from rhythm_compiler import compile_source
+    from rhythm_runtime.execution.modules import load_module, module_hash
+    from rhythm_runtime.storage.engine import Engine
+
+    store = Store(url)
+    modules = {}
+    for name, source in (("isolated", ISOLATED), ("isolated_child", "return 2\n")):
+        code = compile_source(source, f"{name}.flow").code
+        modules[name] = load_module(code, name)
+        store.register_version(name, modules[name].VERSION, "", code, module_hash(code))
+    run_id, _ = store.start_run("isolated", {})
+    engine = Engine(lambda conn, name, version: modules[name], {}, 1000)
+    assert store.advance_one(engine) is True
+    [task] = store.claim_tasks("w1", ["default"], ["x"], 1, 30.0)
+    return store, engine, run_id, task
+
+
+@pytest.mark.parametrize("outcome", ["ok", "failed"])
+@pytest.mark.parametrize("failure", ["python", "postgres at commit"])
+def test_an_activation_that_fails_after_its_task_keeps_the_outcome_and_the_run(own_db, failure, outcome):
+    """No savepoint guards the step: when the activation an outcome wakes fails (a bug in Rhythm after it
+    ran, or a write Postgres refuses at COMMIT), all of the step rolls back, the child it started inline
+    too, and the outcome is recorded again alone, so the run keeps it and the loop advances the run later."""
+    from rhythm_runtime.storage.engine import Engine, InlineClaim
+
+    url, _ = own_db
+    store, engine, run_id, task = _one_task_run(url)
+
+    class Broken(Engine):
+        def advance(self, conn, row, *args, **kwargs):
+            notify = super().advance(conn, row, *args, **kwargs)
+            if failure == "python" and not args:  # the parent's activation, after its child's ran inline
+                raise ZeroDivisionError("division by zero")
+            conn.execute("SELECT 1 / 0")  # pipelined: Postgres refuses it when the step's COMMIT is sent
+            return notify
+
+    value = 41 if outcome == "ok" else {"type": "TaskError", "message": "boom", "traceback": "..."}
+    try:
+        broken = Broken(engine.modules, {}, 1000)
+        assert store.finish_task(broken, task, "w1", outcome == "ok", value,
+                                 InlineClaim("w1", 30.0, frozenset({"x"}))) == []
+        [row] = task_rows(url, run_id)
+        assert row["status"] == ("completed" if outcome == "ok" else "failed")
+        assert (row["result"] if outcome == "ok" else row["error"]["message"]) == (41 if outcome == "ok" else "boom")
+        run = run_row(url, run_id)
+        assert run["status"] == "suspended" and run["available_at"] is not None and run["activations"] == 1
+        assert run["inbox"][task["await_key"]][1] == ("ok" if outcome == "ok" else "err")
+        assert query(url, "SELECT id FROM rhythm.runs WHERE parent_run_id = %s", (run_id,)) == []
+        assert store.advance_one(engine) is True  # the loop's turn: the run goes on with the kept outcome
+        done = store.get_run(run_id)
+        assert (done["status"], done["output"]) == ("completed", [41 if outcome == "ok" else "boom", 2])
+    finally:
+        store.close()
+
+
 # -- 6. the project: registering from the command line, a worker without its workflows --------------
 
 

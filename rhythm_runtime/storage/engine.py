@@ -170,10 +170,15 @@ class InlineClaim:
     lease: float
     names: frozenset  # the tasks this worker runs (its @tasks of the queues it serves), but on limited queues
     slots: int = 1
-    taken: list = field(default_factory=list)
+    # The inserts' cursors: in pipeline mode their rows are read after the commit, not one round trip each.
+    pending: list = field(default_factory=list)
 
     def wants(self, name: str) -> bool:
-        return len(self.taken) < self.slots and name in self.names
+        return len(self.pending) < self.slots and name in self.names
+
+    def taken(self) -> list[dict]:
+        """The tasks inserted leased to this thread (an await key scheduled before inserts none)."""
+        return [row for row in (cursor.fetchone() for cursor in self.pending) if row is not None]
 
 
 class Engine:
@@ -360,10 +365,8 @@ class Engine:
                           max_attempts=ts.retries + 1, backoff=ts.backoff,
                           timeout=(options or {}).get("timeout", ts.timeout), **call_options(options))
             if claim is not None and options is None and claim.wants(ts.name):
-                row = conn.execute(Q["insert_task_claimed"], dict(
-                    params, worker=claim.worker, lease_seconds=claim.lease)).fetchone()
-                if row is not None:
-                    claim.taken.append(row)
+                claim.pending.append(conn.execute(Q["insert_task_claimed"], dict(
+                    params, worker=claim.worker, lease_seconds=claim.lease)))
                 continue
             conn.execute(Q["insert_task"], params)
             pending = True
@@ -390,9 +393,12 @@ class WorkerCalls(Database):
         roll back, and the run is tried again.
         """
         row = None
+        tx = self.tx(pipeline=True)  # BEGIN + lock, then the writes + COMMIT: two round trips
         try:
-            with self.tx() as conn:
-                row = conn.execute(Q[query], params).fetchone()
+            with tx as conn:
+                cursor = conn.execute(Q[query], params)
+                tx.sync()
+                row = cursor.fetchone()
                 if row is None:
                     return False
                 if engine.advance(conn, row):
@@ -406,7 +412,7 @@ class WorkerCalls(Database):
             log.exception("advancing run %s failed; failing the run", row["id"])
             claim = getattr(engine.inline, "claim", None)
             if claim is not None:
-                claim.taken.clear()  # those rows were rolled back with the activation
+                claim.pending.clear()  # those rows were rolled back with the activation
             self.fail_run(engine, row["id"], row["activations"], internal_error(e))
             return True
 
@@ -454,58 +460,90 @@ class WorkerCalls(Database):
             return [r["name"] for r in conn.execute(Q["registered_task_names"]).fetchall()]
 
     def finish_task(self, engine: Engine, task: dict, worker: str, ok: bool, value: Any,
-                    claim: InlineClaim | None = None) -> list[dict]:
+                    claim: InlineClaim | None = None, text: str | None = None) -> list[dict]:
         """Record a task's outcome, deliver it to its run and, if that wakes the
-        run, advance it in the same transaction: one commit per step.
+        run, advance it in the same transaction: one commit and two round trips
+        per step (BEGIN + record-and-settle, which returns the run locked; then
+        the activation's writes + COMMIT, pipelined). `text` is `value` as JSON
+        when the caller has it already (a result is serialized once).
 
-        The activation runs inside a savepoint, so a Rhythm bug there keeps the
-        task's result (the run stays runnable for the loop). A worker killed
-        during the activation loses the result with it and the task runs again:
-        tasks are at-least-once (docs/GUARANTEES.md).
+        No savepoint: if the activation or its writes fail (a Rhythm bug, or a
+        statement Postgres refuses at COMMIT), the whole transaction rolls back
+        and the outcome is recorded again alone, so the result is kept and the
+        run stays runnable for the loop (which retries it, or fails it with an
+        InternalError). A worker killed during the activation loses the result
+        with it and the task runs again: tasks are at-least-once (GUARANTEES.md).
         """
-        with self.tx() as conn:
-            if ok:
-                row = conn.execute(Q["complete_task_ok"], dict(id=task["id"], worker=worker, claim=claim_number(task),
-                                                               result=Json(value))).fetchone()
-                kind = "ok"
-            else:
-                row = conn.execute(Q["fail_task_attempt"], dict(id=task["id"], worker=worker, claim=claim_number(task),
-                                                                 error=Jsonb(value))).fetchone()
-                kind = "err"
-                if row is not None and row["status"] == "pending":
-                    if row["run_id"] is None or conn.execute(Q["cancel_task_of_cancelled_run"],
-                                                             dict(id=task["id"])).fetchone() is None:
-                        conn.execute(Q["notify_work"])
-                    return []  # a retry is scheduled; the run keeps waiting
-            if row is None:  # the lease expired (a hung or partitioned worker) and another worker has the task
-                log.warning("refused the result of task %s (%s): this worker no longer holds its lease (another "
-                            "worker runs it again, or a retry of its run undid it)", task["id"], task["name"])
-                return []
-            if row["run_id"] is None:
-                return []  # a standalone task
-            if not ok:  # the workflow sees name and message; the exception and traceback stay on the task row
-                value = {k: value[k] for k in ("type", "message") if k in value}
-            if not settle(conn, row["run_id"], row["await_key"], kind, value):
-                return []
-            return self._advance_inline(conn, engine, row["run_id"], claim)
+        text = json_text(value) if ok and text is None else text
+        woke = False
+        tx = self.tx(pipeline=True)
+        try:
+            with tx as conn:
+                run = self._record_outcome(conn, tx, task, worker, ok, value, text)
+                if run is None:
+                    return []
+                woke = True
+                self._advance_woken(conn, engine, run, claim)
+            return claim.taken() if claim is not None else []
+        except StorageError:
+            raise
+        except Exception as e:
+            if not woke or is_outage(e):  # recording the outcome itself failed: the caller decides
+                raise
+            log.exception("advancing run %s after its task finished failed; keeping the task's result and leaving "
+                          "the run to the loop", run["id"])
+            with self.tx() as conn:
+                if self._record_outcome(conn, None, task, worker, ok, value, text) is not None:
+                    conn.execute(Q["notify_work"])
+            return []
 
-    def _advance_inline(self, conn, engine: Engine, run_id: str, claim: InlineClaim | None) -> list[dict]:
+    def _record_outcome(self, conn, tx, task: dict, worker: str, ok: bool, value: Any,
+                        text: str | None) -> dict | None:
+        """Store the outcome and settle it in the run's inbox; the run row (locked) when that woke it.
+
+        In a pipelined `tx` the first statement is waited for with a Sync: until
+        Postgres answers one, psycopg believes no transaction is open (and a
+        `conn.transaction()` would then COMMIT instead of releasing a savepoint).
+        """
+        if ok:
+            cursor = conn.execute(Q["complete_task_and_settle"], dict(
+                id=task["id"], worker=worker, claim=claim_number(task), result=text, result_text=text))
+        else:
+            cursor = conn.execute(Q["fail_task_attempt"], dict(id=task["id"], worker=worker, claim=claim_number(task),
+                                                                error=Jsonb(value)))
+        if tx is not None:
+            tx.sync()
+        row = cursor.fetchone()
+        if not ok and row is not None and row["status"] == "pending":
+            if row["run_id"] is None or conn.execute(Q["cancel_task_of_cancelled_run"],
+                                                     dict(id=task["id"])).fetchone() is None:
+                conn.execute(Q["notify_work"])
+            return None  # a retry is scheduled; the run keeps waiting
+        run = None
+        if ok:
+            run = row if row is not None and row["id"] is not None else None
+        elif row is not None and row["run_id"] is not None:
+            # the workflow sees name and message; the exception and traceback stay on the task row
+            seen = {k: value[k] for k in ("type", "message") if k in value}
+            run = conn.execute(Q["settle_returning_run"], dict(
+                id=row["run_id"], key=row["await_key"], kind="err", value=json_text(seen))).fetchone()
+        if row is None:  # the lease expired (a hung or partitioned worker) and another worker has the task
+            log.warning("refused the result of task %s (%s): this worker no longer holds its lease (another "
+                        "worker runs it again, or a retry of its run undid it)", task["id"], task["name"])
+            return None
+        if run is None or not run["woke"]:
+            return None  # a standalone task, a finished run, or one that waits on more
+        if run["status"] != "suspended":
+            conn.execute(Q["notify_work"])
+            return None
+        return run
+
+    def _advance_woken(self, conn, engine: Engine, run: dict, claim: InlineClaim | None) -> None:
+        """Activate a run its task's outcome just woke (locked by the settle); the next task goes to `claim`."""
         engine.inline.claim = claim
         try:
-            with conn.transaction():  # a savepoint
-                run = conn.execute(Q["lock_run_if_waiting"], dict(id=run_id)).fetchone()
-                if run is None:  # another worker has it; the run stays runnable
-                    conn.execute(Q["notify_work"])
-                    return []
-                if engine.advance(conn, run):
-                    conn.execute(Q["notify_work"])
-            return claim.taken if claim is not None else []
-        except (StorageError, psycopg.OperationalError):
-            raise
-        except Exception:  # a bug while advancing: keep the task's result; the loop retries or fails the run
-            log.exception("advancing run %s after its task failed; leaving it to the loop", run_id)
-            conn.execute(Q["notify_work"])
-            return []
+            if engine.advance(conn, run):
+                conn.execute(Q["notify_work"])
         finally:
             engine.inline.claim = None
 

@@ -14,6 +14,7 @@ import threading
 import time
 
 import psycopg
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 from psycopg_pool import PoolTimeout
 
@@ -32,6 +33,17 @@ DOWN_CHECKOUT_TIMEOUT = 2.0
 RECONNECT_CYCLE = 3.0
 
 
+class _UnclosablePipeline(logging.Filter):
+    """Drops psycopg's warning that a pipeline could not be closed after an error (on a lost connection):
+    the error itself propagates, and Health reports an outage once."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("error ignored terminating <psycopg.Pipeline")
+
+
+_LOST_PIPELINE = _UnclosablePipeline()
+
+
 class Database:
     """A pool of connections; `tx()` hands out one transaction at a time."""
 
@@ -41,15 +53,24 @@ class Database:
         quiet = logging.getLogger("psycopg.pool")  # an INFO line per checkout, a WARNING per reconnect attempt
         if quiet.level == logging.NOTSET:
             quiet.setLevel(logging.ERROR)  # Health reports an outage once instead
+        psycopg_log = logging.getLogger("psycopg")
+        if _LOST_PIPELINE not in psycopg_log.filters:
+            psycopg_log.addFilter(_LOST_PIPELINE)
         self.pool = open_pool(conninfo, min_size=1, max_size=max_size, reconnect_timeout=RECONNECT_CYCLE,
                               kwargs={"row_factory": dict_row})
 
     def close(self) -> None:
         self.pool.close()
 
-    def tx(self):
-        """A pooled connection in a transaction, with storage errors translated."""
-        return _Tx(self)
+    def tx(self, pipeline: bool = False):
+        """A pooled connection in a transaction, with storage errors translated.
+
+        `pipeline`: psycopg's pipeline mode, so BEGIN travels with the first
+        statement and every statement whose result is not fetched travels with
+        COMMIT (a step's writes cost one round trip). Errors then surface at
+        the next fetch or at COMMIT.
+        """
+        return _Tx(self, pipeline)
 
 
 class _Tx:
@@ -61,8 +82,18 @@ class _Tx:
     server, and the first transaction on each would otherwise fail.
     """
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, pipeline: bool = False):
         self.db = db
+        self.pipeline = pipeline
+        self.pipe: psycopg.Pipeline | None = None
+
+    def sync(self) -> None:
+        """Send what is queued and wait for it with a Sync, not a Flush. Do it after the first statement:
+        until a Sync is answered psycopg believes no transaction is open (a `conn.transaction()` would
+        COMMIT instead of making a savepoint), and Postgres reports the session 'active', not 'idle in
+        transaction', while Python works on the results."""
+        if self.pipe is not None:
+            self.pipe.sync()
 
     def __enter__(self):
         self.began = time.monotonic()
@@ -83,7 +114,10 @@ class _Tx:
             timeout = DOWN_CHECKOUT_TIMEOUT if self.db.health.down_since is not None else None
             conn = inner.enter_context(self.db.pool.connection(timeout))  # PoolTimeout: the database is away
             try:
-                inner.enter_context(conn.transaction())
+                if self.pipeline:
+                    self.pipe = inner.enter_context(_pipelined(conn))
+                else:
+                    inner.enter_context(conn.transaction())
             except psycopg.OperationalError as e:
                 inner.__exit__(type(e), e, e.__traceback__)  # the pool replaces the broken connection
                 if attempt == BEGIN_ATTEMPTS - 1 or not is_outage(e):
@@ -105,6 +139,32 @@ class _Tx:
         else:
             self.db.health.failed(exc[1])
         return suppressed
+
+
+@contextlib.contextmanager
+def _pipelined(conn: psycopg.Connection):
+    """A transaction in pipeline mode whose BEGIN travels with the first statement and whose COMMIT travels
+    with the last writes (psycopg's transaction() syncs after BEGIN and before COMMIT: two round trips more).
+
+    The connection is in autocommit while it runs, so psycopg sends no BEGIN
+    of its own; it is put back for the pool. A failed transaction is rolled
+    back after the pipeline's sync (statements queued after an error are
+    skipped by the server until then).
+    """
+    conn.autocommit = True
+    try:
+        with conn.pipeline() as pipe:
+            conn.execute("BEGIN")
+            yield pipe
+            conn.execute("COMMIT")
+    except BaseException:
+        if conn.pgconn.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
+            with contextlib.suppress(psycopg.Error):  # a broken connection: the pool replaces it
+                conn.execute("ROLLBACK")
+        raise
+    finally:
+        with contextlib.suppress(psycopg.Error):
+            conn.autocommit = False
 
 
 def is_outage(exc: BaseException | None) -> bool:

@@ -359,9 +359,9 @@ class Worker:
             chain += 1
             with self.observer.task(task) as done:
                 try:
-                    ok, value = self._call(self._spec_for(task), task)
+                    ok, value, text = self._call(self._spec_for(task), task)
                     done(ok, value)
-                    taken = self._record(task, ok, value, inline=chain <= self.inline_chain)
+                    taken = self._record(task, ok, value, text, inline=chain <= self.inline_chain)
                     following = taken[0] if taken else None
                 except Exception:  # a bug in Rhythm; the lease expires and another worker retries
                     log.exception("task %s (%s) could not be recorded", task["id"], task["name"])
@@ -372,7 +372,8 @@ class Worker:
                             self.lost.discard(task["id"])
                     if following is not None:
                         self._hold(following)
-                    self.wake.set()
+                    else:
+                        self.wake.set()  # a slot is free (a chain going on keeps it: the loop has nothing to do)
             task = following
 
     def _spec_for(self, task: dict):
@@ -380,8 +381,9 @@ class Worker:
         spec = self.app.tasks[task["name"]]
         return spec if task["timeout_seconds"] == spec.timeout else replace(spec, timeout=task["timeout_seconds"])
 
-    def _record(self, task: dict, ok: bool, value, inline: bool) -> list[dict]:
-        """Store the outcome; returns a next task leased to this thread, if its run scheduled one.
+    def _record(self, task: dict, ok: bool, value, text: str | None, inline: bool) -> list[dict]:
+        """Store the outcome (`text`: a result's JSON); returns a next task leased to this thread, if its run
+        scheduled one.
 
         While the database is away this retries with backoff for as long as the
         lease may still be this worker's; after that another worker runs the
@@ -393,7 +395,7 @@ class Worker:
                 claim = InlineClaim(self.id, self.lease, self.inline_names) if inline and not self.stopping.is_set() \
                     else None
                 with self.observer.store_call():
-                    return self.store.finish_task(self.engine, task, self.id, ok, value, claim)
+                    return self.store.finish_task(self.engine, task, self.id, ok, value, claim, text)
             except StorageError as e:
                 if time.monotonic() + delay > self._held_until(task):
                     log.warning("could not record task %s (%s) before its lease ran out; another worker will "
@@ -406,11 +408,12 @@ class Worker:
             except psycopg.DataError as e:  # e.g. a string with \u0000, which jsonb cannot hold
                 if not ok:
                     raise
-                ok, value = False, error_payload(
+                ok, value, text = False, error_payload(
                     "TaskError", f"task {task['name']!r} returned a value Postgres cannot store: {str(e).strip()}",
-                    task=task["name"])
+                    task=task["name"]), None
 
-    def _call(self, spec, task: dict) -> tuple[bool, object]:
+    def _call(self, spec, task: dict) -> tuple[bool, object, str | None]:
+        """Run the task function: (ok, result or error payload, the result as JSON text: made once, here)."""
         name = task["name"]
         context = TaskContext(task["id"], name, claim_number(task), task["run_id"], task["await_key"],
                               task["lost_leases"], lambda: self.store.task_cancelled(task["id"]))
@@ -423,18 +426,18 @@ class Worker:
                 message = f"task {name!r} timed out after {spec.timeout:g}s"
             # The workflow sees type and message; the task row also keeps the Python side, for people.
             return False, error_payload("TaskError", message, task=name, attempt=task["attempts"],
-                                        exception=_exception_name(e), traceback=_task_traceback(e))
+                                        exception=_exception_name(e), traceback=_task_traceback(e)), None
         try:
             value = _js.to_json(_js.from_json(result))  # what is stored is what JSON can carry
-            size = len(json_text(value))
+            text = json_text(value)
         except (TypeError, ValueError, RecursionError) as e:
             problem = json_problem(result, "its result") or f"{type(result).__name__}: {e}"
             return False, error_payload("TaskError", f"task {name!r} returned a value that is not JSON: {problem}",
-                                        task=name)
-        if size > MAX_PAYLOAD_BYTES:
-            return False, error_payload("TaskError", f"task {name!r} returned {size:,} bytes of JSON, over the "
-                                                     f"limit of {MAX_PAYLOAD_BYTES:,}", task=name)
-        return True, value
+                                        task=name), None
+        if len(text) > MAX_PAYLOAD_BYTES:
+            return False, error_payload("TaskError", f"task {name!r} returned {len(text):,} bytes of JSON, over the "
+                                                     f"limit of {MAX_PAYLOAD_BYTES:,}", task=name), None
+        return True, value, text
 
     # -- notifications -------------------------------------------------------------------------
     def _open_session(self) -> psycopg.Connection:

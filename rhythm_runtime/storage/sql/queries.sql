@@ -243,14 +243,6 @@ FROM rhythm.runs
 WHERE id = %(id)s
 FOR UPDATE;
 
--- name: lock_run_if_waiting
--- Lock a woken run for an activation right after its task finished, unless another worker has it.
-SELECT id, workflow_name, version, status, inputs, snapshot, inbox, signal_waits,
-       parent_run_id, parent_await_key, activations, waiting, rewind, cancel_requested_at, cancel_delivered_at
-FROM rhythm.runs
-WHERE id = %(id)s AND status = 'suspended' AND available_at IS NOT NULL
-FOR UPDATE SKIP LOCKED;
-
 -- name: save_suspended
 -- Store a waiting run's snapshot and what it waits for, and its history step (the newest keep steps stay).
 WITH step AS (
@@ -370,13 +362,42 @@ SELECT extract(epoch FROM least(
 -- Replace a run's list of Signal.next calls still waiting.
 UPDATE rhythm.runs SET signal_waits = %(signal_waits)s, updated_at = now() WHERE id = %(id)s;
 
--- name: complete_task_ok
--- Record a task's result if this worker still holds the lease of this claim (attempts + lost_leases counts claims).
-UPDATE rhythm.tasks
-SET status = 'completed', result = %(result)s, finished_at = now(), updated_at = now(),
-    lease_owner = NULL, lease_expires_at = NULL
-WHERE id = %(id)s AND status = 'running' AND lease_owner = %(worker)s AND attempts + lost_leases = %(claim)s
-RETURNING run_id, await_key;
+-- name: complete_task_and_settle
+-- Record a task's result if this worker holds this claim's lease and deliver it to its run: one statement, and the run row (locked) comes back for the activation it may wake.
+WITH done AS (
+    UPDATE rhythm.tasks
+    SET status = 'completed', result = %(result)s::json, finished_at = now(), updated_at = now(),
+        lease_owner = NULL, lease_expires_at = NULL
+    WHERE id = %(id)s AND status = 'running' AND lease_owner = %(worker)s AND attempts + lost_leases = %(claim)s
+    RETURNING run_id, await_key
+), run AS (
+    UPDATE rhythm.runs AS r
+    SET inbox = r.inbox || jsonb_build_object(done.await_key,
+            jsonb_build_array(nextval('rhythm.settle_seq'), 'ok', %(result_text)s::text)),
+        available_at = CASE WHEN done.await_key = ANY(r.waiting) THEN coalesce(r.available_at, clock_timestamp())
+                            ELSE r.available_at END,
+        updated_at = now()
+    FROM done
+    WHERE r.id = done.run_id AND r.status IN ('pending', 'suspended')
+    RETURNING r.id, r.workflow_name, r.version, r.status, r.inputs, r.snapshot, r.inbox, r.signal_waits,
+              r.parent_run_id, r.parent_await_key, r.activations, r.waiting, r.rewind, r.cancel_requested_at,
+              r.cancel_delivered_at, r.available_at, done.await_key = ANY(r.waiting) AS woke
+)
+SELECT done.run_id AS task_run_id, done.await_key AS task_await_key, run.*
+FROM done LEFT JOIN run ON true;
+
+-- name: settle_returning_run
+-- Deliver one result to a run's inbox (as settle does) and return the run row, locked, for the activation it may wake.
+UPDATE rhythm.runs
+SET inbox = inbox || jsonb_build_object(%(key)s::text,
+        jsonb_build_array(nextval('rhythm.settle_seq'), %(kind)s::text, %(value)s::text)),
+    available_at = CASE WHEN %(key)s = ANY(waiting) THEN coalesce(available_at, clock_timestamp())
+                        ELSE available_at END,
+    updated_at = now()
+WHERE id = %(id)s AND status IN ('pending', 'suspended')
+RETURNING id, workflow_name, version, status, inputs, snapshot, inbox, signal_waits, parent_run_id,
+          parent_await_key, activations, waiting, rewind, cancel_requested_at, cancel_delivered_at, available_at,
+          (%(key)s = ANY(waiting)) AS woke;
 
 -- name: fail_task_attempt
 -- Record a failed attempt: retry after backoff with jitter, or fail for good.
