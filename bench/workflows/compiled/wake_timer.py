@@ -43,12 +43,9 @@ def body(S, L):
                 s = S.state = 1
                 yield awaited
             if s == 1:  # state 1, line 2
-                L["@t1"] = S.resume()
-                L["@t1"]
-                _op.drop(L, ("@t1",))
+                S.resume()
                 # line 3: return 1
                 return 1.0
-                return _js.UNDEFINED
         except _js.JSThrow as exc:
             S.catch(exc)
 
@@ -57,4 +54,4 @@ def body(S, L):
 FUNCTIONS = {}
 
 # generated line -> .flow line
-LINE_MAP = '41:2,49:3'
+LINE_MAP = '41:2,47:3'
