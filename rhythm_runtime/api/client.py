@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from rhythm_runtime.storage.settings import Settings
@@ -69,14 +70,24 @@ class SyncRhythmClient:
     def close(self) -> None:
         self.store.close()
 
-    def start_workflow(self, name: str, inputs: Any = None, id: str | None = None) -> "SyncHandle":
+    def start_workflow(self, name: str, inputs: Any = None, id: str | None = None, *, key: str | None = None,
+                       on_conflict: str = "skip", delay=None, start_at: datetime | None = None) -> "SyncHandle":
+        """Start a run (`id`: idempotent). `delay` (seconds or "10m") or `start_at` (an aware datetime) hold
+        it until then. With a `key`, one run of this workflow per key is active at a time: `on_conflict`
+        says what a start does meanwhile: "skip" (the handle is the active run's), "replace" (the active
+        run is cancelled, its cleanup runs, and this one starts) or "queue" (it starts when the key is free)."""
         inputs = {} if inputs is None else inputs
         check_payload("workflow inputs", inputs, "inputs")
-        run_id, _created = self.store.start_run(name, inputs, id)
+        if start_at is not None and start_at.tzinfo is None:
+            raise ValueError("start_at must be an aware datetime (with a tzinfo), e.g. datetime.now(timezone.utc)")
+        run_id, _created = self.store.start_run(name, inputs, id, key=key, on_conflict=on_conflict, start_at=start_at,
+                                                delay=seconds(delay, "delay") or 0.0)
         return SyncHandle(self, run_id)
 
-    def run_workflow(self, name: str, inputs: Any = None, id: str | None = None, timeout: float | None = None):
-        return self.start_workflow(name, inputs, id).result(timeout)
+    def run_workflow(self, name: str, inputs: Any = None, id: str | None = None, timeout: float | None = None,
+                     **options):
+        """Start (with `start_workflow`'s options) and wait for the result."""
+        return self.start_workflow(name, inputs, id, **options).result(timeout)
 
     def get(self, run_id: str) -> "SyncHandle":
         if self.store.get_run(run_id) is None:
@@ -181,13 +192,16 @@ class RhythmClient:
             self._sync = await asyncio.to_thread(SyncRhythmClient, self._database_url)
         return self._sync
 
-    async def start_workflow(self, name: str, inputs: Any = None, id: str | None = None) -> "WorkflowHandle":
+    async def start_workflow(self, name: str, inputs: Any = None, id: str | None = None,
+                             **options) -> "WorkflowHandle":
+        """See `SyncRhythmClient.start_workflow` (key, on_conflict, delay, start_at)."""
         c = await self._client()
-        handle = await asyncio.to_thread(c.start_workflow, name, inputs, id)
+        handle = await asyncio.to_thread(c.start_workflow, name, inputs, id, **options)
         return WorkflowHandle(handle)
 
-    async def run_workflow(self, name: str, inputs: Any = None, id: str | None = None, timeout: float | None = None):
-        return await (await self.start_workflow(name, inputs, id)).result(timeout)
+    async def run_workflow(self, name: str, inputs: Any = None, id: str | None = None, timeout: float | None = None,
+                           **options):
+        return await (await self.start_workflow(name, inputs, id, **options)).result(timeout)
 
     async def get(self, run_id: str) -> "WorkflowHandle":
         c = await self._client()

@@ -62,8 +62,10 @@ def child_run_id(parent_id: str, await_key: str) -> str:
     return f"{parent_id}/{await_key}"
 
 
-def insert_run(conn, name, inputs, run_id, parent_id, parent_key, inputs_json=None) -> tuple[str, bool]:
-    """Insert a run of the newest version of workflow `name`; (id, created): an existing run with the id is kept."""
+def insert_run(conn, name, inputs, run_id, parent_id, parent_key, inputs_json=None, *, key: str | None = None,
+               start_at=None, delay: float = 0.0, held: bool = False) -> tuple[str, bool]:
+    """Insert a run of the newest version of workflow `name`; (id, created): an existing run with the id is kept.
+    It is runnable at `start_at` or after `delay` seconds (now, if past), or (`held`) when its key's turn comes."""
     row = conn.execute(Q["newest_version"], dict(name=name)).fetchone()
     if row is None:
         known = [r["name"] for r in conn.execute(Q["workflow_names"]).fetchall()]
@@ -73,7 +75,8 @@ def insert_run(conn, name, inputs, run_id, parent_id, parent_key, inputs_json=No
     run_id = run_id or uuid.uuid4().hex
     inserted = conn.execute(Q["insert_run"], dict(
         id=run_id, name=name, version=row["version"], inputs=json_param(inputs, inputs_json),
-        parent_run_id=parent_id, parent_await_key=parent_key)).fetchone()
+        parent_run_id=parent_id, parent_await_key=parent_key, key=key, start_at=start_at, delay=delay,
+        held=held)).fetchone()
     if inserted is None:
         existing = conn.execute(Q["get_run"], dict(id=run_id)).fetchone()
         if existing is not None and existing["workflow_name"] != name:

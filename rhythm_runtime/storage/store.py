@@ -57,16 +57,43 @@ class Store(WorkerCalls):
             return conn.execute(Q["load_version"], dict(name=name, version=version)).fetchone()
 
     # -- starting, reading, signalling, cancelling runs -----------------------------------
-    def start_run(self, name: str, inputs: Any, run_id: str | None = None) -> tuple[str, bool]:
-        """(id, created). Starting twice with one id returns the existing run."""
+    def start_run(self, name: str, inputs: Any, run_id: str | None = None, *, key: str | None = None,
+                  on_conflict: str = "skip", start_at=None, delay: float = 0.0) -> tuple[str, bool]:
+        """(id, created). Starting twice with one id returns the existing run. The run is runnable at
+        `start_at` or after `delay` seconds. With a `key`, one run of the workflow per key is active at a
+        time: a start while one is active is skipped (its id is returned), replaces it (the old one is
+        cancelled, its cleanup runs) or waits its turn ("queue": workers start it when the key is free)."""
         if run_id is not None and (not isinstance(run_id, str) or not run_id or "/" in run_id):
             raise RunIdConflict(f"invalid run id {run_id!r}: use a non-empty string without '/' "
                                 f"('/' is reserved for the ids of child runs)")
+        if on_conflict not in ON_CONFLICT:
+            raise ValueError(f"on_conflict must be one of {', '.join(ON_CONFLICT)}, not {on_conflict!r}")
         with self.tx() as conn:
-            run_id, created = insert_run(conn, name, inputs, run_id, None, None)
-            if created:
+            held = False
+            if key is not None:
+                active = _active_keyed_runs(conn, name, key)
+                if active and on_conflict == "skip":
+                    return active[0]["id"], False
+                if on_conflict == "replace":
+                    for row in active:
+                        conn.execute(Q["lock_run_tree"], dict(id=row["id"])).fetchall()
+                        _request_cancel(conn, row["id"])
+                held = bool(active) and on_conflict == "queue"
+            run_id, created = insert_run(conn, name, inputs, run_id, None, None, key=key, start_at=start_at,
+                                         delay=delay, held=held)
+            if created and not held:
                 conn.execute(Q["notify_work"])
             return run_id, created
+
+    def release_queued_runs(self) -> list[str]:
+        """Start the next waiting run of each key whose active run has ended (one worker at a time)."""
+        with self.tx() as conn:
+            if not conn.execute(Q["try_lock_releases"], dict(lock_class=RUN_KEY_LOCK_CLASS)).fetchone()["got"]:
+                return []
+            released = [r["id"] for r in conn.execute(Q["release_queued_runs"]).fetchall()]
+            if released:
+                conn.execute(Q["notify_work"])
+            return released
 
     def get_run(self, run_id: str) -> dict | None:
         with self.tx() as conn:
@@ -184,6 +211,16 @@ class Store(WorkerCalls):
 
 
 TERMINATED = "the run was terminated (cancelled with force: no cleanup ran)"
+# start_workflow(key=, on_conflict=): what a start does while a run with its key is active.
+ON_CONFLICT = ("skip", "replace", "queue")
+# The first key of the advisory locks that serialize the starts of one workflow and key.
+RUN_KEY_LOCK_CLASS = 0x52484b59
+
+
+def _active_keyed_runs(conn, name: str, key: str) -> list[dict]:
+    """The runs of `name` with `key` that have not ended, oldest first; the key stays locked until commit."""
+    conn.execute(Q["lock_run_key"], dict(lock_class=RUN_KEY_LOCK_CLASS, name=name, key=key))
+    return conn.execute(Q["active_keyed_runs"], dict(name=name, key=key)).fetchall()
 
 
 def _cancel(conn, run_id: str, message: str = TERMINATED) -> bool:

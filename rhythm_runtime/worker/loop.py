@@ -296,7 +296,8 @@ class Worker:
             for run_id in fired:
                 log.info("schedule started run %s", run_id)
             self._prune()
-            return self._take_over() or bool(fired)
+            released = self.store.release_queued_runs()  # keyed runs started with on_conflict="queue"
+            return self._take_over() or bool(fired) or bool(released)
         except StorageError as e:
             if not is_outage(e):
                 log.warning("database error in housekeeping, retrying: %s", e)

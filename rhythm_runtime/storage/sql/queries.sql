@@ -202,11 +202,42 @@ SELECT module_code, module_hash, source FROM rhythm.workflow_versions
 WHERE name = %(name)s AND version = %(version)s;
 
 -- name: insert_run
--- Start a run unless one with this id exists; returns the row only when inserted.
-INSERT INTO rhythm.runs (id, workflow_name, version, inputs, parent_run_id, parent_await_key)
-VALUES (%(id)s, %(name)s, %(version)s, %(inputs)s, %(parent_run_id)s, %(parent_await_key)s)
+-- Start a run unless one with this id exists (now, at start_at or after delay seconds; held: not before its key's turn); returns the row only when inserted.
+INSERT INTO rhythm.runs (id, workflow_name, version, inputs, parent_run_id, parent_await_key, key, available_at)
+VALUES (%(id)s, %(name)s, %(version)s, %(inputs)s, %(parent_run_id)s, %(parent_await_key)s, %(key)s,
+        CASE WHEN NOT %(held)s
+             THEN greatest(now(), coalesce(%(start_at)s::timestamptz, now() + %(delay)s * interval '1 second')) END)
 ON CONFLICT DO NOTHING
 RETURNING id;
+
+-- name: lock_run_key
+-- Serialize the starts of one workflow and key (who is active, who waits) until the end of the transaction.
+SELECT pg_advisory_xact_lock(%(lock_class)s, hashtext(%(name)s || '/' || %(key)s));
+
+-- name: active_keyed_runs
+-- The runs of a workflow and key that have not ended, oldest first, and whether each waits for its turn.
+SELECT id, (status = 'pending' AND available_at IS NULL AND activations = 0) AS waiting
+FROM rhythm.runs
+WHERE workflow_name = %(name)s AND key = %(key)s AND status IN ('pending', 'running', 'suspended')
+ORDER BY created_at, id;
+
+-- name: try_lock_releases
+-- One worker at a time gives keyed runs their turn (held until the transaction ends).
+SELECT pg_try_advisory_xact_lock(%(lock_class)s, 0) AS got;
+
+-- name: release_queued_runs
+-- Make the oldest waiting run of each workflow and key runnable once no other run of that key is active.
+UPDATE rhythm.runs AS r SET available_at = now(), updated_at = now()
+WHERE r.id IN (
+    SELECT DISTINCT ON (q.workflow_name, q.key) q.id FROM rhythm.runs AS q
+    WHERE q.key IS NOT NULL AND q.status = 'pending' AND q.available_at IS NULL AND q.activations = 0
+      AND NOT EXISTS (SELECT 1 FROM rhythm.runs AS a
+                      WHERE a.workflow_name = q.workflow_name AND a.key = q.key AND a.id <> q.id
+                        AND a.status IN ('pending', 'running', 'suspended')
+                        AND NOT (a.status = 'pending' AND a.available_at IS NULL AND a.activations = 0))
+    ORDER BY q.workflow_name, q.key, q.created_at, q.id
+)
+RETURNING r.id;
 
 -- name: get_run
 -- One run's public state.
@@ -351,9 +382,11 @@ WHERE t.id = %(id)s AND t.status = 'pending' AND r.id = t.run_id
 RETURNING t.id;
 
 -- name: next_due
--- Seconds until the earliest unfired timer or (if with_tasks) pending task this worker runs is due; NULL if none.
+-- Seconds until the earliest unfired timer, delayed run or (if with_tasks) pending task this worker runs is due; NULL if none.
 SELECT extract(epoch FROM least(
     (SELECT min(due_at) FROM rhythm.timers WHERE fired_at IS NULL AND due_at < 'infinity'),
+    (SELECT min(available_at) FROM rhythm.runs
+     WHERE status IN ('pending', 'suspended') AND available_at > clock_timestamp()),
     (SELECT min(available_at) FROM rhythm.tasks
      WHERE %(with_tasks)s AND status = 'pending' AND queue = ANY(%(queues)s) AND name = ANY(%(names)s))
 ) - clock_timestamp()) AS seconds;

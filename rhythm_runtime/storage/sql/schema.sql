@@ -381,3 +381,9 @@ CREATE INDEX runs_finished_idx ON rhythm.runs (finished_at)
     WHERE status IN ('completed', 'failed', 'cancelled');
 CREATE INDEX tasks_standalone_finished_idx ON rhythm.tasks (finished_at)
     WHERE run_id IS NULL AND status IN ('completed', 'failed', 'cancelled');
+
+-- Added by 0008: run keys.
+ALTER TABLE rhythm.runs ADD COLUMN key text;
+-- The active runs of a workflow and key, and those waiting their turn.
+CREATE INDEX runs_key_idx ON rhythm.runs (workflow_name, key, created_at)
+    WHERE key IS NOT NULL AND status IN ('pending', 'running', 'suspended');
