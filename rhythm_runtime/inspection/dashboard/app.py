@@ -312,12 +312,8 @@ def schedules_page(request: Request) -> Response:
 
 async def schedule_action(request: Request) -> Response:
     """POST /schedules/{id}/{pause|resume|trigger}: check the CSRF field, act, back to the schedules page."""
-    schedule_id, action = request.path_params["schedule_id"], SCHEDULE_ACTIONS.get(request.path_params["action"])
-    if action is None:
-        raise HTTPException(404)
-    form = await request.form()
-    if not _same(_field(form, "csrf"), request.app.state.csrf):
-        raise HTTPException(403, "missing or invalid CSRF token: reload the page and try again")
+    schedule_id = request.path_params["schedule_id"]
+    action, _form = await _posted(request, SCHEDULE_ACTIONS)
     try:
         flash = ("ok", await run_in_threadpool(action, request.app.state.store, schedule_id))
     except RhythmError as e:
@@ -507,12 +503,8 @@ def graph_view(r: dict, source: str) -> dict:
 
 async def run_action(request: Request) -> Response:
     """POST /runs/{id}/{signal|cancel|terminate|retry}: check the CSRF field, act, and go back to the run with a flash."""
-    run_id, action = request.path_params["run_id"], ACTIONS.get(request.path_params["action"])
-    if action is None:
-        raise HTTPException(404)
-    form = await request.form()
-    if not _same(_field(form, "csrf"), request.app.state.csrf):
-        raise HTTPException(403, "missing or invalid CSRF token: reload the page and try again")
+    run_id = request.path_params["run_id"]
+    action, form = await _posted(request, ACTIONS)
     try:
         flash = ("ok", await run_in_threadpool(action, request.app.state.store, run_id, form))
     except RunNotFound:
@@ -524,6 +516,17 @@ async def run_action(request: Request) -> Response:
                                            typed, 400 if isinstance(e, BadRequest) else 409)
         flash = ("error", str(e))
     return _back(run_href(run_id), flash)
+
+
+async def _posted(request: Request, actions: dict):
+    """The action a POST names (404 if none) and its form, once its CSRF field is checked (403 if wrong)."""
+    action = actions.get(request.path_params["action"])
+    if action is None:
+        raise HTTPException(404)
+    form = await request.form()
+    if not _same(_field(form, "csrf"), request.app.state.csrf):
+        raise HTTPException(403, "missing or invalid CSRF token: reload the page and try again")
+    return action, form
 
 
 def _back(href: str, flash: tuple[str, str]) -> Response:
