@@ -735,6 +735,40 @@ def test_a_bug_while_advancing_fails_the_run_not_the_worker(own_db):
         store.close()
 
 
+def test_a_batch_of_activations_with_a_broken_run_fails_only_that_run(own_db):
+    """Runs advanced together in one transaction: when one breaks Rhythm, the batch rolls back and each run
+    is advanced alone, so the others go on and only the broken one fails."""
+    from rhythm_compiler import compile_source
+    from rhythm_runtime.execution.modules import load_module, module_hash
+    from rhythm_runtime.storage.engine import Engine
+
+    url, _ = own_db
+    store = Store(url)
+    modules = {}
+    for name in ("fine", "broken"):
+        code = compile_source("return Inputs.n + 1\n", f"{name}.flow").code
+        modules[name] = load_module(code, name)
+        store.register_version(name, modules[name].VERSION, "", code, module_hash(code))
+
+    def body(S, L):  # what a bug in the machine looks like from here
+        raise ZeroDivisionError("division by zero")
+        yield
+
+    modules["broken"].body = body
+    try:
+        ids = [store.start_run(name, {"n": n})[0] for n, name in enumerate(["fine", "broken", "fine", "fine"])]
+        engine = Engine(lambda conn, name, version: modules[name], {}, 1000)
+        assert store.advance_runnable(engine, 10) == 4
+        runs = [store.get_run(run_id) for run_id in ids]
+        assert [(r["status"], r["output"]) for r in runs] == [("completed", 1), ("failed", None), ("completed", 3),
+                                                              ("completed", 4)]
+        assert runs[1]["error"]["type"] == "InternalError"
+        assert [r["activations"] for r in runs] == [1, 1, 1, 1]
+        assert store.advance_runnable(engine, 10) == 0
+    finally:
+        store.close()
+
+
 ISOLATED = """let got = null
 try {
   got = await Task.run("x", 1)

@@ -381,10 +381,38 @@ class WorkerCalls(Database):
 
     def advance_one(self, engine: Engine) -> bool:
         """Activate one runnable run, in one transaction. False when none is runnable."""
-        return self._advance(engine, "lock_runnable_run", {})
+        return self.advance_runnable(engine, 1) > 0
 
-    def _advance(self, engine: Engine, query: str, params: dict) -> bool:
-        """Lock a run with `query` and activate it, in one transaction.
+    def advance_runnable(self, engine: Engine, limit: int) -> int:
+        """Lock up to `limit` runnable runs and advance them all in one transaction (two round trips and
+        one commit for the batch); returns how many were advanced.
+
+        If advancing one of them fails (a Rhythm bug, or a deadlock with another
+        batch over a parent run), the batch rolls back and each run is advanced
+        alone, so only a run that breaks Rhythm is failed (see _advance).
+        """
+        rows: list[dict] = []
+        tx = self.tx(pipeline=True)
+        try:
+            with tx as conn:
+                cursor = conn.execute(Q["lock_runnable_runs"], dict(limit=limit))
+                tx.sync()
+                rows = cursor.fetchall()
+                if any([engine.advance(conn, row) for row in rows]):  # every run, not up to the first True
+                    conn.execute(Q["notify_work"])
+            return len(rows)
+        except Exception as e:
+            if not rows or is_outage(e) or (len(rows) == 1 and isinstance(e, StorageError)):
+                raise
+            if len(rows) == 1:  # a bug, deterministic: failing the run is the only way forward
+                self._failed_advancing(engine, rows[0], e)
+                return 1
+            log.warning("advancing %d runs in one transaction failed (%s); advancing each alone", len(rows),
+                        str(e).strip() or type(e).__name__)
+            return sum(self._advance_alone(engine, row["id"]) for row in rows)
+
+    def _advance_alone(self, engine: Engine, run_id: str) -> bool:
+        """Lock one run if it is still runnable and activate it, in one transaction.
 
         If Rhythm itself fails while advancing (not the workflow: its errors
         are part of its outcome), the transaction is rolled back and the run
@@ -396,7 +424,7 @@ class WorkerCalls(Database):
         tx = self.tx(pipeline=True)  # BEGIN + lock, then the writes + COMMIT: two round trips
         try:
             with tx as conn:
-                cursor = conn.execute(Q[query], params)
+                cursor = conn.execute(Q["lock_runnable_run_by_id"], dict(id=run_id))
                 tx.sync()
                 row = cursor.fetchone()
                 if row is None:
@@ -409,12 +437,15 @@ class WorkerCalls(Database):
         except Exception as e:  # a bug, deterministic: failing the run is the only way forward
             if row is None or is_outage(e):  # (a lost connection is not the run's fault)
                 raise
-            log.exception("advancing run %s failed; failing the run", row["id"])
-            claim = getattr(engine.inline, "claim", None)
-            if claim is not None:
-                claim.pending.clear()  # those rows were rolled back with the activation
-            self.fail_run(engine, row["id"], row["activations"], internal_error(e))
+            self._failed_advancing(engine, row, e)
             return True
+
+    def _failed_advancing(self, engine: Engine, row: dict, e: Exception) -> None:
+        log.error("advancing run %s failed; failing the run", row["id"], exc_info=e)
+        claim = getattr(engine.inline, "claim", None)
+        if claim is not None:
+            claim.pending.clear()  # those rows were rolled back with the activation
+        self.fail_run(engine, row["id"], row["activations"], internal_error(e))
 
     def fail_run(self, engine: Engine, run_id: str, activations: int, error: dict) -> None:
         """Fail a run that cannot be advanced, unless it moved on meanwhile."""
@@ -572,15 +603,13 @@ class WorkerCalls(Database):
                 conn.execute(Q["notify_work"])
             return rows
 
-    def fire_timers(self, limit: int = 100) -> int:
+    def fire_timers(self, limit: int = 1000) -> int:
+        """Fire up to `limit` due timers and wake their runs, in one statement; returns how many fired."""
         with self.tx() as conn:
-            rows = conn.execute(Q["fire_due_timers"], dict(limit=limit)).fetchall()
-            # RETURNING has no order: settle in due order, so a race sees the earliest timer first
-            for r in sorted(rows, key=lambda r: (r["due_at"], r["run_id"], r["await_key"])):
-                settle(conn, r["run_id"], r["await_key"], "undefined", None)
-            if rows:
+            fired = conn.execute(Q["fire_due_timers"], dict(limit=limit)).fetchone()["fired"]
+            if fired:
                 conn.execute(Q["notify_work"])
-            return len(rows)
+            return fired
 
     def seconds_until_due(self, queues: list[str], names: list[str], with_tasks: bool) -> float | None:
         """Until the next timer (or pending task this worker runs) is due; None when nothing is scheduled."""

@@ -1,7 +1,8 @@
 """The worker: advances runs and executes tasks, on as many machines as you like.
 
-One loop thread fires due timers, advances runnable runs (a row lock per
-activation) and claims tasks (a lease renewed while they run); it wakes on
+One loop thread fires due timers, advances runnable runs (a batch of row
+locks per transaction, and free task threads lent to more batches when many
+are runnable) and claims tasks (a lease renewed while they run); it wakes on
 LISTEN/NOTIFY or when the next timer or retry is due, polling as a fallback.
 Task functions run in a thread pool. When a task finishes, its result
 commits, and if its run waits on it the same thread advances the run at once
@@ -80,6 +81,10 @@ class Worker:
     # A task thread runs the next task of the run it just advanced without a claim round trip, at
     # most this many times in a row, so one long workflow cannot starve the others (0: never).
     inline_chain = 8
+    # Runs advanced per transaction (timer wake-ups, starts, signals): one commit for the batch.
+    activation_batch = 20
+    # A task thread lent to activations advances at most this many batches, then gives its slot back.
+    activation_rounds = 5
 
     def __init__(self, app: RhythmApp, *, concurrency: int = 4, queues=("default",), poll_interval: float = 0.5,
                  lease_seconds: float = 30.0, database_url: str | None = None, metrics_port: int | None = None,
@@ -103,6 +108,7 @@ class Worker:
         self.abandoned = 0  # running tasks given up at shutdown (their threads may still be running)
         # task id -> (claim number, until when (monotonic) this worker surely holds its lease)
         self.running: dict[int, tuple[int, float]] = {}
+        self.activating = 0  # task threads advancing runs (see _lend_threads)
         self.lost: set[int] = set()  # running tasks whose lease another worker may have taken
         self.retry_delay = 0.0  # the loop's current backoff while the database is away
         self.lock = threading.Lock()
@@ -224,19 +230,18 @@ class Worker:
         self.wake.set()
 
     def _tick(self) -> bool:
-        """Fire due timers, advance runnable runs, then fill free task slots. True if anything happened."""
+        """Fire due timers, advance a batch of runnable runs (and lend free task threads to the rest), then
+        fill free task slots. True if anything happened."""
         busy = False
         try:
             busy = self.store.fire_timers() > 0
-            for _ in range(50):
-                if self.stopping.is_set():
-                    break
+            if not self.stopping.is_set():
                 with self.observer.store_call():
-                    advanced = self.store.advance_one(self.engine)
-                if not advanced:
-                    break
-                busy = True
-            if self.concurrency > len(self.running) and self.served and not self.stopping.is_set():
+                    advanced = self.store.advance_runnable(self.engine, self.activation_batch)
+                busy = busy or advanced > 0
+                if advanced == self.activation_batch:
+                    self._lend_threads()
+            if self._free_slots() > 0 and self.served and not self.stopping.is_set():
                 busy = self._claim() or busy
             self.retry_delay = 0.0
         except StorageError as e:
@@ -251,11 +256,11 @@ class Worker:
         under its lock; remember when a throttled queue may have a task to start. True if any was claimed."""
         claimed = []
         if self.open_names:
-            claimed += self.store.claim_tasks(self.id, self.open_queues, self.open_names,
-                                              self.concurrency - len(self.running), self.lease)
+            claimed += self.store.claim_tasks(self.id, self.open_queues, self.open_names, self._free_slots(),
+                                              self.lease)
         self.throttled_until = None
         for queue, names in self.limited_names.items():
-            free = self.concurrency - len(self.running) - len(claimed)
+            free = self._free_slots() - len(claimed)
             if free <= 0 or not names:
                 continue
             rows, wait = limits.claim(self.store, self.id, queue, names, free, self.lease)
@@ -268,6 +273,37 @@ class Worker:
             self.pool.submit(self._execute, task)
         return bool(claimed)
 
+    def _free_slots(self) -> int:
+        """Task threads neither running a task nor lent to activations."""
+        return self.concurrency - len(self.running) - self.activating
+
+    def _lend_threads(self) -> None:
+        """More runs are runnable than one batch: half the free task threads advance batches of them too."""
+        with self.lock:
+            lent = min(self._free_slots(), max(1, self.concurrency // 2) - self.activating)
+            self.activating += max(0, lent)
+        for _ in range(lent):
+            self.pool.submit(self._activate)
+
+    def _activate(self) -> None:
+        """On a task thread: advance batches of runnable runs until none are left (or a few rounds passed)."""
+        try:
+            for _ in range(self.activation_rounds):
+                if self.stopping.is_set():
+                    break
+                with self.observer.store_call():
+                    if self.store.advance_runnable(self.engine, self.activation_batch) < self.activation_batch:
+                        break
+        except StorageError as e:
+            if not is_outage(e):  # the loop reports an outage; the runs stay runnable for it
+                log.warning("database error while advancing runs, retrying: %s", e)
+        except Exception:  # never let a bug kill the thread's slot
+            log.exception("worker activation error; continuing")
+        finally:
+            with self.lock:
+                self.activating -= 1
+            self.wake.set()
+
     def _back_off(self, e: StorageError) -> None:
         """Wait before the loop tries again. An outage is logged once (by the store), not on every try."""
         if not is_outage(e):  # e.g. a deadlock: rare, and worth a line each time
@@ -278,7 +314,7 @@ class Worker:
     def _idle_wait(self) -> float:
         """Seconds to sleep when idle: until the next timer or retry is due, at most poll_interval."""
         try:
-            free = len(self.running) < self.concurrency
+            free = self._free_slots() > 0
             due = self.store.seconds_until_due(self.open_queues, self.open_names, with_tasks=free)
         except Exception:  # StorageError while the database is away; the loop reports it
             return self.poll_interval

@@ -165,18 +165,37 @@ WHERE r.id IN (
 RETURNING r.id, r.status, r.attempts;
 
 -- name: fire_due_timers
--- Mark up to limit due timers as fired and return them, so their runs can be woken.
-UPDATE rhythm.timers AS t
-SET fired_at = now()
-FROM (
-    SELECT run_id, await_key FROM rhythm.timers
+-- Fire up to limit due timers and settle each in its run's inbox (in due order), in one statement; returns how many fired.
+WITH due AS (
+    SELECT run_id, await_key, due_at FROM rhythm.timers
     WHERE fired_at IS NULL AND due_at <= clock_timestamp()
     ORDER BY due_at
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
-) AS due
-WHERE t.run_id = due.run_id AND t.await_key = due.await_key
-RETURNING t.run_id, t.await_key, t.due_at;
+), fired AS (
+    UPDATE rhythm.timers AS t SET fired_at = now()
+    FROM due
+    WHERE t.run_id = due.run_id AND t.await_key = due.await_key
+    RETURNING t.run_id, t.await_key, t.due_at
+), numbered AS (
+    -- settlement numbers in due order, so a race sees the earliest timer first
+    SELECT run_id, await_key, nextval('rhythm.settle_seq') AS seq
+    FROM (SELECT run_id, await_key FROM fired ORDER BY due_at, run_id, await_key) AS in_due_order
+), per_run AS (
+    SELECT run_id, jsonb_object_agg(await_key, jsonb_build_array(seq, 'undefined'::text, 'null'::text)) AS entries,
+           array_agg(await_key) AS keys
+    FROM numbered
+    GROUP BY run_id
+), woken AS (
+    UPDATE rhythm.runs AS r
+    SET inbox = r.inbox || per_run.entries,
+        available_at = CASE WHEN r.waiting && per_run.keys THEN coalesce(r.available_at, clock_timestamp())
+                            ELSE r.available_at END,
+        updated_at = now()
+    FROM per_run
+    WHERE r.id = per_run.run_id AND r.status IN ('pending', 'suspended')
+)
+SELECT count(*) AS fired FROM fired;
 
 -- name: register_version
 -- Record a compiled version; registering an older one again (a rollback) makes it the newest again.
@@ -254,8 +273,8 @@ WHERE (%(status)s::text IS NULL OR status = %(status)s)
 ORDER BY created_at DESC, id
 LIMIT %(limit)s;
 
--- name: lock_runnable_run
--- Lock one run that needs an activation; the lock is the activation's exclusive right.
+-- name: lock_runnable_runs
+-- Lock up to limit runs that need an activation (one transaction advances them all); the lock is each activation's exclusive right.
 SELECT id, workflow_name, version, status, inputs, snapshot, inbox, signal_waits,
        parent_run_id, parent_await_key, activations, waiting, rewind, cancel_requested_at, cancel_delivered_at
 FROM rhythm.runs
@@ -263,7 +282,15 @@ WHERE status IN ('pending', 'suspended')
   AND available_at IS NOT NULL
   AND available_at <= now()
 ORDER BY available_at, id
-LIMIT 1
+LIMIT %(limit)s
+FOR UPDATE SKIP LOCKED;
+
+-- name: lock_runnable_run_by_id
+-- Lock one run for an activation if it still needs one and nobody holds it (a run of a batch that failed, advanced alone).
+SELECT id, workflow_name, version, status, inputs, snapshot, inbox, signal_waits,
+       parent_run_id, parent_await_key, activations, waiting, rewind, cancel_requested_at, cancel_delivered_at
+FROM rhythm.runs
+WHERE id = %(id)s AND status IN ('pending', 'suspended') AND available_at IS NOT NULL
 FOR UPDATE SKIP LOCKED;
 
 -- name: lock_run_for_activation
