@@ -182,14 +182,16 @@ WITH due AS (
     SELECT run_id, await_key, nextval('rhythm.settle_seq') AS seq
     FROM (SELECT run_id, await_key FROM fired ORDER BY due_at, run_id, await_key) AS in_due_order
 ), per_run AS (
-    SELECT run_id, jsonb_object_agg(await_key, jsonb_build_array(seq, 'undefined'::text, 'null'::text)) AS entries,
-           array_agg(await_key) AS keys
-    FROM numbered
-    GROUP BY run_id
+    SELECT n.run_id, jsonb_object_agg(n.await_key, jsonb_build_array(n.seq, 'undefined'::text, 'null'::text)) AS entries,
+           array_agg(n.await_key) AS keys, min(f.due_at) AS due_at
+    FROM numbered AS n JOIN fired AS f ON f.run_id = n.run_id AND f.await_key = n.await_key
+    GROUP BY n.run_id
 ), woken AS (
+    -- runnable from the timer's due time, so the runs it wakes are advanced in due order (rows of one UPDATE are
+    -- not visited in any order, so clock_timestamp() here would shuffle equal delays)
     UPDATE rhythm.runs AS r
     SET inbox = r.inbox || per_run.entries,
-        available_at = CASE WHEN r.waiting && per_run.keys THEN coalesce(r.available_at, clock_timestamp())
+        available_at = CASE WHEN r.waiting && per_run.keys THEN coalesce(r.available_at, per_run.due_at)
                             ELSE r.available_at END,
         updated_at = now()
     FROM per_run
