@@ -116,7 +116,7 @@ from .methods import (
     _shown, _sorted,
 )
 from .collections import (
-    _MAP_METHODS, _SET_METHODS, collection_items, collection_size, key_token, new_map, new_set,
+    _MAP_METHODS, _SET_METHODS, _not_iterable, collection_items, collection_size, key_token, new_map, new_set,
 )
 from .properties import (
     _NAMED, _float_index, _get_array, _get_error, _get_string, _in_key_text, _index_key,
@@ -129,7 +129,7 @@ from .json_text import (
     _json_quote, _reject_constant, _replacer_keys, json_parse, json_stringify,
 )
 from .global_objects import (
-    GLOBAL_CONSTANTS, GLOBAL_FUNCTIONS, VARIADIC, _GLOBAL_VALUES, _global_impl, _not_iterable, array_from,
+    GLOBAL_CONSTANTS, GLOBAL_FUNCTIONS, VARIADIC, _GLOBAL_VALUES, _global_impl, array_from,
     _num, _object_argument, array_is_array, boolean_call, date_now, global_function, is_finite,
     is_nan, math_abs, math_ceil, math_floor, math_max, math_min, math_pow, math_random,
     math_round, math_sign, math_sqrt, math_trunc, new_error, number_call, number_is_finite,

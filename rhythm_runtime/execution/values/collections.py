@@ -9,7 +9,7 @@ snapshot stores them with everything else. ``keys()``, ``values()`` and
 
 from __future__ import annotations
 
-from .representation import UNDEFINED, JSMap, JSSet, type_error
+from .representation import UNDEFINED, JSError, JSMap, JSSet, JSThrow, Promise, type_error
 from .conversions import to_string, typeof
 from .methods import _arg, _callback, _shown, call
 
@@ -66,9 +66,22 @@ def _items(items, kind: str) -> list:
         return list(items)
     found = collection_items(items)
     if found is None:
-        what = f"{typeof(items)} {to_string(items)}" if typeof(items) not in ("object", "function") else typeof(items)
-        raise type_error(f"{what} is not iterable (cannot read property Symbol(Symbol.iterator))")
+        raise _not_iterable(items)
     return found
+
+
+def _not_iterable(v) -> JSThrow:
+    """Node's TypeError for iterating something that is not iterable."""
+    if v is None or v is UNDEFINED:
+        return type_error("undefined is not iterable")
+    what = (
+        "object"
+        if type(v) in (dict, JSError, Promise)
+        else f"{typeof(v)} {to_string(v)}"
+    )
+    return type_error(
+        f"{what} is not iterable (cannot read property Symbol(Symbol.iterator))"
+    )
 
 
 def collection_size(c) -> float:

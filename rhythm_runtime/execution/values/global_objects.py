@@ -21,7 +21,7 @@ from .properties import get, own_keys, set_
 from .methods import _callback, call
 from .json_text import json_parse, json_stringify
 from .regexps import new_regexp
-from .collections import collection_items
+from .collections import _not_iterable, collection_items
 
 
 def _num(v) -> float:
@@ -189,8 +189,8 @@ def array_from(items=UNDEFINED, map_fn=UNDEFINED) -> list:
     elif items is None or items is UNDEFINED:
         raise type_error(f"{'undefined' if items is UNDEFINED else 'object null'} is not iterable "
                          f"(cannot read property Symbol(Symbol.iterator))")
-    elif collection_items(items) is not None:
-        values = collection_items(items)
+    elif (values := collection_items(items)) is not None:
+        pass
     else:
         n = to_number(get(items, "length")) if t is dict else 0.0
         n = 0 if n != n or n <= 0 else int(min(n, 2.0**24))
@@ -232,8 +232,8 @@ def object_assign(target=UNDEFINED, *sources):
 def object_from_entries(entries=UNDEFINED) -> dict:
     if type(entries) is str:
         entries = list(_units(entries))
-    elif collection_items(entries) is not None:
-        entries = collection_items(entries)
+    elif (items := collection_items(entries)) is not None:
+        entries = items
     elif not isinstance(entries, list):
         raise _not_iterable(entries)
     out = {}
@@ -244,19 +244,6 @@ def object_from_entries(entries=UNDEFINED) -> dict:
             )
         out[to_property_key(get(entry, 0.0))] = get(entry, 1.0)
     return out
-
-
-def _not_iterable(v) -> JSThrow:
-    if v is None or v is UNDEFINED:
-        return type_error("undefined is not iterable")
-    what = (
-        "object"
-        if type(v) in (dict, JSError, Promise)
-        else f"{typeof(v)} {to_string(v)}"
-    )
-    return type_error(
-        f"{what} is not iterable (cannot read property Symbol(Symbol.iterator))"
-    )
 
 
 def new_error(message=UNDEFINED, options=UNDEFINED, *_ignored) -> JSError:
