@@ -1,4 +1,4 @@
-"""Render the state-machine IR as a Python module (Jinja2 layout, black format).
+"""Render the state-machine IR as a Python module (Jinja2 layout, black format: see formatting.py).
 
 The template only lays the module out; every line of code is printed here or
 in `pyexpr`. The output is byte-for-byte deterministic. After formatting, the
@@ -12,9 +12,9 @@ import re
 import tempfile
 from functools import lru_cache
 
-import black
 import jinja2
 
+from .formatting import format_module
 from .header import SHAPE, comment_text, header, seal
 from .ir import Branch, Code, Comment, EndFinally, Jump, Leap, ModuleIR, StateMachine, Yield
 from .pyexpr import py_str
@@ -118,7 +118,7 @@ def render(module: ModuleIR, *, name: str, version: str, source_file: str, sourc
 
 def format_code(text: str) -> str:
     try:
-        return black.format_str(text, mode=black.Mode(target_versions={black.TargetVersion.PY311}))
+        return format_module(text)
     except Exception as e:  # black rejects only invalid Python: a compiler bug
         raise CompilerBug(_bug_report(text, f"black could not format the generated module: {e}")) from None
 

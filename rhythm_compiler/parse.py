@@ -18,6 +18,7 @@ from lark.exceptions import UnexpectedInput, UnexpectedToken
 from lark.parsers.lalr_analysis import Shift
 
 from . import ast as A
+from .caches import writable_cache_dir
 from .diagnostics import CompileError, Diagnostic
 from .lex import ENDS_OPERAND, KEYWORDS, Lexer, LexError, split_front_matter
 
@@ -75,9 +76,12 @@ MAX_TREE_DEPTH = 240
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
+    """lark's LALR analysis of flow.lark takes about a second: its result is cached on disk (keyed by the grammar)."""
     grammar = resources.files("rhythm_compiler").joinpath("flow.lark").read_text()
+    folder = writable_cache_dir()
+    cache = str(folder / "flow-grammar.lark") if folder else False
     return Lark(grammar, parser="lalr", lexer=_LexerAdapter, propagate_positions=True,
-                maybe_placeholders=True, cache=False)
+                maybe_placeholders=True, cache=cache)
 
 
 class _LexerAdapter(LarkLexer):

@@ -37,6 +37,11 @@ def version_of(source: str) -> str:
     return hashlib.sha256(f"rhythm-shape-{emit.SHAPE}\n{source}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
+def prepare() -> None:
+    """Build what every compile shares (the parser's tables, the module template) once, before forking workers."""
+    compile_source("return null", "prepare.flow", fmt=False)
+
+
 def compile_source(source: str, path: str = "<flow>", name: str | None = None, fmt: bool = True) -> Compiled:
     """Compile `.flow` text; raises CompileError with every diagnostic."""
     collecting = gc.isenabled()

@@ -23,6 +23,10 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
+# The compiler's cache of formatted statements: one per session, so no test depends on an earlier session's.
+_FORMAT_CACHE = tempfile.TemporaryDirectory(prefix="rhythm-format-cache-")
+os.environ.setdefault("RHYTHM_CACHE_DIR", _FORMAT_CACHE.name)
+
 # A test server may lose data on a crash; it is deleted anyway.
 _TEST_SETTINGS = {
     "fsync": "off",

@@ -148,7 +148,9 @@ def _compile_all(flows: list[Path]):
     if workers < 2:
         yield from map(_compile_job, flows)
         return
-    from rhythm_compiler import pipeline  # noqa: F401 - imported before forking, so no worker imports it again
+    from rhythm_compiler import pipeline
+
+    pipeline.prepare()  # before forking: no worker imports the compiler or builds its tables again
 
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
