@@ -440,7 +440,8 @@ WITH done AS (
                             ELSE r.available_at END,
         updated_at = now()
     FROM done
-    WHERE r.id = done.run_id AND r.status IN ('pending', 'suspended')
+    -- a subquery, not a join: a plan cached while the table was small must still be a primary-key probe
+    WHERE r.id = (SELECT run_id FROM done) AND r.status IN ('pending', 'suspended')
     RETURNING r.id, r.workflow_name, r.version, r.status, r.inputs, r.snapshot, r.inbox, r.signal_waits,
               r.parent_run_id, r.parent_await_key, r.activations, r.waiting, r.rewind, r.cancel_requested_at,
               r.cancel_delivered_at, r.available_at, done.await_key = ANY(r.waiting) AS woke
