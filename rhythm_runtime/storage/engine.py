@@ -163,7 +163,7 @@ class _Parent:
 
 @dataclass
 class InlineClaim:
-    """Slots a task thread offers for the tasks its run schedules next: they are
+    """Slots a task thread (or the loop) offers for the tasks its runs schedule next: they are
     inserted already leased to it, so it runs them without a claim or a NOTIFY."""
 
     worker: str
@@ -383,9 +383,10 @@ class WorkerCalls(Database):
         """Activate one runnable run, in one transaction. False when none is runnable."""
         return self.advance_runnable(engine, 1) > 0
 
-    def advance_runnable(self, engine: Engine, limit: int) -> int:
+    def advance_runnable(self, engine: Engine, limit: int, claim: InlineClaim | None = None) -> int:
         """Lock up to `limit` runnable runs and advance them all in one transaction (two round trips and
-        one commit for the batch); returns how many were advanced.
+        one commit for the batch); returns how many were advanced. Tasks they schedule go to `claim`'s
+        free slots (leased to the caller, read with `claim.taken()`), the rest to any worker.
 
         If advancing one of them fails (a Rhythm bug, or a deadlock with another
         batch over a parent run), the batch rolls back and each run is advanced
@@ -398,10 +399,16 @@ class WorkerCalls(Database):
                 cursor = conn.execute(Q["lock_runnable_runs"], dict(limit=limit))
                 tx.sync()
                 rows = cursor.fetchall()
-                if any([engine.advance(conn, row) for row in rows]):  # every run, not up to the first True
-                    conn.execute(Q["notify_work"])
+                engine.inline.claim = claim
+                try:
+                    if any([engine.advance(conn, row) for row in rows]):  # every run, not up to the first True
+                        conn.execute(Q["notify_work"])
+                finally:
+                    engine.inline.claim = None
             return len(rows)
         except Exception as e:
+            if claim is not None:
+                claim.pending.clear()  # rolled back; the runs advanced alone below offer no slots
             if not rows or is_outage(e) or (len(rows) == 1 and isinstance(e, StorageError)):
                 raise
             if len(rows) == 1:  # a bug, deterministic: failing the run is the only way forward

@@ -236,8 +236,10 @@ class Worker:
         try:
             busy = self.store.fire_timers() > 0
             if not self.stopping.is_set():
+                claim = self._inline_claim()
                 with self.observer.store_call():
-                    advanced = self.store.advance_runnable(self.engine, self.activation_batch)
+                    advanced = self.store.advance_runnable(self.engine, self.activation_batch, claim)
+                self._run_all(claim.taken() if claim is not None else [])
                 busy = busy or advanced > 0
                 if advanced == self.activation_batch:
                     self._lend_threads()
@@ -268,10 +270,19 @@ class Worker:
             if wait is not None:
                 until = time.monotonic() + wait
                 self.throttled_until = min(self.throttled_until or until, until)
-        for task in claimed:
+        self._run_all(claimed)
+        return bool(claimed)
+
+    def _inline_claim(self) -> InlineClaim | None:
+        """The free task slots, offered to the tasks the loop's activations schedule (no claim, no NOTIFY)."""
+        free = self._free_slots()
+        return InlineClaim(self.id, self.lease, self.inline_names, free) if free > 0 and self.served else None
+
+    def _run_all(self, tasks: list[dict]) -> None:
+        """Run tasks leased to this worker on its task threads."""
+        for task in tasks:
             self._hold(task)
             self.pool.submit(self._execute, task)
-        return bool(claimed)
 
     def _free_slots(self) -> int:
         """Task threads neither running a task nor lent to activations."""
