@@ -771,28 +771,31 @@ def test_a_batch_of_activations_with_a_broken_run_fails_only_that_run(own_db):
 
 def test_a_batch_of_activations_leases_the_tasks_it_schedules_to_the_free_slots(own_db):
     """The loop's activations insert the tasks they schedule already leased to the loop's free task slots
-    (no claim, no NOTIFY); past those slots they stay pending for any worker."""
+    (no claim, no NOTIFY; one of a run's tasks is inserted by its snapshot's save, the others alone); past
+    those slots they stay pending for any worker."""
     from rhythm_compiler import compile_source
-    from rhythm_runtime.execution.modules import load_module, module_hash
     from rhythm_runtime.api.tasks import TaskSpec
+    from rhythm_runtime.execution.modules import load_module, module_hash
     from rhythm_runtime.storage.engine import Engine, InlineClaim
 
     url, _ = own_db
     store = Store(url)
-    code = compile_source('return await Task.run("x", Inputs.n)\n', "one_task.flow").code
-    module = load_module(code, "one_task")
-    store.register_version("one_task", module.VERSION, "", code, module_hash(code))
+    code = compile_source('return await Promise.all([Task.run("x", Inputs.n), Task.run("x", -Inputs.n)])\n',
+                          "two_tasks.flow").code
+    module = load_module(code, "two_tasks")
+    store.register_version("two_tasks", module.VERSION, "", code, module_hash(code))
     try:
-        ids = [store.start_run("one_task", {"n": n})[0] for n in range(3)]
+        ids = [store.start_run("two_tasks", {"n": n})[0] for n in range(1, 4)]
         engine = Engine(lambda conn, name, version: module, {"x": TaskSpec("x", lambda payload: payload)}, 1000)
-        claim = InlineClaim("w1", 30.0, frozenset({"x"}), slots=2)
+        claim = InlineClaim("w1", 30.0, frozenset({"x"}), slots=3)
         assert store.advance_runnable(engine, 10, claim) == 3
         taken = claim.taken()
-        assert len(taken) == 2 and all(t["attempts"] == 1 for t in taken)
-        rows = {r["run_id"]: r for r in query(url, "SELECT run_id, status, lease_owner FROM rhythm.tasks")}
-        assert sorted((r["status"], r["lease_owner"]) for r in rows.values()) == [
-            ("pending", None), ("running", "w1"), ("running", "w1")]
-        assert {t["run_id"] for t in taken} == {i for i in ids if rows[i]["status"] == "running"}
+        assert sorted(t["payload"] for t in taken) == [-1, 1, 2] and all(t["attempts"] == 1 for t in taken)
+        rows = query(url, "SELECT payload, status, lease_owner FROM rhythm.tasks")
+        assert sorted((r["payload"], r["status"], r["lease_owner"] or "") for r in rows) == [
+            (-3, "pending", ""), (-2, "pending", ""), (-1, "running", "w1"), (1, "running", "w1"),
+            (2, "running", "w1"), (3, "pending", "")]
+        assert {t["run_id"] for t in taken} == set(ids[:2])
     finally:
         store.close()
 

@@ -56,6 +56,9 @@ MAX_CHILD_DEPTH = 50
 # parent's (as JavaScript starts an async function synchronously); deeper
 # than this, children wait for a worker instead of growing the Python stack.
 MAX_INLINE_CHILD_DEPTH = 8
+# save_suspended's parameters when it inserts no task.
+NO_TASK = dict.fromkeys(("await_key", "name", "queue", "payload", "max_attempts", "backoff", "timeout", "worker",
+                         "lease_seconds"))
 # Timer.delay of more seconds than this (a thousand years; Infinity too) never fires, as in JavaScript's model.
 TIMER_FOREVER = 1000 * 365.25 * 86400
 
@@ -172,9 +175,19 @@ class InlineClaim:
     slots: int = 1
     # The inserts' cursors: in pipeline mode their rows are read after the commit, not one round trip each.
     pending: list = field(default_factory=list)
+    used: int = 0  # slots promised to tasks (inserted, or to be inserted by their run's save)
 
     def wants(self, name: str) -> bool:
-        return len(self.pending) < self.slots and name in self.names
+        """Whether a task of this name takes a free slot (it then has it)."""
+        if self.used >= self.slots or name not in self.names:
+            return False
+        self.used += 1
+        return True
+
+    def rolled_back(self) -> None:
+        """The transaction that inserted the tasks rolled back: none was taken."""
+        self.pending.clear()
+        self.used = 0
 
     def taken(self) -> list[dict]:
         """The tasks inserted leased to this thread (an await key scheduled before inserts none)."""
@@ -206,6 +219,7 @@ class Engine:
         inbox = dict(row["inbox"])
         waits = list(row["signal_waits"])
         notify = False
+        leased = None  # a task leased to this thread, which the save inserts (one statement less per step)
         # A cancel is thrown once, at the await the run is stopped at; its cleanup then runs like any code.
         cancel = cancelled_error() if row["cancel_requested_at"] and row["cancel_delivered_at"] is None else None
         while True:
@@ -218,8 +232,11 @@ class Engine:
             cancel = None
             step.trail += outcome.trail
             step.catches += outcome.routes
-            notify = self.write_outbox(conn, run_id, out) or notify
+            self.insert_leased(conn, leased)  # an earlier round's: this round saves
+            pushed, leased = self.write_outbox(conn, run_id, out)
+            notify = pushed or notify
             if outcome.status != "suspended":
+                self.insert_leased(conn, leased)
                 status, error = outcome.status, outcome.error
                 if row["cancel_requested_at"]:
                     status = status_after_cancel(status, error)
@@ -237,10 +254,12 @@ class Engine:
             if not set(matched) & set(outcome.waiting):
                 break
             kept = (dict(inbox), list(outcome.waiting), list(waits))
-        conn.execute(Q["save_suspended"], dict(
-            id=run_id, snapshot=json_param(snapshot, snapshot_json), inbox=Jsonb(inbox), waiting=outcome.waiting,
-            signal_waits=Jsonb(waits), rewind=_rewind(row, outcome.roots, step.catches),
+        saved = conn.execute(Q["save_suspended"], dict(
+            leased or NO_TASK, id=run_id, snapshot=json_param(snapshot, snapshot_json), inbox=Jsonb(inbox),
+            waiting=outcome.waiting, signal_waits=Jsonb(waits), rewind=_rewind(row, outcome.roots, step.catches),
             **self.step_params(row, step, "suspended", outcome.state)))
+        if leased is not None:
+            self.inline.claim.pending.append(saved)
         return notify
 
     def step_params(self, row: dict, step: Step | None, status: str, end: int | None, **extra) -> dict:
@@ -351,9 +370,12 @@ class Engine:
             matched.append(key)
         return matched
 
-    def write_outbox(self, conn, run_id: str, out: Scheduled) -> bool:
+    def write_outbox(self, conn, run_id: str, out: Scheduled) -> tuple[bool, dict | None]:
+        """Insert what an activation scheduled: (whether other workers should be notified, the parameters of
+        one task leased to this thread that the caller inserts with the run's save, or None)."""
         claim = getattr(self.inline, "claim", None)
         pending = False
+        leased = None
         for key, spec, ts in out.tasks:
             payload = json_param(spec["payload"], spec.get("payload_json"))
             options = spec.get("options")
@@ -365,15 +387,20 @@ class Engine:
                           max_attempts=ts.retries + 1, backoff=ts.backoff,
                           timeout=(options or {}).get("timeout", ts.timeout), **call_options(options))
             if claim is not None and options is None and claim.wants(ts.name):
-                claim.pending.append(conn.execute(Q["insert_task_claimed"], dict(
-                    params, worker=claim.worker, lease_seconds=claim.lease)))
+                self.insert_leased(conn, leased)
+                leased = dict(params, worker=claim.worker, lease_seconds=claim.lease)
                 continue
             conn.execute(Q["insert_task"], params)
             pending = True
         for key, seconds in out.timers:
             conn.execute(Q["insert_timer"], dict(run_id=run_id, await_key=key, seconds=seconds,
                                                  forever=TIMER_FOREVER))
-        return pending or bool(out.children)
+        return pending or bool(out.children), leased
+
+    def insert_leased(self, conn, leased: dict | None) -> None:
+        """Insert a task leased to this thread on its own (its run's save does not insert it)."""
+        if leased is not None:
+            self.inline.claim.pending.append(conn.execute(Q["insert_task_claimed"], leased))
 
 
 class WorkerCalls(Database):
@@ -408,7 +435,7 @@ class WorkerCalls(Database):
             return len(rows)
         except Exception as e:
             if claim is not None:
-                claim.pending.clear()  # rolled back; the runs advanced alone below offer no slots
+                claim.rolled_back()  # the runs advanced alone below offer no slots
             if not rows or is_outage(e) or (len(rows) == 1 and isinstance(e, StorageError)):
                 raise
             if len(rows) == 1:  # a bug, deterministic: failing the run is the only way forward
@@ -451,7 +478,7 @@ class WorkerCalls(Database):
         log.error("advancing run %s failed; failing the run", row["id"], exc_info=e)
         claim = getattr(engine.inline, "claim", None)
         if claim is not None:
-            claim.pending.clear()  # those rows were rolled back with the activation
+            claim.rolled_back()
         self.fail_run(engine, row["id"], row["activations"], internal_error(e))
 
     def fail_run(self, engine: Engine, run_id: str, activations: int, error: dict) -> None:

@@ -304,21 +304,33 @@ WHERE id = %(id)s
 FOR UPDATE;
 
 -- name: save_suspended
--- Store a waiting run's snapshot and what it waits for, and its history step (the newest keep steps stay).
-WITH step AS (
+-- Store a waiting run's snapshot and what it waits for, its history step (the newest keep steps stay) and, when a task name is given, the task the worker runs next, inserted leased to it (returned; an await key scheduled before inserts none).
+WITH next AS (
+    INSERT INTO rhythm.tasks (run_id, await_key, name, queue, payload, max_attempts, backoff_seconds, timeout_seconds,
+                              status, attempts, lease_owner, lease_expires_at, started_at)
+    SELECT %(id)s, %(await_key)s::text, %(name)s::text, %(queue)s::text, %(payload)s::json, %(max_attempts)s::int,
+           %(backoff)s::float8, %(timeout)s::float8, 'running', 1, %(worker)s::text,
+           now() + %(lease_seconds)s::float8 * interval '1 second', now()
+    WHERE %(name)s::text IS NOT NULL
+    ON CONFLICT DO NOTHING
+    RETURNING id, run_id, await_key, name, queue, payload, attempts, lost_leases, max_attempts, backoff_seconds,
+              timeout_seconds, lease_expires_at
+), step AS (
     INSERT INTO rhythm.history (run_id, seq, details)
     SELECT %(id)s, %(seq)s, %(step)s WHERE %(keep)s > 0
     ON CONFLICT DO NOTHING
 ), trimmed AS (
     DELETE FROM rhythm.history WHERE run_id = %(id)s AND seq <= %(seq)s - %(keep)s
+), saved AS (
+    UPDATE rhythm.runs
+    SET status = 'suspended', snapshot = %(snapshot)s, inbox = %(inbox)s,
+        waiting = %(waiting)s, signal_waits = %(signal_waits)s, rewind = %(rewind)s,
+        available_at = NULL, cancel_delivered_at = CASE WHEN cancel_requested_at IS NOT NULL
+                                                        THEN coalesce(cancel_delivered_at, now()) END,
+        activations = activations + 1, attempts = 0, updated_at = now()
+    WHERE id = %(id)s
 )
-UPDATE rhythm.runs
-SET status = 'suspended', snapshot = %(snapshot)s, inbox = %(inbox)s,
-    waiting = %(waiting)s, signal_waits = %(signal_waits)s, rewind = %(rewind)s,
-    available_at = NULL, cancel_delivered_at = CASE WHEN cancel_requested_at IS NOT NULL
-                                                    THEN coalesce(cancel_delivered_at, now()) END,
-    activations = activations + 1, attempts = 0, updated_at = now()
-WHERE id = %(id)s;
+SELECT * FROM next;
 
 -- name: save_finished
 -- Store a run's outcome and its history step; a failed run keeps its snapshot, inbox and waits for a retry.
