@@ -493,7 +493,7 @@ class WorkerCalls(Database):
 
     def claim_tasks(self, worker: str, queues: list[str], names: list[str], limit: int, lease: float) -> list[dict]:
         """Lease pending tasks of these queues whose names this worker runs: others' tasks stay for them."""
-        with self.tx() as conn:
+        with self.tx(single=True) as conn:
             return conn.execute(Q["claim_tasks"], dict(worker=worker, queues=queues, names=names, limit=limit,
                                                        lease_seconds=lease)).fetchall()
 
@@ -614,7 +614,7 @@ class WorkerCalls(Database):
 
     def renew_leases(self, worker: str, ids: list[int], lease: float) -> list[int]:
         """Extend this worker's leases; returns the ids it still holds."""
-        with self.tx() as conn:
+        with self.tx(single=True) as conn:
             rows = conn.execute(Q["renew_task_leases"], dict(worker=worker, ids=ids, lease_seconds=lease)).fetchall()
             return [r["id"] for r in rows]
 
@@ -637,6 +637,12 @@ class WorkerCalls(Database):
                 conn.execute(Q["notify_work"])
             return rows
 
+    def pending_work(self, queues: list[str], names: list[str], with_tasks: bool) -> dict:
+        """Whether a loop tick has anything to do (due timers, runnable runs, pending tasks of these queues and
+        names), in one read without a transaction: most ticks of most workers find nothing."""
+        with self.tx(single=True) as conn:
+            return conn.execute(Q["pending_work"], dict(queues=queues, names=names, with_tasks=with_tasks)).fetchone()
+
     def fire_timers(self, limit: int = 1000) -> int:
         """Fire up to `limit` due timers and wake their runs, in one statement; returns how many fired."""
         with self.tx() as conn:
@@ -647,7 +653,7 @@ class WorkerCalls(Database):
 
     def seconds_until_due(self, queues: list[str], names: list[str], with_tasks: bool) -> float | None:
         """Until the next timer (or pending task this worker runs) is due; None when nothing is scheduled."""
-        with self.tx() as conn:
+        with self.tx(single=True) as conn:
             row = conn.execute(Q["next_due"], dict(queues=queues, names=names, with_tasks=with_tasks)).fetchone()
             return None if row["seconds"] is None else max(0.0, float(row["seconds"]))
 

@@ -62,15 +62,17 @@ class Database:
     def close(self) -> None:
         self.pool.close()
 
-    def tx(self, pipeline: bool = False):
+    def tx(self, pipeline: bool = False, single: bool = False):
         """A pooled connection in a transaction, with storage errors translated.
 
         `pipeline`: psycopg's pipeline mode, so BEGIN travels with the first
         statement and every statement whose result is not fetched travels with
         COMMIT (a step's writes cost one round trip). Errors then surface at
         the next fetch or at COMMIT.
+        `single`: one statement, its own transaction (autocommit: no BEGIN and
+        no COMMIT, one round trip).
         """
-        return _Tx(self, pipeline)
+        return _Tx(self, pipeline, single)
 
 
 class _Tx:
@@ -82,9 +84,10 @@ class _Tx:
     server, and the first transaction on each would otherwise fail.
     """
 
-    def __init__(self, db: Database, pipeline: bool = False):
+    def __init__(self, db: Database, pipeline: bool = False, single: bool = False):
         self.db = db
         self.pipeline = pipeline
+        self.single = single
         self.pipe: psycopg.Pipeline | None = None
 
     def sync(self) -> None:
@@ -116,6 +119,8 @@ class _Tx:
             try:
                 if self.pipeline:
                     self.pipe = inner.enter_context(_pipelined(conn))
+                elif self.single:
+                    inner.enter_context(_autocommit(conn))
                 else:
                     inner.enter_context(conn.transaction())
             except psycopg.OperationalError as e:
@@ -162,6 +167,17 @@ def _pipelined(conn: psycopg.Connection):
             with contextlib.suppress(psycopg.Error):  # a broken connection: the pool replaces it
                 conn.execute("ROLLBACK")
         raise
+    finally:
+        with contextlib.suppress(psycopg.Error):
+            conn.autocommit = False
+
+
+@contextlib.contextmanager
+def _autocommit(conn: psycopg.Connection):
+    """The connection in autocommit while it is lent (each statement its own transaction); put back for the pool."""
+    conn.autocommit = True
+    try:
+        yield
     finally:
         with contextlib.suppress(psycopg.Error):
             conn.autocommit = False

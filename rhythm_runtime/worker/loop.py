@@ -231,11 +231,14 @@ class Worker:
 
     def _tick(self) -> bool:
         """Fire due timers, advance a batch of runnable runs (and lend free task threads to the rest), then
-        fill free task slots. True if anything happened."""
+        fill free task slots; each only if a first read finds something to do (a NOTIFY wakes every worker,
+        and one of them gets the work). True if anything happened."""
         busy = False
         try:
-            busy = self.store.fire_timers() > 0
-            if not self.stopping.is_set():
+            work = self.store.pending_work(self.open_queues, self.open_names, self._free_slots() > 0)
+            if work["timers"]:
+                busy = self.store.fire_timers() > 0
+            if (work["runs"] or busy) and not self.stopping.is_set():
                 claim = self._inline_claim()
                 with self.observer.store_call():
                     advanced = self.store.advance_runnable(self.engine, self.activation_batch, claim)
@@ -244,7 +247,7 @@ class Worker:
                 if advanced == self.activation_batch:
                     self._lend_threads()
             if self._free_slots() > 0 and self.served and not self.stopping.is_set():
-                busy = self._claim() or busy
+                busy = self._claim(open_queues=work["tasks"]) or busy
             self.retry_delay = 0.0
         except StorageError as e:
             self._back_off(e)
@@ -253,11 +256,12 @@ class Worker:
             self.stopping.wait(1.0)
         return busy
 
-    def _claim(self) -> bool:
-        """Fill free slots: from the queues without limits in one statement, then from each limited queue
-        under its lock; remember when a throttled queue may have a task to start. True if any was claimed."""
+    def _claim(self, open_queues: bool) -> bool:
+        """Fill free slots: from the queues without limits in one statement (`open_queues`: some may have a
+        task), then from each limited queue under its lock; remember when a throttled queue may have a task
+        to start. True if any was claimed."""
         claimed = []
-        if self.open_names:
+        if self.open_names and open_queues:
             claimed += self.store.claim_tasks(self.id, self.open_queues, self.open_names, self._free_slots(),
                                               self.lease)
         self.throttled_until = None
