@@ -36,9 +36,9 @@ from rhythm_runtime.execution import promises as P
 from rhythm_runtime.execution import values as _js
 from rhythm_runtime.execution.machine import (
     DONE, MAX_SNAPSHOT_BYTES, MAX_TRAIL, BudgetExceeded, Commands, Frame as _Frame, Outcome, _located,
-    _too_deep, _too_large, error_info, _completed, json_text,
+    _too_deep, _too_large, error_info, _completed, acyclic_json_text,
 )
-from rhythm_runtime.execution.running import current, current_or_none, entered
+from rhythm_runtime.execution.running import current, current_or_none, enter, leave
 
 # How deep calls of workflow functions may nest: a recursion past it throws RangeError, as V8 does past
 # its stack (about 10,000 simple calls in Node). See machine.RECURSION_LIMIT.
@@ -384,15 +384,16 @@ class Run(Commands):
             else:
                 P.run_job(self, job)
 
-    def snapshot(self) -> tuple[dict, dict, list[str]]:
-        """(snapshot, its roots, the await keys that should wake the run)."""
+    def snapshot(self, live: set) -> tuple[dict, dict, list[str]]:
+        """(snapshot, its roots, the await keys that should wake the run); `live` receives the await keys
+        of the unsettled task/timer/signal/child promises it reaches."""
         main = self.main
         p = main.waits
         if not self.frames and len(self.leaves) == 1 and type(p) is _js.Promise and p.key in self.leaves \
                 and p.reactions == [["resume", 0.0]]:  # the usual case: the body awaits one task, timer, …
             p.reactions = []
             roots = {"L": main.L, "W": p, "C": main.completions}
-            return {"state": main.state, "data": _js.encode_snapshot(roots), "seq": self.seq}, roots, [p.key]
+            return {"state": main.state, "data": _js.encode_snapshot(roots, live), "seq": self.seq}, roots, [p.key]
         frames = [self.main, *(f for _i, f in sorted(self.frames.items()))]
         awaited = set()
         for frame in frames:
@@ -414,7 +415,7 @@ class Run(Commands):
             roots["H"] = held
         if self.next_id > 1:
             roots["N"] = float(self.next_id)
-        snap = {"state": self.main.state, "data": _js.encode_snapshot(roots), "seq": self.seq}
+        snap = {"state": self.main.state, "data": _js.encode_snapshot(roots, live), "seq": self.seq}
         return snap, roots, waking
 
 
@@ -457,16 +458,17 @@ def activate(module, snapshot: dict, settled: dict, run_id: str, scheduler, budg
     data = _js.decode_snapshot(snapshot["data"])
     run = Run(module, run_id, scheduler, budget, settled)
     run.seq = dict(snapshot.get("seq", {}))
+    previous = enter(run)
     try:
-        with entered(run):
-            fresh = run.load(snapshot, data)
-            if cancel is not None and not fresh:
-                run.cancel(cancel)
-            outcome = _activate(run, fresh, max_snapshot)
+        fresh = run.load(snapshot, data)
+        if cancel is not None and not fresh:
+            run.cancel(cancel)
+        outcome = _activate(run, fresh, max_snapshot)
         outcome.trail, outcome.routes = run.trail, run.routes
         if outcome.status == "failed" and outcome.error.get("type") != "SnapshotTooLarge":
             outcome.failed_locals = run.main.L
     finally:
+        leave(previous)
         run.release()
     return outcome
 
@@ -501,14 +503,16 @@ def _activate(run: Run, fresh: bool, max_snapshot: int) -> Outcome:
         error = error_info(module, value, exc.__traceback__ if exc is not None else None, state())
         error["line"] = line or error["line"]
         return Outcome("failed", error=error, state=state())
+    live: set[str] = set()
     try:
-        snap, roots, waiting = run.snapshot()
-        text = json_text(snap)
+        snap, roots, waiting = run.snapshot(live)
+        text = acyclic_json_text(snap)
     except RecursionError as e:
         return _too_deep(module, e.__traceback__, state())
     if len(text) > max_snapshot:
         return Outcome("failed", error=_too_large(module, state(), waiting, len(text), max_snapshot), state=state())
-    return Outcome("suspended", snapshot=snap, waiting=waiting, state=state(), roots=roots, snapshot_json=text)
+    return Outcome("suspended", snapshot=snap, waiting=waiting, state=state(), roots=roots, snapshot_json=text,
+                   live_keys=live)
 
 
 def run_budget(run: Run) -> int:

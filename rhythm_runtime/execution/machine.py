@@ -15,6 +15,7 @@ import json
 import math
 import sys
 from dataclasses import dataclass, field
+from json.encoder import c_make_encoder, encode_basestring_ascii
 from typing import Callable
 
 from rhythm_runtime.execution import flowops as _flowops
@@ -46,6 +47,21 @@ if sys.getrecursionlimit() < RECURSION_LIMIT:
 def json_text(value) -> str:
     """Compact JSON text of JSON-ready data (what Rhythm stores, and what its limits measure)."""
     return json.dumps(value, separators=(",", ":"), allow_nan=False)
+
+
+def _not_json(value):
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# json_text's C encoder made once (json.dumps sets one up per call, a few µs), without the cycle check: only for
+# data built acyclic (a snapshot's encoding, to_json's output), so a step pays it for the snapshot and each payload.
+_COMPACT = c_make_encoder and c_make_encoder(None, _not_json, encode_basestring_ascii, None, ":", ",", False, False,
+                                             False)
+
+
+def acyclic_json_text(value) -> str:
+    """json_text of data known to hold no cycle."""
+    return "".join(_COMPACT(value, 0)) if _COMPACT else json_text(value)
 
 
 def json_problem(value, where: str, loose_keys: bool = False) -> str | None:
@@ -87,7 +103,7 @@ def clip(text: str, limit: int = MAX_ERROR_CHARS) -> str:
 def _checked_json(what: str, value):
     """(JSON-ready value, its JSON text) of a value a workflow hands out; RangeError above the limit."""
     data = _js.to_json(value)
-    text = json_text(data)
+    text = acyclic_json_text(data)
     if len(text) > MAX_PAYLOAD_BYTES:
         raise _js.range_error(f"{what}: {len(text):,} bytes of JSON, over the limit of {MAX_PAYLOAD_BYTES:,}")
     return data, text
@@ -468,7 +484,8 @@ class Outcome:
     snapshot: dict | None = None
     waiting: list[str] = field(default_factory=list)
     state: int = 0
-    roots: object = None  # what the snapshot holds (locals, awaited, completions), for `live`
+    roots: object = None  # what the snapshot holds (locals, awaited, completions)
+    live_keys: set | None = None  # `live`, found while the snapshot was encoded
     snapshot_json: str | None = None  # a new snapshot as JSON text (measured against the limit), stored as is
     trail: list = field(default_factory=list)  # Frame.trail and Frame.routes, for the step history
     routes: list = field(default_factory=list)
@@ -476,9 +493,9 @@ class Outcome:
 
     @property
     def live(self) -> set[str]:
-        """Every await key the snapshot can still reach (computed on demand: the store needs it,
-        the in-process runner does not)."""
-        return reachable_keys(self.roots)
+        """Every await key the snapshot can still reach (the store drops results and signal waits of
+        the others): found by the encoder, or by a walk of `roots` for a snapshot not encoded here."""
+        return self.live_keys if self.live_keys is not None else reachable_keys(self.roots)
 
     def failure(self) -> dict | None:
         """What a failed run looked like where it failed: state, locals (snapshot-encoded) and catch routes."""
@@ -574,17 +591,18 @@ def _drive(module, S: Frame, L: dict, settled, max_snapshot: int = MAX_SNAPSHOT_
         status, value, _ = settle(awaited, settled)
         if status == PENDING:
             roots = {"L": L, "W": awaited, "C": S.completions}
+            live: set[str] = set()
             try:
-                snap = {"state": S.state, "data": _js.encode_snapshot(roots), "seq": S.seq}
+                snap = {"state": S.state, "data": _js.encode_snapshot(roots, live), "seq": S.seq}
             except RecursionError:
                 return _too_deep(module, None, S.state)
-            text = json_text(snap)
+            text = acyclic_json_text(snap)
             waiting = leaf_keys(awaited)
             if len(text) > max_snapshot:
                 return Outcome("failed", error=_too_large(module, S.state, waiting, len(text), max_snapshot),
                                state=S.state)
             return Outcome("suspended", snapshot=snap, waiting=waiting, state=S.state, roots=roots,
-                           snapshot_json=text)
+                           snapshot_json=text, live_keys=live)
         _deliver(S, status, value)
 
 

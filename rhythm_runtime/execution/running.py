@@ -2,14 +2,13 @@
 
 Function values and promise methods are called from generated code and
 library callbacks that do not carry the run, so they find it here.
-Activations nest (a child runs inside its parent's), so `entered` restores
-the previous run on the way out.
+Activations nest (a child runs inside its parent's), so `enter` returns the
+previous run, which `leave` restores on the way out.
 """
 
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
 
 from rhythm_runtime.execution import values as _js
 
@@ -28,11 +27,13 @@ def current_or_none():
     return getattr(_local, "run", None)
 
 
-@contextmanager
-def entered(run):
+def enter(run):
+    """Make `run` the current one; returns the previous one, for `leave` (a try/finally: a step pays no
+    context manager)."""
     previous = getattr(_local, "run", None)
     _local.run = run
-    try:
-        yield run
-    finally:
-        _local.run = previous
+    return previous
+
+
+def leave(previous) -> None:
+    _local.run = previous

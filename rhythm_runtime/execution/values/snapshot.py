@@ -46,7 +46,7 @@ _AS_IS = frozenset({str, bool, type(None)})
 _DECODED_AS_IS = frozenset({str, bool, float, type(None)})
 
 
-def encode_snapshot(value):
+def encode_snapshot(value, live: set | None = None):
     """JSON-ready data for any graph of JS values, in one pass.
 
     Every container's encoding is put into its holder (the output list or
@@ -57,32 +57,38 @@ def encode_snapshot(value):
     n}`` here; the definition thus always sits where the container was first
     reached.  Shared ids are numbered in the order sharing is discovered.
 
+    ``live``: a set that receives the await key of every unsettled leaf
+    promise met, i.e. what the snapshot still reaches (the store drops the
+    rest), so that costs no second walk.
+
     Raises RecursionError for data nested deeper than decode_snapshot could
     read back (see _Encoding.put)."""
     top = [value]
     if type(value) not in _AS_IS:
-        _Encoding().put(value, top, 0, 0)
+        _Encoding(live).put(value, top, 0, 0)
     return top[0]
 
 
 # Python frames decode_snapshot spends between a container and its members
-# (e.g. _decode -> _decode_list -> <listcomp> -> _decode for a list), and how
+# (e.g. _decode -> _decode_list -> <listcomp> -> _decode for a list; a tagged
+# object adds _decode_container), and how
 # many frames below the recursion limit encode_snapshot leaves for callers.
-_LIST_FRAMES, _DICT_FRAMES, _TAGGED_FRAMES, _PROMISE_FRAMES = 3, 2, 3, 4
+_LIST_FRAMES, _DICT_FRAMES, _TAGGED_FRAMES, _PROMISE_FRAMES, _FUNCTION_FRAMES = 3, 3, 4, 4, 2
 _CALLER_FRAMES = 100
 
 
 class _Encoding:
     """The state of one encode_snapshot call."""
 
-    __slots__ = ("places", "shared", "limit")
+    __slots__ = ("places", "shared", "limit", "live")
 
-    def __init__(self):
+    def __init__(self, live: set | None = None):
         # id(container) -> [holder, slot, shared id or 0]; the containers are
         # all reachable from the value being encoded, so their ids are stable.
         self.places: dict[int, list] = {}
         self.shared = 0
         self.limit = sys.getrecursionlimit() - _CALLER_FRAMES
+        self.live = set() if live is None else live
 
     def put(self, v, holder, slot, depth: int) -> None:
         """Write the encoding of ``v`` (anything but a str, bool or None) to
@@ -107,7 +113,7 @@ class _Encoding:
                 return
             holder[slot] = out = {"$": "function", "name": v.name, "this": this}
             if type(this) not in _AS_IS:
-                self.put(this, out, "this", depth + _DICT_FRAMES)
+                self.put(this, out, "this", depth + _FUNCTION_FRAMES)
             return
         places = self.places
         key = id(v)
@@ -122,100 +128,103 @@ class _Encoding:
             return
         if depth > self.limit:
             raise RecursionError("the snapshot data is nested too deeply")
+        places[key] = [holder, slot, 0]
         if t is list:
-            places[key] = [holder, slot, 0]
             holder[slot] = out = v.copy()
-            depth += _LIST_FRAMES
-            i = 0
-            for x in v:
-                if type(x) not in _AS_IS:
-                    self.put(x, out, i, depth)
-                i += 1
+            self.items(out, depth + _LIST_FRAMES)
         elif t is dict:
-            places[key] = [holder, slot, 0]
             out = v.copy()
             if "$" in v:
                 holder[slot] = {"$": "object", "value": out}
-                self.members(v, out, depth + _TAGGED_FRAMES)
+                self.members(out, depth + _TAGGED_FRAMES)
             else:
                 holder[slot] = out
-                self.members(v, out, depth + _DICT_FRAMES)
-        elif t is JSError:
-            places[key] = [holder, slot, 0]
-            holder[slot] = out = {"$": "error", "name": v.name, "message": v.message}
-            if v.props:
-                out["props"] = props = v.props.copy()
-                self.members(v.props, props, depth + _TAGGED_FRAMES)
-            if v.hidden:
-                out["hidden"] = hidden = v.hidden.copy()
-                self.members(v.hidden, hidden, depth + _TAGGED_FRAMES)
-        elif t is JSRegExp:
-            places[key] = [holder, slot, 0]
-            holder[slot] = out = {"$": "regexp", "source": v.source, "flags": v.flags, "lastIndex": v.last_index}
-            if type(v.last_index) not in _AS_IS:
-                self.put(v.last_index, out, "lastIndex", depth + _TAGGED_FRAMES)
-        elif t is MatchArray:
-            places[key] = [holder, slot, 0]
-            holder[slot] = out = {"$": "match", "items": v.copy(), "props": v.props.copy()}
-            depth += _PROMISE_FRAMES
-            for i, x in enumerate(v):
-                if type(x) not in _AS_IS:
-                    self.put(x, out["items"], i, depth)
-            self.members(v.props, out["props"], depth)
-        elif t is Promise:
-            places[key] = [holder, slot, 0]
-            holder[slot] = out = {"$": "promise", "kind": v.kind, "key": v.key}
-            if v.born is not None:
-                out["born"] = v.born
-            depth += _PROMISE_FRAMES
-            if v.items is not None:
-                out["items"] = items = v.items.copy()
-                i = 0
-                for x in v.items:
-                    if type(x) not in _AS_IS:
-                        self.put(x, items, i, depth)
-                    i += 1
-            if v.state is not None:
-                out["state"] = v.state
-                if v.state != "pending":
-                    out["value"] = v.value
-                    if type(v.value) not in _AS_IS:
-                        self.put(v.value, out, "value", depth)
-                if v.reactions:
-                    self.put(v.reactions, out, "reactions", depth)
-        elif t is JSClosure:
-            places[key] = [holder, slot, 0]
-            holder[slot] = out = {"$": "closure", "fn": v.fid, "env": v.env}
-            if v.env is not None:
-                self.put(v.env, out, "env", depth + _TAGGED_FRAMES)
-        elif t is Env:
-            places[key] = [holder, slot, 0]
-            holder[slot] = {"$": "env", "vars": (out := dict(v))}
-            self.members(v, out, depth + _TAGGED_FRAMES)
-        elif t is JSMap:
-            places[key] = [holder, slot, 0]
-            holder[slot] = {"$": "map", "entries": (pairs := [[k, x] for k, x in v.data.values()])}
-            self.elements(pairs, depth + _PROMISE_FRAMES)
-        elif t is JSSet:
-            places[key] = [holder, slot, 0]
-            holder[slot] = {"$": "set", "items": (items := [cell[0] for cell in v.data.values()])}
-            self.elements([items], depth + _PROMISE_FRAMES)
+                self.members(out, depth + _DICT_FRAMES)
         else:
-            raise TypeError(f"{t.__name__} is not a JavaScript value")
+            _ENCODERS.get(t, _Encoding.unknown)(self, v, holder, slot, depth)
 
-    def elements(self, rows: list, depth: int) -> None:
-        """Encode in place the items of each of ``rows``, fresh lists made for a Map's or a Set's encoding
-        (so they are not containers of the script's: never shared, never in ``places``)."""
-        for row in rows:
-            for i, x in enumerate(row):
-                if type(x) not in _AS_IS:
-                    self.put(x, row, i, depth)
+    def items(self, out: list, depth: int) -> None:
+        """Encode in place the items of ``out``, a copy of a list (or a fresh list of the encoding)."""
+        for i, x in enumerate(out):
+            t = type(x)
+            if t is str or t is bool or x is None or (t is float and x - x == 0 and x):
+                continue
+            self.put(x, out, i, depth)
 
-    def members(self, d: dict, out: dict, depth: int) -> None:
-        """Encode the values of ``out``, a copy of ``d``, in place."""
-        for k, x in d.items():
-            if type(x) not in _AS_IS:
-                self.put(x, out, k, depth)
+    def members(self, out: dict, depth: int) -> None:
+        """Encode in place the values of ``out``, a copy of a dict."""
+        for k, x in out.items():
+            t = type(x)
+            if t is str or t is bool or x is None or (t is float and x - x == 0 and x):
+                continue
+            self.put(x, out, k, depth)
+
+    def unknown(self, v, holder, slot, depth: int) -> None:
+        raise TypeError(f"{type(v).__name__} is not a JavaScript value")
+
+    def error(self, v: JSError, holder, slot, depth: int) -> None:
+        holder[slot] = out = {"$": "error", "name": v.name, "message": v.message}
+        if v.props:
+            out["props"] = props = v.props.copy()
+            self.members(props, depth + _TAGGED_FRAMES)
+        if v.hidden:
+            out["hidden"] = hidden = v.hidden.copy()
+            self.members(hidden, depth + _TAGGED_FRAMES)
+
+    def regexp(self, v: JSRegExp, holder, slot, depth: int) -> None:
+        holder[slot] = out = {"$": "regexp", "source": v.source, "flags": v.flags, "lastIndex": v.last_index}
+        if type(v.last_index) not in _AS_IS:
+            self.put(v.last_index, out, "lastIndex", depth + _TAGGED_FRAMES)
+
+    def match(self, v: MatchArray, holder, slot, depth: int) -> None:
+        holder[slot] = out = {"$": "match", "items": v.copy(), "props": v.props.copy()}
+        depth += _PROMISE_FRAMES
+        self.items(out["items"], depth)
+        self.members(out["props"], depth)
+
+    def promise(self, v: Promise, holder, slot, depth: int) -> None:
+        holder[slot] = out = {"$": "promise", "kind": v.kind, "key": v.key}
+        if v.born is not None:
+            out["born"] = v.born
+        depth += _PROMISE_FRAMES
+        if v.items is not None:
+            out["items"] = items = v.items.copy()
+            self.items(items, depth)
+        state = v.state
+        if v.key is not None and (state is None or state == "pending"):
+            self.live.add(v.key)
+        if state is not None:
+            out["state"] = state
+            if state != "pending":
+                out["value"] = value = v.value
+                if type(value) not in _AS_IS:
+                    self.put(value, out, "value", depth)
+            if v.reactions:
+                self.put(v.reactions, out, "reactions", depth)
+
+    def closure(self, v: JSClosure, holder, slot, depth: int) -> None:
+        holder[slot] = out = {"$": "closure", "fn": v.fid, "env": v.env}
+        if v.env is not None:
+            self.put(v.env, out, "env", depth + _TAGGED_FRAMES)
+
+    def env(self, v: Env, holder, slot, depth: int) -> None:
+        holder[slot] = {"$": "env", "vars": (out := dict(v))}
+        self.members(out, depth + _TAGGED_FRAMES)
+
+    def map(self, v: JSMap, holder, slot, depth: int) -> None:
+        # fresh lists made for the encoding: not the script's containers, never shared, never in `places`
+        holder[slot] = {"$": "map", "entries": (pairs := [[k, x] for k, x in v.data.values()])}
+        for pair in pairs:
+            self.items(pair, depth + _PROMISE_FRAMES)
+
+    def set(self, v: JSSet, holder, slot, depth: int) -> None:
+        holder[slot] = {"$": "set", "items": (items := [cell[0] for cell in v.data.values()])}
+        self.items(items, depth + _PROMISE_FRAMES)
+
+
+_ENCODERS = {JSError: _Encoding.error, JSRegExp: _Encoding.regexp, MatchArray: _Encoding.match,
+             Promise: _Encoding.promise, JSClosure: _Encoding.closure, Env: _Encoding.env, JSMap: _Encoding.map,
+             JSSet: _Encoding.set}
 
 
 def _encode_number(x: float):
@@ -230,18 +239,22 @@ def decode_snapshot(data):
 
     Key order may have changed on the way (Postgres ``jsonb`` sorts keys), so
     a reference may come before the definition it points to."""
-    return _decode(data, _Refs(_shared_definitions(data)))
+    return _decode(data, _Refs(data))
 
 
 class _Refs(dict):
-    """Decoded shared containers by id; a reference met before its
-    definition decodes that definition on the spot."""
+    """Decoded shared containers by id.  A reference met before its
+    definition (only when key order changed: the encoder writes definitions
+    first) looks for every definition once, and decodes that one on the spot."""
 
-    def __init__(self, definitions: dict):
+    def __init__(self, data):
         super().__init__()
-        self.definitions = definitions
+        self.data = data
+        self.definitions = None
 
     def __missing__(self, ref_id):
+        if self.definitions is None:
+            self.definitions = _shared_definitions(self.data)
         return _decode_container(self.definitions[ref_id], self, ref_id)
 
 
@@ -403,12 +416,16 @@ def _register(container, refs: dict, ref_id):
 
 
 def _decode_list(node: list, refs: dict, ref_id) -> list:
+    if ref_id is None:  # (only a shared container can be part of a cycle)
+        return [x if type(x) in _DECODED_AS_IS else _decode(x, refs) for x in node]
     out = _register([], refs, ref_id)
     out.extend([x if type(x) in _DECODED_AS_IS else _decode(x, refs) for x in node])
     return out
 
 
 def _decode_object(node: dict, refs: dict, ref_id) -> dict:
+    if ref_id is None:
+        return {k: x if type(x) in _DECODED_AS_IS else _decode(x, refs) for k, x in node.items()}
     out = _register({}, refs, ref_id)
     for k, x in node.items():
         out[k] = x if type(x) in _DECODED_AS_IS else _decode(x, refs)
