@@ -1,5 +1,9 @@
 """Chaos: 4 worker processes run 200 mixed workflows while a driver SIGKILLs a
-random worker every 300 ms and starts a replacement.
+random serving worker every 300 ms and starts a replacement.
+
+Only workers that have registered (started up and serving) are killed: on a
+loaded machine a worker takes longer than 300 ms to start, and killing
+workers still importing would stop all progress without testing anything.
 
 Every workflow must end with the output the in-process runner gives; no await
 site may get a second task row; tasks may run more than once (at-least-once)
@@ -38,6 +42,13 @@ def spawn(db_url: str) -> subprocess.Popen:
     env = dict(os.environ, RHYTHM_DATABASE_URL=db_url, CHAOS_RECORD_URL=db_url)
     return subprocess.Popen([sys.executable, "-c", WORKER_CODE.format(here=str(HERE))], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def serving_workers(db_url: str, workers: list[subprocess.Popen]) -> list[int]:
+    """Indexes of the worker processes registered in rhythm.workers (started up and serving)."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        pids = {pid for (pid,) in conn.execute("SELECT pid FROM rhythm.workers")}
+    return [i for i, w in enumerate(workers) if w.pid in pids]
 
 
 def expected_output(i: int) -> dict:
@@ -79,9 +90,10 @@ def chaos(db_url):
             assert not failed, f"runs failed: {[client.get(r['id']).describe()['error'] for r in failed]}"
             if len(done) == RUNS:
                 break
-            assert time.monotonic() - t0 < DEADLINE, f"only {len(done)}/{RUNS} runs completed"
-            if time.monotonic() - last_kill > KILL_EVERY:
-                victim = rng.randrange(WORKERS)
+            assert time.monotonic() - t0 < DEADLINE, f"only {len(done)}/{RUNS} runs completed ({kills} kills)"
+            serving = serving_workers(db_url, workers)
+            if time.monotonic() - last_kill > KILL_EVERY and serving:
+                victim = rng.choice(serving)
                 workers[victim].send_signal(signal.SIGKILL)
                 workers[victim].wait()
                 workers[victim] = spawn(db_url)
