@@ -1,9 +1,11 @@
 """Chaos: 4 worker processes run 200 mixed workflows while a driver SIGKILLs a
 random serving worker every 300 ms and starts a replacement.
 
-Only workers that have registered (started up and serving) are killed: on a
-loaded machine a worker takes longer than 300 ms to start, and killing
-workers still importing would stop all progress without testing anything.
+Only workers that have served for a second are killed (registered in
+rhythm.workers at least MIN_SERVING ago): a worker lives about a second
+between kills on a quiet machine anyway, and on a loaded one, where starting
+a worker takes seconds, killing each as soon as it is up would stop all
+progress without testing anything more.
 
 Every workflow must end with the output the in-process runner gives; no await
 site may get a second task row; tasks may run more than once (at-least-once)
@@ -29,6 +31,7 @@ HERE = Path(__file__).parent / "chaos"
 RUNS = 200
 WORKERS = 4
 KILL_EVERY = 0.3
+MIN_SERVING = 1.0  # seconds a worker serves before it may be killed
 DEADLINE = 240
 
 WORKER_CODE = (
@@ -45,9 +48,10 @@ def spawn(db_url: str) -> subprocess.Popen:
 
 
 def serving_workers(db_url: str, workers: list[subprocess.Popen]) -> list[int]:
-    """Indexes of the worker processes registered in rhythm.workers (started up and serving)."""
+    """Indexes of the worker processes that have served for MIN_SERVING seconds (rhythm.workers, database clock)."""
     with psycopg.connect(db_url, autocommit=True) as conn:
-        pids = {pid for (pid,) in conn.execute("SELECT pid FROM rhythm.workers")}
+        pids = {pid for (pid,) in conn.execute(
+            "SELECT pid FROM rhythm.workers WHERE started_at <= now() - make_interval(secs => %s)", (MIN_SERVING,))}
     return [i for i, w in enumerate(workers) if w.pid in pids]
 
 
