@@ -38,7 +38,7 @@ class Facts:
     """Memoized questions about subtrees: does it await, return, or jump out?"""
 
     def __init__(self):
-        self._await: dict = {}
+        self._await: dict[int, tuple] = {}  # id(node) -> (node, answer): holding the node keeps its id its own
 
     def has_await(self, n) -> bool:
         """Does `n` await (an inner function's awaits are its own)?"""
@@ -46,8 +46,8 @@ class Facts:
             return False
         key = id(n)
         if key not in self._await:
-            self._await[key] = isinstance(n, A.Await) or any(self.has_await(c) for c in A.children(n))
-        return self._await[key]
+            self._await[key] = (n, isinstance(n, A.Await) or any(self.has_await(c) for c in A.children(n)))
+        return self._await[key][1]
 
     def contains(self, n, types) -> bool:
         if isinstance(n, types):
