@@ -31,7 +31,7 @@ WORKFLOW_NAMESPACES: dict[str, dict[str, tuple[int, int] | None]] = {
                 "reject": (0, 1)},
     "Timer": {"delay": (1, 1)},
     "Signal": {"next": (1, 1)},
-    "Workflow": {"run": (1, 2)},
+    "Workflow": {"run": (1, 3)},
     "Context": {"executionId": None, "workflowName": None},
 }
 INPUTS_SLOT = "Inputs"
@@ -58,6 +58,7 @@ UNDECLARED_INSTEAD = {
 }
 # The options a Task.run call takes as its third argument (the runtime checks non-literal ones when it runs).
 TASK_RUN_OPTIONS = ("key", "priority", "delay", "timeout")
+WORKFLOW_RUN_OPTIONS = ("key", "priority", "delay", "queue")
 # A literal Timer.delay of this many seconds or more draws a warning: setTimeout counts milliseconds.
 LONG_DELAY_SECONDS = 1000
 # Limits that keep the generated Python within CPython's own nesting limits.
@@ -757,8 +758,8 @@ class Checker:
             self.namespace_member(callee.obj, callee.prop, callee.span, e.args, optional=e.optional)
             if (callee.obj.name, callee.prop) == ("Timer", "delay") and e.args and isinstance(e.args[0], A.Num):
                 self.warn_long_delay(e.args[0])
-            if (callee.obj.name, callee.prop) == ("Task", "run") and len(e.args) == 3:
-                self.check_task_options(e.args[2])
+            if callee.prop == "run" and callee.obj.name in ("Task", "Workflow") and len(e.args) == 3:
+                self.check_run_options(f"{callee.obj.name}.run", e.args[2])
             return
         if isinstance(callee, A.Name) and self.scope.lookup(callee.name) is None:
             funcs, _ = library()
@@ -768,18 +769,20 @@ class Checker:
                 return
         self.expr(callee)
 
-    def check_task_options(self, options) -> None:
-        """Task.run's options object: a misspelt name would be silently ignored at run time, so it is an error."""
+    def check_run_options(self, call: str, options) -> None:
+        """Task.run's and Workflow.run's options object: a misspelt name would be silently ignored at run time,
+        so it is an error."""
         if isinstance(options, (A.Num, A.Str, A.Bool, A.Template, A.ArrayLit)):
-            self.error(options.span, "the options of Task.run must be an object such as { key: order.customerId, "
-                                     "priority: 10 }")
+            self.error(options.span, f"the options of {call} must be an object such as {{ key: order.customerId, "
+                                     f"priority: 10 }}")
         if not isinstance(options, A.ObjectLit):
             return
+        names = TASK_RUN_OPTIONS if call == "Task.run" else WORKFLOW_RUN_OPTIONS
         for prop in options.props:
-            if isinstance(prop, A.Prop) and isinstance(prop.key, str) and prop.key not in TASK_RUN_OPTIONS:
-                hint = suggest(prop.key, TASK_RUN_OPTIONS) or f" (the options are {_words(list(TASK_RUN_OPTIONS))})"
+            if isinstance(prop, A.Prop) and isinstance(prop.key, str) and prop.key not in names:
+                hint = suggest(prop.key, names) or f" (the options are {_words(list(names))})"
                 key = A.Span(prop.span.line, prop.span.col, prop.span.line, prop.span.col + len(prop.key))
-                self.error(key, f"'{prop.key}' is not an option of Task.run" + hint)
+                self.error(key, f"'{prop.key}' is not an option of {call}" + hint)
 
     def warn_long_delay(self, arg: A.Num) -> None:
         """Timer.delay(5000) waits 5000 seconds; a JavaScript developer used to setTimeout meant milliseconds."""

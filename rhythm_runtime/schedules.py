@@ -114,7 +114,7 @@ def _next_of(expr: str, tz: ZoneInfo, after: datetime) -> datetime:
     return local.astimezone(timezone.utc)
 
 
-FRONT_MATTER_KEYS = ("description", "schedule", "timezone", "inputs", "overlap", "catchup", "retention")
+FRONT_MATTER_KEYS = ("description", "schedule", "timezone", "inputs", "overlap", "catchup", "retention", "queue")
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,7 @@ class FrontMatter:
     schedule: Schedule | None = None
     inputs: dict = field(default_factory=dict)
     retention: float | None = None  # seconds a finished run is kept (None: RHYTHM_RETENTION's)
+    queue: str | None = None  # the queue its runs go on unless a start names another (api/queues.py)
 
 
 class FrontMatterError(ScheduleError):
@@ -157,7 +158,7 @@ def read_front_matter(text: str | None) -> FrontMatter:
         return FrontMatter()
     if not isinstance(data, dict):
         raise FrontMatterError("the front matter must be YAML keys and values, e.g. description: ...")
-    return FrontMatter(_text(data, "description"), _schedule(data), _inputs(data), _retention(data))
+    return FrontMatter(_text(data, "description"), _schedule(data), _inputs(data), _retention(data), _queue(data))
 
 
 def misspelled_keys(text: str | None) -> list[tuple[str, str]]:
@@ -219,6 +220,13 @@ def _retention(data: dict) -> float | None:
         raise FrontMatterError("'retention' must be a duration such as 7d or 12h (how long finished runs are kept)",
                                "retention")
     return seconds
+
+
+def _queue(data: dict) -> str | None:
+    value = data.get("queue")
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise FrontMatterError("'queue' must be a queue's name, such as onboarding (declared with app.queue)", "queue")
+    return value
 
 
 def _inputs(data: dict) -> dict:

@@ -199,7 +199,7 @@ def test_json_shape(env):
     report = json.loads(inspect(db_url, run_id, "--json"))
     assert set(report) == {
         "id", "workflow", "version", "newest_version", "is_newest_version", "status", "created_at",
-        "updated_at", "finished_at", "cancel_requested_at", "activations", "parent", "inputs", "output", "error",
+        "updated_at", "finished_at", "cancel_requested_at", "queue", "queued", "activations", "parent", "inputs", "output", "error",
         "file", "state", "line", "source", "locals", "locals_note", "frames", "awaiting", "waiting", "signal_waits",
         "unread_signals", "notes", "history", "failure"}
     assert (report["workflow"], report["status"], report["state"], report["line"]) == ("approve", "suspended", 1, 6)
@@ -267,12 +267,14 @@ def test_cancelled_and_pending_runs(env):
     run = {"id": "r", "workflow_name": "approve", "version": version.version, "status": "pending", "inputs": {},
            "output": None, "error": None, "snapshot": None, "parent_run_id": None, "parent_await_key": None,
            "activations": 0, "inbox": {}, "waiting": [], "signal_waits": [], "created_at": None,
-           "updated_at": None, "finished_at": None, "cancel_requested_at": None}
+           "updated_at": None, "finished_at": None, "cancel_requested_at": None, "queue": None, "queued": False}
     report = _report(run, row, row, [], [], [], [], False)
     assert report["state"] is None and report["locals"] == [] and report["source"] == []
     assert report["notes"] == ["the stored module code does not match its hash; line numbers come from "
                                "compiling the stored source again"]
     assert "not started yet" in render_report(report)
+    queued = _report({**run, "queue": "onboarding", "queued": True}, row, row, [], [], [], [], False)
+    assert "queued on onboarding: it starts when the queue's limits admit it" in render_report(queued)
 
 
 def test_unknown_run_exits_1(env):

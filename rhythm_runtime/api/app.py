@@ -125,11 +125,11 @@ class RhythmApp:
         self._workflows = None
 
     def register(self, store) -> None:
-        """Record every workflow version in Postgres (idempotent), and the schedule and retention its front matter
-        declares."""
+        """Record every workflow version in Postgres (idempotent), with the queue, schedule and retention its
+        front matter declares."""
         for wf in self.workflows.values():
-            store.register_version(wf.name, wf.version, wf.source, wf.code, module_hash(wf.code))
             front = front_matter_or_none(getattr(wf.module, "FRONT_MATTER", None))
+            store.register_version(wf.name, wf.version, wf.source, wf.code, module_hash(wf.code), front.queue)
             schedules.declare_front_matter(store, wf.name, front)
             retention.declare(store, wf.name, front.retention)
 

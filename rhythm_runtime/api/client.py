@@ -20,6 +20,7 @@ from rhythm_runtime.storage.db import migrate
 from rhythm_runtime.errors import RhythmError, StorageError
 from rhythm_runtime.execution.durations import seconds
 from rhythm_runtime.execution.machine import MAX_PAYLOAD_BYTES, json_problem, json_text
+from rhythm_runtime.execution.task_options import MAX_PRIORITY
 from rhythm_runtime.storage.store import RunNotFound, Store
 from rhythm_runtime.storage.transactions import is_outage
 from rhythm_runtime.api.schedules import ScheduleHandle, SyncSchedule, schedule_spec
@@ -71,17 +72,26 @@ class SyncRhythmClient:
         self.store.close()
 
     def start_workflow(self, name: str, inputs: Any = None, id: str | None = None, *, key: str | None = None,
-                       on_conflict: str = "skip", delay=None, start_at: datetime | None = None) -> "SyncHandle":
+                       on_conflict: str | None = None, delay=None, start_at: datetime | None = None,
+                       queue: str | None = None, priority: int = 0) -> "SyncHandle":
         """Start a run (`id`: idempotent). `delay` (seconds or "10m") or `start_at` (an aware datetime) hold
         it until then. With a `key`, one run of this workflow per key is active at a time: `on_conflict`
-        says what a start does meanwhile: "skip" (the handle is the active run's), "replace" (the active
-        run is cancelled, its cleanup runs, and this one starts) or "queue" (it starts when the key is free)."""
+        says what a start does meanwhile: "skip" (the default: the handle is the active run's), "replace"
+        (the active run is cancelled, its cleanup runs, and this one starts) or "queue" (it starts when the
+        key is free). `queue` (default: the workflow's front matter `queue:`) puts the run on a queue
+        declared with app.queue: it starts once the queue's limits admit it, higher `priority` first; there
+        `key` is the queue's key (key_concurrency, key_rate) and on_conflict applies only when given."""
         inputs = {} if inputs is None else inputs
         check_payload("workflow inputs", inputs, "inputs")
         if start_at is not None and start_at.tzinfo is None:
             raise ValueError("start_at must be an aware datetime (with a tzinfo), e.g. datetime.now(timezone.utc)")
+        if queue is not None and (not isinstance(queue, str) or not queue):
+            raise TypeError(f"queue must be a queue's name, not {queue!r}")
+        if isinstance(priority, bool) or not isinstance(priority, int) or abs(priority) > MAX_PRIORITY:
+            raise ValueError(f"priority must be a whole number between -{MAX_PRIORITY} and {MAX_PRIORITY} "
+                             f"(higher starts first), not {priority!r}")
         run_id, _created = self.store.start_run(name, inputs, id, key=key, on_conflict=on_conflict, start_at=start_at,
-                                                delay=seconds(delay, "delay") or 0.0)
+                                                delay=seconds(delay, "delay") or 0.0, queue=queue, priority=priority)
         return SyncHandle(self, run_id)
 
     def run_workflow(self, name: str, inputs: Any = None, id: str | None = None, timeout: float | None = None,
@@ -194,7 +204,7 @@ class RhythmClient:
 
     async def start_workflow(self, name: str, inputs: Any = None, id: str | None = None,
                              **options) -> "WorkflowHandle":
-        """See `SyncRhythmClient.start_workflow` (key, on_conflict, delay, start_at)."""
+        """See `SyncRhythmClient.start_workflow` (key, on_conflict, delay, start_at, queue, priority)."""
         c = await self._client()
         handle = await asyncio.to_thread(c.start_workflow, name, inputs, id, **options)
         return WorkflowHandle(handle)

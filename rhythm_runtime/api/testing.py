@@ -14,7 +14,10 @@ the virtual clock. Task.run's options apply as on workers: `delay` on the
 virtual clock, `priority` among tasks due at the same moment, `timeout`
 instead of the @task's, and the rate limits of declared queues (app.queue)
 postpone a start until its window has room. Tasks take no virtual time, so
-concurrency limits always hold.
+concurrency limits always hold. Workflow.run's options apply too: `delay`
+on the virtual clock, `priority` among children due at the same moment, and
+a child on a queue (`queue`, or its front matter's) waits while the queue's
+concurrency, key_concurrency or rate limits are full, as workers admit runs.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from rhythm_runtime.execution.cancellation import cancelled_error, cancelled_pay
 from rhythm_runtime.execution.activation import activate
 from rhythm_runtime.execution.machine import Outcome, Settlement, clip, new_snapshot
 from rhythm_runtime.execution.modules import load_module
+from rhythm_runtime.schedules import front_matter_or_none
 
 
 @dataclass
@@ -61,6 +65,8 @@ class _Run:
     outcome: Outcome | None = None
     active: bool = False
     cancelled: bool = False
+    queue: str | None = None  # the queue it was admitted on, and its key there
+    key: str | None = None
 
 
 @lru_cache(maxsize=256)
@@ -115,11 +121,12 @@ class InProcessWorld:
         self.activations = 0
         self.snapshots: list = []
         self.dropped: set[tuple[str, str]] = set()  # (run id, await key) of events a cancel made moot
-        self.starts: dict[tuple, list[float]] = defaultdict(list)  # (queue, key or None) -> start times
+        self.starts: dict[tuple, list[float]] = defaultdict(list)  # ((kind, queue), key or None) -> start times
+        self.waiting: dict[str, list] = defaultdict(list)  # queue -> children waiting for admission
 
     # -- runs ------------------------------------------------------------------
-    def start(self, module, inputs, parent=None) -> _Run:
-        run = _Run(f"run-{len(self.runs) + 1}", module, new_snapshot(inputs), parent)
+    def start(self, module, inputs, parent=None, queue: str | None = None, key: str | None = None) -> _Run:
+        run = _Run(f"run-{len(self.runs) + 1}", module, new_snapshot(inputs), parent, queue=queue, key=key)
         self.runs[run.id] = run
         self.activate(run)
         return run
@@ -141,6 +148,9 @@ class InProcessWorld:
             run.waiting = set(outcome.waiting)
             return
         run.outcome = outcome
+        if run.queue is not None:  # its slot is free: the children waiting on its queue are tried again
+            for event in self.waiting.pop(run.queue, []):
+                self.push(self.now, event[0], event[1])
         if run.parent is not None:
             parent_id, key = run.parent
             if outcome.status == "completed":
@@ -185,13 +195,42 @@ class InProcessWorld:
             if queued:
                 self.push(self.now, ("signal", run, key, queued.popleft()))
         elif kind == "child":
-            name = spec["name"]
-            if name not in self.workflows:
-                known = ", ".join(sorted(self.workflows)) or "none"
-                self.settle(run, key, False, _js.JSError("WorkflowError", f"unknown workflow {name!r} (known: {known})"))
-                return
-            text, _ = _read(self.workflows[name])
-            self.start(_module_for(text, name), spec["inputs"], parent=(run.id, key))
+            options = spec.get("options", {})
+            self.push(self.now + options.get("delay", 0.0), ("child", run, key, spec), options.get("priority", 0))
+
+    def start_child(self, run: _Run, key: str, spec: dict) -> None:
+        """Workflow.run's child, started once its queue (if it has one) admits it (see `admitted`)."""
+        name = spec["name"]
+        if name not in self.workflows:
+            known = ", ".join(sorted(self.workflows)) or "none"
+            self.settle(run, key, False, _js.JSError("WorkflowError", f"unknown workflow {name!r} (known: {known})"))
+            return
+        text, _ = _read(self.workflows[name])
+        module = _module_for(text, name)
+        options = spec.get("options", {})
+        queue = options.get("queue") or front_matter_or_none(getattr(module, "FRONT_MATTER", None)).queue
+        if not self.admitted(queue, options.get("key"), ("child", run, key, spec), options.get("priority", 0)):
+            return
+        self.start(module, spec["inputs"], parent=(run.id, key), queue=queue, key=options.get("key"))
+
+    def admitted(self, queue: str | None, key: str | None, event, priority: int) -> bool:
+        """Whether a run may start on `queue` now (its start counted); if not, `event` waits for a run of the
+        queue to end or, when a rate window is full, for the window to have room."""
+        limits = QUEUES.get(queue) if queue else None
+        if limits is None:
+            return True
+        active = [r for r in self.runs.values() if r.queue == queue and r.outcome is None]
+        full = (limits.concurrency is not None and len(active) >= limits.concurrency) or (
+            key is not None and limits.key_concurrency is not None
+            and sum(r.key == key for r in active) >= limits.key_concurrency)
+        if full:
+            self.waiting[queue].append((event, priority))
+            return False
+        room = self.rate_room(queue, key, "run")
+        if room > self.now:
+            self.push(room, event, priority)
+            return False
+        return True
 
     def push(self, due: float, event, priority: int = 0) -> None:
         heapq.heappush(self.queue, (due, -priority, next(self.counter), event))
@@ -209,6 +248,8 @@ class InProcessWorld:
                 self.attempt(run, key, data)
             elif kind == "timer":
                 self.settle(run, key, True, _js.UNDEFINED)
+            elif kind == "child":
+                self.start_child(run, key, data)
             else:
                 self.settle(run, key, True, _js.from_json(data))
 
@@ -234,13 +275,14 @@ class InProcessWorld:
             return
         self.settle(run, key, ok, value)
 
-    def rate_room(self, queue: str, key: str | None) -> float:
-        """The virtual time from which a task of `queue` with `key` may start (now, or later), and its start
-        counted when that is now: at most N starts in any period, per queue and per key (as limits.sql)."""
+    def rate_room(self, queue: str, key: str | None, kind: str = "task") -> float:
+        """The virtual time from which a task (or run) of `queue` with `key` may start (now, or later), and its
+        start counted when that is now: at most N starts in any period, per queue and per key (as limits.sql;
+        tasks and runs of one queue are counted apart)."""
         limits = QUEUES.get(queue)
-        windows = [(queue, None, limits.rate)] if limits and limits.rate else []
+        windows = [((kind, queue), None, limits.rate)] if limits and limits.rate else []
         if limits and limits.key_rate and key is not None:
-            windows.append((queue, key, limits.key_rate))
+            windows.append(((kind, queue), key, limits.key_rate))
         room = self.now
         for q, k, (n, period) in windows:
             starts = self.starts[(q, k)]

@@ -58,6 +58,8 @@ def status(run_id, database_url, as_json) -> None:
     client = client_for(database_url, create=False)
     row = client.get(run_id).describe()
     lines = [f"{row['id']}  {row['workflow_name']}@{row['version']}  {row['status']}"]
+    if row.get("queued"):
+        lines.append(f"queued on {row['queue']}: it starts when the queue's limits admit it")
     if row["status"] == "completed":
         lines.append(f"output: {json.dumps(row['output'], ensure_ascii=False)}")
     elif row["error"]:
@@ -96,7 +98,7 @@ def list_cmd(status_, name, limit, database_url, as_json) -> None:
         click.echo("no runs", err=True)
     else:
         click.echo(_table(["RUN", "WORKFLOW", "STATUS", "CREATED (UTC)"], [
-            [r["id"], r["workflow_name"], r["status"], f"{r['created_at'].astimezone(timezone.utc):%Y-%m-%d %H:%M:%S}"] for r in rows]))
+            [r["id"], r["workflow_name"], "queued" if r.get("queued") else r["status"], f"{r['created_at'].astimezone(timezone.utc):%Y-%m-%d %H:%M:%S}"] for r in rows]))
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:

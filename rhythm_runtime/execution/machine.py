@@ -21,7 +21,7 @@ from typing import Callable
 from rhythm_runtime.execution import flowops as _flowops
 from rhythm_runtime.execution import values as _js
 from rhythm_runtime.execution.durations import EXAMPLES as DURATION_EXAMPLES, parse_duration
-from rhythm_runtime.execution.task_options import task_options
+from rhythm_runtime.execution.task_options import task_options, workflow_options
 
 DONE = -1
 DEFAULT_STEP_BUDGET = 1_000_000
@@ -199,13 +199,17 @@ class Commands:
         self.scheduler("signal", key, {"name": _js.to_string(name)})
         return self.leaf("signal", key)
 
-    def child(self, site: int, name=_js.UNDEFINED, inputs=_js.UNDEFINED) -> _js.Promise:
+    def child(self, site: int, name=_js.UNDEFINED, inputs=_js.UNDEFINED, options=_js.UNDEFINED) -> _js.Promise:
         if not isinstance(name, str):
             raise _js.type_error("Workflow.run: the workflow name must be a string")
         data, text = ({}, "{}") if inputs is _js.UNDEFINED else _checked_json(f"Workflow.run({name!r}) inputs",
                                                                               inputs)
+        spec = {"name": name, "inputs": data, "inputs_json": text}
+        given = workflow_options(name, options)
+        if given:
+            spec["options"] = given
         key = self._key(site)
-        self.scheduler("child", key, {"name": name, "inputs": data, "inputs_json": text})
+        self.scheduler("child", key, spec)
         return self.leaf("child", key)
 
     def combine(self, kind: str, items=_js.UNDEFINED) -> _js.Promise:

@@ -1,10 +1,11 @@
-"""Task.run's third argument: `{ key, priority, delay, timeout }`, checked when the call runs.
+"""Task.run's third argument `{ key, priority, delay, timeout }` and Workflow.run's `{ key, priority, delay,
+queue }`, checked when the call runs.
 
 The compiler refuses unknown names in an object literal; a computed object
 reaches this check instead, which throws the TypeError or RangeError a
 workflow can catch. What comes out is plain JSON for the task row (and the
 in-process runner): the key as a string, a whole priority, delay and timeout
-in seconds.
+in seconds, the queue's name.
 """
 
 from __future__ import annotations
@@ -15,22 +16,31 @@ from rhythm_runtime.execution import values as _js
 from rhythm_runtime.execution.durations import EXAMPLES, parse_duration
 
 NAMES = ("key", "priority", "delay", "timeout")
+WORKFLOW_NAMES = ("key", "priority", "delay", "queue")
 # Priorities are whole numbers within Postgres's integer.
 MAX_PRIORITY = 2**31 - 1
 
 
 def task_options(name: str, options) -> dict:
     """The options of `Task.run(name, payload, options)` as stored; {} when none were given."""
+    return _options(f"Task.run({name!r}) options", NAMES, options)
+
+
+def workflow_options(name: str, options) -> dict:
+    """The options of `Workflow.run(name, inputs, options)` as stored; {} when none were given."""
+    return _options(f"Workflow.run({name!r}) options", WORKFLOW_NAMES, options)
+
+
+def _options(what: str, names: tuple, options) -> dict:
     if options is _js.UNDEFINED or options is None:
         return {}
-    what = f"Task.run({name!r}) options"
     if not isinstance(options, dict):
         raise _js.type_error(f"{what} must be an object such as {{ key: order.customerId, priority: 10 }}")
     out = {}
     for option, value in options.items():
-        if option not in NAMES:
-            match = difflib.get_close_matches(option, NAMES, n=1)
-            hint = f" (did you mean '{match[0]}'?)" if match else f" (the options are {', '.join(NAMES)})"
+        if option not in names:
+            match = difflib.get_close_matches(option, names, n=1)
+            hint = f" (did you mean '{match[0]}'?)" if match else f" (the options are {', '.join(names)})"
             raise _js.type_error(f"{what}: '{option}' is not an option" + hint)
         if value is _js.UNDEFINED or value is None:
             continue
@@ -62,4 +72,10 @@ def _seconds(what: str, option: str, value) -> float:
     return secs
 
 
-_CHECKS = {"key": _key, "priority": _priority, "delay": _seconds, "timeout": _seconds}
+def _queue(what: str, option: str, value) -> str:
+    if not isinstance(value, str) or not value:
+        raise _js.type_error(f"{what}: queue must be a queue's name (a non-empty string)")
+    return value
+
+
+_CHECKS = {"key": _key, "priority": _priority, "delay": _seconds, "timeout": _seconds, "queue": _queue}

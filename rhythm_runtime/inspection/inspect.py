@@ -50,7 +50,8 @@ _QUERIES = parse_queries("""
 -- Everything about one run that a report shows.
 SELECT id, workflow_name, version, status, inputs, output, error, snapshot, failure,
        parent_run_id, parent_await_key, attempts, activations, inbox, waiting,
-       signal_waits, created_at, updated_at, finished_at, available_at, cancel_requested_at
+       signal_waits, created_at, updated_at, finished_at, available_at, cancel_requested_at, queue,
+       (status = 'pending' AND queue IS NOT NULL AND admitted_at IS NULL) AS queued
 FROM rhythm.runs WHERE id = %(id)s;
 
 -- name: version
@@ -366,7 +367,7 @@ def inspect_run(conninfo: str, run_id: str, full: bool = False) -> dict:
     """Everything about one run, as a JSON-ready dict (the shape of `rhythm inspect --json`).
 
     Keys: id, workflow, version, newest_version, is_newest_version, status,
-    created_at, updated_at, finished_at, cancel_requested_at, activations, parent, inputs, output,
+    created_at, updated_at, finished_at, cancel_requested_at, queue, queued (waiting on its queue), activations, parent, inputs, output,
     error, file, state, line, source, locals, locals_note, awaiting, waiting,
     signal_waits, unread_signals, notes, history (the newest HISTORY_STEPS steps, see
     `_step`), failure (for failed runs: line, state, the locals where it threw,
@@ -408,6 +409,8 @@ def _report(run, version, newest, tasks, timers, children, unread, full, history
         "updated_at": _iso(run["updated_at"]),
         "finished_at": _iso(run["finished_at"]),
         "cancel_requested_at": _iso(run["cancel_requested_at"]),
+        "queue": run["queue"],
+        "queued": run["queued"],
         "activations": run["activations"],
         "parent": ({"run_id": run["parent_run_id"], "await_key": run["parent_await_key"]}
                    if run["parent_run_id"] else None),
@@ -733,6 +736,8 @@ def headline(r: dict) -> str | None:
         err = r["error"] or {}
         message, *more = (err.get("message") or "").splitlines() or [""]
         return f"failed at {where}{state}: {err.get('type', 'Error')}: {message}" + (" …" if more else "")
+    if r["status"] == "pending" and r.get("queued"):
+        return f"queued on {r['queue']}: it starts when the queue's limits admit it"
     if r["status"] == "pending":
         return "not started yet: no worker has run it"
     if r["status"] == "cancelled" and r["state"] is not None:

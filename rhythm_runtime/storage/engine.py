@@ -39,7 +39,7 @@ from rhythm_runtime.execution.machine import (
 )
 from rhythm_runtime.storage.queries import (TASK_NAME_LOCK_CLASS, Q, RunIdConflict, UnknownWorkflow, child_run_id,
                                             call_options, error_payload, history_limit, insert_run,
-                                            insert_task_as_registered, json_param, json_text, settle)
+                                            insert_task_as_registered, json_param, json_text, newest_version, settle)
 from rhythm_runtime.storage.transactions import Database, is_outage
 
 log = logging.getLogger("rhythm")
@@ -326,15 +326,20 @@ class Engine:
                 "WorkflowError", f"Workflow.run({spec['name']!r}) would start a child {MAX_CHILD_DEPTH + 1} levels "
                                  f"deep; the limit is {MAX_CHILD_DEPTH} (does a workflow start itself without end?)"))
             return
+        options = spec.get("options") or {}
         try:
+            newest = newest_version(conn, spec["name"])
             child_id, created = insert_run(conn, spec["name"], spec["inputs"], child_run_id(run_id, key), run_id, key,
-                                           spec.get("inputs_json"))
+                                           spec.get("inputs_json"), key=options.get("key"),
+                                           priority=options.get("priority", 0), delay=options.get("delay", 0.0),
+                                           queue=options.get("queue"), newest=newest)
         except (UnknownWorkflow, RunIdConflict) as e:
             self.settle_now(conn, settled, out, key, "err", error_payload("WorkflowError", str(e)))
             return
         if not created:
             return  # it exists already; its outcome reaches the inbox
-        if depth >= MAX_INLINE_CHILD_DEPTH:
+        # deep, delayed or on a queue (admitted by its limits, possibly later): a worker starts it
+        if depth >= MAX_INLINE_CHILD_DEPTH or options.get("delay") or options.get("queue") or newest["queue"]:
             out.children += 1
             return
         child = conn.execute(Q["lock_run_for_activation"], dict(id=child_id)).fetchone()

@@ -63,26 +63,63 @@ def child_run_id(parent_id: str, await_key: str) -> str:
 
 
 def insert_run(conn, name, inputs, run_id, parent_id, parent_key, inputs_json=None, *, key: str | None = None,
-               start_at=None, delay: float = 0.0, held: bool = False) -> tuple[str, bool]:
-    """Insert a run of the newest version of workflow `name`; (id, created): an existing run with the id is kept.
-    It is runnable at `start_at` or after `delay` seconds (now, if past), or (`held`) when its key's turn comes."""
+               start_at=None, delay: float = 0.0, held: bool = False, queue: str | None = None, priority: int = 0,
+               newest: dict | None = None) -> tuple[str, bool]:
+    """Insert a run of the newest version of workflow `name` (`newest`: that version's row, when the caller read
+    it); (id, created): an existing run with the id is kept. It is runnable at `start_at` or after `delay`
+    seconds (now, if past), or (`held`) when its key's turn comes. On a queue (`queue`, else its front matter's)
+    with a limit it waits to be admitted from then on (storage/limits.py); workers are told at commit."""
+    row = newest or newest_version(conn, name)
+    run_id = run_id or uuid.uuid4().hex
+    inserted = conn.execute(Q["insert_run"], dict(
+        run_params(row, name, inputs, run_id, inputs_json), parent_run_id=parent_id, parent_await_key=parent_key,
+        key=key, start_at=start_at, delay=delay, held=held, queue=queue or row["queue"], priority=priority)).fetchone()
+    if inserted is None:
+        existing = conn.execute(Q["get_run"], dict(id=run_id)).fetchone()
+        if existing is not None and existing["workflow_name"] != name:
+            raise RunIdConflict(f"run id {run_id!r} is already used by a run of workflow "
+                                f"{existing['workflow_name']!r}, not {name!r}")
+    elif inserted["queued"]:
+        conn.execute(Q["notify_admission"])
+    return run_id, inserted is not None
+
+
+def run_params(newest: dict, name: str, inputs, run_id: str, inputs_json=None) -> dict:
+    """insert_run's parameters for a run of version `newest` (a newest_version row), started now and at once on
+    its front matter's queue; callers replace what they set."""
+    return dict(id=run_id, name=name, version=newest["version"], inputs=json_param(inputs, inputs_json),
+                parent_run_id=None, parent_await_key=None, key=None, start_at=None, delay=0.0, held=False,
+                queue=newest["queue"], priority=0)
+
+
+def insert_runs(conn, params: list[dict]) -> list[str]:
+    """Insert many runs (run_params each) in one round trip; the ids of those created (existing ids are kept)."""
+    if not params:
+        return []
+    cursor = conn.cursor()
+    cursor.executemany(Q["insert_run"], params, returning=True)
+    created, queued = [], False
+    while True:
+        row = cursor.fetchone()
+        if row is not None:
+            created.append(row["id"])
+            queued = queued or row["queued"]
+        if not cursor.nextset():
+            break
+    if queued:
+        conn.execute(Q["notify_admission"])
+    return created
+
+
+def newest_version(conn, name: str) -> dict:
+    """The version (and front matter queue) new runs of workflow `name` start on; UnknownWorkflow if none."""
     row = conn.execute(Q["newest_version"], dict(name=name)).fetchone()
     if row is None:
         known = [r["name"] for r in conn.execute(Q["workflow_names"]).fetchall()]
         raise UnknownWorkflow(f"unknown workflow {name!r}: no worker has registered {name!r} yet (start or restart "
                               f"a worker, or run `rhythm register`); known workflows: "
                               f"{', '.join(known) or 'none registered'}")
-    run_id = run_id or uuid.uuid4().hex
-    inserted = conn.execute(Q["insert_run"], dict(
-        id=run_id, name=name, version=row["version"], inputs=json_param(inputs, inputs_json),
-        parent_run_id=parent_id, parent_await_key=parent_key, key=key, start_at=start_at, delay=delay,
-        held=held)).fetchone()
-    if inserted is None:
-        existing = conn.execute(Q["get_run"], dict(id=run_id)).fetchone()
-        if existing is not None and existing["workflow_name"] != name:
-            raise RunIdConflict(f"run id {run_id!r} is already used by a run of workflow "
-                                f"{existing['workflow_name']!r}, not {name!r}")
-    return run_id, inserted is not None
+    return row
 
 
 def settle(conn, run_id: str, key: str, kind: str, value) -> bool:

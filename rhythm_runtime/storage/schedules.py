@@ -11,12 +11,14 @@ zones, DST, catch-up) is rhythm_runtime/schedules.py's.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 from rhythm_runtime.errors import RhythmError
 from rhythm_runtime.schedules import FrontMatter, Schedule, ScheduleError
 from rhythm_runtime.storage.db import SQL_DIR, parse_queries
-from rhythm_runtime.storage.queries import Q, UnknownWorkflow, insert_run, json_param
+from rhythm_runtime.storage.queries import (Q, UnknownWorkflow, insert_run, insert_runs, json_param, newest_version,
+                                            run_params)
 from rhythm_runtime.storage.store import _request_cancel
 
 log = logging.getLogger("rhythm")
@@ -62,44 +64,65 @@ def declare_front_matter(db, workflow: str, front: FrontMatter) -> None:
             _save(conn, workflow, workflow, front.schedule, front.inputs, "front matter")
 
 
-def fire_due(db, at: datetime | None = None, limit: int = 100) -> list[str]:
-    """Start the runs of every due tick; the ids of runs started. `at` overrides the database clock (tests)."""
+def fire_due(db, at: datetime | None = None, limit: int = 100, budget: float = 2.0) -> list[str]:
+    """Start the runs of every due tick; the ids of runs started. `at` overrides the database clock (tests).
+    `limit` schedules are locked per transaction, pass after pass while a pass was full, for up to `budget`
+    seconds (a burst of due schedules fires at once, not `limit` per housekeeping)."""
     started: list[str] = []
-    with db.tx() as conn:
+    deadline = time.monotonic() + budget
+    while True:
+        fired, full = _fire_pass(db, at, limit)
+        started += fired
+        if not full or time.monotonic() > deadline:
+            return started
+
+
+def _fire_pass(db, at: datetime | None, limit: int) -> tuple[list[str], bool]:
+    """One transaction of fire_due: (runs started, whether `limit` schedules were due). The ticks' runs are
+    inserted in one round trip at the end, and the schedules' new fire times in one statement."""
+    runs: list[dict] = []  # insert_run parameters of the ticks' runs
+    handled: list[tuple] = []  # (schedule id, handled until, next fire at, last run id or None)
+    versions: dict[str, dict] = {}  # the newest version of each workflow, read once per pass
+    tx = db.tx(pipeline=True)
+    with tx as conn:
         now = conn.execute(SQ["clock"], dict(at=at)).fetchone()["now"]
-        for row in conn.execute(SQ["lock_due_schedules"], dict(now=now, limit=limit)).fetchall():
-            started += _fire(conn, row, now)
+        rows = conn.execute(SQ["lock_due_schedules"], dict(now=now, limit=limit)).fetchall()
+        for row in rows:
+            started, done = _fire(conn, row, now, versions)
+            runs += started
+            handled.append(done)
+        if handled:
+            ids, until, next_at, last = (list(column) for column in zip(*handled))
+            conn.execute(SQ["schedules_handled"], dict(ids=ids, handled_until=until, next_fire_at=next_at,
+                                                       last_run_id=last))
+        started = insert_runs(conn, runs)
         if started:
             conn.execute(Q["notify_work"])
-    return started
+    return started, len(rows) == limit
 
 
-def _fire(conn, row: dict, now: datetime) -> list[str]:
+def _fire(conn, row: dict, now: datetime, versions: dict) -> tuple[list[dict], tuple]:
+    """The runs of a schedule's due ticks (run_params), by its overlap policy, and what it has handled."""
     spec = spec_of(row)
     ticks = spec.due(row["handled_until"], now)
-    active = row["last_run_id"] is not None and conn.execute(
-        SQ["run_is_active"], dict(id=row["last_run_id"])).fetchone()["active"]
+    active = row["last_run_active"]
+    held = (row["id"], row["handled_until"], now + timedelta(seconds=1), None)
     if active and spec.overlap == "skip":
         ticks = []
     elif active and spec.overlap == "buffer_one":  # hold the newest tick until the running one ends
-        _handled(conn, row, row["handled_until"], now + timedelta(seconds=1), None)
-        return []
+        return [], held
     elif active and spec.overlap == "cancel_running" and _cancelled_at_once(conn, row["last_run_id"]) is False:
-        _handled(conn, row, row["handled_until"], now + timedelta(seconds=1), None)  # held while it cleans up
-        return []
-    started = []
-    for tick in ticks:
+        return [], held  # held while it cleans up
+    name = row["workflow_name"]
+    if ticks and name not in versions:
         try:
-            run_id, created = insert_run(conn, row["workflow_name"], row["inputs"], tick_run_id(row["id"], tick), None, None)
+            versions[name] = newest_version(conn, name)
         except UnknownWorkflow:
             log.warning("schedule %r: no worker has registered workflow %r yet; its tick %s waits",
-                        row["id"], row["workflow_name"], tick.isoformat())
-            _handled(conn, row, row["handled_until"], now + RETRY_UNKNOWN, None)
-            return started
-        if created:
-            started.append(run_id)
-    _handled(conn, row, now, spec.next_after(now), tick_run_id(row["id"], ticks[-1]) if ticks else None)
-    return started
+                        row["id"], name, ticks[0].isoformat())
+            return [], (row["id"], row["handled_until"], now + RETRY_UNKNOWN, None)
+    runs = [run_params(versions[name], name, row["inputs"], tick_run_id(row["id"], tick)) for tick in ticks]
+    return runs, (row["id"], now, spec.next_after(now), tick_run_id(row["id"], ticks[-1]) if ticks else None)
 
 
 def _cancelled_at_once(conn, run_id: str) -> bool:
@@ -108,11 +131,6 @@ def _cancelled_at_once(conn, run_id: str) -> bool:
     conn.execute(Q["lock_run_tree"], dict(id=run_id)).fetchall()  # deepest first: engine.py's lock order
     _request_cancel(conn, run_id)
     return not conn.execute(SQ["run_is_active"], dict(id=run_id)).fetchone()["active"]
-
-
-def _handled(conn, row: dict, handled_until: datetime, next_fire_at: datetime, last_run_id: str | None) -> None:
-    conn.execute(SQ["schedule_handled"], dict(id=row["id"], handled_until=handled_until, next_fire_at=next_fire_at,
-                                              last_run_id=last_run_id))
 
 
 def listing(db) -> list[dict]:

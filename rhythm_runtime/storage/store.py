@@ -22,7 +22,8 @@ from rhythm_runtime.execution.cancellation import CANCELLED_MESSAGE, cancelled_p
 from rhythm_runtime.execution.machine import reachable_keys, waiting_keys
 from rhythm_runtime.storage.engine import WorkerCalls
 from rhythm_runtime.storage.queries import (Q, RunIdConflict, UnknownWorkflow, call_options, error_payload,
-                                            history_limit, insert_run, insert_task_as_registered, json_text, settle)
+                                            history_limit, insert_run, insert_task_as_registered, json_text,
+                                            newest_version, settle)
 
 # The errors clients see, with UnknownWorkflow and RunIdConflict from queries.py (beside insert_run, which raises them).
 __all__ = ["RetryRefused", "RunFinished", "RunIdConflict", "RunNotFound", "Store", "UnknownWorkflow"]
@@ -47,10 +48,12 @@ class Store(WorkerCalls):
     """The calls clients make, each in one transaction; a worker's own calls are inherited from WorkerCalls."""
 
     # -- versions ---------------------------------------------------------------------
-    def register_version(self, name: str, version: str, source: str, code: str, code_hash: str) -> None:
+    def register_version(self, name: str, version: str, source: str, code: str, code_hash: str,
+                         queue: str | None = None) -> None:
+        """Record a version; `queue`: the queue its front matter puts its runs on."""
         with self.tx() as conn:
             conn.execute(Q["register_version"], dict(name=name, version=version, source=source,
-                                                     module_code=code, module_hash=code_hash))
+                                                     module_code=code, module_hash=code_hash, queue=queue))
 
     def load_version(self, name: str, version: str) -> dict | None:
         with self.tx() as conn:
@@ -58,21 +61,30 @@ class Store(WorkerCalls):
 
     # -- starting, reading, signalling, cancelling runs -----------------------------------
     def start_run(self, name: str, inputs: Any, run_id: str | None = None, *, key: str | None = None,
-                  on_conflict: str = "skip", start_at=None, delay: float = 0.0) -> tuple[str, bool]:
+                  on_conflict: str | None = None, start_at=None, delay: float = 0.0, queue: str | None = None,
+                  priority: int = 0) -> tuple[str, bool]:
         """(id, created). Starting twice with one id returns the existing run. The run is runnable at
         `start_at` or after `delay` seconds. With a `key`, one run of the workflow per key is active at a
         time: a start while one is active is skipped (its id is returned), replaces it (the old one is
-        cancelled, its cleanup runs) or waits its turn ("queue": workers start it when the key is free)."""
+        cancelled, its cleanup runs) or waits its turn ("queue": workers start it when the key is free).
+        On a queue (`queue`, or the workflow's front matter's) the key is the queue's: no check is made
+        unless `on_conflict` is given ("skip" or "replace"; a queue's key_concurrency makes runs wait)."""
         if run_id is not None and (not isinstance(run_id, str) or not run_id or "/" in run_id):
             raise RunIdConflict(f"invalid run id {run_id!r}: use a non-empty string without '/' "
                                 f"('/' is reserved for the ids of child runs)")
-        if on_conflict not in ON_CONFLICT:
+        if on_conflict is not None and on_conflict not in ON_CONFLICT:
             raise ValueError(f"on_conflict must be one of {', '.join(ON_CONFLICT)}, not {on_conflict!r}")
         with self.tx() as conn:
+            newest = newest_version(conn, name)
+            on_queue = queue or newest["queue"]
+            if on_queue is not None and on_conflict == "queue":
+                raise ValueError(f"on_conflict=\"queue\" cannot be used for a run on queue {on_queue!r}: its runs "
+                                 f"already wait their turn there (declare the queue with key_concurrency=1 to run "
+                                 f"one per key at a time)")
             held = False
-            if key is not None:
+            if key is not None and (on_conflict is not None or on_queue is None):
                 active = _active_keyed_runs(conn, name, key)
-                if active and on_conflict == "skip":
+                if active and on_conflict in (None, "skip"):
                     return active[0]["id"], False
                 if on_conflict == "replace":
                     for row in active:
@@ -80,7 +92,7 @@ class Store(WorkerCalls):
                         _request_cancel(conn, row["id"])
                 held = bool(active) and on_conflict == "queue"
             run_id, created = insert_run(conn, name, inputs, run_id, None, None, key=key, start_at=start_at,
-                                         delay=delay, held=held)
+                                         delay=delay, held=held, queue=queue, priority=priority, newest=newest)
             if created and not held:
                 conn.execute(Q["notify_work"])
             return run_id, created
@@ -228,6 +240,8 @@ def _cancel(conn, run_id: str, message: str = TERMINATED) -> bool:
     row = conn.execute(Q["cancel_run"], dict(id=run_id, message=message)).fetchone()
     if row is None:
         return False
+    if row["admitted"]:  # its queue's slot is free: workers admit the next run
+        conn.execute(Q["notify_admission"])
     conn.execute(Q["cancel_run_tasks"], dict(id=run_id))
     conn.execute(Q["flag_running_tasks"], dict(id=run_id, keys=None))
     conn.execute(Q["drop_pending_timers"], dict(id=run_id, keep=[]))

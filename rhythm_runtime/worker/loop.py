@@ -118,6 +118,9 @@ class Worker:
         self.metrics = None  # a metrics.Metrics while served
         self.limited: set[str] = set()  # this worker's queues that have limits (claimed under their lock)
         self.throttled_until: float | None = None  # (monotonic) when a throttled queue may have a task to start
+        self.admit_due = threading.Event()  # runs may wait on queues for admission (NOTIFY 'admit', housekeeping)
+        self.admit_due.set()
+        self.admission_at: float | None = None  # (monotonic) when a waiting run may fit a queue's rate or delay
         self.next_prune = time.monotonic() + PRUNE_INTERVAL * random.random()  # workers spread their turns
 
     # -- set-up ---------------------------------------------------------------------
@@ -238,6 +241,8 @@ class Worker:
             work = self.store.pending_work(self.open_queues, self.open_names, self._free_slots() > 0)
             if work["timers"]:
                 busy = self.store.fire_timers() > 0
+            if self.admit_due.is_set() or (self.admission_at is not None and time.monotonic() >= self.admission_at):
+                busy = self._admit() or busy
             if (work["runs"] or busy) and not self.stopping.is_set():
                 claim = self._inline_claim()
                 with self.observer.store_call():
@@ -288,6 +293,14 @@ class Worker:
             self._hold(task)
             self.pool.submit(self._execute, task)
 
+    def _admit(self) -> bool:
+        """Admit the runs waiting on queues that fit their limits (any worker may; each queue's lock orders
+        them); remember when a rate window or a delay may let more in. True if any was admitted."""
+        self.admit_due.clear()
+        admitted, wait = limits.admit_runs(self.store)
+        self.admission_at = None if wait is None else time.monotonic() + wait
+        return bool(admitted)
+
     def _free_slots(self) -> int:
         """Task threads neither running a task nor lent to activations."""
         return self.concurrency - len(self.running) - self.activating
@@ -336,6 +349,9 @@ class Worker:
         if free and self.throttled_until is not None:  # a throttled queue's next token or delayed task
             throttled = self.throttled_until - time.monotonic()
             due = throttled if due is None else min(due, throttled)
+        if self.admission_at is not None:  # a run waiting on a queue's rate window or its delay
+            admission = self.admission_at - time.monotonic()
+            due = admission if due is None else min(due, admission)
         wait = self.poll_interval if not self.running else min(self.poll_interval, self.housekeeping_interval)
         return wait if due is None else min(wait, max(due, MIN_WAIT))
 
@@ -348,6 +364,7 @@ class Worker:
                 log.info("schedule started run %s", run_id)
             self._prune()
             released = self.store.release_queued_runs()  # keyed runs started with on_conflict="queue"
+            self.admit_due.set()  # runs on queues: the next tick admits what fits (a lost NOTIFY, a schedule's run)
             return self._take_over() or bool(fired) or bool(released)
         except StorageError as e:
             if not is_outage(e):
@@ -529,7 +546,9 @@ class Worker:
         """Wake the loop on each NOTIFY and heartbeat every housekeeping interval, until the worker stops."""
         next_beat = time.monotonic() + self.housekeeping_interval
         while not self.stopping.is_set():
-            for _ in conn.notifies(timeout=max(0.0, next_beat - time.monotonic()), stop_after=1):
+            for notice in conn.notifies(timeout=max(0.0, next_beat - time.monotonic()), stop_after=1):
+                if notice.payload == "admit":
+                    self.admit_due.set()
                 self.wake.set()
             if time.monotonic() >= next_beat:
                 self.presence.beat(conn)

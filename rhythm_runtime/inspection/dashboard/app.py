@@ -65,6 +65,7 @@ _QUERIES = parse_queries("""
 -- name: runs
 -- One page of runs, newest first, filtered by status, workflow and start time.
 SELECT id, workflow_name, status, created_at, updated_at, activations,
+       (status = 'pending' AND queue IS NOT NULL AND admitted_at IS NULL) AS queued,
        error->>'type' AS error_type, error->>'message' AS error_message, error->>'line' AS error_line
 FROM rhythm.runs
 WHERE (%(status)s::text IS NULL OR status = %(status)s)
@@ -270,7 +271,8 @@ def _runs_context(request: Request) -> dict:
 
 
 def _run_row(r: dict) -> dict:
-    return {"id": r["id"], "href": run_href(r["id"]), "workflow": r["workflow_name"], "status": r["status"],
+    return {"id": r["id"], "href": run_href(r["id"]), "workflow": r["workflow_name"],
+            "status": "queued" if r["queued"] else r["status"],
             "created": _when(r["created_at"]), "updated": _when(r["updated_at"]), "activations": r["activations"],
             "error": _error_text(r)}
 

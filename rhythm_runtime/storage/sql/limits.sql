@@ -107,3 +107,79 @@ WITH q AS (
 )
 SELECT extract(epoch FROM least(pending.next_due, CASE WHEN pending.ready THEN leaving.at END) - q.now) AS seconds
 FROM pending, leaving, q;
+
+-- name: queues_with_waiting_runs
+-- The declared queues that have runs waiting for admission, in name order (the order their locks are taken), and whether one's start time has come.
+SELECT q.name, bool_or(r.admit_at <= clock_timestamp()) AS due
+FROM rhythm.queues AS q JOIN rhythm.runs AS r ON r.queue = q.name
+WHERE r.queue IS NOT NULL AND r.admitted_at IS NULL AND r.status = 'pending'
+GROUP BY q.name
+ORDER BY q.name;
+
+-- name: admit_runs
+-- Admit up to limit waiting runs of one locked queue within its limits (counting admitted runs that have not ended, and admissions inside the rate windows): higher priority first, then the key with fewest admitted runs, then oldest first; they become runnable now.
+WITH q AS (
+    SELECT *, clock_timestamp() AS now FROM rhythm.queues WHERE name = %(queue)s
+), active AS (
+    SELECT r.key, count(*) AS n FROM rhythm.runs AS r
+    WHERE r.queue = %(queue)s AND r.admitted_at IS NOT NULL AND r.status IN ('pending', 'running', 'suspended')
+    GROUP BY r.key
+), started AS (
+    SELECT r.key,
+           count(*) FILTER (WHERE r.admitted_at > q.now - q.rate_seconds * interval '1 second') AS on_queue,
+           count(*) FILTER (WHERE r.admitted_at > q.now - q.key_rate_seconds * interval '1 second') AS on_key
+    FROM rhythm.runs AS r, q
+    WHERE r.queue = q.name
+      AND r.admitted_at > q.now - greatest(q.rate_seconds, q.key_rate_seconds, 0) * interval '1 second'
+    GROUP BY r.key
+), budget AS (
+    SELECT greatest(least(%(limit)s::int,
+                          q.concurrency - (SELECT coalesce(sum(n), 0) FROM active),
+                          q.rate_limit - (SELECT coalesce(sum(on_queue), 0) FROM started)), 0) AS n
+    FROM q
+), candidates AS (
+    SELECT r.id, r.key, r.priority, r.admit_at,
+           row_number() OVER (PARTITION BY r.key ORDER BY r.priority DESC, r.admit_at, r.id) AS turn
+    FROM rhythm.runs AS r, q
+    WHERE r.queue = q.name AND r.admitted_at IS NULL AND r.status = 'pending' AND r.admit_at <= q.now
+), chosen AS (
+    SELECT c.id FROM candidates AS c CROSS JOIN q
+    LEFT JOIN active AS a ON a.key = c.key
+    LEFT JOIN started AS s ON s.key = c.key
+    WHERE c.key IS NULL
+       OR ((q.key_concurrency IS NULL OR c.turn + coalesce(a.n, 0) <= q.key_concurrency)
+           AND (q.key_rate_limit IS NULL OR c.turn + coalesce(s.on_key, 0) <= q.key_rate_limit))
+    ORDER BY c.priority DESC, c.turn + coalesce(a.n, 0), c.admit_at, c.id
+    LIMIT (SELECT n FROM budget)
+)
+UPDATE rhythm.runs AS r
+SET admitted_at = q.now, available_at = q.now, updated_at = q.now
+FROM q
+WHERE r.id IN (SELECT id FROM chosen) AND r.admitted_at IS NULL AND r.status = 'pending'
+RETURNING r.id;
+
+-- name: admission_next_chance
+-- Seconds until a run waiting on a queue may be admitted without a run ending first: the next delayed one, or, while due runs wait on a rate-limited queue, the next admission leaving its window; NULL: none.
+WITH q AS (
+    SELECT *, clock_timestamp() AS now FROM rhythm.queues
+), waiting AS (
+    SELECT q.name, min(r.admit_at) FILTER (WHERE r.admit_at > q.now) AS next_due,
+           coalesce(bool_or(r.admit_at <= q.now), false) AS ready
+    FROM rhythm.runs AS r JOIN q ON q.name = r.queue
+    WHERE r.queue IS NOT NULL AND r.admitted_at IS NULL AND r.status = 'pending'
+    GROUP BY q.name
+), leaving AS (
+    SELECT x.queue AS name, min(x.at) AS at FROM (
+        SELECT r.queue, r.admitted_at + q.rate_seconds * interval '1 second' AS at
+        FROM rhythm.runs AS r JOIN q ON q.name = r.queue
+        WHERE r.admitted_at > q.now - q.rate_seconds * interval '1 second'
+        UNION ALL
+        SELECT r.queue, r.admitted_at + q.key_rate_seconds * interval '1 second'
+        FROM rhythm.runs AS r JOIN q ON q.name = r.queue
+        WHERE r.key IS NOT NULL AND r.admitted_at > q.now - q.key_rate_seconds * interval '1 second'
+    ) AS x
+    WHERE x.queue IN (SELECT name FROM waiting WHERE ready)
+    GROUP BY x.queue
+)
+SELECT extract(epoch FROM min(least(w.next_due, l.at)) - min(q.now)) AS seconds
+FROM waiting AS w JOIN q ON q.name = w.name LEFT JOIN leaving AS l ON l.name = w.name;

@@ -201,14 +201,14 @@ SELECT count(*) AS fired FROM fired;
 
 -- name: register_version
 -- Record a compiled version; registering an older one again (a rollback) makes it the newest again.
-INSERT INTO rhythm.workflow_versions AS v (name, version, source, module_code, module_hash)
-VALUES (%(name)s, %(version)s, %(source)s, %(module_code)s, %(module_hash)s)
+INSERT INTO rhythm.workflow_versions AS v (name, version, source, module_code, module_hash, queue)
+VALUES (%(name)s, %(version)s, %(source)s, %(module_code)s, %(module_hash)s, %(queue)s)
 ON CONFLICT (name, version) DO UPDATE SET created_at = clock_timestamp()
 WHERE v.created_at < (SELECT max(created_at) FROM rhythm.workflow_versions WHERE name = %(name)s);
 
 -- name: newest_version
--- The version new runs of one workflow start on.
-SELECT version FROM rhythm.workflow_versions
+-- The version new runs of one workflow start on, and the queue its front matter puts them on.
+SELECT version, queue FROM rhythm.workflow_versions
 WHERE name = %(name)s
 ORDER BY created_at DESC, version
 LIMIT 1;
@@ -223,13 +223,21 @@ SELECT module_code, module_hash, source FROM rhythm.workflow_versions
 WHERE name = %(name)s AND version = %(version)s;
 
 -- name: insert_run
--- Start a run unless one with this id exists (now, at start_at or after delay seconds; held: not before its key's turn); returns the row only when inserted.
-INSERT INTO rhythm.runs (id, workflow_name, version, inputs, parent_run_id, parent_await_key, key, available_at)
-VALUES (%(id)s, %(name)s, %(version)s, %(inputs)s, %(parent_run_id)s, %(parent_await_key)s, %(key)s,
-        CASE WHEN NOT %(held)s
-             THEN greatest(now(), coalesce(%(start_at)s::timestamptz, now() + %(delay)s * interval '1 second')) END)
+-- Start a run unless one with this id exists (now, at start_at or after delay seconds; held: not before its key's turn; on a queue with limits: once admitted); returns the row only when inserted.
+WITH t AS (
+    SELECT greatest(now(), coalesce(%(start_at)s::timestamptz, now() + %(delay)s * interval '1 second')) AS at,
+           EXISTS (SELECT 1 FROM rhythm.queues
+                   WHERE name = %(queue)s AND num_nonnulls(concurrency, key_concurrency, rate_limit, key_rate_limit) > 0)
+               AS waits
+)
+INSERT INTO rhythm.runs (id, workflow_name, version, inputs, parent_run_id, parent_await_key, key, queue, priority,
+                         admit_at, admitted_at, available_at)
+SELECT %(id)s, %(name)s, %(version)s, %(inputs)s, %(parent_run_id)s, %(parent_await_key)s, %(key)s, %(queue)s,
+       %(priority)s, CASE WHEN t.waits THEN t.at END, CASE WHEN %(queue)s::text IS NOT NULL AND NOT t.waits THEN now() END,
+       CASE WHEN NOT %(held)s AND NOT t.waits THEN t.at END
+FROM t
 ON CONFLICT DO NOTHING
-RETURNING id;
+RETURNING id, admitted_at IS NULL AND queue IS NOT NULL AS queued;
 
 -- name: lock_run_key
 -- Serialize the starts of one workflow and key (who is active, who waits) until the end of the transaction.
@@ -247,11 +255,12 @@ ORDER BY created_at, id;
 SELECT pg_try_advisory_xact_lock(%(lock_class)s, 0) AS got;
 
 -- name: release_queued_runs
--- Make the oldest waiting run of each workflow and key runnable once no other run of that key is active.
+-- Make the oldest waiting run of each workflow and key runnable once no other run of that key is active (runs waiting on a queue are its admission's).
 UPDATE rhythm.runs AS r SET available_at = now(), updated_at = now()
 WHERE r.id IN (
     SELECT DISTINCT ON (q.workflow_name, q.key) q.id FROM rhythm.runs AS q
     WHERE q.key IS NOT NULL AND q.status = 'pending' AND q.available_at IS NULL AND q.activations = 0
+      AND q.queue IS NULL
       AND NOT EXISTS (SELECT 1 FROM rhythm.runs AS a
                       WHERE a.workflow_name = q.workflow_name AND a.key = q.key AND a.id <> q.id
                         AND a.status IN ('pending', 'running', 'suspended')
@@ -261,14 +270,16 @@ WHERE r.id IN (
 RETURNING r.id;
 
 -- name: get_run
--- One run's public state.
+-- One run's public state (queued: waiting on its queue to be admitted).
 SELECT id, workflow_name, version, status, inputs, output, error, parent_run_id,
-       created_at, updated_at, finished_at, activations, waiting
+       created_at, updated_at, finished_at, activations, waiting, queue, key, priority,
+       (status = 'pending' AND queue IS NOT NULL AND admitted_at IS NULL) AS queued
 FROM rhythm.runs WHERE id = %(id)s;
 
 -- name: list_runs
--- Recent runs, optionally filtered by status and workflow name.
-SELECT id, workflow_name, version, status, created_at, finished_at
+-- Recent runs, optionally filtered by status and workflow name (queued: waiting on its queue to be admitted).
+SELECT id, workflow_name, version, status, created_at, finished_at, queue,
+       (status = 'pending' AND queue IS NOT NULL AND admitted_at IS NULL) AS queued
 FROM rhythm.runs
 WHERE (%(status)s::text IS NULL OR status = %(status)s)
   AND (%(name)s::text IS NULL OR workflow_name = %(name)s)
@@ -333,20 +344,26 @@ WITH next AS (
 SELECT * FROM next;
 
 -- name: save_finished
--- Store a run's outcome and its history step; a failed run keeps its snapshot, inbox and waits for a retry.
+-- Store a run's outcome and its history step; a failed run keeps its snapshot, inbox and waits for a retry; a run admitted on a queue frees its slot (workers are told to admit the next).
 WITH step AS (
     INSERT INTO rhythm.history (run_id, seq, details)
     SELECT %(id)s, %(seq)s, %(step)s WHERE %(keep)s > 0
     ON CONFLICT DO NOTHING
 ), trimmed AS (
     DELETE FROM rhythm.history WHERE run_id = %(id)s AND seq <= %(seq)s - %(keep)s
+), finished AS (
+    UPDATE rhythm.runs
+    SET status = %(status)s, output = %(output)s, error = %(error)s, snapshot = %(snapshot)s,
+        failure = %(failure)s, inbox = %(inbox)s, waiting = %(waiting)s, signal_waits = %(signal_waits)s,
+        available_at = NULL,
+        activations = activations + 1, attempts = 0, updated_at = now(), finished_at = now()
+    WHERE id = %(id)s
+    RETURNING queue, admitted_at
 )
-UPDATE rhythm.runs
-SET status = %(status)s, output = %(output)s, error = %(error)s, snapshot = %(snapshot)s,
-    failure = %(failure)s, inbox = %(inbox)s, waiting = %(waiting)s, signal_waits = %(signal_waits)s,
-    available_at = NULL,
-    activations = activations + 1, attempts = 0, updated_at = now(), finished_at = now()
-WHERE id = %(id)s;
+SELECT pg_notify('rhythm_work', 'admit') FROM finished
+WHERE admitted_at IS NOT NULL
+  AND EXISTS (SELECT 1 FROM rhythm.queues AS q WHERE q.name = finished.queue
+                                                AND num_nonnulls(q.concurrency, q.key_concurrency) > 0);
 
 -- name: settle
 -- Deliver one result to a run's inbox; wake the run if it waits on that key (runs wake in FIFO order).
@@ -512,7 +529,7 @@ SET status = 'cancelled', available_at = NULL, waiting = '{}', signal_waits = '[
     finished_at = now(), updated_at = now(),
     error = jsonb_build_object('type', 'CancelledError', 'message', %(message)s::text)
 WHERE id = %(id)s AND status IN ('pending', 'suspended')
-RETURNING id, parent_run_id, parent_await_key;
+RETURNING id, parent_run_id, parent_await_key, admitted_at IS NOT NULL AS admitted;
 
 -- name: request_cancel
 -- Ask a run that has started to cancel itself (its next activation throws at its await); returns it when asked now.
@@ -566,6 +583,10 @@ SELECT nextval('rhythm.settle_seq') AS seq;
 -- name: notify_work
 -- Wake idle workers: new work is claimable (sent at most once per transaction).
 SELECT pg_notify('rhythm_work', '');
+
+-- name: notify_admission
+-- Wake idle workers to admit runs waiting on queues (a run was queued, or one left its slot).
+SELECT pg_notify('rhythm_work', 'admit');
 
 -- name: insert_task_claimed
 -- Schedule one task already leased to the worker that will run it next (no claim, no NOTIFY).

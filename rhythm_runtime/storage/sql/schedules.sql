@@ -25,24 +25,29 @@ DELETE FROM rhythm.schedules WHERE id = %(id)s AND origin = 'front matter';
 SELECT coalesce(%(at)s::timestamptz, now()) AS now;
 
 -- name: lock_due_schedules
--- Schedules with a due tick, each locked by one worker only.
-SELECT * FROM rhythm.schedules
-WHERE NOT paused AND next_fire_at <= %(now)s
-ORDER BY next_fire_at
+-- Schedules with a due tick, each locked by one worker only, and whether each one's last run has not finished (for the overlap policy).
+SELECT s.*, EXISTS (SELECT 1 FROM rhythm.runs AS r
+                    WHERE r.id = s.last_run_id AND r.status NOT IN ('completed', 'failed', 'cancelled'))
+                AS last_run_active
+FROM rhythm.schedules AS s
+WHERE NOT s.paused AND s.next_fire_at <= %(now)s
+ORDER BY s.next_fire_at
 LIMIT %(limit)s
-FOR UPDATE SKIP LOCKED;
+FOR UPDATE OF s SKIP LOCKED;
 
 -- name: run_is_active
 -- Whether a schedule's last run has not finished (for the overlap policy).
 SELECT EXISTS (SELECT 1 FROM rhythm.runs
                WHERE id = %(id)s AND status NOT IN ('completed', 'failed', 'cancelled')) AS active;
 
--- name: schedule_handled
--- Record what a firing pass did with a schedule.
-UPDATE rhythm.schedules
-SET handled_until = %(handled_until)s, next_fire_at = %(next_fire_at)s,
-    last_run_id = coalesce(%(last_run_id)s, last_run_id), updated_at = now()
-WHERE id = %(id)s;
+-- name: schedules_handled
+-- Record what a firing pass did with its schedules (one element of each array per schedule).
+UPDATE rhythm.schedules AS s
+SET handled_until = h.handled_until, next_fire_at = h.next_fire_at,
+    last_run_id = coalesce(h.last_run_id, s.last_run_id), updated_at = now()
+FROM unnest(%(ids)s::text[], %(handled_until)s::timestamptz[], %(next_fire_at)s::timestamptz[],
+            %(last_run_id)s::text[]) AS h (id, handled_until, next_fire_at, last_run_id)
+WHERE s.id = h.id;
 
 -- name: list_schedules
 -- Every schedule, with its last run's status.
