@@ -194,21 +194,32 @@ class InProcessWorld:
             queued = self.signals.get(spec["name"])
             if queued:
                 self.push(self.now, ("signal", run, key, queued.popleft()))
-        elif kind == "child":
+        elif kind == "child":  # started now, as JavaScript would, unless delayed or admitted by a queue's limits
             options = spec.get("options", {})
-            self.push(self.now + options.get("delay", 0.0), ("child", run, key, spec), options.get("priority", 0))
+            if options.get("delay") or self.child_queue(spec)[1] in QUEUES:
+                self.push(self.now + options.get("delay", 0.0), ("child", run, key, spec), options.get("priority", 0))
+            else:
+                self.start_child(run, key, spec)
+
+    def child_queue(self, spec: dict) -> tuple[Any, str | None]:
+        """(module, queue) of Workflow.run's child: its `queue` option, else its front matter's; (None, None) for
+        a workflow nobody gave."""
+        name = spec["name"]
+        if name not in self.workflows:
+            return None, None
+        module = _module_for(_read(self.workflows[name])[0], name)
+        queue = spec.get("options", {}).get("queue")
+        return module, queue or front_matter_or_none(getattr(module, "FRONT_MATTER", None)).queue
 
     def start_child(self, run: _Run, key: str, spec: dict) -> None:
         """Workflow.run's child, started once its queue (if it has one) admits it (see `admitted`)."""
-        name = spec["name"]
-        if name not in self.workflows:
+        module, queue = self.child_queue(spec)
+        if module is None:
             known = ", ".join(sorted(self.workflows)) or "none"
-            self.settle(run, key, False, _js.JSError("WorkflowError", f"unknown workflow {name!r} (known: {known})"))
+            self.settle(run, key, False, _js.JSError("WorkflowError", f"unknown workflow {spec['name']!r} "
+                                                                      f"(known: {known})"))
             return
-        text, _ = _read(self.workflows[name])
-        module = _module_for(text, name)
         options = spec.get("options", {})
-        queue = options.get("queue") or front_matter_or_none(getattr(module, "FRONT_MATTER", None)).queue
         if not self.admitted(queue, options.get("key"), ("child", run, key, spec), options.get("priority", 0)):
             return
         self.start(module, spec["inputs"], parent=(run.id, key), queue=queue, key=options.get("key"))
