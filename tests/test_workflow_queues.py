@@ -40,6 +40,7 @@ from rhythm import RhythmApp, task
 app = RhythmApp("workflows")
 app.queue("onboarding", concurrency=2)
 app.queue("perkey", key_concurrency=1)
+app.queue("steps", concurrency=2)
 _local = threading.local()
 
 @task("mark")
@@ -52,6 +53,12 @@ def mark(payload):
 @task("nap")
 def nap(seconds):
     time.sleep(seconds)
+
+@task("step", queue="steps")
+def step(payload):
+    mark({**payload, "event": "start"})
+    time.sleep(0.02)
+    mark({**payload, "event": "end"})
 """
 
 BODY = """
@@ -60,7 +67,10 @@ await Task.run("nap", Inputs.sleep)
 await Task.run("mark", { run: Context.executionId, key: Inputs.key ?? null, event: "end" })
 return Inputs.n
 """
-FLOWS = {"onboard": "```\nqueue: onboarding\n```\n" + BODY, "keyed": BODY}
+FLOWS = {"onboard": "```\nqueue: onboarding\n```\n" + BODY, "keyed": BODY, "chain": """
+for (let i = 0; i < 6; i++) await Task.run("step", { run: `${Context.executionId}/${i}`, key: "step" })
+return 1
+"""}
 
 
 class Project:
@@ -72,7 +82,7 @@ class Project:
         self.workers: list[CliWorker] = []
 
     def worker(self) -> CliWorker:
-        self.workers.append(w := CliWorker(self.root, self.url, "queues_app:app", "-c", "4"))
+        self.workers.append(w := CliWorker(self.root, self.url, "queues_app:app", "-c", "4", "-q", "default,steps"))
         return w
 
     def done(self, name: str) -> int:
@@ -139,6 +149,21 @@ def test_key_concurrency_admits_one_run_per_key_while_keys_run_side_by_side(proj
     assert sorted(by_key) == ["k0", "k1", "k2"]
     assert [max_overlap(by_key[k]) for k in sorted(by_key)] == [1, 1, 1]
     assert max_overlap([i for k in by_key for i in by_key[k]]) >= 2  # keys were not serialized with each other
+
+
+def test_a_task_hands_its_slot_to_the_next_task_of_its_run_without_exceeding_the_limit(project):
+    """On a queue limited by concurrency alone, a run's next task is inserted leased to the thread whose task
+    just ended there (one commit per step, no claim): the running count does not change in that transaction."""
+    for _ in range(3):
+        project.worker()
+    start_runs(project.url, "chain", 12, 0)
+    wait_for(lambda: project.done("chain") == 12, 180, "every run to complete")
+    steps = project.intervals()["step"]
+    handed = query(project.url, "SELECT count(*) AS n FROM rhythm.tasks WHERE name = 'step' AND "
+                                "started_at = created_at")[0]["n"]
+    print(f"\n{len(steps)} steps on a queue of concurrency 2: at most {max_overlap(steps)} at once, {handed} "
+          f"started by a handoff")
+    assert len(steps) == 72 and max_overlap(steps) == 2 and handed > 0
 
 
 # -- the queue's row lock, by hand -------------------------------------------------------------------------------

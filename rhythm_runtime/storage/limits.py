@@ -43,10 +43,10 @@ def register_queues(db, worker: str, specs: list) -> None:
         conn.execute(Q["notify_work"])  # a lifted limit may make waiting tasks claimable
 
 
-def limited_queues(db, queues: list[str]) -> set[str]:
-    """Which of these queues have a limit."""
+def limited_queues(db, queues: list[str]) -> dict[str, bool]:
+    """Which of these queues have a limit: {name: whether concurrency is its only one}."""
     with db.tx() as conn:
-        return {r["name"] for r in conn.execute(LQ["limited_queues"], dict(queues=queues)).fetchall()}
+        return {r["name"]: r["slots_only"] for r in conn.execute(LQ["limited_queues"], dict(queues=queues)).fetchall()}
 
 
 def claim(db, worker: str, queue: str, names: list[str], limit: int, lease: float) -> tuple[list[dict], float | None]:

@@ -116,7 +116,7 @@ class Worker:
         self._modules: dict[tuple[str, str], object] = {}
         self.metrics_address = None if metrics_port is None else (metrics_host, metrics_port)
         self.metrics = None  # a metrics.Metrics while served
-        self.limited: set[str] = set()  # this worker's queues that have limits (claimed under their lock)
+        self.limited: dict[str, bool] = {}  # its queues with limits (claimed under their lock): concurrency alone?
         self.throttled_until: float | None = None  # (monotonic) when a throttled queue may have a task to start
         self.admit_due = threading.Event()  # runs may wait on queues for admission (NOTIFY 'admit', housekeeping)
         self.admit_due.set()
@@ -169,6 +169,11 @@ class Worker:
         # the names a task thread may insert already leased to itself: never one a limit must count first
         self.inline_names = frozenset(self.open_names)
         self.limited_names = {q: [n for n in self.served if tasks[n].queue == q] for q in self.limited}
+        # A task that ends on a queue limited by concurrency alone hands its slot to the next task of its run,
+        # inserted leased in the same transaction (the queue's running count does not change), so that one
+        # skips the claim as well; keys and rates need the claim's counting.
+        self.handoff_names = {q: self.inline_names | frozenset(self.limited_names[q])
+                              for q, slots_only in self.limited.items() if slots_only}
 
     def _serve_metrics(self, host: str, port: int) -> None:
         from rhythm_runtime.worker.metrics import Metrics  # prometheus_client is imported only by workers that serve metrics
@@ -461,8 +466,8 @@ class Worker:
         delay = FIRST_RETRY_DELAY
         while True:
             try:
-                claim = InlineClaim(self.id, self.lease, self.inline_names) if inline and not self.stopping.is_set() \
-                    else None
+                names = self.handoff_names.get(task["queue"], self.inline_names)
+                claim = InlineClaim(self.id, self.lease, names) if inline and not self.stopping.is_set() else None
                 with self.observer.store_call():
                     return self.store.finish_task(self.engine, task, self.id, ok, value, claim, text)
             except StorageError as e:

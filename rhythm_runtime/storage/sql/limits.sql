@@ -14,8 +14,8 @@ SET concurrency = excluded.concurrency, key_concurrency = excluded.key_concurren
     registered_by = excluded.registered_by, registered_at = now();
 
 -- name: limited_queues
--- Which of these queues have a limit (their tasks are claimed one queue at a time, under the queue's lock).
-SELECT name FROM rhythm.queues
+-- Which of these queues have a limit (their tasks are claimed one queue at a time, under the queue's lock), and whether concurrency is the only one.
+SELECT name, num_nonnulls(key_concurrency, rate_limit, key_rate_limit) = 0 AS slots_only FROM rhythm.queues
 WHERE name = ANY(%(queues)s) AND num_nonnulls(concurrency, key_concurrency, rate_limit, key_rate_limit) > 0;
 
 -- name: lock_queue
