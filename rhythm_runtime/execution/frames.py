@@ -21,6 +21,9 @@ body's locals, completion records and awaited promise as code shapes 1-5 did
   "H": [promises of tasks, timers, signals and children that something
         reacts to]                          what the host holds (they settle later)
   "N": the next frame id
+  "K": beside the body's "L" and each frame's, the slots whose encoding is
+       self-contained; they stay encoded (values.Locals) until read, and a
+       slot nobody read is written back as it was (see values/snapshot.py)
 
 A frame's `W` is implicitly reacted to (the ["resume", id] reaction is not
 stored when it is the only one), and `H` leaves out what a frame awaits
@@ -205,7 +208,7 @@ class Run(Commands):
 
     def start(self, fn: _js.JSClosure, args: list) -> _js.Promise:
         """An async function call: a frame that runs now, up to its first await; its promise is returned."""
-        frame = Frame(self, fn.fid, self.next_id, self.info[fn.fid][3], {}, fn.env, args)
+        frame = Frame(self, fn.fid, self.next_id, self.info[fn.fid][3], _js.Locals(), fn.env, args)
         self.next_id += 1
         frame.promise = P.deferred("async")
         self.frames[frame.id] = frame
@@ -437,7 +440,7 @@ def _promises(data) -> list[_js.Promise]:
             stack.extend(v.reactions or ())
         elif t is list:
             stack.extend(v)
-        elif t is dict or t is _js.Env:
+        elif t is dict or t is _js.Env or t is _js.Locals:  # (a Locals' kept slots hold no promise)
             stack.extend(v.values())
         elif t is _js.JSClosure:
             stack.append(v.env)
@@ -455,7 +458,7 @@ def activate(module, snapshot: dict, settled: dict, run_id: str, scheduler, budg
 
     `cancel`: thrown at the body's await (see machine.activate); async functions in flight are left
     waiting where they are, as in JavaScript nothing else would tell them."""
-    data = _js.decode_snapshot(snapshot["data"])
+    data = _js.decode_activation(snapshot["data"])
     run = Run(module, run_id, scheduler, budget, settled)
     run.seq = dict(snapshot.get("seq", {}))
     previous = enter(run)

@@ -36,7 +36,7 @@ def _float_index(key: float) -> int | None:
 
 def _ordered_keys(d: dict) -> list[str]:
     """JS own-key order: array indexes ascending, then insertion order."""
-    indexes = [k for k in d if _index_key(k) is not None]
+    indexes = [k for k in d if k.isdigit() and _index_key(k) is not None]  # (most keys: one str method)
     if not indexes:
         return list(d)
     indexes.sort(key=int)

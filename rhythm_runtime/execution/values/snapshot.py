@@ -39,11 +39,41 @@ from .collections import _MAP_METHODS, _SET_METHODS, _map_set, _set_add
 #   {"$": "shared", "id": 1, "value": <container>}   first sight of a
 #   {"$": "ref", "id": 1}                            container reached twice
 #
+# Beside a frame's locals "L" (the snapshot's data, a frame record of
+# execution/frames.py), "K" lists the slots whose encoding is self-contained:
+# no shared definition or reference, no promise inside.  An activation keeps
+# those encoded (Locals) until the code reads them, and writes a slot nobody
+# read back as the very same encoding: what a step did not touch is neither
+# decoded nor encoded again.  "K" is optional both ways: a snapshot without
+# it decodes everything, and a reader that ignores it decodes everything.
+#
 # Numbers are written as JSON numbers (Python's repr round-trips exactly);
 # JSON integers, which Postgres may hand back for big values, decode as floats.
 
 _AS_IS = frozenset({str, bool, type(None)})
 _DECODED_AS_IS = frozenset({str, bool, float, type(None)})
+
+
+class Locals(dict):
+    """A frame's locals during an activation: the slots in ``kept`` are still
+    their self-contained snapshot encoding, decoded alone when first read.
+    A kept slot nobody read is written back as that encoding (see "K" above):
+    nothing but a read can reach its containers, so it cannot have changed."""
+
+    __slots__ = ("kept",)
+
+    def __init__(self, decoded=(), kept: dict | None = None):
+        super().__init__(decoded)
+        self.kept = {} if kept is None else kept
+
+    def __missing__(self, name):
+        value = self[name] = decode_snapshot(self.kept.pop(name))  # KeyError, as a dict's, if not kept either
+        return value
+
+    def pop(self, name, *default):
+        """(flowops.drop: a slot leaving scope leaves the snapshot, kept or not)"""
+        self.kept.pop(name, None)
+        return super().pop(name, *default)
 
 
 def encode_snapshot(value, live: set | None = None):
@@ -65,7 +95,9 @@ def encode_snapshot(value, live: set | None = None):
     read back (see _Encoding.put)."""
     top = [value]
     if type(value) not in _AS_IS:
-        _Encoding(live).put(value, top, 0, 0)
+        encoding = _Encoding(live)
+        encoding.put(value, top, 0, 0)
+        encoding.mark_kept()
     return top[0]
 
 
@@ -80,15 +112,19 @@ _CALLER_FRAMES = 100
 class _Encoding:
     """The state of one encode_snapshot call."""
 
-    __slots__ = ("places", "shared", "limit", "live")
+    __slots__ = ("places", "shared", "limit", "live", "owner", "locals")
 
     def __init__(self, live: set | None = None):
-        # id(container) -> [holder, slot, shared id or 0]; the containers are
-        # all reachable from the value being encoded, so their ids are stable.
+        # id(container) -> [holder, slot, shared id or 0, owner]; the containers
+        # are all reachable from the value being encoded, so their ids are stable.
         self.places: dict[int, list] = {}
         self.shared = 0
         self.limit = sys.getrecursionlimit() - _CALLER_FRAMES
         self.live = set() if live is None else live
+        # The Locals slot being encoded: [True] once it holds a promise or a shared container (its
+        # encoding is then not self-contained); None outside a Locals.
+        self.owner: list | None = None
+        self.locals: list[tuple] = []  # (holder of an encoded Locals, [(slot, owner)], its kept slots)
 
     def put(self, v, holder, slot, depth: int) -> None:
         """Write the encoding of ``v`` (anything but a str, bool or None) to
@@ -119,6 +155,10 @@ class _Encoding:
         key = id(v)
         place = places.get(key)
         if place is not None:  # reached before: shared, or a cycle
+            if place[3] is not None:
+                place[3][0] = True
+            if self.owner is not None:
+                self.owner[0] = True
             n = place[2]
             if not n:
                 n = place[2] = self.shared = self.shared + 1
@@ -128,7 +168,7 @@ class _Encoding:
             return
         if depth > self.limit:
             raise RecursionError("the snapshot data is nested too deeply")
-        places[key] = [holder, slot, 0]
+        places[key] = [holder, slot, 0, self.owner]
         if t is list:
             holder[slot] = out = v.copy()
             self.items(out, depth + _LIST_FRAMES)
@@ -190,6 +230,8 @@ class _Encoding:
         if v.items is not None:
             out["items"] = items = v.items.copy()
             self.items(items, depth)
+        if self.owner is not None:
+            self.owner[0] = True
         state = v.state
         if v.key is not None and (state is None or state == "pending"):
             self.live.add(v.key)
@@ -221,10 +263,40 @@ class _Encoding:
         holder[slot] = {"$": "set", "items": (items := [cell[0] for cell in v.data.values()])}
         self.items(items, depth + _PROMISE_FRAMES)
 
+    def frame_locals(self, v: Locals, holder, slot, depth: int) -> None:
+        """A frame's locals: every slot read or written is encoded, each with an owner flag; the kept
+        ones are written back as they were."""
+        holder[slot] = out = dict(v)
+        depth += _DICT_FRAMES
+        slots = []
+        outer = self.owner
+        for name, x in out.items():
+            t = type(x)
+            if t is str or t is bool or x is None or (t is float and x - x == 0 and x):
+                continue
+            if t is float or x is UNDEFINED:  # a tagged number or undefined: not worth keeping
+                self.put(x, out, name, depth)
+                continue
+            self.owner = owner = [False]
+            self.put(x, out, name, depth)
+            slots.append((name, owner))
+        self.owner = outer
+        out.update(v.kept)
+        if slot == "L" and type(holder) is dict:
+            self.locals.append((holder, slots, v.kept))
+
+    def mark_kept(self) -> None:
+        """List beside each encoded Locals the slots whose encoding turned out self-contained ("K")."""
+        for holder, slots, kept in self.locals:
+            names = [name for name, owner in slots if not owner[0]]
+            names += kept
+            if names:
+                holder["K"] = names
+
 
 _ENCODERS = {JSError: _Encoding.error, JSRegExp: _Encoding.regexp, MatchArray: _Encoding.match,
              Promise: _Encoding.promise, JSClosure: _Encoding.closure, Env: _Encoding.env, JSMap: _Encoding.map,
-             JSSet: _Encoding.set}
+             JSSet: _Encoding.set, Locals: _Encoding.frame_locals}
 
 
 def _encode_number(x: float):
@@ -240,6 +312,33 @@ def decode_snapshot(data):
     Key order may have changed on the way (Postgres ``jsonb`` sorts keys), so
     a reference may come before the definition it points to."""
     return _decode(data, _Refs(data))
+
+
+def decode_activation(data) -> dict:
+    """decode_snapshot of a run's data for an activation: the body's and each frame's locals as
+    Locals, the slots their "K" lists left encoded until read."""
+    data, kept = _without_kept(data)
+    frames = data.get("F")
+    kept_frames = {}
+    if frames:
+        data["F"] = frames = dict(frames)
+        for key, record in frames.items():
+            frames[key], kept_frames[key] = _without_kept(record)
+    out = decode_snapshot(data)
+    out["L"] = Locals(out["L"], kept)
+    for key, record in (out.get("F") or {}).items():
+        record["L"] = Locals(record["L"], kept_frames[key])
+    return out
+
+
+def _without_kept(node: dict) -> tuple[dict, dict | None]:
+    """A copy of `node` (data or a frame record) without "K" and the slots it lists, and those slots."""
+    node = dict(node)
+    names = node.pop("K", None)
+    if not names:
+        return node, None
+    node["L"] = L = dict(node["L"])
+    return node, {name: L.pop(name) for name in names if name in L}
 
 
 class _Refs(dict):
@@ -317,11 +416,11 @@ def _decode(node, refs: dict):
         return node
     if t is int:
         return float(node)
-    if t is list:
-        return _decode_list(node, refs, None)
+    if t is list:  # (plain containers inline: one Python frame less per level)
+        return [x if type(x) in _DECODED_AS_IS else _decode(x, refs) for x in node]
     tag = node.get("$")
     if tag is None:
-        return _decode_object(node, refs, None)
+        return {k: x if type(x) in _DECODED_AS_IS else _decode(x, refs) for k, x in node.items()}
     if tag == "ref":
         return refs[node["id"]]
     if tag == "shared":
