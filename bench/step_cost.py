@@ -43,7 +43,7 @@ from rhythm_runtime.execution.activation import activate  # noqa: E402
 from rhythm_runtime.execution.machine import Settlement, new_snapshot  # noqa: E402
 from rhythm_runtime.execution.modules import load_module  # noqa: E402
 
-TARGET_US = 50.0
+TARGET_US = 40.0  # issue 14 §4
 
 SEQUENTIAL_10 = """\
 const order = Inputs.order

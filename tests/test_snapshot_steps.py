@@ -49,6 +49,7 @@ def test_a_slot_no_step_reads_is_written_back_as_it_was():
                    lambda kind, key, spec: scheduled.append(key))
     assert out.snapshot["data"]["L"]["a"] is middle["data"]["L"]["a"]  # neither decoded nor encoded again
     assert sorted(out.snapshot["data"]["K"]) == ["Inputs", "a", "b"]
+    assert list(out.snapshot["data"]["L"]) == ["Inputs", "a", "b"]  # kept slots keep their place
     assert out.snapshot["data"]["L"]["b"] == {"n": 2.0, "tags": ["t"]}
 
 

@@ -60,11 +60,12 @@ class Locals(dict):
     A kept slot nobody read is written back as that encoding (see "K" above):
     nothing but a read can reach its containers, so it cannot have changed."""
 
-    __slots__ = ("kept",)
+    __slots__ = ("kept", "order")
 
-    def __init__(self, decoded=(), kept: dict | None = None):
+    def __init__(self, decoded=(), kept: dict | None = None, order: dict | None = None):
         super().__init__(decoded)
         self.kept = {} if kept is None else kept
+        self.order = order  # with kept slots: the snapshot's slot order (a person reads them in it)
 
     def __missing__(self, name):
         value = self[name] = decode_snapshot(self.kept.pop(name))  # KeyError, as a dict's, if not kept either
@@ -73,6 +74,8 @@ class Locals(dict):
     def pop(self, name, *default):
         """(flowops.drop: a slot leaving scope leaves the snapshot, kept or not)"""
         self.kept.pop(name, None)
+        if self.order is not None:
+            self.order.pop(name, None)
         return super().pop(name, *default)
 
 
@@ -266,11 +269,14 @@ class _Encoding:
     def frame_locals(self, v: Locals, holder, slot, depth: int) -> None:
         """A frame's locals: every slot read or written is encoded, each with an owner flag; the kept
         ones are written back as they were."""
-        holder[slot] = out = dict(v)
+        kept = v.kept
+        holder[slot] = out = dict(v) if v.order is None else _in_order(v)
         depth += _DICT_FRAMES
         slots = []
         outer = self.owner
         for name, x in out.items():
+            if name in kept:
+                continue
             t = type(x)
             if t is str or t is bool or x is None or (t is float and x - x == 0 and x):
                 continue
@@ -281,9 +287,8 @@ class _Encoding:
             self.put(x, out, name, depth)
             slots.append((name, owner))
         self.owner = outer
-        out.update(v.kept)
         if slot == "L" and type(holder) is dict:
-            self.locals.append((holder, slots, v.kept))
+            self.locals.append((holder, slots, kept))
 
     def mark_kept(self) -> None:
         """List beside each encoded Locals the slots whose encoding turned out self-contained ("K")."""
@@ -292,6 +297,17 @@ class _Encoding:
             names += kept
             if names:
                 holder["K"] = names
+
+
+def _in_order(v: Locals) -> dict:
+    """The slots of `v` (kept ones as their encoding) in the snapshot's order, then the new ones."""
+    kept = v.kept
+    out = {name: kept[name] if name in kept else dict.__getitem__(v, name) for name in v.order
+           if name in kept or dict.__contains__(v, name)}
+    for name, x in v.items():
+        if name not in out:
+            out[name] = x
+    return out
 
 
 _ENCODERS = {JSError: _Encoding.error, JSRegExp: _Encoding.regexp, MatchArray: _Encoding.match,
@@ -323,22 +339,24 @@ def decode_activation(data) -> dict:
     if frames:
         data["F"] = frames = dict(frames)
         for key, record in frames.items():
-            frames[key], kept_frames[key] = _without_kept(record)
+            frames[key], kept_frames[key] = _without_kept(record)  # (kept slots, order) or ()
     out = decode_snapshot(data)
-    out["L"] = Locals(out["L"], kept)
+    out["L"] = Locals(out["L"], *kept)
     for key, record in (out.get("F") or {}).items():
-        record["L"] = Locals(record["L"], kept_frames[key])
+        record["L"] = Locals(record["L"], *kept_frames[key])
     return out
 
 
-def _without_kept(node: dict) -> tuple[dict, dict | None]:
-    """A copy of `node` (data or a frame record) without "K" and the slots it lists, and those slots."""
+def _without_kept(node: dict) -> tuple[dict, tuple]:
+    """A copy of `node` (data or a frame record) without "K" and the slots it lists; and (those slots,
+    the order of all the slots), or () when none is kept."""
     node = dict(node)
     names = node.pop("K", None)
     if not names:
-        return node, None
+        return node, ()
+    order = dict.fromkeys(node["L"])
     node["L"] = L = dict(node["L"])
-    return node, {name: L.pop(name) for name in names if name in L}
+    return node, ({name: L.pop(name) for name in names if name in L}, order)
 
 
 class _Refs(dict):
