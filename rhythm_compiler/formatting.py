@@ -50,7 +50,8 @@ class _Statement:
 def format_module(text: str) -> str:
     """`text` as black formats it; each statement comes from the cache when it was formatted before."""
     lines = text.split("\n")
-    statements = _statements(lines, ast.parse(text))
+    tree = ast.parse(text)
+    statements = _statements(lines, tree)
     with _Cache.open() as cache:
         known = cache.get([s.key for s in statements])
         missing = list({s.key: s for s in statements if s.key not in known}.values())
@@ -58,7 +59,7 @@ def format_module(text: str) -> str:
         cache.put(fresh)
     known.update(fresh)
     result = _assemble(lines, statements, known)
-    if _same_code(compile(text, "<before>", "exec"), compile(result, "<after>", "exec")):
+    if _same_code(compile(tree, "<before>", "exec"), compile(result, "<after>", "exec")):
         return result
     return black.format_str(text, mode=MODE)
 
