@@ -138,7 +138,7 @@ def test_unsupported_construct_says_so(source: str, needle: str) -> None:
 
 
 def test_unsupported_messages_say_what_to_do_instead() -> None:
-    from rhythm_compiler.parse import UNSUPPORTED as MESSAGES
+    from rhythm_compiler.syntax_errors import UNSUPPORTED as MESSAGES
 
     for word, message in MESSAGES.items():
         assert "not supported in workflows" in message, word
