@@ -147,12 +147,31 @@ def strict_ne(a, b) -> bool:
 
 
 def loose_eq(a, b) -> bool:
-    """``==`` in Rhythm: exactly ``===`` except that null and undefined equal
-    each other.  Deliberately NOT JavaScript's coercing ``==``: ``1 == "1"``
-    is false here, as the language reference documents."""
+    """``==``: JavaScript's IsLooselyEqual. null and undefined equal each other
+    and nothing else; a boolean compares as its number; a number and a string
+    compare as numbers; an object compared with a primitive compares as its
+    primitive (``[1] == 1``, ``[1, 2] == "1,2"``); two objects only by identity."""
+    ta = type(a)
+    tb = type(b)
+    if ta is tb:
+        return strict_eq(a, b)
     if a is None or a is UNDEFINED:
         return b is None or b is UNDEFINED
-    return strict_eq(a, b)
+    if b is None or b is UNDEFINED:
+        return False
+    if ta is bool:
+        return loose_eq(1.0 if a else 0.0, b)
+    if tb is bool:
+        return loose_eq(a, 1.0 if b else 0.0)
+    if ta is float and tb is str:
+        return a == to_number(b)
+    if ta is str and tb is float:
+        return to_number(a) == b
+    if ta is float or ta is str:
+        return loose_eq(a, to_primitive(b))
+    if tb is float or tb is str:
+        return loose_eq(to_primitive(a), b)
+    return False  # two objects of different kinds
 
 
 def loose_ne(a, b) -> bool:
