@@ -201,9 +201,10 @@ def test_callbacks_take_any_function_value():
     error = thrown(lambda: js.call_method([2.0, 1.0], "sort", [5.0], "a.sort"))
     assert error.message == "The comparison function must be either a function or undefined"
     assert thrown(lambda: js.call_method([1.0], "map", [{}], "a.map")).message == "#<Object> is not a function"
-    push = js.get([], "push")
-    assert js.json_stringify({"a": 1.0}, push) == '{"a":1}'  # no replacer functions
-    assert js.GLOBAL_FUNCTIONS["JSON.parse"][1:] == (1, 1)
+    # a replacer is called with (key, value): String returns the key, "" for the top value (Node: '""')
+    assert js.json_stringify({"a": 1.0}, js.global_function("String")) == '""'
+    assert js.json_parse("[1, 2]", js.global_function("Number")) == 0.0  # Number("") of the top value
+    assert js.GLOBAL_FUNCTIONS["JSON.parse"][1:] == (1, 2)
 
 
 def test_global_functions_as_values():

@@ -270,7 +270,7 @@ GLOBAL_FUNCTIONS: dict[str, tuple] = {
     "Math.sqrt": (math_sqrt, 1, 1),
     "Math.random": (math_random, 0, 0),
     "JSON.stringify": (json_stringify, 1, 3),
-    "JSON.parse": (json_parse, 1, 1),
+    "JSON.parse": (json_parse, 1, 2),
     "Object.keys": (object_keys, 1, 1),
     "Object.values": (object_values, 1, 1),
     "Object.entries": (object_entries, 1, 1),

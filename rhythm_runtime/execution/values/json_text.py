@@ -52,16 +52,32 @@ def _json_gap(space) -> str:
     return ""
 
 
+def _function(v):
+    """A replacer or reviver, or None when ``v`` is not a function (JavaScript then ignores it)."""
+    return v if type(v) is JSClosure or type(v) is JSFunction else None
+
+
+def _call(fn, key: str, value):
+    """``fn(key, value)`` (there is no ``this``, so the holder is not passed)."""
+    if type(fn) is JSClosure:
+        return JSClosure.invoke(fn, [key, value])
+    return fn.impl(fn.this, [key, value])
+
+
 def json_stringify(value=UNDEFINED, replacer=UNDEFINED, space=UNDEFINED):
-    """JSON.stringify; ``replacer`` may be an array of keys (a function
-    replacer needs a closure, which the language does not have)."""
+    """JSON.stringify; ``replacer`` is an array of keys, or a function of
+    (key, value) called for the top value (key "") and every member, whose
+    result is written instead."""
     keys = _replacer_keys(replacer)
+    replace = _function(replacer)
     gap = _json_gap(space)
     colon = ": " if gap else ":"
     path: list = []  # (container, key it was reached by), for cycle messages
     open_ids: dict[int, int] = {}
 
     def write(v, indent: str, key):
+        if replace is not None:
+            v = _call(replace, key if type(key) is str else str(key), v)
         t = type(v)
         if t is str:
             return _json_quote(v)
@@ -141,9 +157,22 @@ def _reject_constant(name: str):
 _JSON_DECODER = json.JSONDecoder(parse_int=float, parse_constant=_reject_constant)
 
 
-def json_parse(text=UNDEFINED):
-    """JSON.parse (no reviver: it would need a closure)."""
+def json_parse(text=UNDEFINED, reviver=UNDEFINED):
+    """JSON.parse; a ``reviver`` function of (key, value) is called on every
+    member, innermost first, then on the top value (key ""): its result
+    replaces the member, and undefined removes it."""
     s = to_string(text)
+    value = _decoded(s)
+    revive = _function(reviver)
+    if revive is None:
+        return value
+    try:
+        return _revive(revive, "", value)
+    except RecursionError:
+        raise range_error("Maximum call stack size exceeded") from None
+
+
+def _decoded(s: str):
     try:
         return _JSON_DECODER.decode(s)
     except RecursionError:
@@ -154,6 +183,21 @@ def json_parse(text=UNDEFINED):
         except RecursionError:
             raise range_error("Maximum call stack size exceeded") from None
         raise syntax_error(_canonical(message)) from None
+
+
+def _revive(fn, key: str, value):
+    """InternalizeJSONProperty: the members first, then the value itself."""
+    if type(value) is list:
+        for i, x in enumerate(value):
+            value[i] = _revive(fn, str(i), x)  # undefined leaves a gap, as deleting an element does
+    elif type(value) is dict:
+        for k in list(_ordered_keys(value)):
+            x = _revive(fn, k, value[k])
+            if x is UNDEFINED:
+                del value[k]
+            else:
+                value[k] = x
+    return _call(fn, key, value)
 
 
 class _JsonFail(Exception):
