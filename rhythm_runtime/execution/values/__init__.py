@@ -133,8 +133,9 @@ from .global_objects import (
     _num, _object_argument, array_is_array, boolean_call, date_now, global_function, is_finite,
     is_nan, math_abs, math_ceil, math_floor, math_max, math_min, math_pow, math_random,
     math_round, math_sign, math_sqrt, math_trunc, new_error, number_call, number_is_finite,
-    number_is_integer, number_is_nan, object_assign, object_entries, object_from_entries,
+    number_is_integer, number_is_nan, object_assign, object_entries, object_from_entries, object_is,
     object_keys, object_values, parse_float, parse_int, string_call, string_from_char_code,
+    string_from_code_point,
 )
 from .boundary import (
     _Circular, _exact_type, _from_json, _from_json_key, _int_to_float, _to_json, from_json,

@@ -11,12 +11,13 @@ import sys
 import time
 
 from .representation import (
-    INF, NAN, UNDEFINED, _ABSENT, JSClosure, JSError, JSFunction, JSThrow, MatchArray, Promise, type_error,
+    INF, NAN, UNDEFINED, _ABSENT, JSClosure, JSError, JSFunction, JSThrow, MatchArray, Promise, range_error,
+    type_error,
 )
 from .utf16 import _canonical, _units
 from .number_text import _FLOAT_PREFIX, _WHITESPACE, _digits_prefix, _digits_value
 from .conversions import _to_int32, _to_uint32, to_number, to_property_key, to_string, truthy, typeof
-from .operators import pow
+from .operators import pow, strict_eq
 from .properties import get, own_keys, set_
 from .methods import _callback, call
 from .json_text import json_parse, json_stringify
@@ -172,6 +173,26 @@ def string_from_char_code(*codes) -> str:
     return _canonical("".join(chr(_to_uint32(code) & 0xFFFF) for code in codes))
 
 
+def string_from_code_point(*codes) -> str:
+    """``String.fromCodePoint``: one code point per argument; RangeError for anything else."""
+    out = []
+    for code in codes:
+        n = to_number(code)
+        if n != n or n != math.floor(n) or not 0 <= n <= 0x10FFFF:
+            raise range_error(f"Invalid code point {to_string(n)}")
+        out.append(chr(int(n)))
+    return _canonical(_units("".join(out)))
+
+
+def object_is(a=UNDEFINED, b=UNDEFINED) -> bool:
+    """``Object.is``: SameValue (NaN is itself; 0 and -0 differ)."""
+    if type(a) is float and type(b) is float:
+        if a != a:
+            return b != b
+        return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+    return strict_eq(a, b)
+
+
 def array_is_array(value=UNDEFINED) -> bool:
     return type(value) is list or type(value) is MatchArray
 
@@ -292,6 +313,8 @@ GLOBAL_FUNCTIONS: dict[str, tuple] = {
     "Number.parseInt": (parse_int, 1, 2),
     "Date.now": (date_now, 0, 0),
     "String.fromCharCode": (string_from_char_code, 0, VARIADIC),
+    "String.fromCodePoint": (string_from_code_point, 0, VARIADIC),
+    "Object.is": (object_is, 2, 2),
     "RegExp": (new_regexp, 0, 2),
 }
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from decimal import ROUND_HALF_UP, Context, Decimal
 
 from .representation import (
@@ -682,6 +683,41 @@ def _string_char_code_at(s: str, args):
     return float(ord(u[int(k)])) if 0 <= k < len(u) else NAN
 
 
+def _string_code_point_at(s: str, args):
+    """The code point at a code unit index: a surrogate pair's, or the unit's own (a lone surrogate)."""
+    u = _units(s)
+    k = _to_integer(_arg(args, 0))
+    if not 0 <= k < len(u):
+        return UNDEFINED
+    i = int(k)
+    first = ord(u[i])
+    if 0xD800 <= first <= 0xDBFF and i + 1 < len(u) and 0xDC00 <= ord(u[i + 1]) <= 0xDFFF:
+        return float(0x10000 + ((first - 0xD800) << 10) + ord(u[i + 1]) - 0xDC00)
+    return float(first)
+
+
+def _string_substr(s: str, args):
+    """Annex B's substr(start, length)."""
+    u = _units(s)
+    size = len(u)
+    start = _to_integer(_arg(args, 0))
+    start = max(size + start, 0) if start < 0 else min(start, size)
+    length = _arg(args, 1)
+    count = size if length is UNDEFINED else min(max(_to_integer(length), 0), size)
+    end = min(start + count, size)
+    return _piece(s, u, int(start), int(end)) if start < end else ""
+
+
+_NORMALIZATION_FORMS = ("NFC", "NFD", "NFKC", "NFKD")
+
+
+def _string_normalize(s: str, args):
+    form = "NFC" if _arg(args, 0) is UNDEFINED else to_string(args[0])
+    if form not in _NORMALIZATION_FORMS:
+        raise range_error("The normalization form should be one of NFC, NFD, NFKC, NFKD.")
+    return _canonical(unicodedata.normalize(form, s))
+
+
 def _string_at(s: str, args):
     u = _units(s)
     k = _to_integer(_arg(args, 0))
@@ -811,6 +847,11 @@ _STRING_METHODS = {
     "trim": _string_trim,
     "trimStart": _string_trim_start,
     "trimEnd": _string_trim_end,
+    "trimLeft": _string_trim_start,
+    "trimRight": _string_trim_end,
+    "codePointAt": _string_code_point_at,
+    "substr": _string_substr,
+    "normalize": _string_normalize,
     "split": _string_split,
     "startsWith": _string_starts_with,
     "endsWith": _string_ends_with,
