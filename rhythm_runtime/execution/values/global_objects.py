@@ -178,7 +178,7 @@ def string_from_code_point(*codes) -> str:
     out = []
     for code in codes:
         n = to_number(code)
-        if n != n or n != math.floor(n) or not 0 <= n <= 0x10FFFF:
+        if not 0 <= n <= 0x10FFFF or n != math.floor(n):
             raise range_error(f"Invalid code point {to_string(n)}")
         out.append(chr(int(n)))
     return _canonical(_units("".join(out)))
