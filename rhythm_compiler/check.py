@@ -56,6 +56,19 @@ UNDECLARED_INSTEAD = {
     "sleep": "to wait, use await Timer.delay(seconds), e.g. await Timer.delay(\"5m\")",
     "delay": "to wait, use await Timer.delay(seconds), e.g. await Timer.delay(\"5m\")",
 }
+_OBJECT_METHOD = "objects have no methods in workflows; use \"key\" in o or Object.keys(o) instead"
+_LOCALE = ("locale-dependent formatting is not supported in workflows (its result depends on the machine); "
+           "use toFixed, toUpperCase or toLowerCase, or format the value in a task")
+# JavaScript's built-in methods that workflows do not have: calling one is a compile error saying what to use.
+UNSUPPORTED_METHODS = {
+    "hasOwnProperty": _OBJECT_METHOD, "isPrototypeOf": _OBJECT_METHOD, "propertyIsEnumerable": _OBJECT_METHOD,
+    "localeCompare": ("'localeCompare' is not supported in workflows (its order depends on the machine's locale "
+                      "data); compare with < and >, as in (a, b) => (a < b ? -1 : a > b ? 1 : 0)"),
+    "toLocaleString": _LOCALE, "toLocaleUpperCase": _LOCALE, "toLocaleLowerCase": _LOCALE,
+    "toLocaleDateString": _LOCALE, "toLocaleTimeString": _LOCALE,
+    "toExponential": "'toExponential' is not supported in workflows; use toPrecision or toFixed instead",
+    "copyWithin": "'copyWithin' is not supported in workflows; use slice and splice, or a loop, instead",
+}
 # The options a Task.run call takes as its third argument (the runtime checks non-literal ones when it runs).
 TASK_RUN_OPTIONS = ("key", "priority", "delay", "timeout")
 WORKFLOW_RUN_OPTIONS = ("key", "priority", "delay", "queue")
@@ -761,6 +774,10 @@ class Checker:
             if callee.prop == "run" and callee.obj.name in ("Task", "Workflow") and len(e.args) == 3:
                 self.check_run_options(f"{callee.obj.name}.run", e.args[2])
             return
+        if isinstance(callee, A.Member) and callee.prop in UNSUPPORTED_METHODS:
+            end = callee.span
+            self.error(A.Span(end.end_line, end.end_col - len(callee.prop), end.end_line, end.end_col),
+                       UNSUPPORTED_METHODS[callee.prop])
         if isinstance(callee, A.Name) and self.scope.lookup(callee.name) is None:
             funcs, _ = library()
             if callee.name in funcs:
