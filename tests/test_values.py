@@ -281,6 +281,8 @@ DUNDERS = [
     "constructor", "__proto__", "prototype", "toString", "hasOwnProperty", "valueOf",
     "__reduce__", "mro", "__subclasses__", "append", "upper", "impl", "this", "props",
 ]  # fmt: skip
+# Names in DUNDERS that are real JavaScript methods of some receivers.
+REAL_METHODS = {"toString": (list, str, float, bool, js.JSError), "valueOf": (str, float)}
 
 
 @pytest.mark.parametrize("name", DUNDERS)
@@ -296,13 +298,7 @@ def test_sandbox_missing_properties(name):
         js.get([], "push"),
     ]
     for receiver in receivers:
-        if name == "toString" and type(receiver) in (
-            list,
-            str,
-            float,
-            bool,
-            js.JSError,
-        ):
+        if type(receiver) in REAL_METHODS.get(name, ()):
             continue  # a real method of those receivers
         assert js.get(receiver, name) is UNDEFINED, (receiver, name)
     assert js.get_optional({}, name) is UNDEFINED
@@ -313,7 +309,7 @@ def test_sandbox_missing_properties(name):
 @pytest.mark.parametrize("name", DUNDERS)
 def test_sandbox_calls_and_writes(name):
     for receiver in ({}, [], "x", 5.0, True):
-        if name == "toString" and type(receiver) is not dict:
+        if type(receiver) in REAL_METHODS.get(name, ()):
             continue
         error = thrown(lambda: js.call_method(receiver, name, [], f"x.{name}"))
         assert (error.name, error.message) == (

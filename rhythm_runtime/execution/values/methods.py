@@ -13,7 +13,7 @@ from .representation import (
     INF, NAN, UNDEFINED, _MAX_STRING_LENGTH, JSClosure, JSError, JSFunction, JSRegExp, MatchArray, Promise,
     range_error, type_error,
 )
-from .utf16 import _canonical, _unit_length, _units
+from .utf16 import _SURROGATE, _canonical, _unit_length, _units
 from .number_text import _WHITESPACE, _radix_string, number_to_string
 from .conversions import (
     _clamp, _error_string, _join, _relative, _to_integer, _to_uint32, to_number, to_string, truthy, typeof,
@@ -223,6 +223,24 @@ def _array_to_sorted(a: list, args):
 
 def _array_to_reversed(a: list, args):
     return a[::-1]
+
+
+def _array_to_spliced(a: list, args):
+    copy = a[:]
+    _array_splice(copy, args)
+    return copy
+
+
+def _array_with(a: list, args):
+    index = to_number(_arg(args, 0))
+    k = _to_integer(index)
+    if k < 0:
+        k += len(a)
+    if not 0 <= k < len(a):
+        raise range_error(f"Invalid index : {number_to_string(index)}")
+    copy = a[:]
+    copy[int(k)] = _arg(args, 1)
+    return copy
 
 
 # -- arrays: the methods that take a callback ---------------------------------
@@ -718,6 +736,20 @@ def _string_normalize(s: str, args):
     return _canonical(unicodedata.normalize(form, s))
 
 
+def _string_is_well_formed(s: str, args):
+    """A canonical string holds a surrogate only where it is lone (pairs are one code point)."""
+    return s.isascii() or not _SURROGATE.search(s)
+
+
+def _string_to_well_formed(s: str, args):
+    """Each lone surrogate replaced by U+FFFD."""
+    return s if s.isascii() else _SURROGATE.sub("\ufffd", s)
+
+
+def _value_of(v, args):
+    return v
+
+
 def _string_at(s: str, args):
     u = _units(s)
     k = _to_integer(_arg(args, 0))
@@ -840,6 +872,8 @@ _ARRAY_METHODS = {
     "reduce": _array_reduce,
     "reduceRight": _array_reduce_right,
     "flatMap": _array_flat_map,
+    "toSpliced": _array_to_spliced,
+    "with": _array_with,
 }
 _STRING_METHODS = {
     "toUpperCase": _string_to_upper_case,
@@ -852,6 +886,9 @@ _STRING_METHODS = {
     "codePointAt": _string_code_point_at,
     "substr": _string_substr,
     "normalize": _string_normalize,
+    "isWellFormed": _string_is_well_formed,
+    "toWellFormed": _string_to_well_formed,
+    "valueOf": _value_of,
     "split": _string_split,
     "startsWith": _string_starts_with,
     "endsWith": _string_ends_with,
@@ -875,7 +912,8 @@ _STRING_METHODS = {
     "search": _string_search,
 }
 _REGEXP_METHODS = {"test": _regexp_test, "exec": _regexp_exec, "toString": _regexp_to_string}
-_NUMBER_METHODS = {"toFixed": _number_to_fixed, "toPrecision": _number_to_precision, "toString": _number_to_string}
+_NUMBER_METHODS = {"toFixed": _number_to_fixed, "toPrecision": _number_to_precision, "toString": _number_to_string,
+                   "valueOf": _value_of}
 _BOOLEAN_METHODS = {"toString": _boolean_to_string}
 _ERROR_METHODS = {"toString": _error_to_string}
 
