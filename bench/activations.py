@@ -3,7 +3,9 @@
 timers: N runs each wait on `Timer.delay(3600)` (bench/workflows/wake_timer.flow);
 then one statement makes every timer due at once and the bench reports how
 fast the W worker processes fire them and resume the runs (runs resumed per
-second: N / (last run finished - timers made due), on the database clock).
+second: N / (last run finished - timers made due), on the database clock),
+and the CPU per resumed run from then until every run finished: the worker
+processes' and their Postgres backends' (from /proc; same machine).
 
 starts: C client threads start N runs of bench/workflows/first_task.flow as
 fast as they can; reports the starts/s achieved and the p50/p99 from a run's
@@ -27,7 +29,8 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _pg import scratch_database  # noqa: E402
-from throughput import percentile, scalar, start_workers, stop_workers, wait_ready  # noqa: E402
+from throughput import (backend_cpu, cpu_seconds, percentile, scalar, start_workers, stop_workers,  # noqa: E402
+                        wait_ready)
 
 from rhythm import SyncRhythmClient  # noqa: E402
 
@@ -53,17 +56,21 @@ def timers(n: int, w: int, concurrency: int) -> str:
                     FROM generate_series(1, %s) AS i""", (n,))
                 conn.execute("SELECT pg_notify('rhythm_work', '')")
             wait_until(url, "SELECT count(*) FROM rhythm.timers", n, 600)
+            s0, cpu0 = backend_cpu(url), sum(cpu_seconds(p.pid) for p in workers)
             with psycopg.connect(url, autocommit=True) as conn:
                 due = conn.execute("UPDATE rhythm.timers SET due_at = clock_timestamp() "
                                    "RETURNING clock_timestamp()").fetchone()[0]
             wait_until(url, "SELECT count(*) FROM rhythm.runs WHERE status = 'completed'", n, 600)
+            cpu = sum(cpu_seconds(p.pid) for p in workers) - cpu0
+            server = sum(c - s0.get(pid, 0.0) for pid, c in backend_cpu(url).items())
             fired, finished = psycopg.connect(url).execute(
                 "SELECT extract(epoch FROM max(t.fired_at) - %(due)s), extract(epoch FROM max(r.finished_at) - %(due)s)"
                 " FROM rhythm.timers t JOIN rhythm.runs r ON r.id = t.run_id", dict(due=due)).fetchone()
         finally:
             stop_workers(workers)
     return (f"timers: N={n} W={w}: all fired in {fired:.2f}s ({n / float(fired):,.0f}/s), all runs resumed and "
-            f"finished in {finished:.2f}s ({n / float(finished):,.0f} runs/s)")
+            f"finished in {finished:.2f}s ({n / float(finished):,.0f} runs/s); CPU per resumed run "
+            f"{cpu / n * 1000:.3f} ms workers + {server / n * 1000:.3f} ms their backends")
 
 
 def starts(n: int, w: int, concurrency: int, clients: int) -> str:

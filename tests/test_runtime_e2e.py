@@ -769,6 +769,107 @@ def test_a_batch_of_activations_with_a_broken_run_fails_only_that_run(own_db):
         store.close()
 
 
+def test_a_batch_saves_its_runs_together_and_a_module_that_fails_fails_only_its_run(own_db):
+    """A batch holds back its runs' saves and writes them together (one statement per kind): runs that wait,
+    runs that end, and a run whose workflow module cannot be loaded (failed with a VersionError, the others
+    saved as usual, each with its history step; the timers of the waiting runs kept)."""
+    from rhythm_compiler import compile_source
+    from rhythm_runtime.execution.modules import load_module, module_hash
+    from rhythm_runtime.storage.engine import Engine, VersionUnavailable
+
+    url, _ = own_db
+    store = Store(url)
+    sources = {"waits": "await Timer.delay(3600)\nreturn 1\n", "ends": "return Inputs.n * 2\n",
+               "unloadable": "return 0\n"}
+    modules = {}
+    for name, source in sources.items():
+        code = compile_source(source, f"{name}.flow").code
+        modules[name] = load_module(code, name)
+        store.register_version(name, modules[name].VERSION, "", code, module_hash(code))
+
+    def module_for(conn, name, version):
+        if name == "unloadable":
+            raise VersionUnavailable("the stored module of workflow 'unloadable' does not load: SyntaxError")
+        return modules[name]
+
+    try:
+        names = ["waits", "ends", "unloadable", "waits", "ends"]
+        ids = [store.start_run(name, {"n": n})[0] for n, name in enumerate(names)]
+        assert store.advance_runnable(Engine(module_for, {}, 1000), 10) == 5
+        runs = [store.get_run(run_id) for run_id in ids]
+        assert [(r["status"], r["output"]) for r in runs] == [("suspended", None), ("completed", 2), ("failed", None),
+                                                              ("suspended", None), ("completed", 8)]
+        assert runs[2]["error"]["type"] == "VersionError" and "does not load" in runs[2]["error"]["message"]
+        assert [(r["activations"], r["waiting"] != []) for r in runs] == [(1, True), (1, False), (1, False),
+                                                                          (1, True), (1, False)]
+        timers = query(url, "SELECT run_id FROM rhythm.timers WHERE fired_at IS NULL ORDER BY run_id")
+        assert [t["run_id"] for t in timers] == sorted([ids[0], ids[3]])
+        steps = query(url, "SELECT run_id, details->>'status' AS status FROM rhythm.history ORDER BY run_id")
+        assert sorted((s["run_id"], s["status"]) for s in steps) == sorted(zip(ids, [r["status"] for r in runs]))
+    finally:
+        store.close()
+
+
+def test_a_batch_trims_each_runs_history_to_the_limit(own_db):
+    """Runs saved together keep their newest steps only, as a run saved alone does."""
+    from rhythm_compiler import compile_source
+    from rhythm_runtime.execution.modules import load_module, module_hash
+    from rhythm_runtime.storage.engine import Engine
+
+    url, _ = own_db
+    store = Store(url)
+    code = compile_source("let n = 0\nwhile (n < 4) {\n  await Timer.delay(0)\n  n = n + 1\n}\nreturn n\n",
+                          "ticks.flow").code
+    module = load_module(code, "ticks")
+    store.register_version("ticks", module.VERSION, "", code, module_hash(code))
+    try:
+        ids = [store.start_run("ticks", {})[0] for _ in range(2)]
+        engine = Engine(lambda conn, name, version: module, {}, 1000)
+        engine.history_limit = 2
+        for _ in range(5):
+            assert store.advance_runnable(engine, 10) == 2
+            store.fire_timers()
+        assert [store.get_run(run_id)["output"] for run_id in ids] == [4, 4]
+        rows = query(url, "SELECT run_id, seq FROM rhythm.history ORDER BY run_id, seq")
+        assert sorted((r["run_id"], r["seq"]) for r in rows) == sorted((i, seq) for i in ids for seq in (4, 5))
+    finally:
+        store.close()
+
+
+def test_a_batch_advances_a_parent_with_the_outcome_its_child_delivered_in_the_same_batch(own_db):
+    """A child and its parent locked by one batch: when the child ends first, the parent (read when the
+    batch locked it) is read again before its activation, so it sees the child's result instead of
+    saving over it and waiting for it forever. Every run of the batch is saved in one statement per kind."""
+    from rhythm_compiler import compile_source
+    from rhythm_runtime.execution.modules import load_module, module_hash
+    from rhythm_runtime.storage.engine import Engine
+
+    url, _ = own_db
+    store = Store(url)
+    sources = {"parent": 'const a = Workflow.run("kid", { n: 1 }, { delay: 0.01 })\n'
+                         'const b = Workflow.run("kid", { n: 2 }, { delay: 0.01 })\n'
+                         'return await Promise.all([a, b])\n',
+               "kid": "return Inputs.n * 10\n"}
+    modules = {}
+    for name, source in sources.items():
+        code = compile_source(source, f"{name}.flow").code
+        modules[name] = load_module(code, name)
+        store.register_version(name, modules[name].VERSION, "", code, module_hash(code))
+    try:
+        run_id, _ = store.start_run("parent", {})
+        engine = Engine(lambda conn, name, version: modules[name], {}, 1000)
+        assert store.advance_runnable(engine, 1) == 1  # the parent starts both children, delayed
+        time.sleep(0.05)
+        assert store.advance_runnable(engine, 1) == 1  # one child ends: the parent is runnable after the other
+        assert store.advance_runnable(engine, 10) == 2  # the other child, then the parent
+        parent = store.get_run(run_id)
+        assert (parent["status"], parent["output"]) == ("completed", [10, 20])
+        assert [r["status"] for r in query(url, "SELECT status FROM rhythm.runs")] == ["completed"] * 3
+        assert store.advance_runnable(engine, 10) == 0
+    finally:
+        store.close()
+
+
 def test_a_batch_of_activations_leases_the_tasks_it_schedules_to_the_free_slots(own_db):
     """The loop's activations insert the tasks they schedule already leased to the loop's free task slots
     (no claim, no NOTIFY; one of a run's tasks is inserted by its snapshot's save, the others alone); past

@@ -56,9 +56,12 @@ MAX_CHILD_DEPTH = 50
 # parent's (as JavaScript starts an async function synchronously); deeper
 # than this, children wait for a worker instead of growing the Python stack.
 MAX_INLINE_CHILD_DEPTH = 8
-# save_suspended's parameters when it inserts no task.
+# save_suspended's task columns when it inserts no task; FLOAT_COLUMNS are float8.
 NO_TASK = dict.fromkeys(("await_key", "name", "queue", "payload", "max_attempts", "backoff", "timeout", "worker",
                          "lease_seconds"))
+FLOAT_COLUMNS = ("backoff", "timeout", "lease_seconds")
+# The text[] columns of the saves, passed to their batch statements as one jsonb array per run.
+LIST_COLUMNS = ("waiting", "keep_timers")
 # Timer.delay of more seconds than this (a thousand years; Infinity too) never fires, as in JavaScript's model.
 TIMER_FOREVER = 1000 * 365.25 * 86400
 
@@ -165,6 +168,16 @@ class _Parent:
 
 
 @dataclass
+class Batch:
+    """Runs advanced in one transaction (advance_runnable): their saves, held back to write them in one
+    statement per kind, and the runs of the batch a child's outcome changed after the batch read them."""
+
+    finished: list = field(default_factory=list)  # save_finished's rows
+    suspended: list = field(default_factory=list)  # save_suspended's rows
+    settled: set = field(default_factory=set)  # ids of runs an outcome was settled into
+
+
+@dataclass
 class InlineClaim:
     """Slots a task thread (or the loop) offers for the tasks its runs schedule next: they are
     inserted already leased to it, so it runs them without a claim or a NOTIFY."""
@@ -191,7 +204,7 @@ class InlineClaim:
 
     def taken(self) -> list[dict]:
         """The tasks inserted leased to this thread (an await key scheduled before inserts none)."""
-        return [row for row in (cursor.fetchone() for cursor in self.pending) if row is not None]
+        return [row for cursor in self.pending for row in cursor.fetchall()]
 
 
 class Engine:
@@ -203,7 +216,9 @@ class Engine:
         self.budget = budget
         self.max_snapshot = MAX_SNAPSHOT_BYTES
         self.history_limit = history_limit()
-        self.inline = threading.local()  # .claim: an InlineClaim while a task thread advances its run
+        # .claim: an InlineClaim while a task thread advances its run; .batch: the Batch the loop (or a lent
+        # task thread) is advancing
+        self.inline = threading.local()
 
     def advance(self, conn, row: dict, depth: int = 0, parent: _Parent | None = None) -> bool:
         """Run one activation of the locked run `row`; True if other workers should be notified."""
@@ -254,12 +269,16 @@ class Engine:
             if not set(matched) & set(outcome.waiting):
                 break
             kept = (dict(inbox), list(outcome.waiting), list(waits))
-        saved = conn.execute(Q["save_suspended"], dict(
-            leased or NO_TASK, id=run_id, snapshot=json_param(snapshot, snapshot_json), inbox=Jsonb(inbox),
-            waiting=outcome.waiting, signal_waits=Jsonb(waits), rewind=_rewind(row, outcome.roots, step.catches),
-            **self.step_params(row, step, "suspended", outcome.state)))
-        if leased is not None:
-            self.inline.claim.pending.append(saved)
+        history = self.step_params(row, step, "suspended", outcome.state)
+        saving = dict(id=run_id, snapshot=json_param(snapshot, snapshot_json), inbox=Jsonb(inbox),
+                      waiting=list(outcome.waiting), signal_waits=Jsonb(waits),
+                      rewind=_rewind(row, outcome.roots, step.catches), seq=history["seq"], step=history["step"],
+                      **_task_columns(leased))
+        batch = self.batch() if parent is None else None
+        if batch is not None:  # a batch's run: saved with the others when the batch is done (see advance_runnable)
+            batch.suspended.append(saving)
+        else:
+            self.save_suspended(conn, [saving])
         return notify
 
     def step_params(self, row: dict, step: Step | None, status: str, end: int | None, **extra) -> dict:
@@ -276,13 +295,18 @@ class Engine:
         A failed run keeps `kept` (inbox, waiting keys, signal waits of `snapshot`) and the timers that
         snapshot can reach, for a retry."""
         inbox, waiting, waits = kept if status == "failed" and kept is not None else ({}, [], [])
-        conn.execute(Q["save_finished"], dict(
-            id=row["id"], status=status, output=Json(output), error=Jsonb(error),
-            snapshot=None if snapshot is None else Json(snapshot), failure=None if failure is None else Json(failure),
-            inbox=Jsonb(inbox), waiting=list(waiting), signal_waits=Jsonb(waits),
-            **self.step_params(row, step, status, end, line=(error or {}).get("line"))))
         live = reachable_keys(_js.decode_snapshot(snapshot["data"])) if status == "failed" and snapshot else ()
-        conn.execute(Q["drop_pending_timers"], dict(id=row["id"], keep=list(live)))
+        history = self.step_params(row, step, status, end, line=(error or {}).get("line"))
+        outcome = dict(id=row["id"], status=status, output=Json(output), error=Jsonb(error),
+                       snapshot=None if snapshot is None else Json(snapshot),
+                       failure=None if failure is None else Json(failure), inbox=Jsonb(inbox),
+                       waiting=list(waiting), signal_waits=Jsonb(waits), keep_timers=list(live),
+                       seq=history["seq"], step=history["step"])
+        batch = self.batch() if parent is None else None
+        if batch is not None:  # a batch's run: saved with the others when the batch is done (see advance_runnable)
+            batch.finished.append(outcome)
+        else:
+            self.save_finished(conn, [outcome])
         if row["parent_run_id"] is None:
             return False
         if status == "completed":
@@ -294,7 +318,50 @@ class Engine:
         if parent is not None:  # the parent is mid-activation, in this transaction
             self.settle_now(conn, parent.settled, parent.out, row["parent_await_key"], kind, value)
             return False
+        batch = self.batch()
+        if batch is not None:  # the parent may be a run of this batch: its save goes first, its row is read again
+            self.save_batch(conn)
+            batch.settled.add(row["parent_run_id"])
         return settle(conn, row["parent_run_id"], row["parent_await_key"], kind, value)
+
+    def batch(self) -> Batch | None:
+        return getattr(self.inline, "batch", None)
+
+    def save_finished(self, conn, rows: list[dict]) -> None:
+        """Store runs' outcomes (finish's rows) and forget their pending timers; several in one statement."""
+        if len(rows) > 1:
+            conn.execute(Q["save_finished_batch"], self.batch_params(rows), prepare=False)
+            return
+        [row] = rows
+        conn.execute(Q["save_finished"], dict(row, keep=self.history_limit))
+        conn.execute(Q["drop_pending_timers"], dict(id=row["id"], keep=row["keep_timers"]))
+
+    def save_suspended(self, conn, rows: list[dict]) -> None:
+        """Store waiting runs' snapshots (advance's rows), with the tasks leased to this thread; several in one
+        statement."""
+        if len(rows) > 1:
+            saved = conn.execute(Q["save_suspended_batch"], self.batch_params(rows), prepare=False)
+        else:
+            saved = conn.execute(Q["save_suspended"], dict(rows[0], keep=self.history_limit))
+        if any(row["name"] is not None for row in rows):
+            self.inline.claim.pending.append(saved)
+
+    def batch_params(self, rows: list[dict]) -> dict:
+        """A batch statement's parameters: one array per column (rows are one dict per run; an array of arrays
+        must be rectangular in Postgres, so a run's list of keys goes as one jsonb value)."""
+        columns = {name: [Jsonb(row[name]) if name in LIST_COLUMNS else row[name] for row in rows]
+                   for name in rows[0]}
+        return dict(columns, keep=self.history_limit, trim=max(columns["seq"]) > self.history_limit)
+
+    def save_batch(self, conn) -> None:
+        """Write the saves the batch holds back: one statement per kind for all its runs so far."""
+        batch = self.batch()
+        if batch.finished:
+            self.save_finished(conn, batch.finished)
+            batch.finished.clear()
+        if batch.suspended:
+            self.save_suspended(conn, batch.suspended)
+            batch.suspended.clear()
 
     def schedule(self, conn, run_id, settled, out: Scheduled, kind, key, spec, depth: int = 0) -> None:
         """The machine's scheduler: signals and children are handled now, the rest goes to the outbox."""
@@ -408,6 +475,14 @@ class Engine:
             self.inline.claim.pending.append(conn.execute(Q["insert_task_claimed"], leased))
 
 
+def _task_columns(leased: dict | None) -> dict:
+    """save_suspended's columns of the task leased to this thread (NULLs: none); the float8 ones as floats,
+    since a batch's array parameter holds values of one Python type."""
+    task = leased or NO_TASK
+    return {name: float(task[name]) if name in FLOAT_COLUMNS and task[name] is not None else task[name]
+            for name in NO_TASK}
+
+
 class WorkerCalls(Database):
     """The transactions a worker runs: `Store` inherits them, so a worker's loop uses one pool for all its calls."""
 
@@ -417,8 +492,9 @@ class WorkerCalls(Database):
 
     def advance_runnable(self, engine: Engine, limit: int, claim: InlineClaim | None = None) -> int:
         """Lock up to `limit` runnable runs and advance them all in one transaction (two round trips and
-        one commit for the batch); returns how many were advanced. Tasks they schedule go to `claim`'s
-        free slots (leased to the caller, read with `claim.taken()`), the rest to any worker.
+        one commit for the batch, their saves in one statement per kind); returns how many were advanced.
+        Tasks they schedule go to `claim`'s free slots (leased to the caller, read with `claim.taken()`),
+        the rest to any worker.
 
         If advancing one of them fails (a Rhythm bug, or a deadlock with another
         batch over a parent run), the batch rolls back and each run is advanced
@@ -431,12 +507,12 @@ class WorkerCalls(Database):
                 cursor = conn.execute(Q["lock_runnable_runs"], dict(limit=limit))
                 tx.sync()
                 rows = cursor.fetchall()
-                engine.inline.claim = claim
+                engine.inline.claim, engine.inline.batch = claim, Batch()
                 try:
-                    if any([engine.advance(conn, row) for row in rows]):  # every run, not up to the first True
+                    if self._advance_batch(conn, engine, rows):
                         conn.execute(Q["notify_work"])
                 finally:
-                    engine.inline.claim = None
+                    engine.inline.claim = engine.inline.batch = None
             return len(rows)
         except Exception as e:
             if claim is not None:
@@ -449,6 +525,19 @@ class WorkerCalls(Database):
             log.warning("advancing %d runs in one transaction failed (%s); advancing each alone", len(rows),
                         str(e).strip() or type(e).__name__)
             return sum(self._advance_alone(engine, row["id"]) for row in rows)
+
+    @staticmethod
+    def _advance_batch(conn, engine: Engine, rows: list[dict]) -> bool:
+        """Advance the locked runs one after the other, then write their saves; True if other workers should be
+        notified. A run whose row a child's outcome changed since it was locked is read again first."""
+        batch = engine.batch()
+        notify = False
+        for row in rows:
+            if row["id"] in batch.settled:
+                row = conn.execute(Q["lock_runnable_run_by_id"], dict(id=row["id"])).fetchone()
+            notify = engine.advance(conn, row) or notify
+        engine.save_batch(conn)
+        return notify
 
     def _advance_alone(self, engine: Engine, run_id: str) -> bool:
         """Lock one run if it is still runnable and activate it, in one transaction.

@@ -343,6 +343,45 @@ WITH next AS (
 )
 SELECT * FROM next;
 
+-- name: save_suspended_batch
+-- save_suspended for a batch of runs (one row each, in arrays; executed unprepared, so planned with the batch's own values): store their snapshots and what they wait for, their history steps (the newest keep steps stay) and, for a row with a task name, the task the worker runs next, inserted leased to it (returned; an await key scheduled before inserts none).
+WITH saving AS (
+    SELECT * FROM unnest(%(id)b::text[], %(snapshot)b::json[], %(inbox)b::jsonb[], %(waiting)b::jsonb[],
+                         %(signal_waits)b::jsonb[], %(rewind)b::json[], %(seq)b::int[], %(step)b::jsonb[],
+                         %(await_key)b::text[], %(name)b::text[], %(queue)b::text[], %(payload)b::json[],
+                         %(max_attempts)b::int[], %(backoff)b::float8[], %(timeout)b::float8[], %(worker)b::text[],
+                         %(lease_seconds)b::float8[])
+        AS s (id, snapshot, inbox, waiting, signal_waits, rewind, seq, step, await_key, name, queue, payload,
+              max_attempts, backoff, timeout, worker, lease_seconds)
+), next AS (
+    INSERT INTO rhythm.tasks (run_id, await_key, name, queue, payload, max_attempts, backoff_seconds, timeout_seconds,
+                              status, attempts, lease_owner, lease_expires_at, started_at)
+    SELECT id, await_key, name, queue, payload, max_attempts, backoff, timeout, 'running', 1, worker,
+           now() + lease_seconds * interval '1 second', now()
+    FROM saving WHERE name IS NOT NULL
+    ON CONFLICT DO NOTHING
+    RETURNING id, run_id, await_key, name, queue, payload, attempts, lost_leases, max_attempts, backoff_seconds,
+              timeout_seconds, lease_expires_at
+), step AS (
+    INSERT INTO rhythm.history (run_id, seq, details)
+    SELECT id, seq, step FROM saving WHERE %(keep)s > 0
+    ON CONFLICT DO NOTHING
+), trimmed AS (
+    -- (trim: whether any run has steps to drop; planned away when none has, whatever the statistics say)
+    DELETE FROM rhythm.history AS h USING saving AS s
+    WHERE %(trim)s AND h.run_id = s.id AND h.seq <= s.seq - %(keep)s
+), saved AS (
+    UPDATE rhythm.runs AS r
+    SET status = 'suspended', snapshot = s.snapshot, inbox = s.inbox,
+        waiting = ARRAY(SELECT jsonb_array_elements_text(s.waiting)), signal_waits = s.signal_waits, rewind = s.rewind,
+        available_at = NULL, cancel_delivered_at = CASE WHEN r.cancel_requested_at IS NOT NULL
+                                                        THEN coalesce(r.cancel_delivered_at, now()) END,
+        activations = r.activations + 1, attempts = 0, updated_at = now()
+    FROM saving AS s
+    WHERE r.id = s.id
+)
+SELECT * FROM next;
+
 -- name: save_finished
 -- Store a run's outcome and its history step; a failed run keeps its snapshot, inbox and waits for a retry; a run admitted on a queue frees its slot (workers are told to admit the next).
 WITH step AS (
@@ -359,6 +398,39 @@ WITH step AS (
         activations = activations + 1, attempts = 0, updated_at = now(), finished_at = now()
     WHERE id = %(id)s
     RETURNING queue, admitted_at
+)
+SELECT pg_notify('rhythm_work', 'admit') FROM finished
+WHERE admitted_at IS NOT NULL
+  AND EXISTS (SELECT 1 FROM rhythm.queues AS q WHERE q.name = finished.queue
+                                                AND num_nonnulls(q.concurrency, q.key_concurrency) > 0);
+
+-- name: save_finished_batch
+-- save_finished and drop_pending_timers for a batch of runs (one row each, in arrays; executed unprepared, so planned with the batch's own values): store their outcomes and history steps, and forget their pending timers but those a failed run's snapshot can reach (keep_timers); a failed run keeps its snapshot, inbox and waits for a retry; a run admitted on a queue frees its slot (workers are told to admit the next).
+WITH outcome AS (
+    SELECT * FROM unnest(%(id)b::text[], %(status)b::text[], %(output)b::json[], %(error)b::jsonb[],
+                         %(snapshot)b::json[], %(failure)b::json[], %(inbox)b::jsonb[], %(waiting)b::jsonb[],
+                         %(signal_waits)b::jsonb[], %(keep_timers)b::jsonb[], %(seq)b::int[], %(step)b::jsonb[])
+        AS o (id, status, output, error, snapshot, failure, inbox, waiting, signal_waits, keep_timers, seq, step)
+), step AS (
+    INSERT INTO rhythm.history (run_id, seq, details)
+    SELECT id, seq, step FROM outcome WHERE %(keep)s > 0
+    ON CONFLICT DO NOTHING
+), trimmed AS (
+    -- (trim: whether any run has steps to drop; planned away when none has, whatever the statistics say)
+    DELETE FROM rhythm.history AS h USING outcome AS o
+    WHERE %(trim)s AND h.run_id = o.id AND h.seq <= o.seq - %(keep)s
+), timers AS (
+    DELETE FROM rhythm.timers AS t USING outcome AS o
+    WHERE t.run_id = o.id AND t.fired_at IS NULL AND NOT (o.keep_timers ? t.await_key)
+), finished AS (
+    UPDATE rhythm.runs AS r
+    SET status = o.status, output = o.output, error = o.error, snapshot = o.snapshot, failure = o.failure,
+        inbox = o.inbox, waiting = ARRAY(SELECT jsonb_array_elements_text(o.waiting)), signal_waits = o.signal_waits,
+        available_at = NULL,
+        activations = r.activations + 1, attempts = 0, updated_at = now(), finished_at = now()
+    FROM outcome AS o
+    WHERE r.id = o.id
+    RETURNING r.queue, r.admitted_at
 )
 SELECT pg_notify('rhythm_work', 'admit') FROM finished
 WHERE admitted_at IS NOT NULL

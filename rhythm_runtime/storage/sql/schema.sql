@@ -108,8 +108,8 @@ CREATE TABLE rhythm.runs (
     UNIQUE (parent_run_id, parent_await_key)
 );
 
--- Claiming: runnable runs in order of availability.
-CREATE INDEX runs_claim_idx ON rhythm.runs (available_at)
+-- Claiming: runnable runs in order of availability (then id: a batch reads no more entries than it locks).
+CREATE INDEX runs_claim_idx ON rhythm.runs (available_at, id)
     WHERE status IN ('pending', 'suspended') AND available_at IS NOT NULL;
 -- Reclaiming: runs whose worker stopped renewing its lease.
 CREATE INDEX runs_lease_idx ON rhythm.runs (lease_expires_at)
