@@ -902,10 +902,26 @@ class Checker:
                 self.assign_target(t.rest)
 
     def expr_Unary(self, e: A.Unary) -> None:
+        if e.op == "delete":
+            self.check_delete(e)
         if e.op == "typeof" and isinstance(e.operand, A.Name) and self.scope.lookup(e.operand.name) is None \
                 and e.operand.name not in self.globals and self.scope.declared_later(e.operand.name) is None:
             return  # typeof of an undeclared name is "undefined", not an error (as in JS)
         self.expr(e.operand)
+
+    def check_delete(self, e: A.Unary) -> None:
+        """`delete` removes a property: of an object, an array element (left undefined), an error's."""
+        target = e.operand
+        if isinstance(target, A.Name):
+            self.error(e.span, f"a variable cannot be deleted; to remove a property write delete "
+                               f"{target.name}.key or delete {target.name}[key]")
+        elif not isinstance(target, (A.Member, A.Index)):
+            self.error(e.span, "'delete' needs a property to remove, as in delete order.note or delete order[key]")
+        elif target.optional:
+            self.error(e.span, "'delete' of an optional chain is not supported in workflows; "
+                               "check the object first (if (o) delete o.key)")
+        elif isinstance(target.obj, A.Name) and self.is_global_namespace(target.obj):
+            self.error(e.span, f"the members of {target.obj.name} cannot be deleted")
 
 
 def bound_names(target) -> list[A.Name]:

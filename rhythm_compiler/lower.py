@@ -679,8 +679,18 @@ class Lowerer:
         return object_literal(e.props, [self.explode_saved(x, exprs[i + 1:]) for i, x in enumerate(exprs)])
 
     def x_Unary(self, e: A.Unary) -> str:
+        if e.op == "delete":
+            return self.x_delete(e)
         inner = self.explode(e.operand)
         return self.px.p_Unary(A.Unary(e.op, _Raw(inner)))
+
+    def x_delete(self, e: A.Unary) -> str:
+        """`delete` with awaits in its object or key: both evaluated in order, then the property removed."""
+        target = e.operand
+        if isinstance(target, A.Member):
+            return self.px.p_Unary(A.Unary("delete", A.Member(_Raw(self.explode(target.obj)), target.prop)))
+        obj = self.explode_saved(target.obj, [target.index])
+        return self.px.p_Unary(A.Unary("delete", A.Index(_Raw(obj), _Raw(self.explode(target.index)))))
 
     def x_Binary(self, e: A.Binary) -> str:
         left = self.explode_saved(e.left, [e.right])

@@ -293,12 +293,19 @@ class ExprPrinter:
         folded = constant_number(e)
         if folded is not None:
             return py_num(folded)
+        if e.op == "delete":
+            return self.delete(e.operand)
         inner = self.expr(e.operand)
         if e.op == "!":
             return f"(not _js.truthy({inner}))"
         if e.op == "typeof":
             return f"_js.typeof({inner})"
         return f"_js.{'neg' if e.op == '-' else 'pos'}({inner})"
+
+    def delete(self, target) -> str:
+        """`delete o.k` / `delete o[k]`: the object and the key are evaluated, the property is not read."""
+        key = py_str(target.prop) if isinstance(target, A.Member) else self.expr(target.index)
+        return f"_op.delete_property({self.expr(target.obj)}, {key})"
 
     def p_Binary(self, e: A.Binary) -> str:
         folded = constant_number(e)

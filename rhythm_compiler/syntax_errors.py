@@ -25,7 +25,6 @@ UNSUPPORTED = {
     "with": "'with' is not supported in workflows (nor in strict JavaScript); refer to the object's properties directly",
     "yield": "generators are not supported in workflows; use await to wait for tasks, timers, signals and child workflows",
     "this": "'this' is not supported in workflows; pass what a function needs as an argument, or let it use the variables around it",
-    "delete": "'delete' is not supported in workflows; build a new object without the key instead",
     "instanceof": "'instanceof' is not supported in workflows; use typeof or Array.isArray instead",
     "void": "'void' is not supported in workflows; write undefined instead",
     "eval": "'eval' is not supported in workflows, because the sandbox runs only the code you wrote; move dynamic behaviour into a task",
@@ -45,7 +44,7 @@ TOKEN_WORDS = {
     "INC": "'++'", "DEC": "'--'", "INC_NL": "'++'", "DEC_NL": "'--'",
 }
 EXPRESSION_STARTS = {"NAME", "NUMBER", "STRING", "REGEX", "TPL_FULL", "TPL_HEAD", "LPAR", "LSQB", "LBRACE_OBJ",
-                     "BANG", "MINUS", "PLUS", "TYPEOF", "AWAIT", "NEW", "TRUE", "FALSE", "NULL", "INC_NL", "DEC_NL",
+                     "BANG", "MINUS", "PLUS", "TYPEOF", "DELETE", "AWAIT", "NEW", "TRUE", "FALSE", "NULL", "INC_NL", "DEC_NL",
                      "FUNCTION_EXPR", "LPAR_ARROW", "ASYNC"}
 STATEMENT_KEYWORDS = {"IF", "WHILE", "FOR", "DO", "BREAK", "CONTINUE", "RETURN", "THROW", "TRY", "LET", "CONST",
                       "SWITCH", "FUNCTION"}

@@ -154,6 +154,14 @@ def namespace_get(ns: str, key):
     return _js.GLOBAL_CONSTANTS.get(name, _js.UNDEFINED)
 
 
+def delete_property(obj, key) -> bool:
+    """`delete obj[key]` in strict code (workflows are): where sloppy JavaScript says false, a TypeError."""
+    if _js.delete(obj, key):
+        return True
+    kind = "[object Array]" if type(obj) is list else "[object String]"
+    raise _js.type_error(f"Cannot delete property '{_js.to_property_key(key)}' of {kind}")
+
+
 def apply_library(fn, max_args: int, args: list):
     """A library call with spread arguments: like JS, extra arguments are ignored."""
     return fn(*args[:max_args])
