@@ -69,6 +69,9 @@ UNSUPPORTED_METHODS = {
     "toExponential": "'toExponential' is not supported in workflows; use toPrecision or toFixed instead",
     "copyWithin": "'copyWithin' is not supported in workflows; use slice and splice, or a loop, instead",
 }
+# What the right side of `instanceof` may name (workflows have no classes).
+INSTANCEOF_CONSTRUCTORS = {"Object", "Array", "Error", "TypeError", "RangeError", "SyntaxError", "ReferenceError",
+                           "AggregateError", "Map", "Set", "RegExp", "Function"}
 # The options a Task.run call takes as its third argument (the runtime checks non-literal ones when it runs).
 TASK_RUN_OPTIONS = ("key", "priority", "delay", "timeout")
 WORKFLOW_RUN_OPTIONS = ("key", "priority", "delay", "queue")
@@ -651,6 +654,15 @@ class Checker:
         else:
             for c in A.children(e):
                 self.expr(c)
+
+    def expr_Binary(self, e: A.Binary) -> None:
+        self.expr(e.left)
+        if e.op != "instanceof":
+            self.expr(e.right)
+        elif not (isinstance(e.right, A.Name) and e.right.name in INSTANCEOF_CONSTRUCTORS
+                  and self.scope.lookup(e.right.name) is None):
+            self.error(e.right.span, f"instanceof works with the built-in constructors "
+                                     f"({_words(sorted(INSTANCEOF_CONSTRUCTORS))}) in workflows")
 
     def expr_Name(self, e: A.Name) -> None:
         self.reference(e)

@@ -36,13 +36,14 @@ KEYWORDS = {
     "for": "FOR", "of": "OF", "in": "IN", "do": "DO", "break": "BREAK",
     "continue": "CONTINUE", "return": "RETURN", "try": "TRY", "catch": "CATCH",
     "finally": "FINALLY", "throw": "THROW", "new": "NEW", "typeof": "TYPEOF", "delete": "DELETE",
+    "instanceof": "INSTANCEOF",
     "await": "AWAIT", "async": "ASYNC", "function": "FUNCTION", "true": "TRUE",
     "false": "FALSE", "null": "NULL", "switch": "SWITCH", "case": "CASE", "default": "DEFAULT",
 }
 
 # Reserved words we reject with a message of their own (see parse.UNSUPPORTED).
 UNSUPPORTED_WORDS = {
-    "var", "class", "import", "export", "with", "yield", "this", "instanceof", "void", "super", "debugger",
+    "var", "class", "import", "export", "with", "yield", "this", "void", "super", "debugger",
     "enum", "extends", "static", "eval", "arguments",
 }
 
@@ -75,7 +76,7 @@ OPERAND_EXPECTED = {
     "LPAR", "LSQB", "COMMA", "ASSIGN", "COLON", "QMARK", "ARROW", "PLUS", "MINUS",
     "STAR", "SLASH", "PERCENT", "POW", "BANG", "LT", "GT", "LE", "GE", "EQ", "NE",
     "SEQ", "SNE", "AND", "OR", "NULLISH", "TYPEOF", "DELETE", "AWAIT", "RETURN", "THROW",
-    "IN", "OF", "ELLIPSIS", "ADD_ASSIGN", "SUB_ASSIGN", "MUL_ASSIGN", "DIV_ASSIGN",
+    "IN", "INSTANCEOF", "OF", "ELLIPSIS", "ADD_ASSIGN", "SUB_ASSIGN", "MUL_ASSIGN", "DIV_ASSIGN",
     "MOD_ASSIGN", "POW_ASSIGN", "NULLISH_ASSIGN", "AND_ASSIGN", "OR_ASSIGN",
     "TPL_HEAD", "TPL_MIDDLE", "LET", "CONST", "LBRACE_OBJ", "NEW", "UNSUPPORTED", "CASE",
 }

@@ -693,6 +693,8 @@ class Lowerer:
         return self.px.p_Unary(A.Unary("delete", A.Index(_Raw(obj), _Raw(self.explode(target.index)))))
 
     def x_Binary(self, e: A.Binary) -> str:
+        if e.op == "instanceof":
+            return self.px.p_Binary(A.Binary("instanceof", _Raw(self.explode(e.left)), e.right))
         left = self.explode_saved(e.left, [e.right])
         right = self.explode(e.right)
         return self.px.p_Binary(A.Binary(e.op, _Raw(left), _Raw(right)))

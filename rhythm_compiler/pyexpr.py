@@ -311,6 +311,8 @@ class ExprPrinter:
         folded = constant_number(e)
         if folded is not None:
             return py_num(folded)
+        if e.op == "instanceof":  # the checker allows only a built-in constructor's name on the right
+            return f"_js.instance_of({self.expr(e.left)}, {py_str(e.right.name)})"
         left, right = self.expr(e.left), self.expr(e.right)
         if e.op == "in":
             return f"_js.has_property({left}, {right})"

@@ -25,7 +25,6 @@ UNSUPPORTED = {
     "with": "'with' is not supported in workflows (nor in strict JavaScript); refer to the object's properties directly",
     "yield": "generators are not supported in workflows; use await to wait for tasks, timers, signals and child workflows",
     "this": "'this' is not supported in workflows; pass what a function needs as an argument, or let it use the variables around it",
-    "instanceof": "'instanceof' is not supported in workflows; use typeof or Array.isArray instead",
     "void": "'void' is not supported in workflows; write undefined instead",
     "eval": "'eval' is not supported in workflows, because the sandbox runs only the code you wrote; move dynamic behaviour into a task",
     "arguments": "'arguments' is not supported in workflows; use a rest parameter (function f(...args)) instead, and Inputs for the workflow's inputs",
@@ -49,7 +48,7 @@ EXPRESSION_STARTS = {"NAME", "NUMBER", "STRING", "REGEX", "TPL_FULL", "TPL_HEAD"
 STATEMENT_KEYWORDS = {"IF", "WHILE", "FOR", "DO", "BREAK", "CONTINUE", "RETURN", "THROW", "TRY", "LET", "CONST",
                       "SWITCH", "FUNCTION"}
 OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "PERCENT", "POW", "LT", "GT", "LE", "GE", "EQ", "NE", "SEQ",
-             "SNE", "AND", "OR", "NULLISH", "QMARK", "IN", "INC", "DEC", "DOT", "QDOT", "ASSIGN", "ADD_ASSIGN",
+             "SNE", "AND", "OR", "NULLISH", "QMARK", "IN", "INSTANCEOF", "INC", "DEC", "DOT", "QDOT", "ASSIGN", "ADD_ASSIGN",
              "SUB_ASSIGN", "MUL_ASSIGN", "DIV_ASSIGN", "MOD_ASSIGN", "POW_ASSIGN", "NULLISH_ASSIGN",
              "AND_ASSIGN", "OR_ASSIGN"}
 KEYWORD_TYPES = set(KEYWORDS.values())

@@ -122,7 +122,6 @@ UNSUPPORTED = [
     ("let x = this", "'this' is not supported in workflows"),
     ("let x = arguments", "'arguments' is not supported in workflows"),
     ("let x = 10n", "BigInt literals are not supported in workflows"),
-    ("let x = 1 instanceof Error", "'instanceof' is not supported in workflows"),
     ("let x = void 0", "'void' is not supported in workflows"),
     ("debugger", "'debugger' is not supported in workflows"),
     ("class A extends B {}", "classes are not supported in workflows"),

@@ -38,7 +38,7 @@ from collections import deque
 from rhythm_runtime.execution import promises as P
 from rhythm_runtime.execution import values as _js
 from rhythm_runtime.execution.machine import (
-    DONE, MAX_SNAPSHOT_BYTES, MAX_TRAIL, BudgetExceeded, Commands, Frame as _Frame, Outcome, _located,
+    DONE, MAX_SNAPSHOT_BYTES, NO_ERROR, MAX_TRAIL, BudgetExceeded, Commands, Frame as _Frame, Outcome, _located,
     _too_deep, _too_large, error_info, _completed, acyclic_json_text,
 )
 from rhythm_runtime.execution.running import current, current_or_none, enter, leave
@@ -53,7 +53,7 @@ class Frame(_Frame):
 
     # defaults (an instance sets its own when they change)
     value = _js.UNDEFINED
-    error = None
+    error = NO_ERROR
     thrown = _js.UNDEFINED
     retval = _js.UNDEFINED
     promise: _js.Promise | None = None  # what calling it returned (not for the body)
@@ -258,7 +258,7 @@ class Run(Commands):
         if frame is None:  # pragma: no cover - a frame ends only once
             return
         if ok:
-            frame.value, frame.error = value, None
+            frame.value, frame.error = value, NO_ERROR
         else:
             frame.value, frame.error = _js.UNDEFINED, value
         frame.waits = None

@@ -24,6 +24,8 @@ from rhythm_runtime.execution.durations import EXAMPLES as DURATION_EXAMPLES, pa
 from rhythm_runtime.execution.task_options import task_options, workflow_options
 
 DONE = -1
+# A frame's `error` when what it awaited was fulfilled: any JavaScript value, null included, may be a rejection's.
+NO_ERROR = object()
 DEFAULT_STEP_BUDGET = 1_000_000
 # Limits on what a run may store (docs/GUARANTEES.md). Values crossing the API boundary (inputs,
 # signal and task payloads, task results, a workflow's result) are refused above MAX_PAYLOAD_BYTES
@@ -235,7 +237,7 @@ class Frame(Commands):
         self.state = 0
         self.completions: dict[str, list] = {}
         self.value = _js.UNDEFINED
-        self.error = None
+        self.error = NO_ERROR
         self.thrown = _js.UNDEFINED
         self.retval = _js.UNDEFINED
 
@@ -252,8 +254,8 @@ class Frame(Commands):
     # -- resuming and error routing (called by generated code) ------------------------
     def resume(self):
         """The awaited value, or the awaited failure raised where the await was."""
-        if self.error is not None:
-            err, self.error = self.error, None
+        if self.error is not NO_ERROR:
+            err, self.error = self.error, NO_ERROR
             raise _js.JSThrow(err)
         value, self.value = self.value, _js.UNDEFINED
         return value
@@ -552,7 +554,7 @@ def activate(module, snapshot: dict, settled: dict[str, Settlement], run_id: str
 
 def _deliver(S: Frame, status: str, value) -> None:
     if status == "ok":
-        S.value, S.error = value, None
+        S.value, S.error = value, NO_ERROR
     else:
         S.value, S.error = _js.UNDEFINED, value
 

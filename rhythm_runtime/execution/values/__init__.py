@@ -88,7 +88,7 @@ from .conversions import (
     _to_uint32, to_number, to_primitive, to_property_key, to_string, truthy, typeof,
 )
 from .operators import (
-    _comparable, _is_odd_integer, add, div, ge, gt, le, loose_eq, loose_ne, lt, mod, mul, neg,
+    _comparable, _is_odd_integer, add, div, ge, gt, instance_of, le, loose_eq, loose_ne, lt, mod, mul, neg,
     pos, pow, strict_eq, strict_ne, sub, template,
 )
 from .regexps import (

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import math
 
-from .representation import INF, NAN, UNDEFINED, JSFunction
+from .representation import (
+    INF, NAN, UNDEFINED, JSClosure, JSError, JSFunction, JSMap, JSRegExp, JSSet, MatchArray,
+)
 from .utf16 import _canonical, _concat, _string_lt
 from .fdlibm_pow import _fdlibm_pow
 from .conversions import to_number, to_primitive, to_string
@@ -176,6 +178,22 @@ def loose_eq(a, b) -> bool:
 
 def loose_ne(a, b) -> bool:
     return not loose_eq(a, b)
+
+
+_ERROR_KINDS = {"TypeError", "RangeError", "SyntaxError", "ReferenceError", "AggregateError"}
+_INSTANCE_TYPES = {"Array": (list, MatchArray), "Error": (JSError,), "Map": (JSMap,), "Set": (JSSet,),
+                   "RegExp": (JSRegExp,), "Function": (JSFunction, JSClosure)}
+
+
+def instance_of(v, constructor: str) -> bool:
+    """``v instanceof C`` for a built-in constructor's name. An error is an instance of its kind
+    (TypeError, ...) by the name it was made with: one whose name the workflow assigned is an Error."""
+    t = type(v)
+    if constructor == "Object":
+        return not (t is float or t is str or t is bool or v is None or v is UNDEFINED)
+    if constructor in _ERROR_KINDS:
+        return t is JSError and v.name == constructor and "name" not in v.props
+    return t in _INSTANCE_TYPES[constructor]
 
 
 def template(*parts) -> str:
