@@ -82,7 +82,7 @@ class Worker:
     # most this many times in a row, so one long workflow cannot starve the others (0: never).
     inline_chain = 8
     # Runs advanced per transaction (timer wake-ups, starts, signals): one commit for the batch.
-    activation_batch = 20
+    activation_batch = 50
     # A task thread lent to activations advances at most this many batches, then gives its slot back.
     activation_rounds = 5
 
