@@ -1,14 +1,25 @@
-"""Step cost: microseconds per state transition, and snapshot bytes.
+"""Step cost: microseconds per state transition, cold and warm, and snapshot bytes.
 
     python bench/step_cost.py               # both workflows, best of 7 rounds
     python bench/step_cost.py --rounds 20 --profile
 
-One transition is what a worker does when an awaited task has finished:
-parse the stored snapshot JSON, `activation.activate()` it (decode the locals,
-build a generator at the saved state, run to the next await, encode the new
-snapshot) and serialize the new snapshot to JSON. No database and no task
-code: the task results are prepared up front, and compile time is excluded
-(the module is compiled and loaded once, before timing).
+One transition is what a worker does when an awaited task has finished, in
+one of two ways:
+
+* cold, from the stored snapshot (a step after another worker's, after a
+  restart, or the first of a run on this worker): parse the snapshot JSON,
+  `activation.activate()` it (decode the locals, build a generator at the
+  saved state, run to the next await, encode the new snapshot, which also
+  finds the await keys it still reaches) and serialize the new snapshot;
+* warm, as a worker runs a chain of its own steps (execution/warm.py): the
+  json loader recognises the text the worker stored and hands back its
+  snapshot, the step resumes from the values the previous step left (no
+  json.loads, no decode), then encodes and serializes as cold does and
+  keeps its own values for the next step.
+
+No database and no task code: the task results are prepared up front, and
+compile time is excluded (the module is compiled and loaded once, before
+timing).
 
 Two workflows:
 
@@ -18,8 +29,9 @@ Two workflows:
   into an array, so the snapshot grows with every step (the worst case of
   "carry everything in locals").
 
-Each round replays every recorded transition of the run once; the figure is
-the best round divided by the number of transitions.
+Each round replays every recorded transition of the run once (warm: the
+whole chain, from the first snapshot decoded before the clock starts); the
+figure is the best round divided by the number of transitions.
 """
 
 from __future__ import annotations
@@ -42,6 +54,7 @@ from rhythm_runtime import values as _js  # noqa: E402
 from rhythm_runtime.execution.activation import activate  # noqa: E402
 from rhythm_runtime.execution.machine import Settlement, new_snapshot  # noqa: E402
 from rhythm_runtime.execution.modules import load_module  # noqa: E402
+from rhythm_runtime.execution.warm import WarmStates, reusable  # noqa: E402
 
 TARGET_US = 40.0  # issue 14 §4
 
@@ -130,6 +143,34 @@ def transition(module, text: str, settled: dict) -> str:
     return outcome.snapshot_json or json.dumps(outcome.snapshot, separators=(",", ":"), allow_nan=False)
 
 
+def measure_warm(module, steps, rounds: int) -> float:
+    """CPU µs per transition of warm_chain, best of `rounds` (the first values decoded off the clock)."""
+    first = json.loads(steps[0][0])
+    chained = [(steps[0][0], steps[0][1])] + [(None, settled) for _text, settled in steps[1:]]
+    best = float("inf")
+    for _ in range(rounds + 1):
+        states = WarmStates()
+        states.keep("run-1", 0, first, steps[0][0], _js.decode_activation(first["data"]))
+        t0 = time.process_time()
+        _warm_steps(module, chained, states)
+        best = min(best, time.process_time() - t0)
+    return best / len(steps) * 1e6
+
+
+def _warm_steps(module, chained, states: WarmStates) -> None:
+    text = chained[0][0]
+    for _none, settled in chained:
+        snapshot = states.loads(text.encode())  # (the bytes Postgres would send back: the text stored)
+        outcome = activate(module, snapshot, settled, "run-1", noop_scheduler,
+                           data=states.take("run-1", 0, snapshot))
+        if outcome.snapshot is None:
+            json.dumps(outcome.output, separators=(",", ":"))
+            return
+        outcome.live
+        text = outcome.snapshot_json
+        states.keep("run-1", 0, outcome.snapshot, text, reusable(outcome))
+
+
 def best_round(rounds: int, fn) -> float:
     """The least CPU time of `rounds` calls (CPU time: other processes on a shared machine inflate it less
     than wall time)."""
@@ -182,13 +223,11 @@ def measure(module, steps, rounds: int) -> dict:
     }
 
 
-def profile(module, steps, top: int) -> str:
+def profile(fn, top: int) -> str:
+    """cProfile of 20 calls of `fn`, by own time."""
     prof = cProfile.Profile()
-    prof.enable()
     for _ in range(20):
-        for text, settled in steps:
-            transition(module, text, settled)
-    prof.disable()
+        prof.runcall(fn)
     out = io.StringIO()
     pstats.Stats(prof, stream=out).strip_dirs().sort_stats("tottime").print_stats(top)
     return out.getvalue()
@@ -204,10 +243,11 @@ def main(argv=None) -> int:
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()} "
           f"({platform.python_implementation()}), {platform.system()} {platform.machine()}, "
           f"load average {os.getloadavg()[0]:.2f}")
-    print(f"best of {args.rounds} rounds (CPU time); one transition = json.loads + activate() + the live await "
-          f"keys + json.dumps\n")
-    header = (f"{'workflow':<14} {'steps':>5} {'µs/step':>8} {'loads':>6} {'decode':>7} {'encode':>7} "
-              f"{'dumps':>6} {'rest':>6} {'snapshot bytes min/mean/max':>28}")
+    print(f"best of {args.rounds} rounds (CPU time); cold = json.loads + activate() from the stored snapshot + the\n"
+          f"live await keys + json.dumps; warm = the same step resumed from the values the run's previous step on\n"
+          f"this worker left (execution/warm.py), as a worker runs a chain of its own steps\n")
+    header = (f"{'workflow':<14} {'steps':>5} {'cold µs':>8} {'loads':>6} {'decode':>7} {'encode':>7} "
+              f"{'dumps':>6} {'rest':>6} {'warm µs':>8} {'snapshot bytes min/mean/max':>28}")
     print(header)
     print("-" * len(header))
     slow = []
@@ -216,17 +256,26 @@ def main(argv=None) -> int:
         module = load_module(compile_source(source, f"{name}.flow", fmt=False).code, name)
         steps = record(module)
         m = measure(module, steps, args.rounds)
+        warm = measure_warm(module, steps, args.rounds)
         rest = m["us"] - m["json.loads"] - m["decode"] - m["encode"] - m["json.dumps"]
         sizes = f"{m['bytes_min']:,}/{m['bytes_mean']:,.0f}/{m['bytes_max']:,}"
         print(f"{name:<14} {m['transitions']:>5} {m['us']:8.1f} {m['json.loads']:6.1f} {m['decode']:7.1f} "
-              f"{m['encode']:7.1f} {m['json.dumps']:6.1f} {rest:6.1f} {sizes:>28}")
-        if m["us"] > TARGET_US:
-            slow.append(name)
-        if args.profile or m["us"] > TARGET_US:
-            profiles.append((name, profile(module, steps, args.top)))
-    print("\nCPU µs. Columns after µs/step: its parts. loads/dumps: json text <-> dict; decode/encode: the\n"
-          "snapshot codec (values.decode_snapshot/encode_snapshot; encoding also finds the await keys the\n"
-          "snapshot still reaches, which the store keeps); rest: Frame, generator, settle, the workflow's code")
+              f"{m['encode']:7.1f} {m['json.dumps']:6.1f} {rest:6.1f} {warm:8.1f} {sizes:>28}")
+        slow += [f"{name} {kind}" for kind, us in (("cold", m["us"]), ("warm", warm)) if us > TARGET_US]
+        if args.profile or warm > TARGET_US:
+            def chain(module=module, steps=steps):
+                first = json.loads(steps[0][0])
+                states = WarmStates()
+                states.keep("run-1", 0, first, steps[0][0], _js.decode_activation(first["data"]))
+                _warm_steps(module, [(steps[0][0], steps[0][1])] + [(None, s) for _t, s in steps[1:]], states)
+            profiles.append((f"{name}, warm", profile(chain, args.top)))
+        if args.profile:
+            profiles.append((f"{name}, cold", profile(lambda: [transition(module, *step) for step in steps],
+                                                      args.top)))
+    print("\nCPU µs per transition. Columns between cold and warm: cold's parts. loads/dumps: json text <-> dict;\n"
+          "decode/encode: the snapshot codec (values.decode_snapshot/encode_snapshot; encoding also finds the\n"
+          "await keys the snapshot still reaches, which the store keeps); rest: Frame, generator, settle, the\n"
+          "workflow's code, the task payload's JSON")
     print(f"target: < {TARGET_US:.0f} µs per transition -> " + ("ok" if not slow else "SLOW: " + ", ".join(slow)))
     for name, text in profiles:
         print(f"\ncProfile of {name} (20 rounds), by own time:\n{text}")

@@ -41,6 +41,7 @@ from rhythm_runtime.execution.cancellation import cancelled_error, cancelled_pay
 from rhythm_runtime.execution.activation import activate
 from rhythm_runtime.execution.machine import Outcome, Settlement, clip, new_snapshot
 from rhythm_runtime.execution.modules import load_module
+from rhythm_runtime.execution.warm import WarmStates, reusable
 from rhythm_runtime.schedules import front_matter_or_none
 
 
@@ -106,6 +107,10 @@ def _neighbours(source: str | Path) -> dict[str, Path]:
 class InProcessWorld:
     """The event loop shared by a run and its children."""
 
+    # Where runs keep their decoded state between activations, as a worker does (execution/warm.py);
+    # None: every activation decodes the snapshot it resumes from, the stricter test of a workflow.
+    warm: WarmStates | None = None
+
     def __init__(self, tasks, workflows, signals):
         self.tasks = _task_specs(tasks)
         self.task_ids = itertools.count(1)
@@ -134,8 +139,9 @@ class InProcessWorld:
     def activate(self, run: _Run, cancel: _js.JSError | None = None) -> None:
         run.active = True
         self.activations += 1
+        data = self.warm.take(run.id, None, run.snapshot) if self.warm is not None and cancel is None else None
         outcome = activate(run.module, run.snapshot, run.settled, run.id, lambda *a: self.schedule(run, *a),
-                           cancel=cancel)
+                           cancel=cancel, data=data)
         run.active = False
         if run.cancelled and outcome.status != "suspended":
             outcome.status = status_after_cancel(outcome.status, outcome.error)
@@ -145,6 +151,8 @@ class InProcessWorld:
             text = outcome.snapshot_json or json.dumps(outcome.snapshot, allow_nan=False)
             run.snapshot = json.loads(text)
             self.snapshots.append(run.snapshot)
+            if self.warm is not None and outcome.snapshot_json:
+                self.warm.keep(run.id, None, run.snapshot, text, reusable(outcome))
             run.waiting = set(outcome.waiting)
             return
         run.outcome = outcome

@@ -12,8 +12,8 @@ from rhythm_runtime.execution.machine import DEFAULT_STEP_BUDGET, MAX_SNAPSHOT_B
 
 
 def activate(module, snapshot: dict, settled: dict, run_id: str, scheduler, budget: int = DEFAULT_STEP_BUDGET,
-             max_snapshot: int = MAX_SNAPSHOT_BYTES, cancel=None) -> Outcome:
+             max_snapshot: int = MAX_SNAPSHOT_BYTES, cancel=None, data: dict | None = None) -> Outcome:
     """Run `module` from `snapshot` until the workflow ends or awaits something unsettled
     (see machine.activate for the arguments)."""
     runner = frames if getattr(module, "SHAPE", 5) >= 6 else machine
-    return runner.activate(module, snapshot, settled, run_id, scheduler, budget, max_snapshot, cancel)
+    return runner.activate(module, snapshot, settled, run_id, scheduler, budget, max_snapshot, cancel, data)

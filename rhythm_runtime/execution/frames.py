@@ -453,12 +453,15 @@ def _promises(data) -> list[_js.Promise]:
 
 
 def activate(module, snapshot: dict, settled: dict, run_id: str, scheduler, budget: int,
-             max_snapshot: int = MAX_SNAPSHOT_BYTES, cancel: _js.JSError | None = None) -> Outcome:
+             max_snapshot: int = MAX_SNAPSHOT_BYTES, cancel: _js.JSError | None = None,
+             data: dict | None = None) -> Outcome:
     """Run from `snapshot` until the workflow ends or nothing it waits for has settled.
 
     `cancel`: thrown at the body's await (see machine.activate); async functions in flight are left
-    waiting where they are, as in JavaScript nothing else would tell them."""
-    data = _js.decode_activation(snapshot["data"])
+    waiting where they are, as in JavaScript nothing else would tell them. `data`: as machine.activate's
+    (decode_activation's output, or values.reuse_activation's)."""
+    if data is None:
+        data = _js.decode_activation(snapshot["data"])
     run = Run(module, run_id, scheduler, budget, settled)
     run.seq = dict(snapshot.get("seq", {}))
     previous = enter(run)

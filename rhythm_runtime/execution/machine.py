@@ -521,15 +521,19 @@ def new_snapshot(inputs) -> dict:
 
 def activate(module, snapshot: dict, settled: dict[str, Settlement], run_id: str,
              scheduler: Scheduler, budget: int = DEFAULT_STEP_BUDGET,
-             max_snapshot: int = MAX_SNAPSHOT_BYTES, cancel: _js.JSError | None = None) -> Outcome:
+             max_snapshot: int = MAX_SNAPSHOT_BYTES, cancel: _js.JSError | None = None,
+             data: dict | None = None) -> Outcome:
     """Run from `snapshot` until the workflow ends or awaits something unsettled.
 
     `cancel`: an error thrown at the await the snapshot is stopped at, whatever
     it awaits, as a failed task's error would be (cancellation runs the
     workflow's catch and finally blocks; see execution/cancellation.py).
+    `data`: the values `snapshot["data"]` decodes to, if the caller kept them (execution/warm.py); the
+    activation changes them.
 
     Code shapes 1-5 only: execution/activation.py picks execution/frames.py for shape 6 on."""
-    data = _js.decode_snapshot(snapshot["data"])
+    if data is None:
+        data = _js.decode_snapshot(snapshot["data"])
     S = Frame(module, run_id, scheduler, budget)
     S.state = snapshot["state"]
     S.born = max((s.seq for s in settled.values()), default=-1)

@@ -32,6 +32,7 @@ from psycopg.types.json import Json, Jsonb
 
 from rhythm_runtime.errors import RhythmError, StorageError
 from rhythm_runtime.execution import values as _js
+from rhythm_runtime.execution import warm as _warm
 from rhythm_runtime.execution.activation import activate
 from rhythm_runtime.execution.cancellation import cancelled_error, cancelled_payload, status_after_cancel
 from rhythm_runtime.execution.machine import (
@@ -207,6 +208,12 @@ class InlineClaim:
         return [row for cursor in self.pending for row in cursor.fetchall()]
 
 
+def _stamp(row: dict, steps: int = 0) -> tuple:
+    """What a kept state must match besides its snapshot (execution/warm.py): the run's version, and its
+    activation count `steps` activations after `row`."""
+    return row["activations"] + steps, row["workflow_name"], row["version"]
+
+
 class Engine:
     """Advances runs inside a store transaction with the machine, for one app."""
 
@@ -219,6 +226,7 @@ class Engine:
         # .claim: an InlineClaim while a task thread advances its run; .batch: the Batch the loop (or a lent
         # task thread) is advancing
         self.inline = threading.local()
+        self.warm: _warm.WarmStates | None = _warm.STATES  # runs' decoded states between their steps
 
     def advance(self, conn, row: dict, depth: int = 0, parent: _Parent | None = None) -> bool:
         """Run one activation of the locked run `row`; True if other workers should be notified."""
@@ -237,14 +245,17 @@ class Engine:
         leased = None  # a task leased to this thread, which the save inserts (one statement less per step)
         # A cancel is thrown once, at the await the run is stopped at; its cleanup then runs like any code.
         cancel = cancelled_error() if row["cancel_requested_at"] and row["cancel_delivered_at"] is None else None
+        warm = self.warm.take(run_id, _stamp(row), row["snapshot"]) if self.warm and row["snapshot"] and not cancel \
+            else None  # the values of the snapshot as this process's last step of the run left them, if it is that
         while True:
             settled = {k: decode_settlement(v) for k, v in inbox.items()}
             out = Scheduled(old_waits=list(waits), log=step.scheduled)
             def scheduler(kind, key, spec, settled=settled, out=out):
                 self.schedule(conn, run_id, settled, out, kind, key, spec, depth)
 
-            outcome = activate(module, snapshot, settled, run_id, scheduler, self.budget, self.max_snapshot, cancel)
-            cancel = None
+            outcome = activate(module, snapshot, settled, run_id, scheduler, self.budget, self.max_snapshot, cancel,
+                               warm)
+            cancel = warm = None
             step.trail += outcome.trail
             step.catches += outcome.routes
             self.insert_leased(conn, leased)  # an earlier round's: this round saves
@@ -264,6 +275,7 @@ class Engine:
             inbox = {k: v for k, v in inbox.items() if k in live}
             waits = [w for w in waits if w[0] in live]
             snapshot, snapshot_json = outcome.snapshot, outcome.snapshot_json
+            warm = _warm.reusable(outcome) if self.warm and snapshot_json else None
             # Signals that came while the run was about to be activated go to the waits still alive.
             matched = self.match_signals(conn, run_id, waits, inbox) if waits else []
             if not set(matched) & set(outcome.waiting):
@@ -279,6 +291,8 @@ class Engine:
             batch.suspended.append(saving)
         else:
             self.save_suspended(conn, [saving])
+        if warm is not None:  # (kept even if this transaction then rolls back: see execution/warm.py)
+            self.warm.keep(run_id, _stamp(row, 1), snapshot, snapshot_json, warm)
         return notify
 
     def step_params(self, row: dict, step: Step | None, status: str, end: int | None, **extra) -> dict:

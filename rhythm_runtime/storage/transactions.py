@@ -14,11 +14,13 @@ import threading
 import time
 
 import psycopg
+from psycopg.adapt import Loader
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 from psycopg_pool import PoolTimeout
 
 from rhythm_runtime.errors import StorageError
+from rhythm_runtime.execution import warm
 from rhythm_runtime.storage.db import open_pool, storage_errors
 
 log = logging.getLogger("rhythm")
@@ -57,7 +59,7 @@ class Database:
         if _LOST_PIPELINE not in psycopg_log.filters:
             psycopg_log.addFilter(_LOST_PIPELINE)
         self.pool = open_pool(conninfo, min_size=1, max_size=max_size, reconnect_timeout=RECONNECT_CYCLE,
-                              kwargs={"row_factory": dict_row})
+                              kwargs={"row_factory": dict_row}, configure=_configure)
 
     def close(self) -> None:
         self.pool.close()
@@ -73,6 +75,18 @@ class Database:
         no COMMIT, one round trip).
         """
         return _Tx(self, pipeline, single)
+
+
+class _JsonLoader(Loader):
+    """json values as Python data; a run's snapshot this process stored last, without parsing it again
+    (execution/warm.py)."""
+
+    def load(self, data) -> object:
+        return warm.STATES.loads(data if type(data) is bytes else bytes(data))
+
+
+def _configure(conn: psycopg.Connection) -> None:
+    conn.adapters.register_loader("json", _JsonLoader)
 
 
 class _Tx:

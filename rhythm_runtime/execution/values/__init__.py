@@ -146,4 +146,5 @@ from .snapshot import (
     _SCALAR_TAGS, _TAGGED_FRAMES, _Encoding, _Refs, _decode, _decode_container,
     _decode_function, _decode_list, _decode_object, _encode_number, _register,
     _shared_definitions, _without_kept, Locals, decode_activation, decode_snapshot, encode_snapshot,
+    reuse_activation,
 )

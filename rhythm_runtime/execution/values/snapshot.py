@@ -60,20 +60,25 @@ class Locals(dict):
     A kept slot nobody read is written back as that encoding (see "K" above):
     nothing but a read can reach its containers, so it cannot have changed."""
 
-    __slots__ = ("kept", "order")
+    __slots__ = ("kept", "order", "warm")
 
-    def __init__(self, decoded=(), kept: dict | None = None, order: dict | None = None):
+    def __init__(self, decoded=(), kept: dict | None = None, order: dict | None = None, warm: dict | None = None):
         super().__init__(decoded)
         self.kept = {} if kept is None else kept
         self.order = order  # with kept slots: the snapshot's slot order (a person reads them in it)
+        self.warm = warm  # kept slots' values as the previous step left them (reuse_activation): no decoding
 
     def __missing__(self, name):
-        value = self[name] = decode_snapshot(self.kept.pop(name))  # KeyError, as a dict's, if not kept either
+        encoding = self.kept.pop(name)  # KeyError, as a dict's, if not kept either
+        warm = self.warm
+        value = self[name] = warm.pop(name) if warm and name in warm else decode_snapshot(encoding)
         return value
 
     def pop(self, name, *default):
         """(flowops.drop: a slot leaving scope leaves the snapshot, kept or not)"""
         self.kept.pop(name, None)
+        if self.warm:
+            self.warm.pop(name, None)
         if self.order is not None:
             self.order.pop(name, None)
         return super().pop(name, *default)
@@ -345,6 +350,39 @@ def decode_activation(data) -> dict:
     for key, record in (out.get("F") or {}).items():
         record["L"] = Locals(record["L"], *kept_frames[key])
     return out
+
+
+def reuse_activation(roots: dict, data: dict) -> dict:
+    """What decode_activation(data) returns, made of ``roots``, the values ``data`` was just encoded from
+    (execution/warm.py): the same values where the encoding decodes to them, each frame's locals a fresh
+    Locals whose "K" slots are their encoding again, as a snapshot read back would have them."""
+    out = dict(roots)
+    out["L"] = _reused_locals(roots["L"], data)
+    frames = roots.get("F")
+    if frames:
+        encoded = data["F"]
+        out["F"] = {key: {**record, "L": _reused_locals(record["L"], encoded[key])}
+                    for key, record in frames.items()}
+    return out
+
+
+def _reused_locals(values: dict, node: dict) -> dict:
+    """The locals decode_activation makes of ``node`` (data or a frame record), with the values of
+    ``values``, the slots they were encoded from: the unkept slots' as they are, and the kept slots'
+    to be read instead of decoding their encoding (self-contained, so nothing else reaches them)."""
+    if type(values) is not Locals:  # (code shapes 1-5: every slot decoded)
+        return values
+    encoded = node["L"]
+    names = node.get("K")
+    get = dict.__getitem__
+    if not names:
+        return Locals({name: get(values, name) for name in encoded})
+    kept = {name: encoded[name] for name in names}
+    warm = {name: get(values, name) for name in names if dict.__contains__(values, name)}
+    if values.warm:  # kept slots not read since they were kept warm
+        warm.update((name, x) for name, x in values.warm.items() if name in kept)
+    return Locals({name: get(values, name) for name in encoded if name not in kept}, kept, dict.fromkeys(encoded),
+                  warm)
 
 
 def _without_kept(node: dict) -> tuple[dict, tuple]:

@@ -1,0 +1,118 @@
+"""A run's decoded state kept between its steps, so the next step skips json.loads and decoding.
+
+A worker usually runs the next step of a run itself (the task a step
+schedules is leased to the thread that saved it). It keeps what the step's
+activation ended with: the snapshot it stored (the dict and its JSON text)
+and the values that snapshot was encoded from, rearranged as
+`decode_activation` would give them (values.reuse_activation). The next
+step uses those values only if the row it read holds that very snapshot:
+
+* `loads`, the json loader of the store's connections, hands back the kept
+  snapshot dict itself when the bytes Postgres sent are exactly its text (a
+  compare, no parse); any other json is parsed as usual;
+* `take` gives the kept values only for that same dict object and the same
+  stamp (the store's: the run's activation count and version), and removes
+  them: an activation changes them in place, so a failed, rolled-back or
+  retried step can never hand them out again.
+
+Correctness rests on one fact, whatever happened to the transaction: kept
+values are the decoding of the kept text (values encode and decode as
+they were). A run advanced elsewhere meanwhile has another text, so its row
+is parsed and decoded fresh. Memory is bounded (least recently kept runs
+go first).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+
+from rhythm_runtime.execution import values as _js
+
+MAX_RUNS = 4096  # runs whose state a process keeps
+MAX_TEXT = 32_000_000  # bytes of snapshot text they may hold together (the values take a few times that)
+
+
+class _Kept:
+    __slots__ = ("stamp", "snapshot", "text", "data")
+
+    def __init__(self, stamp, snapshot: dict, text: bytes, data: dict):
+        self.stamp = stamp
+        self.snapshot = snapshot
+        self.text = text
+        self.data = data
+
+
+class WarmStates:
+    """Decoded states of the runs this process advanced last, by run id (see the module docstring)."""
+
+    def __init__(self, max_runs: int = MAX_RUNS, max_text: int = MAX_TEXT):
+        self.max_runs = max_runs
+        self.max_text = max_text
+        self.lock = threading.Lock()
+        self.runs: OrderedDict[str, _Kept] = OrderedDict()
+        self.texts: dict[int, tuple[_Kept, ...]] = {}  # by text length (replaced, never changed: read unlocked)
+        self.size = 0
+        self.hits = 0  # steps that used kept values
+        self.misses = 0  # steps that found none (or another snapshot) and decoded
+
+    def keep(self, run_id: str, stamp, snapshot: dict, text: str, data: dict) -> None:
+        """Remember `data` (values.reuse_activation of the activation that made `snapshot`, whose JSON is
+        `text`) for the run's next step, if `stamp` and `snapshot` then match."""
+        raw = text.encode()
+        if len(raw) > self.max_text // 16:
+            return
+        entry = _Kept(stamp, snapshot, raw, data)
+        with self.lock:
+            self._drop(run_id)
+            self.runs[run_id] = entry
+            self.texts[len(raw)] = self.texts.get(len(raw), ()) + (entry,)
+            self.size += len(raw)
+            while len(self.runs) > self.max_runs or self.size > self.max_text:
+                self._drop(next(iter(self.runs)))
+
+    def take(self, run_id: str, stamp, snapshot) -> dict | None:
+        """The kept values of `snapshot` (the very dict `loads` returned) at `stamp`, or None; they are
+        the caller's now (the run's entry is dropped either way)."""
+        with self.lock:
+            entry = self._drop(run_id)
+        if entry is not None and entry.snapshot is snapshot and entry.stamp == stamp:
+            self.hits += 1
+            return entry.data
+        self.misses += 1
+        return None
+
+    def loads(self, text: bytes):
+        """json.loads, except that a kept snapshot's exact text gives back that snapshot's dict."""
+        for entry in self.texts.get(len(text), ()):
+            if entry.text == text:
+                return entry.snapshot
+        return json.loads(text)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.runs.clear()
+            self.texts.clear()
+            self.size = 0
+
+    def _drop(self, run_id: str) -> _Kept | None:
+        entry = self.runs.pop(run_id, None)
+        if entry is not None:
+            n = len(entry.text)
+            rest = tuple(e for e in self.texts[n] if e is not entry)
+            if rest:
+                self.texts[n] = rest
+            else:
+                del self.texts[n]
+            self.size -= n
+        return entry
+
+
+def reusable(outcome) -> dict:
+    """The values a suspended outcome's snapshot decodes to, for its run's next activation (valid until
+    something changes them: only that activation may)."""
+    return _js.reuse_activation(outcome.roots, outcome.snapshot["data"])
+
+
+STATES = WarmStates()  # the process's: the store's json loader and every Engine share it

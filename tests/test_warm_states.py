@@ -1,0 +1,208 @@
+"""A run's decoded state kept between its steps (execution/warm.py) changes nothing a run does: every
+conformance program takes the very same steps with it as without it (snapshots, await keys, outcome),
+and the kept values are used only for the exact snapshot they were encoded as."""
+
+from __future__ import annotations
+
+import json
+import random
+import types
+
+import pytest
+
+from conformance import support, tasks  # tests/conformance, next to this file
+from rhythm_compiler import compile_source
+from rhythm_runtime import values as _js
+from rhythm_runtime.api import testing
+from rhythm_runtime.execution.activation import activate
+from rhythm_runtime.execution.machine import Settlement, new_snapshot
+from rhythm_runtime.execution.modules import load_module
+from rhythm_runtime.execution.values import global_objects
+from rhythm_runtime.execution.values.collections import _map_set, _set_add
+from rhythm_runtime.execution.warm import WarmStates, reusable
+
+PROGRAMS = support.program_paths()
+
+
+def steps_of(program, monkeypatch, warm: WarmStates | None) -> list:
+    """Every activation of `program` (and its children) in-process: (run, resumed-from snapshot text,
+    status, new snapshot text, await keys it waits on, await keys it reaches, output, error)."""
+    trace = []
+    inner = activate
+
+    def recording(module, snapshot, settled, run_id, scheduler, *args, **kwargs):
+        before = json.dumps(snapshot)
+        outcome = inner(module, snapshot, settled, run_id, scheduler, *args, **kwargs)
+        live = sorted(outcome.live) if outcome.status == "suspended" else None
+        trace.append((run_id, before, outcome.status, outcome.snapshot_json, outcome.waiting, live,
+                      json.dumps(outcome.output), outcome.error))
+        return outcome
+
+    monkeypatch.setattr(testing, "activate", recording)
+    monkeypatch.setattr(global_objects, "time", types.SimpleNamespace(time_ns=lambda: 1_700_000_000_000_000_000))
+    random.seed(1)  # (Math.random) the same draws in both runs
+    monkeypatch.setattr(testing.InProcessWorld, "warm", warm)
+    source = program.read_text(encoding="utf-8")
+    inputs, signals = support.parse_header(source)
+    result = testing.run_workflow(source, inputs=inputs, tasks=tasks.make_tasks(),
+                                  workflows=support.child_workflows(), signals=signals)
+    trace.append(("result", result.status, json.dumps(result.output), result.error))
+    return trace
+
+
+def test_every_conformance_program_steps_the_same_with_kept_states(monkeypatch):
+    warm = WarmStates()
+    firsts = 0
+    for program in PROGRAMS:
+        cold = steps_of(program, monkeypatch, None)
+        assert steps_of(program, monkeypatch, warm) == cold, program
+        firsts += sum(1 for step in cold if step[0] != "result" and json.loads(step[1])["state"] == 0)
+    # every activation but a run's first (no snapshot yet) and a cancel's resumed from its kept state
+    assert warm.misses == firsts and warm.hits > 800, (warm.hits, warm.misses, firsts)
+
+
+def _random_value(rng: random.Random, pool: list, depth: int = 0):
+    """A JS value with sharing (`pool` holds containers made so far), Maps, Sets, errors, closures,
+    environments, regular expressions, undefined, NaN and -0."""
+    roll = rng.random()
+    if depth > 3 or roll < 0.35:
+        return rng.choice(["s", "$", 1.5, 0.0, -0.0, float("nan"), float("inf"), True, None, _js.UNDEFINED, 7.0])
+    if pool and roll < 0.45:
+        return rng.choice(pool)  # shared (or a cycle)
+    kind = rng.choice(["list", "dict", "dollar", "map", "set", "error", "closure", "regexp"])
+    if kind == "list":
+        v = []
+        pool.append(v)
+        v.extend(_random_value(rng, pool, depth + 1) for _ in range(rng.randrange(4)))
+    elif kind in ("dict", "dollar"):
+        v = {"$": 1.0} if kind == "dollar" else {}
+        pool.append(v)
+        for i in range(rng.randrange(4)):
+            v[f"k{i}"] = _random_value(rng, pool, depth + 1)
+    elif kind == "map":
+        v = _js.JSMap()
+        pool.append(v)
+        for i in range(rng.randrange(3)):
+            _map_set(v, [f"k{i}", _random_value(rng, pool, depth + 1)])
+    elif kind == "set":
+        v = _js.JSSet()
+        pool.append(v)
+        for i in range(rng.randrange(3)):
+            _set_add(v, [_random_value(rng, pool, depth + 1)])
+    elif kind == "error":
+        v = _js.JSError("TypeError", "bad", {"code": _random_value(rng, pool, depth + 1)})
+        pool.append(v)
+    elif kind == "closure":
+        env = _js.Env({"x": _random_value(rng, pool, depth + 1)})
+        pool.append(env)
+        v = _js.JSClosure(rng.randrange(3), env)
+        pool.append(v)
+    else:
+        v = _js.JSRegExp("a+", "g", rng.choice([0.0, 2.0]))
+        pool.append(v)
+    return v
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_reused_values_encode_as_the_decoded_ones(seed):
+    """reuse_activation gives what decode_activation gives: three steps in a row, each reading some slots
+    and writing others, encode to the same text from either (shared references and kept slots included)."""
+    rng = random.Random(seed)
+    pool: list = []
+    slots = {f"v{i}": _random_value(rng, pool) for i in range(rng.randrange(1, 7))}
+    frame = {"fn": 1.0, "state": 2.0, "L": _js.Locals(dict(list(slots.items())[::2])), "C": {}, "E": None,
+             "P": _js.Promise("async", None, None, None, "pending", _js.UNDEFINED, []), "W": None}
+    roots = {"L": _js.Locals(slots), "W": _js.Promise("task", "1.1", None, None, "pending", _js.UNDEFINED, []),
+             "C": {}, "F": {"1": frame}, "N": 2.0}
+    data = _js.encode_snapshot(roots)
+    for step in range(3):
+        text = json.dumps(data)
+        reused, decoded = _js.reuse_activation(roots, data), _js.decode_activation(json.loads(text))
+        names = sorted(set(reused["L"]) | set(reused["L"].kept))
+        touched = rng.sample(names, rng.randrange(len(names) + 1))
+        encoded = []
+        for values in (reused, decoded):
+            for name in touched:  # a read (a kept slot is decoded), then a write of a new slot
+                values["L"][name]
+            values["L"][f"new{step}"] = [values["L"][touched[0]]] if touched else 1.0
+            encoded.append(_js.encode_snapshot(values))
+        assert json.dumps(encoded[0]) == json.dumps(encoded[1]), (seed, step, text)
+        roots, data = reused, encoded[0]
+
+
+def _module(source: str):
+    return load_module(compile_source(source, "warm.flow", fmt=False).code, "warm")
+
+
+def test_kept_values_are_given_only_for_their_very_snapshot_and_stamp():
+    module = _module('const a = await Task.run("t", { n: 1 })\nconst b = await Task.run("t", { n: 2 })\n'
+                     'return a.n + b.n\n')
+    keys = []
+    outcome = activate(module, new_snapshot({}), {}, "r", lambda kind, key, spec: keys.append(key))
+    warm = WarmStates()
+    warm.keep("r", 1, outcome.snapshot, outcome.snapshot_json, reusable(outcome))
+    stored = warm.loads(outcome.snapshot_json.encode())
+    assert stored is outcome.snapshot  # the exact text: not parsed again
+    assert warm.loads(outcome.snapshot_json.replace('"', ' "', 1).encode()) == outcome.snapshot  # other text: parsed
+    assert warm.take("r", 2, stored) is None  # another stamp (the run moved on elsewhere): dropped
+    assert warm.take("r", 1, stored) is None and warm.misses == 2 and not warm.runs
+    warm.keep("r", 1, outcome.snapshot, outcome.snapshot_json, reusable(outcome))
+    assert warm.take("r", 1, json.loads(outcome.snapshot_json)) is None  # a copy read from elsewhere
+    warm.keep("r", 1, outcome.snapshot, outcome.snapshot_json, data := reusable(outcome))
+    assert warm.take("r", 1, stored) is data and warm.hits == 1
+    assert warm.take("r", 1, stored) is None  # taken once: an activation changes it
+    settled = {keys[-1]: Settlement(1, True, {"n": 1.0})}
+    resumed = activate(module, stored, settled, "r", lambda kind, key, spec: keys.append(key), data=data)
+    assert resumed.snapshot_json == activate(module, stored, settled, "r", lambda *a: None).snapshot_json
+
+
+def test_memory_is_bounded():
+    warm = WarmStates(max_runs=3, max_text=16 * 1000)
+    for i in range(5):
+        warm.keep(f"r{i}", 0, {}, "x" * 10, {})
+    assert list(warm.runs) == ["r2", "r3", "r4"] and warm.size == 30
+    warm.keep("big", 0, {}, "x" * 900, {})
+    warm.keep("huge", 0, {}, "x" * 1001, {})  # over a sixteenth of the budget: not kept
+    assert "huge" not in warm.runs and warm.size <= 1000 and "big" in warm.runs
+    assert sum(len(e) for e in warm.texts.values()) == len(warm.runs)
+
+
+CHAIN = """let total = 0
+for (let i = 1; i <= 5; i++) {
+  total = total * 10 + await Task.run("x", i)
+}
+return total
+"""
+
+
+def test_a_worker_resumes_its_runs_from_kept_states_but_never_from_a_stale_one(db_url, monkeypatch):
+    """On Postgres: each step a worker runs after its own previous step of a run resumes from the kept
+    state; a step another worker ran in between leaves the kept state stale, and the next step decodes."""
+    from rhythm_runtime.execution import warm
+    from rhythm_runtime.execution.modules import module_hash
+    from rhythm_runtime.storage.engine import Engine, InlineClaim
+    from rhythm_runtime.storage.store import Store
+
+    monkeypatch.setattr(warm, "STATES", WarmStates())  # this worker's (and its connections' json loader)
+    code = compile_source(CHAIN, "chain.flow").code
+    module = load_module(code, "chain")
+    store = Store(db_url)
+    try:
+        store.register_version("chain", module.VERSION, "", code, module_hash(code))
+        run_id, _ = store.start_run("chain", {})
+        mine = Engine(lambda conn, name, version: module, {}, 1000)
+        other = Engine(mine.modules, {}, 1000)
+        other.warm = WarmStates()  # another worker process: its own kept states
+        assert store.advance_one(mine) is True
+        [task] = store.claim_tasks("w1", ["default"], ["x"], 1, 30.0)
+        for n, engine in enumerate([mine, mine, other, mine, mine], start=1):
+            assert task["payload"] == n
+            taken = store.finish_task(engine, task, "w1", True, n, InlineClaim("w1", 30.0, frozenset({"x"})))
+            task = (taken or store.claim_tasks("w1", ["default"], ["x"], 1, 30.0) or [None])[0]
+        assert task is None and store.get_run(run_id)["output"] == 12345
+        # the steps tasks 1, 2 and 5 woke resumed from this worker's kept state; task 4's found it stale
+        # (task 3's step ran on the other worker) and decoded the snapshot: a stale state would lose the 3
+        assert (warm.STATES.hits, warm.STATES.misses) == (3, 1)
+        assert (other.warm.hits, other.warm.misses) == (0, 1)
+    finally:
+        store.close()
