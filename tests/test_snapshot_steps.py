@@ -124,3 +124,14 @@ def test_a_snapshot_written_before_kept_slots_resumes():
     assert sorted(new["data"]["K"]) == ["a", "b", "c"]
     out = activate(module, new, {scheduled[-1]: Settlement(4, True, None)}, "r", lambda *a: None)
     assert out.output == [{"id": "o-1", "total": 6}, ["t"]]
+
+
+def test_a_kept_slot_assigned_without_being_read_is_stored_as_its_new_value():
+    stored, outcome = run(
+        'let arr = await Task.run("t", { n: 1 })\n'
+        'await Task.run("t", { n: 2 })\n'
+        'arr = [5]\n'
+        'await Task.run("t", { n: 3 })\n'
+        'return arr\n')
+    assert stored[-1]["data"]["L"]["arr"] == [5.0]
+    assert outcome.output == [5]

@@ -77,10 +77,10 @@ class WarmStates:
         the caller's now (the run's entry is dropped either way)."""
         with self.lock:
             entry = self._drop(run_id)
-        if entry is not None and entry.snapshot is snapshot and entry.stamp == stamp:
-            self.hits += 1
-            return entry.data
-        self.misses += 1
+            if entry is not None and entry.snapshot is snapshot and entry.stamp == stamp:
+                self.hits += 1
+                return entry.data
+            self.misses += 1
         return None
 
     def loads(self, text: bytes):

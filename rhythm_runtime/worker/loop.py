@@ -592,7 +592,9 @@ class Worker:
             self.metrics.close()
         self._say_goodbye()
         self.store.close()
-        log.info("worker %s stopped", self.id)
+        warm = self.engine.warm
+        log.info("worker %s stopped (steps resumed from the state this worker kept: %d of %d)", self.id,
+                 warm.hits if warm else 0, warm.hits + warm.misses if warm else 0)
 
     def _abandon_running(self) -> None:
         """Give up the tasks still running: release their leases at once, so other workers run them again

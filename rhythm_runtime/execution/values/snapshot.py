@@ -74,6 +74,14 @@ class Locals(dict):
         value = self[name] = warm.pop(name) if warm and name in warm else decode_snapshot(encoding)
         return value
 
+    def forget_written(self) -> None:
+        """Stop keeping the slots the code assigned without reading them first (a plain dict write)."""
+        written = [name for name in self.kept if dict.__contains__(self, name)]
+        for name in written:
+            del self.kept[name]
+            if self.warm:
+                self.warm.pop(name, None)
+
     def pop(self, name, *default):
         """(flowops.drop: a slot leaving scope leaves the snapshot, kept or not)"""
         self.kept.pop(name, None)
@@ -275,6 +283,8 @@ class _Encoding:
         """A frame's locals: every slot read or written is encoded, each with an owner flag; the kept
         ones are written back as they were."""
         kept = v.kept
+        if kept:
+            v.forget_written()
         holder[slot] = out = dict(v) if v.order is None else _in_order(v)
         depth += _DICT_FRAMES
         slots = []
@@ -378,9 +388,8 @@ def _reused_locals(values: dict, node: dict) -> dict:
     if not names:
         return Locals({name: get(values, name) for name in encoded})
     kept = {name: encoded[name] for name in names}
-    warm = {name: get(values, name) for name in names if dict.__contains__(values, name)}
-    if values.warm:  # kept slots not read since they were kept warm
-        warm.update((name, x) for name, x in values.warm.items() if name in kept)
+    warm = {} if values.warm is None else values.warm  # (kept slots not read since: still kept, so in K)
+    warm.update({name: get(values, name) for name in names if dict.__contains__(values, name)})
     return Locals({name: get(values, name) for name in encoded if name not in kept}, kept, dict.fromkeys(encoded),
                   warm)
 
