@@ -14,7 +14,10 @@ are prepared up front and compile time is excluded, as in bench/step_cost.py.
 
 Reported: the snapshot's size with all N functions suspended, and the
 microseconds per step (best round / steps), for the whole run and for the
-first N steps (while every function is still in flight).
+first N steps (while every function is still in flight), cold (from the
+stored snapshot) and warm (resumed from the values the run's previous step
+on this worker left, as a worker runs a chain of its own steps; see
+bench/step_cost.py).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from rhythm_runtime import values as _js  # noqa: E402
 from rhythm_runtime.execution.activation import activate  # noqa: E402
 from rhythm_runtime.execution.machine import Settlement, new_snapshot  # noqa: E402
 from rhythm_runtime.execution.modules import load_module  # noqa: E402
+from step_cost import measure_warm  # noqa: E402  (bench/, this script's directory)
 
 FANOUT = """\
 const items = Inputs.items
@@ -96,13 +100,15 @@ def main() -> None:
     in_flight = steps[: args.functions]
     whole = best(args.rounds, lambda: replay(module, steps)) / len(steps)
     first = best(args.rounds, lambda: replay(module, in_flight)) / len(in_flight)
+    warm_whole = measure_warm(module, steps, args.rounds)
+    warm_first = measure_warm(module, in_flight, args.rounds)
     size = max(len(text) for text, _ in steps)
     print(f"python {platform.python_version()} on {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; "
           f"best of {args.rounds} rounds, CPU time")
     print(f"{args.functions} async functions in flight, each awaiting 2 tasks: {len(steps)} steps")
     print(f"  largest snapshot:             {size:>9,} bytes ({size / args.functions:,.0f} per function)")
-    print(f"  per step, all in flight:      {first * 1e6:>9,.0f} µs")
-    print(f"  per step, whole run:          {whole * 1e6:>9,.0f} µs")
+    print(f"  per step, all in flight:      {first * 1e6:>9,.0f} µs cold, {warm_first:>9,.0f} µs warm")
+    print(f"  per step, whole run:          {whole * 1e6:>9,.0f} µs cold, {warm_whole:>9,.0f} µs warm")
 
 
 if __name__ == "__main__":

@@ -144,7 +144,7 @@ def transition(module, text: str, settled: dict) -> str:
 
 
 def measure_warm(module, steps, rounds: int) -> float:
-    """CPU µs per transition of warm_chain, best of `rounds` (the first values decoded off the clock)."""
+    """CPU µs per transition of _warm_steps, best of `rounds` (the first values decoded off the clock)."""
     first = json.loads(steps[0][0])
     chained = [(steps[0][0], steps[0][1])] + [(None, settled) for _text, settled in steps[1:]]
     best = float("inf")
