@@ -740,7 +740,8 @@ class WorkerCalls(Database):
 
     def pending_work(self, queues: list[str], names: list[str], with_tasks: bool) -> dict:
         """Whether a loop tick has anything to do (due timers, runnable runs, pending tasks of these queues and
-        names), in one read without a transaction: most ticks of most workers find nothing."""
+        names) and the seconds until the next is due (as `seconds_until_due`), in one read without a transaction:
+        most ticks of most workers find nothing, and then sleep without reading again."""
         with self.tx(single=True) as conn:
             return conn.execute(Q["pending_work"], dict(queues=queues, names=names, with_tasks=with_tasks)).fetchone()
 

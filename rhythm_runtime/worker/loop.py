@@ -121,6 +121,8 @@ class Worker:
         self.admit_due = threading.Event()  # runs may wait on queues for admission (NOTIFY 'admit', housekeeping)
         self.admit_due.set()
         self.admission_at: float | None = None  # (monotonic) when a waiting run may fit a queue's rate or delay
+        # What the last tick's read said: (when, whether it counted tasks, seconds until the next is due), or None
+        self.read_due: tuple | None = None
         self.next_prune = time.monotonic() + PRUNE_INTERVAL * random.random()  # workers spread their turns
 
     # -- set-up ---------------------------------------------------------------------
@@ -242,8 +244,11 @@ class Worker:
         fill free task slots; each only if a first read finds something to do (a NOTIFY wakes every worker,
         and one of them gets the work). True if anything happened."""
         busy = False
+        self.read_due = None
         try:
-            work = self.store.pending_work(self.open_queues, self.open_names, self._free_slots() > 0)
+            free = self._free_slots() > 0
+            work = self.store.pending_work(self.open_queues, self.open_names, free)
+            self.read_due = (time.monotonic(), free, work["seconds"])
             if work["timers"]:
                 busy = self.store.fire_timers() > 0
             if self.admit_due.is_set() or (self.admission_at is not None and time.monotonic() >= self.admission_at):
@@ -345,10 +350,15 @@ class Worker:
         self.stopping.wait(self.retry_delay)
 
     def _idle_wait(self) -> float:
-        """Seconds to sleep when idle: until the next timer or retry is due, at most poll_interval."""
+        """Seconds to sleep when idle: until the next timer or retry is due, at most poll_interval. The tick that
+        found nothing read it already (unless a slot freed since); else it is read now."""
         try:
             free = self._free_slots() > 0
-            due = self.store.seconds_until_due(self.open_queues, self.open_names, with_tasks=free)
+            if self.read_due is not None and self.read_due[1] == free:
+                read_at, _, seconds = self.read_due
+                due = None if seconds is None else max(0.0, float(seconds)) - (time.monotonic() - read_at)
+            else:
+                due = self.store.seconds_until_due(self.open_queues, self.open_names, with_tasks=free)
         except Exception:  # StorageError while the database is away; the loop reports it
             return self.poll_interval
         if free and self.throttled_until is not None:  # a throttled queue's next token or delayed task

@@ -512,13 +512,20 @@ WHERE t.id = %(id)s AND t.status = 'pending' AND r.id = t.run_id
 RETURNING t.id;
 
 -- name: pending_work
--- What a worker's loop would find now (read without locks; the claims check again): due timers, runnable runs, pending tasks of the given queues and names.
+-- What a worker's loop would find now (read without locks; the claims check again): due timers, runnable runs, pending tasks of the given queues and names; and, as next_due says, the seconds until the earliest is due (a tick that finds nothing sleeps that long without a second read).
 SELECT EXISTS (SELECT 1 FROM rhythm.timers WHERE fired_at IS NULL AND due_at <= clock_timestamp()) AS timers,
        EXISTS (SELECT 1 FROM rhythm.runs
                WHERE status IN ('pending', 'suspended') AND available_at IS NOT NULL AND available_at <= now()) AS runs,
        %(with_tasks)s AND EXISTS (SELECT 1 FROM rhythm.tasks
                                   WHERE status = 'pending' AND queue = ANY(%(queues)s) AND name = ANY(%(names)s)
-                                    AND available_at <= now()) AS tasks;
+                                    AND available_at <= now()) AS tasks,
+       extract(epoch FROM least(
+           (SELECT min(due_at) FROM rhythm.timers WHERE fired_at IS NULL AND due_at < 'infinity'),
+           (SELECT min(available_at) FROM rhythm.runs
+            WHERE status IN ('pending', 'suspended') AND available_at > clock_timestamp()),
+           (SELECT min(available_at) FROM rhythm.tasks
+            WHERE %(with_tasks)s AND status = 'pending' AND queue = ANY(%(queues)s) AND name = ANY(%(names)s))
+       ) - clock_timestamp()) AS seconds;
 
 -- name: next_due
 -- Seconds until the earliest unfired timer, delayed run or (if with_tasks) pending task this worker runs is due; NULL if none.
