@@ -151,6 +151,12 @@ def test_kept_values_are_given_only_for_their_very_snapshot_and_stamp():
     warm.keep("r", 1, outcome.snapshot, outcome.snapshot_json, data := reusable(outcome))
     assert warm.take("r", 1, stored) is data and warm.hits == 1
     assert warm.take("r", 1, stored) is None  # taken once: an activation changes it
+    twin = json.loads(outcome.snapshot_json)  # another run in the same state: the same text
+    warm.keep("r", 1, outcome.snapshot, outcome.snapshot_json, reusable(outcome))
+    warm.keep("r2", 1, twin, outcome.snapshot_json, twin_data := reusable(outcome))
+    assert warm.loads(outcome.snapshot_json.encode()) is outcome.snapshot  # the first kept with that text
+    assert warm.take("r2", 1, outcome.snapshot) is twin_data  # the row of r2 holds that very text
+    assert warm.take("r", 1, stored) is not None
     settled = {keys[-1]: Settlement(1, True, {"n": 1.0})}
     resumed = activate(module, stored, settled, "r", lambda kind, key, spec: keys.append(key), data=data)
     assert resumed.snapshot_json == activate(module, stored, settled, "r", lambda *a: None).snapshot_json

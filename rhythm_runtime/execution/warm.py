@@ -10,10 +10,12 @@ step uses those values only if the row it read holds that very snapshot:
 * `loads`, the json loader of the store's connections, hands back the kept
   snapshot dict itself when the bytes Postgres sent are exactly its text (a
   compare, no parse); any other json is parsed as usual;
-* `take` gives the kept values only for that same dict object and the same
-  stamp (the store's: the run's activation count and version), and removes
-  them: an activation changes them in place, so a failed, rolled-back or
-  retried step can never hand them out again.
+* `take` gives the kept values only for that same dict object (or that of
+  another run kept with the very same text: runs in the same state store
+  the same text) and the same stamp (the store's: the run's activation
+  count and version), and removes them: an activation changes them in
+  place, so a failed, rolled-back or retried step can never hand them out
+  again.
 
 Correctness rests on one fact, whatever happened to the transaction: kept
 values are the decoding of the kept text (values encode and decode as
@@ -76,8 +78,10 @@ class WarmStates:
         """The kept values of `snapshot` (the very dict `loads` returned) at `stamp`, or None; they are
         the caller's now (the run's entry is dropped either way)."""
         with self.lock:
-            entry = self._drop(run_id)
-            if entry is not None and entry.snapshot is snapshot and entry.stamp == stamp:
+            entry = self.runs.get(run_id)
+            found = entry is not None and entry.stamp == stamp and self._holds(entry, snapshot)
+            self._drop(run_id)
+            if found:
                 self.hits += 1
                 return entry.data
             self.misses += 1
@@ -95,6 +99,12 @@ class WarmStates:
             self.runs.clear()
             self.texts.clear()
             self.size = 0
+
+    def _holds(self, entry: _Kept, snapshot) -> bool:
+        """Whether `snapshot` is what `loads` returned for `entry`'s text: its dict, or (runs in the same state
+        have the same text) the dict of another kept entry with that very text."""
+        return entry.snapshot is snapshot or any(
+            other.snapshot is snapshot and other.text == entry.text for other in self.texts[len(entry.text)])
 
     def _drop(self, run_id: str) -> _Kept | None:
         entry = self.runs.pop(run_id, None)
