@@ -635,12 +635,10 @@ class WorkerCalls(Database):
     def finish_task(self, engine: Engine, task: dict, worker: str, ok: bool, value: Any,
                     claim: InlineClaim | None = None, text: str | None = None) -> list[dict]:
         """Record a task's outcome, deliver it to its run and, if that wakes the
-        run, advance it in the same transaction: one commit and two statements
-        per step (record-and-settle, which returns the run locked; then the
-        activation's writes). `text` is `value` as JSON when the caller has it
-        already (a result is serialized once). Not pipelined: psycopg's pipeline
-        mode costs more client CPU per statement (about 110-170 µs more per
-        step, bench/README.md) than the two round trips it saves.
+        run, advance it in the same transaction: one commit and two round trips
+        per step (BEGIN + record-and-settle, which returns the run locked; then
+        the activation's writes + COMMIT, pipelined). `text` is `value` as JSON
+        when the caller has it already (a result is serialized once).
 
         No savepoint: if the activation or its writes fail (a Rhythm bug, or a
         statement Postgres refuses at COMMIT), the whole transaction rolls back
@@ -651,9 +649,10 @@ class WorkerCalls(Database):
         """
         text = json_text(value) if ok and text is None else text
         woke = False
+        tx = self.tx(pipeline=True)
         try:
-            with self.tx() as conn:
-                run = self._record_outcome(conn, task, worker, ok, value, text)
+            with tx as conn:
+                run = self._record_outcome(conn, tx, task, worker, ok, value, text)
                 if run is None:
                     return []
                 woke = True
@@ -667,18 +666,26 @@ class WorkerCalls(Database):
             log.exception("advancing run %s after its task finished failed; keeping the task's result and leaving "
                           "the run to the loop", run["id"])
             with self.tx() as conn:
-                if self._record_outcome(conn, task, worker, ok, value, text) is not None:
+                if self._record_outcome(conn, None, task, worker, ok, value, text) is not None:
                     conn.execute(Q["notify_work"])
             return []
 
-    def _record_outcome(self, conn, task: dict, worker: str, ok: bool, value: Any, text: str | None) -> dict | None:
-        """Store the outcome and settle it in the run's inbox; the run row (locked) when that woke it."""
+    def _record_outcome(self, conn, tx, task: dict, worker: str, ok: bool, value: Any,
+                        text: str | None) -> dict | None:
+        """Store the outcome and settle it in the run's inbox; the run row (locked) when that woke it.
+
+        In a pipelined `tx` the first statement is waited for with a Sync: until
+        Postgres answers one, psycopg believes no transaction is open (and a
+        `conn.transaction()` would then COMMIT instead of releasing a savepoint).
+        """
         if ok:
             cursor = conn.execute(Q["complete_task_and_settle"], dict(
                 id=task["id"], worker=worker, claim=claim_number(task), result=text, result_text=text))
         else:
             cursor = conn.execute(Q["fail_task_attempt"], dict(id=task["id"], worker=worker, claim=claim_number(task),
                                                                 error=Jsonb(value)))
+        if tx is not None:
+            tx.sync()
         row = cursor.fetchone()
         if not ok and row is not None and row["status"] == "pending":
             if row["run_id"] is None or conn.execute(Q["cancel_task_of_cancelled_run"],
