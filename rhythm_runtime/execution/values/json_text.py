@@ -14,6 +14,7 @@ from .utf16 import _SURROGATE, _canonical, _units
 from .number_text import number_to_string
 from .conversions import _to_integer, to_string
 from .properties import _ordered_keys, get
+from .methods import call
 
 
 def _json_quote(s: str) -> str:
@@ -57,13 +58,6 @@ def _function(v):
     return v if type(v) is JSClosure or type(v) is JSFunction else None
 
 
-def _call(fn, key: str, value):
-    """``fn(key, value)`` (there is no ``this``, so the holder is not passed)."""
-    if type(fn) is JSClosure:
-        return JSClosure.invoke(fn, [key, value])
-    return fn.impl(fn.this, [key, value])
-
-
 def json_stringify(value=UNDEFINED, replacer=UNDEFINED, space=UNDEFINED):
     """JSON.stringify; ``replacer`` is an array of keys, or a function of
     (key, value) called for the top value (key "") and every member, whose
@@ -77,7 +71,7 @@ def json_stringify(value=UNDEFINED, replacer=UNDEFINED, space=UNDEFINED):
 
     def write(v, indent: str, key):
         if replace is not None:
-            v = _call(replace, key if type(key) is str else str(key), v)
+            v = call(replace, [key if type(key) is str else str(key), v], "replacer")
         t = type(v)
         if t is str:
             return _json_quote(v)
@@ -197,7 +191,7 @@ def _revive(fn, key: str, value):
                 del value[k]
             else:
                 value[k] = x
-    return _call(fn, key, value)
+    return call(fn, [key, value], "reviver")  # no `this`: the holder is not passed
 
 
 class _JsonFail(Exception):
