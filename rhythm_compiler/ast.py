@@ -132,10 +132,15 @@ class OptChain:
     span: Span = NOSPAN
 
 
+# The error constructors, called with or without `new` (AggregateError exists only as Promise.any's rejection).
+ERROR_CONSTRUCTORS = ("Error", "TypeError", "RangeError", "SyntaxError", "ReferenceError", "EvalError", "URIError")
+
+
 @node
 class NewError:
     args: tuple["Expr", ...]
     span: Span = NOSPAN
+    kind: str = "Error"  # TypeError, RangeError, ...: the constructor's name
 
 
 @node

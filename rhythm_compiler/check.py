@@ -72,7 +72,7 @@ UNSUPPORTED_METHODS = {
 }
 # What the right side of `instanceof` may name (workflows have no classes).
 INSTANCEOF_CONSTRUCTORS = {"Object", "Array", "Error", "TypeError", "RangeError", "SyntaxError", "ReferenceError",
-                           "AggregateError", "Map", "Set", "RegExp", "Function"}
+                           "EvalError", "URIError", "AggregateError", "Map", "Set", "RegExp", "Function"}
 # The options a Task.run call takes as its third argument (the runtime checks non-literal ones when it runs).
 TASK_RUN_OPTIONS = ("key", "priority", "delay", "timeout")
 WORKFLOW_RUN_OPTIONS = ("key", "priority", "delay", "queue")
@@ -273,6 +273,8 @@ class Checker:
 
     def declare(self, name_node: A.Name, kind: str) -> None:
         name = name_node.name
+        if name in A.ERROR_CONSTRUCTORS:  # `TypeError(…)` always makes an error (parse.call)
+            self.error(name_node.span, f"'{name}' is the name of a built-in error constructor; choose another name")
         if name in self.scope.bindings:
             first = self.scope.bindings[name].decl.line
             if kind == "param" and self.scope.bindings[name].kind == "param":
@@ -824,7 +826,7 @@ class Checker:
     def expr_NewError(self, e: A.NewError) -> None:
         for a in e.args:
             self.expr(a)
-        self.check_arity("new Error", (0, 2), e.args, e.span)
+        self.check_arity(f"new {e.kind}", (0, 2), e.args, e.span)
 
     def expr_NewCollection(self, e: A.NewCollection) -> None:
         for a in e.args:

@@ -20,7 +20,7 @@ from . import ast as A
 from .check import WORKFLOW_NAMESPACES, FuncInfo, Resolution
 from .ir import (Branch, Code, Comment, EndFinally, FunctionIR, Jump, Label, Leap, ModuleIR, State, StateMachine,
                  TryEntry, Yield)
-from .pyexpr import BINARY, COMPOUND, ExprPrinter, Sites, object_literal, object_parts, py_str, slot_ref
+from .pyexpr import BINARY, COMPOUND, ExprPrinter, Sites, error_kind, object_literal, object_parts, py_str, slot_ref
 
 SIMPLE = (A.Num, A.Str, A.Bool, A.Null)
 
@@ -772,7 +772,7 @@ class Lowerer:
         return self.explode(e.expr)
 
     def x_NewError(self, e: A.NewError) -> str:
-        return f"_js.new_error({', '.join(self.explode_list(list(e.args)))})"
+        return f"_js.new_error({', '.join(self.explode_list(list(e.args)) + error_kind(e))})"
 
     def x_NewCollection(self, e: A.NewCollection) -> str:
         return f"_js.new_{e.kind.lower()}({', '.join(self.explode_list(list(e.args)))})"

@@ -248,8 +248,7 @@ NEW_INSTEAD = {
     "Date": "use Date.now() for the current time in milliseconds",
     "Promise": "await Task.run, Timer.delay, Signal.next or Workflow.run instead",
     "Function": "put the code in a task instead",
-    **{kind: f"throw new Error(message) instead (and set e.name = \"{kind}\" on it if a catch must tell errors apart)"
-       for kind in ("TypeError", "RangeError", "SyntaxError", "ReferenceError", "EvalError", "URIError")},
+    "AggregateError": "throw new Error(message) instead, with the errors in a property of it",
 }
 
 
@@ -658,7 +657,10 @@ class _ToAst:
         return A.Index(children[0], children[3], True, _span(meta))
 
     def call(self, meta, children):
-        return A.Call(children[0], children[1], False, _span(meta))
+        callee = children[0]
+        if isinstance(callee, A.Name) and callee.name in A.ERROR_CONSTRUCTORS:  # Error("x") is new Error("x")
+            return A.NewError(children[1], _span(meta), kind=callee.name)
+        return A.Call(callee, children[1], False, _span(meta))
 
     def opt_call(self, meta, children):
         return A.Call(children[0], children[2], True, _span(meta))
@@ -675,12 +677,13 @@ class _ToAst:
             return A.NewPromise(args, _span(meta))
         if str(name) in ("Map", "Set"):
             return A.NewCollection(str(name), args, _span(meta))
-        if str(name) != "Error":
+        if str(name) not in A.ERROR_CONSTRUCTORS:
             instead = NEW_INSTEAD.get(str(name), "use object literals for data and tasks for behaviour")
             self.reject(f"'new {name}' is not supported in workflows, because the only constructors are "
-                        f"Error, RegExp, Promise, Map and Set; {instead}", _span(meta))
+                        f"Error (and its kinds, such as TypeError), RegExp, Promise, Map and Set; {instead}",
+                        _span(meta))
             return A.Null(_span(meta))
-        return A.NewError(args, _span(meta))
+        return A.NewError(args, _span(meta), kind=str(name))
 
     def spread(self, meta, children):
         return A.Spread(children[1], _span(meta))

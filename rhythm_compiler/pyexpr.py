@@ -276,7 +276,7 @@ class ExprPrinter:
 
     # -- operators ---------------------------------------------------------------
     def p_NewError(self, e: A.NewError) -> str:
-        return f"_js.new_error({self.plain_args(e.args)})"
+        return f"_js.new_error({', '.join([self.plain_args(e.args)] * bool(e.args) + error_kind(e))})"
 
     def p_NewCollection(self, e: A.NewCollection) -> str:
         constructor = f"_js.new_{e.kind.lower()}"
@@ -421,6 +421,11 @@ def object_literal(props, printed: list[str]) -> str:
             key = next(vals)
             items.append(f"_js.to_property_key({key}): {next(vals)}")
     return "{" + ", ".join(items) + "}"
+
+
+def error_kind(e: A.NewError) -> list[str]:
+    """The keyword argument of `_js.new_error` that names an error's kind (none for a plain Error)."""
+    return [] if e.kind == "Error" else [f"kind={py_str(e.kind)}"]
 
 
 def inputs_ref() -> str:

@@ -120,6 +120,7 @@ UNSUPPORTED = [
     ("let x = 1 >>> 2", "bitwise operators are not supported in workflows"),
     ("let x = 1\nx |= 2", "bitwise operators are not supported in workflows"),
     ("let x = this", "'this' is not supported in workflows"),
+    ("function TypeError(m) { return m }", "'TypeError' is the name of a built-in error constructor; choose another"),
     ("let x = arguments", "'arguments' is not supported in workflows"),
     ("let x = 10n", "BigInt literals are not supported in workflows"),
     ("let x = void 0", "'void' is not supported in workflows"),
@@ -318,10 +319,10 @@ def test_diagnostics_are_sorted_and_stable() -> None:
 @pytest.mark.parametrize("source, needle", [
     ("await sleep(1000)\n", "'sleep' is not declared; to wait, use await Timer.delay(seconds), e.g. "
                             "await Timer.delay(\"5m\")"),
-    ("throw new TypeError('bad')\n", "throw new Error(message) instead (and set e.name = \"TypeError\" on it"),
+    ("throw new AggregateError([], 'bad')\n", "throw new Error(message) instead, with the errors in a property of it"),
     ("for await (const x of [1]) {}\n", "'for await' is not supported in workflows; loop with for…of and await "
                                          "inside the loop"),
-], ids=["sleep", "new TypeError", "for await"])
+], ids=["sleep", "new AggregateError", "for await"])
 def test_hints_for_what_javascript_developers_type(source: str, needle: str) -> None:
     [diag] = diagnose(source).diagnostics
     assert needle in diag.message

@@ -22,6 +22,7 @@ from .properties import get, own_keys, set_
 from .methods import _callback, call
 from .json_text import json_parse, json_stringify
 from .regexps import new_regexp
+from .uri import decode_uri, decode_uri_component, encode_uri, encode_uri_component
 from .collections import _not_iterable, collection_items
 
 
@@ -147,6 +148,10 @@ def number_is_integer(value=UNDEFINED) -> bool:
     return type(value) is float and value - value == 0 and value == int(value)
 
 
+def number_is_safe_integer(value=UNDEFINED) -> bool:
+    return number_is_integer(value) and abs(value) <= 9007199254740991.0
+
+
 def parse_int(string=UNDEFINED, radix=UNDEFINED) -> float:
     s = to_string(string).lstrip(_WHITESPACE)
     sign = -1.0 if s[:1] == "-" else 1.0
@@ -195,6 +200,10 @@ def object_is(a=UNDEFINED, b=UNDEFINED) -> bool:
 
 def array_is_array(value=UNDEFINED) -> bool:
     return type(value) is list or type(value) is MatchArray
+
+
+def array_of(*items) -> list:
+    return list(items)
 
 
 def array_from(items=UNDEFINED, map_fn=UNDEFINED) -> list:
@@ -267,9 +276,10 @@ def object_from_entries(entries=UNDEFINED) -> dict:
     return out
 
 
-def new_error(message=UNDEFINED, options=UNDEFINED, *_ignored) -> JSError:
-    """``new Error(message, { cause })``: the cause becomes an own property, as in JS."""
-    error = JSError("Error", "" if message is UNDEFINED else to_string(message))
+def new_error(message=UNDEFINED, options=UNDEFINED, *_ignored, kind: str = "Error") -> JSError:
+    """``new Error(message, { cause })`` (or ``new TypeError(…)``, … as `kind`): the cause becomes an own
+    property, as in JS."""
+    error = JSError(kind, "" if message is UNDEFINED else to_string(message))
     if type(options) is dict and "cause" in options:
         error.hidden = {"cause": options["cause"]}
     return error
@@ -299,6 +309,7 @@ GLOBAL_FUNCTIONS: dict[str, tuple] = {
     "Object.fromEntries": (object_from_entries, 1, 1),
     "Array.isArray": (array_is_array, 1, 1),
     "Array.from": (array_from, 1, 2),
+    "Array.of": (array_of, 0, VARIADIC),
     "Number": (number_call, 0, 1),
     "String": (string_call, 0, 1),
     "Boolean": (boolean_call, 0, 1),
@@ -309,6 +320,7 @@ GLOBAL_FUNCTIONS: dict[str, tuple] = {
     "Number.isInteger": (number_is_integer, 1, 1),
     "Number.isFinite": (number_is_finite, 1, 1),
     "Number.isNaN": (number_is_nan, 1, 1),
+    "Number.isSafeInteger": (number_is_safe_integer, 1, 1),
     "Number.parseFloat": (parse_float, 1, 1),
     "Number.parseInt": (parse_int, 1, 2),
     "Date.now": (date_now, 0, 0),
@@ -316,6 +328,10 @@ GLOBAL_FUNCTIONS: dict[str, tuple] = {
     "String.fromCodePoint": (string_from_code_point, 0, VARIADIC),
     "Object.is": (object_is, 2, 2),
     "RegExp": (new_regexp, 0, 2),
+    "encodeURIComponent": (encode_uri_component, 1, 1),
+    "encodeURI": (encode_uri, 1, 1),
+    "decodeURIComponent": (decode_uri_component, 1, 1),
+    "decodeURI": (decode_uri, 1, 1),
 }
 
 GLOBAL_CONSTANTS: dict[str, object] = {

@@ -180,7 +180,8 @@ def loose_ne(a, b) -> bool:
     return not loose_eq(a, b)
 
 
-_ERROR_KINDS = {"TypeError", "RangeError", "SyntaxError", "ReferenceError", "AggregateError"}
+_ERROR_KINDS = {"TypeError", "RangeError", "SyntaxError", "ReferenceError", "EvalError", "URIError",
+                "AggregateError"}
 _INSTANCE_TYPES = {"Array": (list, MatchArray), "Error": (JSError,), "Map": (JSMap,), "Set": (JSSet,),
                    "RegExp": (JSRegExp,), "Function": (JSFunction, JSClosure)}
 
