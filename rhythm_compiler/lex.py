@@ -64,12 +64,12 @@ PUNCT_NAMES = {
     "[": "LSQB", "]": "RSQB", ";": "SEMI", ",": "COMMA", "<": "LT", ">": "GT",
     "+": "PLUS", "-": "MINUS", "*": "STAR", "/": "SLASH", "%": "PERCENT",
     "!": "BANG", "?": "QMARK", ":": "COLON", "=": "ASSIGN", ".": "DOT",
+    "&": "BITAND", "|": "BITOR", "^": "BITXOR", "~": "TILDE", "<<": "SHL", ">>": "SHR", ">>>": "USHR",
+    "&=": "BITAND_ASSIGN", "|=": "BITOR_ASSIGN", "^=": "BITXOR_ASSIGN", "<<=": "SHL_ASSIGN", ">>=": "SHR_ASSIGN",
+    ">>>=": "USHR_ASSIGN",
 }
 # One alternation, longest first: the regex engine picks the longest punctuator.
 _PUNCTUATOR = re.compile("|".join(re.escape(p) for p in sorted(PUNCTUATORS, key=len, reverse=True)))
-# Bitwise and other operators we lex only to reject them clearly.
-BITWISE = {">>>=", "<<=", ">>=", ">>>", "<<", ">>", "&=", "|=", "^=", "~", "&", "|", "^"}
-
 # Tokens after which an expression may not end: a following `{` opens an
 # object, a following `/` would start a regex.
 OPERAND_EXPECTED = {
@@ -78,6 +78,8 @@ OPERAND_EXPECTED = {
     "SEQ", "SNE", "AND", "OR", "NULLISH", "TYPEOF", "DELETE", "AWAIT", "RETURN", "THROW",
     "IN", "INSTANCEOF", "OF", "ELLIPSIS", "ADD_ASSIGN", "SUB_ASSIGN", "MUL_ASSIGN", "DIV_ASSIGN",
     "MOD_ASSIGN", "POW_ASSIGN", "NULLISH_ASSIGN", "AND_ASSIGN", "OR_ASSIGN",
+    "BITAND", "BITOR", "BITXOR", "TILDE", "SHL", "SHR", "USHR", "BITAND_ASSIGN", "BITOR_ASSIGN", "BITXOR_ASSIGN",
+    "SHL_ASSIGN", "SHR_ASSIGN", "USHR_ASSIGN",
     "TPL_HEAD", "TPL_MIDDLE", "LET", "CONST", "LBRACE_OBJ", "NEW", "UNSUPPORTED", "CASE",
 }
 RESTRICTED = {"RETURN", "BREAK", "CONTINUE", "THROW"}
@@ -343,8 +345,6 @@ class Lexer:
         return self.src.startswith(":", at) and not self.src.startswith("::", at)
 
     def punct_type(self, p: str, newline: bool, prev_type: str | None) -> str:
-        if p in BITWISE:
-            return "UNSUPPORTED"
         if p in ("?", ":") and self.cases and self.cases[-1][0] == len(self.braces):
             self.track_case_colon(p)
         elif p == ":":

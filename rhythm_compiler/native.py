@@ -10,7 +10,7 @@ cross was lowered. Every loop iteration ticks the step budget so a runaway
 from __future__ import annotations
 
 from . import ast as A
-from .pyexpr import py_str, slot_ref
+from .pyexpr import BINARY, COMPOUND, py_str, slot_ref
 
 
 class NativePrinter:
@@ -79,9 +79,7 @@ class NativePrinter:
         e = s.expr
         if isinstance(e, A.Assign) and e.op == "=":
             self.assign_stmt(e.target, e.value)
-        elif isinstance(e, A.Assign) and isinstance(e.target, A.Name) and e.op in ("+=", "-=", "*=", "/=", "%=", "**="):
-            from .pyexpr import BINARY, COMPOUND
-
+        elif isinstance(e, A.Assign) and isinstance(e.target, A.Name) and e.op in COMPOUND:
             ref = self.lw.res.place(e.target).ref
             self.code(f"{ref} = _js.{BINARY[COMPOUND[e.op]]}({ref}, {self.px.expr(e.value)})")
         elif isinstance(e, A.Update) and isinstance(e.target, A.Name):

@@ -19,9 +19,12 @@ BINARY = {
     "+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod", "**": "pow",
     "<": "lt", "<=": "le", ">": "gt", ">=": "ge", "===": "strict_eq", "!==": "strict_ne",
     "==": "loose_eq", "!=": "loose_ne",
+    "&": "bit_and", "|": "bit_or", "^": "bit_xor", "<<": "shift_left", ">>": "shift_right", ">>>": "shift_right_unsigned",
 }
-ARITHMETIC = {"+", "-", "*", "/", "%", "**"}
-COMPOUND = {"+=": "+", "-=": "-", "*=": "*", "/=": "/", "%=": "%", "**=": "**"}
+# Operators on numbers only, folded when both sides are number literals.
+ARITHMETIC = {"+", "-", "*", "/", "%", "**", "&", "|", "^", "<<", ">>", ">>>"}
+COMPOUND = {f"{op}=": op for op in ARITHMETIC}
+UNARY = {"-": "neg", "+": "pos", "~": "bit_not"}
 COMBINATORS = {"all", "any", "race", "allSettled"}
 
 
@@ -300,7 +303,7 @@ class ExprPrinter:
             return f"(not _js.truthy({inner}))"
         if e.op == "typeof":
             return f"_js.typeof({inner})"
-        return f"_js.{'neg' if e.op == '-' else 'pos'}({inner})"
+        return f"_js.{UNARY[e.op]}({inner})"
 
     def delete(self, target) -> str:
         """`delete o.k` / `delete o[k]`: the object and the key are evaluated, the property is not read."""

@@ -31,7 +31,6 @@ UNSUPPORTED = {
     "debugger": "'debugger' is not supported in workflows; inspect values by returning them or passing them to a task",
     "enum": "'enum' is not supported in workflows; use a plain object of constants instead",
 }
-BITWISE_MESSAGE = "bitwise operators are not supported in workflows; use arithmetic (Math.floor, Math.trunc, %) instead"
 TOKEN_WORDS = {
     "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "REGEX": "a regular expression",
     "TPL_FULL": "a template literal",
@@ -43,14 +42,15 @@ TOKEN_WORDS = {
     "INC": "'++'", "DEC": "'--'", "INC_NL": "'++'", "DEC_NL": "'--'",
 }
 EXPRESSION_STARTS = {"NAME", "NUMBER", "STRING", "REGEX", "TPL_FULL", "TPL_HEAD", "LPAR", "LSQB", "LBRACE_OBJ",
-                     "BANG", "MINUS", "PLUS", "TYPEOF", "DELETE", "AWAIT", "NEW", "TRUE", "FALSE", "NULL", "INC_NL", "DEC_NL",
+                     "BANG", "TILDE", "MINUS", "PLUS", "TYPEOF", "DELETE", "AWAIT", "NEW", "TRUE", "FALSE", "NULL", "INC_NL", "DEC_NL",
                      "FUNCTION_EXPR", "LPAR_ARROW", "ASYNC"}
 STATEMENT_KEYWORDS = {"IF", "WHILE", "FOR", "DO", "BREAK", "CONTINUE", "RETURN", "THROW", "TRY", "LET", "CONST",
                       "SWITCH", "FUNCTION"}
 OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "PERCENT", "POW", "LT", "GT", "LE", "GE", "EQ", "NE", "SEQ",
              "SNE", "AND", "OR", "NULLISH", "QMARK", "IN", "INSTANCEOF", "INC", "DEC", "DOT", "QDOT", "ASSIGN", "ADD_ASSIGN",
              "SUB_ASSIGN", "MUL_ASSIGN", "DIV_ASSIGN", "MOD_ASSIGN", "POW_ASSIGN", "NULLISH_ASSIGN",
-             "AND_ASSIGN", "OR_ASSIGN"}
+             "AND_ASSIGN", "OR_ASSIGN", "BITAND", "BITOR", "BITXOR", "TILDE", "SHL", "SHR", "USHR", "BITAND_ASSIGN",
+             "BITOR_ASSIGN", "BITXOR_ASSIGN", "SHL_ASSIGN", "SHR_ASSIGN", "USHR_ASSIGN"}
 KEYWORD_TYPES = set(KEYWORDS.values())
 OPENERS = {"LPAR": "RPAR", "LPAR_ARROW": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE", "LBRACE_OBJ": "RBRACE", "TPL_HEAD": "TPL_TAIL"}
 # What closes each open bracket; a template's `}…${` (TPL_MIDDLE) closes one `${` and opens the next.
@@ -158,8 +158,6 @@ def _message(tok: Token, expected: set[str], toks: list[Token], i: int, source: 
     if tok.type == "UNSUPPORTED":
         if word in UNSUPPORTED:
             return tok, UNSUPPORTED[word]
-        if not word.isalpha():
-            return tok, BITWISE_MESSAGE
         return tok, f"'{word}' is a reserved word that workflows do not support"
     if tok.type in CLOSERS:
         stack = _open_before(toks, i)

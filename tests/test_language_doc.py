@@ -108,7 +108,7 @@ def test_example(block):
 def _rows(table: dict) -> list[tuple[str, str]]:
     rows = []
     for line in table["body"].splitlines()[2:]:
-        cells = [c.strip() for c in line.strip("|").split("|")]
+        cells = [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
         example, result = cells[-2], cells[-1]
         rows.append((example.strip("`"), result.strip("`")))
     return rows

@@ -88,8 +88,9 @@ from .conversions import (
     _to_uint32, to_number, to_primitive, to_property_key, to_string, truthy, typeof,
 )
 from .operators import (
-    _comparable, _is_odd_integer, add, div, ge, gt, instance_of, le, loose_eq, loose_ne, lt, mod, mul, neg,
-    pos, pow, strict_eq, strict_ne, sub, template,
+    _comparable, _is_odd_integer, add, bit_and, bit_not, bit_or, bit_xor, div, ge, gt, instance_of, le, loose_eq,
+    loose_ne, lt, mod, mul, neg, pos, pow, shift_left, shift_right, shift_right_unsigned, strict_eq, strict_ne, sub,
+    template,
 )
 from .regexps import (
     REGEX_TIMEOUT, _FLAG_PROPERTIES, RegexTimeout, _Subject, _groups, _match_array, _run,
@@ -132,7 +133,7 @@ from .global_objects import (
     GLOBAL_CONSTANTS, GLOBAL_FUNCTIONS, VARIADIC, _GLOBAL_VALUES, _global_impl, array_from, array_of,
     _num, _object_argument, array_is_array, boolean_call, decode_uri, decode_uri_component, encode_uri,
     encode_uri_component, date_now, global_function, is_finite,
-    is_nan, math_abs, math_ceil, math_floor, math_max, math_min, math_pow, math_random,
+    is_nan, math_abs, math_ceil, math_clz32, math_floor, math_imul, math_max, math_min, math_pow, math_random,
     math_round, math_sign, math_sqrt, math_trunc, new_error, number_call, number_is_finite,
     number_is_integer, number_is_nan, number_is_safe_integer, object_assign, object_entries, object_from_entries, object_is,
     object_keys, object_values, parse_float, parse_int, string_call, string_from_char_code,

@@ -152,6 +152,16 @@ def number_is_safe_integer(value=UNDEFINED) -> bool:
     return number_is_integer(value) and abs(value) <= 9007199254740991.0
 
 
+def math_imul(a=UNDEFINED, b=UNDEFINED) -> float:
+    """``Math.imul``: the low 32 bits of the integer product, as a signed integer."""
+    n = (_to_uint32(a) * _to_uint32(b)) & 0xFFFFFFFF
+    return float(n - 2**32 if n >= 2**31 else n)
+
+
+def math_clz32(value=UNDEFINED) -> float:
+    return float(32 - _to_uint32(value).bit_length())
+
+
 def parse_int(string=UNDEFINED, radix=UNDEFINED) -> float:
     s = to_string(string).lstrip(_WHITESPACE)
     sign = -1.0 if s[:1] == "-" else 1.0
@@ -299,6 +309,8 @@ GLOBAL_FUNCTIONS: dict[str, tuple] = {
     "Math.trunc": (math_trunc, 1, 1),
     "Math.pow": (math_pow, 2, 2),
     "Math.sqrt": (math_sqrt, 1, 1),
+    "Math.imul": (math_imul, 2, 2),
+    "Math.clz32": (math_clz32, 1, 1),
     "Math.random": (math_random, 0, 0),
     "JSON.stringify": (json_stringify, 1, 3),
     "JSON.parse": (json_parse, 1, 2),

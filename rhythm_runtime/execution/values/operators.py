@@ -10,7 +10,7 @@ from .representation import (
 )
 from .utf16 import _canonical, _concat, _string_lt
 from .fdlibm_pow import _fdlibm_pow
-from .conversions import to_number, to_primitive, to_string
+from .conversions import _to_int32, _to_uint32, to_number, to_primitive, to_string
 
 
 def add(a, b):
@@ -92,6 +92,35 @@ def neg(a):
 
 def pos(a):
     return a if type(a) is float else to_number(a)
+
+
+def bit_not(a) -> float:
+    return float(~_to_int32(a))
+
+
+def bit_and(a, b) -> float:
+    return float(_to_int32(a) & _to_int32(b))
+
+
+def bit_or(a, b) -> float:
+    return float(_to_int32(a) | _to_int32(b))
+
+
+def bit_xor(a, b) -> float:
+    return float(_to_int32(a) ^ _to_int32(b))
+
+
+def shift_left(a, b) -> float:
+    n = (_to_int32(a) << (_to_uint32(b) & 31)) & 0xFFFFFFFF
+    return float(n - 2**32 if n >= 2**31 else n)
+
+
+def shift_right(a, b) -> float:
+    return float(_to_int32(a) >> (_to_uint32(b) & 31))
+
+
+def shift_right_unsigned(a, b) -> float:
+    return float(_to_uint32(a) >> (_to_uint32(b) & 31))
 
 
 def lt(a, b) -> bool:
