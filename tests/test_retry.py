@@ -478,6 +478,10 @@ def test_the_dashboard_offers_only_a_version_that_can_resume_the_run(env):
 def test_a_run_that_failed_inside_an_async_function_resumes_there(env):
     """Shape 6: the failure is in a frame (an async function in flight), not in the body."""
     handle = env.fail("fanout")
+    # The run fails at the first rejection; the other charge's attempt may still be running. Its failure, if
+    # recorded after the retry, would rightly fail the resumed run again: retry once no attempt is in flight.
+    wait_for(lambda: not query(env.url, "SELECT 1 FROM rhythm.tasks WHERE run_id = %s AND status IN "
+                                        "('pending', 'running')", (handle.id,)), what="the run's tasks to settle")
     assert ("count", "before 10") in CALLS and ("count", "before 20") in CALLS
     assert handle.describe()["error"]["line"] == 6  # where the body received the rejection
     counts_before = [c for c in CALLS if c[0] == "count"]
