@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from . import ast as A
 from .diagnostics import Diagnostic
 from .front_matter import front_matter_errors
+from .instead import NOT_IN_SANDBOX, SANDBOX_INSTEAD, UNDECLARED_INSTEAD, UNSUPPORTED_MEMBERS, UNSUPPORTED_METHODS
 
 # Workflow globals: member -> (min args, max args); None marks a property.
 WORKFLOW_NAMESPACES: dict[str, dict[str, tuple[int, int] | None]] = {
@@ -35,41 +36,6 @@ WORKFLOW_NAMESPACES: dict[str, dict[str, tuple[int, int] | None]] = {
     "Context": {"executionId": None, "workflowName": None},
 }
 INPUTS_SLOT = "Inputs"
-# Names of JavaScript's environment that the sandbox deliberately leaves out.
-NOT_IN_SANDBOX = {
-    "require", "process", "globalThis", "window", "global", "console", "setTimeout", "setInterval",
-    "fetch", "Symbol", "WeakMap", "WeakSet", "Reflect", "Proxy", "Function", "module",
-    "exports", "Buffer", "__dirname", "__filename", "queueMicrotask", "setImmediate",
-}
-SANDBOX_INSTEAD = {
-    "console": "return values or pass them to a task to log them",
-    "setTimeout": "use await Timer.delay(seconds)",
-    "setInterval": "use a loop with await Timer.delay(seconds)",
-    "fetch": "do network calls in a task (Task.run)",
-    "require": "call Python code through Task.run",
-    "WeakMap": "use a Map", "WeakSet": "use a Set",
-}
-# What to use instead of names JavaScript developers reach for that no environment defines.
-UNDECLARED_INSTEAD = {
-    "Map": "create one with new Map() or new Map([[key, value], …])",
-    "Set": "create one with new Set() or new Set(values)",
-    "sleep": "to wait, use await Timer.delay(seconds), e.g. await Timer.delay(\"5m\")",
-    "delay": "to wait, use await Timer.delay(seconds), e.g. await Timer.delay(\"5m\")",
-    "structuredClone": "to copy data, use JSON.parse(JSON.stringify(value)), or spread ({ ...obj }, [...arr])",
-}
-_OBJECT_METHOD = "objects have no methods in workflows; use \"key\" in o or Object.keys(o) instead"
-_LOCALE = ("locale-dependent formatting is not supported in workflows (its result depends on the machine); "
-           "use toFixed, toUpperCase or toLowerCase, or format the value in a task")
-# JavaScript's built-in methods that workflows do not have: calling one is a compile error saying what to use.
-UNSUPPORTED_METHODS = {
-    "hasOwnProperty": _OBJECT_METHOD, "isPrototypeOf": _OBJECT_METHOD, "propertyIsEnumerable": _OBJECT_METHOD,
-    "localeCompare": ("'localeCompare' is not supported in workflows (its order depends on the machine's locale "
-                      "data); compare with < and >, as in (a, b) => (a < b ? -1 : a > b ? 1 : 0)"),
-    "toLocaleString": _LOCALE, "toLocaleUpperCase": _LOCALE, "toLocaleLowerCase": _LOCALE,
-    "toLocaleDateString": _LOCALE, "toLocaleTimeString": _LOCALE,
-    "toExponential": "'toExponential' is not supported in workflows; use toPrecision or toFixed instead",
-    "copyWithin": "'copyWithin' is not supported in workflows; use slice and splice, or a loop, instead",
-}
 # What the right side of `instanceof` may name (workflows have no classes).
 INSTANCEOF_CONSTRUCTORS = {"Object", "Array", "Error", "TypeError", "RangeError", "SyntaxError", "ReferenceError",
                            "EvalError", "URIError", "AggregateError", "Map", "Set", "RegExp", "Function"}
@@ -746,6 +712,10 @@ class Checker:
     def namespace_member(self, ns: A.Name, prop: str, span: A.Span, call_args, optional: bool = False) -> None:
         self.res.globals[ns] = ns.name
         members = namespace_members(ns.name)
+        if prop not in members and f"{ns.name}.{prop}" in UNSUPPORTED_MEMBERS:
+            self.error(span, f"'{ns.name}.{prop}' is not supported in workflows: "
+                             f"{UNSUPPORTED_MEMBERS[f'{ns.name}.{prop}']}")
+            return
         if prop not in members:
             hint = suggest(prop, members, prefix=ns.name + ".")
             if call_args is not None and not optional:  # `Math.nope?.()` is undefined, as in JS

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import random
+import struct
 import sys
 import time
 
@@ -156,6 +157,15 @@ def math_imul(a=UNDEFINED, b=UNDEFINED) -> float:
     """``Math.imul``: the low 32 bits of the integer product, as a signed integer."""
     n = (_to_uint32(a) * _to_uint32(b)) & 0xFFFFFFFF
     return float(n - 2**32 if n >= 2**31 else n)
+
+
+def math_fround(value=UNDEFINED) -> float:
+    """``Math.fround``: the nearest single-precision value (IEEE 754 rounding, as struct packs it)."""
+    n = to_number(value)
+    try:
+        return struct.unpack("<f", struct.pack("<f", n))[0]
+    except OverflowError:  # rounds beyond the largest single
+        return math.copysign(INF, n)
 
 
 def math_clz32(value=UNDEFINED) -> float:
@@ -311,6 +321,7 @@ GLOBAL_FUNCTIONS: dict[str, tuple] = {
     "Math.sqrt": (math_sqrt, 1, 1),
     "Math.imul": (math_imul, 2, 2),
     "Math.clz32": (math_clz32, 1, 1),
+    "Math.fround": (math_fround, 1, 1),
     "Math.random": (math_random, 0, 0),
     "JSON.stringify": (json_stringify, 1, 3),
     "JSON.parse": (json_parse, 1, 2),

@@ -1,0 +1,64 @@
+"""What JavaScript developers reach for that workflows do not have, and what to write instead.
+
+The checker (check.py) turns each of these into a compile error that names the alternative, so a
+program never fails at run time with "… is not a function" for something the language leaves out on
+purpose: the sandbox (no environment), values that must be storable (no prototypes, nothing read-only)
+and results that must not depend on the machine (locale data, the math library's last digit).
+"""
+
+from __future__ import annotations
+
+# Names of JavaScript's environment that the sandbox deliberately leaves out.
+NOT_IN_SANDBOX = {
+    "require", "process", "globalThis", "window", "global", "console", "setTimeout", "setInterval",
+    "fetch", "Symbol", "WeakMap", "WeakSet", "Reflect", "Proxy", "Function", "module",
+    "exports", "Buffer", "__dirname", "__filename", "queueMicrotask", "setImmediate",
+}
+SANDBOX_INSTEAD = {
+    "console": "return values or pass them to a task to log them",
+    "setTimeout": "use await Timer.delay(seconds)",
+    "setInterval": "use a loop with await Timer.delay(seconds)",
+    "fetch": "do network calls in a task (Task.run)",
+    "require": "call Python code through Task.run",
+    "WeakMap": "use a Map", "WeakSet": "use a Set",
+}
+_READ_ONLY = "a workflow cannot make an object read-only; keep constants in a const and do not assign to them"
+_PROTOTYPES = "objects are plain data here (no prototypes or property descriptors); use an object literal"
+_GROUP_BY = ("group with reduce, as in items.reduce((groups, x) => { (groups[key(x)] ??= []).push(x); "
+             "return groups }, {})")
+_LIBM = ("its last digit differs between machines' math libraries, so a run could resume with another value; "
+         "compute it in a task")
+# Members of the global namespaces that workflows do not have, with what to do instead.
+UNSUPPORTED_MEMBERS = {
+    **{f"Object.{m}": _READ_ONLY for m in ("freeze", "isFrozen", "seal", "isSealed", "preventExtensions",
+                                           "isExtensible")},
+    **{f"Object.{m}": _PROTOTYPES for m in ("create", "defineProperty", "defineProperties", "getPrototypeOf",
+                                            "setPrototypeOf", "getOwnPropertyDescriptor",
+                                            "getOwnPropertyDescriptors")},
+    "Object.getOwnPropertyNames": "use Object.keys(o) instead",
+    "Object.groupBy": _GROUP_BY, "Map.groupBy": _GROUP_BY,
+    **{f"Math.{m}": _LIBM for m in ("log", "log2", "log10", "log1p", "exp", "expm1", "sin", "cos", "tan", "asin",
+                                    "acos", "atan", "atan2", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh",
+                                    "cbrt", "hypot")},
+}
+# What to use instead of names JavaScript developers reach for that no environment defines.
+UNDECLARED_INSTEAD = {
+    "Map": "create one with new Map() or new Map([[key, value], …])",
+    "Set": "create one with new Set() or new Set(values)",
+    "sleep": "to wait, use await Timer.delay(seconds), e.g. await Timer.delay(\"5m\")",
+    "delay": "to wait, use await Timer.delay(seconds), e.g. await Timer.delay(\"5m\")",
+    "structuredClone": "to copy data, use JSON.parse(JSON.stringify(value)), or spread ({ ...obj }, [...arr])",
+}
+_OBJECT_METHOD = "objects have no methods in workflows; use \"key\" in o or Object.keys(o) instead"
+_LOCALE = ("locale-dependent formatting is not supported in workflows (its result depends on the machine); "
+           "use toFixed, toUpperCase or toLowerCase, or format the value in a task")
+# JavaScript's built-in methods that workflows do not have: calling one is a compile error saying what to use.
+UNSUPPORTED_METHODS = {
+    "hasOwnProperty": _OBJECT_METHOD, "isPrototypeOf": _OBJECT_METHOD, "propertyIsEnumerable": _OBJECT_METHOD,
+    "localeCompare": ("'localeCompare' is not supported in workflows (its order depends on the machine's locale "
+                      "data); compare with < and >, as in (a, b) => (a < b ? -1 : a > b ? 1 : 0)"),
+    "toLocaleString": _LOCALE, "toLocaleUpperCase": _LOCALE, "toLocaleLowerCase": _LOCALE,
+    "toLocaleDateString": _LOCALE, "toLocaleTimeString": _LOCALE,
+    "toExponential": "'toExponential' is not supported in workflows; use toPrecision or toFixed instead",
+    "copyWithin": "'copyWithin' is not supported in workflows; use slice and splice, or a loop, instead",
+}
