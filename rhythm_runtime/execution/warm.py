@@ -37,13 +37,14 @@ MAX_TEXT = 32_000_000  # bytes of snapshot text they may hold together (the valu
 
 
 class _Kept:
-    __slots__ = ("stamp", "snapshot", "text", "data")
+    __slots__ = ("stamp", "snapshot", "text", "data", "saved")
 
     def __init__(self, stamp, snapshot: dict, text: bytes, data: dict):
         self.stamp = stamp
         self.snapshot = snapshot
         self.text = text
         self.data = data
+        self.saved = None  # what the store wrote beside the snapshot, once that committed (the store's record)
 
 
 class WarmStates:
@@ -59,12 +60,13 @@ class WarmStates:
         self.hits = 0  # steps that used kept values
         self.misses = 0  # steps that found none (or another snapshot) and decoded
 
-    def keep(self, run_id: str, stamp, snapshot: dict, text: str, data: dict) -> None:
+    def keep(self, run_id: str, stamp, snapshot: dict, text: str, data: dict) -> _Kept | None:
         """Remember `data` (values.reuse_activation of the activation that made `snapshot`, whose JSON is
-        `text`) for the run's next step, if `stamp` and `snapshot` then match."""
+        `text`) for the run's next step, if `stamp` and `snapshot` then match; returns the entry (None: too
+        big to keep)."""
         raw = text.encode()
         if len(raw) > self.max_text // 16:
-            return
+            return None
         entry = _Kept(stamp, snapshot, raw, data)
         with self.lock:
             self._drop(run_id)
@@ -73,6 +75,14 @@ class WarmStates:
             self.size += len(raw)
             while len(self.runs) > self.max_runs or self.size > self.max_text:
                 self._drop(next(iter(self.runs)))
+        return entry
+
+    def saved(self, run_id: str, entry: _Kept, saved) -> None:
+        """The step that kept `entry` committed, having saved `saved` beside its snapshot (if the entry is still
+        the run's: a later step's replaces it)."""
+        with self.lock:
+            if self.runs.get(run_id) is entry:
+                entry.saved = saved
 
     def take(self, run_id: str, stamp, snapshot) -> dict | None:
         """The kept values of `snapshot` (the very dict `loads` returned) at `stamp`, or None; they are
@@ -86,6 +96,22 @@ class WarmStates:
                 return entry.data
             self.misses += 1
         return None
+
+    def take_saved(self, run_id: str, wakes) -> _Kept | None:
+        """The run's kept entry, if its step committed (`saved`) and `wakes(saved)`, for a step run before the
+        row is read (storage/engine.py, `Engine.step_ahead`): every committed write of a snapshot counts an
+        activation, so the store checks the row is that step's by its stamp. Taken if given; a hit once
+        `used`."""
+        with self.lock:
+            entry = self.runs.get(run_id)
+            if entry is None or entry.saved is None or not wakes(entry.saved):
+                return None
+            return self._drop(run_id)
+
+    def used(self) -> None:
+        """A step taken with `take_saved` resumed from the kept values and was saved."""
+        with self.lock:
+            self.hits += 1
 
     def loads(self, text: bytes):
         """json.loads, except that a kept snapshot's exact text gives back that snapshot's dict."""

@@ -19,6 +19,7 @@ the child is locked); cancellation (store.py) locks a whole tree deepest first.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -145,11 +146,16 @@ def _rewind(row: dict, roots: dict, catches: list) -> Json | None:
     up) until no `finally` holds one any more, with the catch/finally routes
     taken since (a failure shows them).
     """
-    if not any(isinstance(r, list) and r and r[0] == "throw" for r in completion_records(roots)):
+    if not _holds_throw(roots):
         return None
     old = row["rewind"] or {"snapshot": row["snapshot"], "inbox": row["inbox"],
                             "waiting": list(row["waiting"] or []), "signal_waits": row["signal_waits"]}
     return Json({**old, "catches": (old.get("catches", []) + catches)[:MAX_TRAIL]})
+
+
+def _holds_throw(roots: dict) -> bool:
+    """Whether a `finally` holds a thrown error across the await the run is suspended at."""
+    return any(isinstance(r, list) and r and r[0] == "throw" for r in completion_records(roots))
 
 
 def _failure(row: dict, outcome) -> dict | None:
@@ -208,6 +214,37 @@ class InlineClaim:
         return [row for cursor in self.pending for row in cursor.fetchall()]
 
 
+@dataclass
+class SavedRun:
+    """What a run's save wrote beside its snapshot, kept with its decoded state (execution/warm.py), so the
+    step its next task wakes can run before the row is read (Engine.step_ahead)."""
+
+    inbox: dict
+    waiting: list
+    parent: str | None  # the parent run a finished run must tell
+
+
+@dataclass
+class RunAhead:
+    """An activation run before its row was read (Engine.step_ahead), for the row its kept state was saved as."""
+
+    run_id: str
+    key: str  # the await key of the task whose result woke it
+    stamp: tuple  # _stamp of the row assumed
+    saved: SavedRun  # what that row holds besides the snapshot (its inbox without this result)
+    step: Step
+    out: Scheduled
+    outcome: Any
+    params: dict | None = None  # finish_task_step's, when that statement can save it
+    saving: SavedRun | None = None  # what that save writes besides the snapshot (None: a finished run)
+
+    def fits(self, row: dict) -> bool:
+        """Whether `row`, locked by the settle of this result, is the row the activation was run for."""
+        inbox = dict(row["inbox"])
+        return (inbox.pop(self.key, None) is not None and inbox == self.saved.inbox and _stamp(row) == self.stamp
+                and row["status"] == "suspended" and row["cancel_requested_at"] is None and not row["signal_waits"])
+
+
 def _stamp(row: dict, steps: int = 0) -> tuple:
     """What a kept state must match besides its snapshot (execution/warm.py): the run's version, and its
     activation count `steps` activations after `row`."""
@@ -228,10 +265,12 @@ class Engine:
         self.inline = threading.local()
         self.warm: _warm.WarmStates | None = _warm.STATES  # runs' decoded states between their steps
 
-    def advance(self, conn, row: dict, depth: int = 0, parent: _Parent | None = None) -> bool:
-        """Run one activation of the locked run `row`; True if other workers should be notified."""
+    def advance(self, conn, row: dict, depth: int = 0, parent: _Parent | None = None,
+                ahead: RunAhead | None = None) -> bool:
+        """Run one activation of the locked run `row`; True if other workers should be notified. `ahead`: that
+        activation, run already from this worker's kept state of the run (step_ahead) for this very row."""
         run_id = row["id"]
-        step = start_step(row)
+        step = start_step(row) if ahead is None else ahead.step
         kept = (row["inbox"], row["waiting"], row["signal_waits"])  # what a retry resumes with
         try:
             module = self.modules(conn, row["workflow_name"], row["version"])
@@ -245,16 +284,21 @@ class Engine:
         leased = None  # a task leased to this thread, which the save inserts (one statement less per step)
         # A cancel is thrown once, at the await the run is stopped at; its cleanup then runs like any code.
         cancel = cancelled_error() if row["cancel_requested_at"] and row["cancel_delivered_at"] is None else None
-        warm = self.warm.take(run_id, _stamp(row), row["snapshot"]) if self.warm and row["snapshot"] and not cancel \
+        warm = self.warm.take(run_id, _stamp(row), row["snapshot"]) \
+            if self.warm and row["snapshot"] and not cancel and ahead is None \
             else None  # the values of the snapshot as this process's last step of the run left them, if it is that
         while True:
-            settled = {k: decode_settlement(v) for k, v in inbox.items()}
-            out = Scheduled(old_waits=list(waits), log=step.scheduled)
-            def scheduler(kind, key, spec, settled=settled, out=out):
-                self.schedule(conn, run_id, settled, out, kind, key, spec, depth)
+            if ahead is not None:
+                out, outcome, ahead = ahead.out, ahead.outcome, None
+                self.warm.used()
+            else:
+                settled = {k: decode_settlement(v) for k, v in inbox.items()}
+                out = Scheduled(old_waits=list(waits), log=step.scheduled)
+                def scheduler(kind, key, spec, settled=settled, out=out):
+                    self.schedule(conn, run_id, settled, out, kind, key, spec, depth)
 
-            outcome = activate(module, snapshot, settled, run_id, scheduler, self.budget, self.max_snapshot, cancel,
-                               warm)
+                outcome = activate(module, snapshot, settled, run_id, scheduler, self.budget, self.max_snapshot,
+                                   cancel, warm)
             cancel = warm = None
             step.trail += outcome.trail
             step.catches += outcome.routes
@@ -292,8 +336,105 @@ class Engine:
         else:
             self.save_suspended(conn, [saving])
         if warm is not None:  # (kept even if this transaction then rolls back: see execution/warm.py)
-            self.warm.keep(run_id, _stamp(row, 1), snapshot, snapshot_json, warm)
+            entry = self.warm.keep(run_id, _stamp(row, 1), snapshot, snapshot_json, warm)
+            saves = getattr(self.inline, "saves", None)
+            if entry is not None and saves is not None and parent is None and not waits:
+                saves.append((run_id, entry, SavedRun(inbox, list(outcome.waiting), row["parent_run_id"])))
         return notify
+
+    @contextlib.contextmanager
+    def keeping_saves(self):
+        """Around a transaction that advances runs: once it commits, the states kept of the runs it saved
+        (their own, not children's started inline) also keep what was saved, so their next steps may run
+        ahead (step_ahead); a state kept by a step that rolled back has none, so it never runs ahead."""
+        saves = self.inline.saves = []
+        try:
+            yield
+        finally:
+            self.inline.saves = None
+        for run_id, entry, saved in saves:  # (reached only when the block, its transaction, committed)
+            self.warm.saved(run_id, entry, saved)
+
+    def step_ahead(self, conn, task: dict, text: str, claim: InlineClaim | None) -> RunAhead | None:
+        """The activation a task's result wakes, run from this worker's kept state of the run's committed
+        previous step before the row is read. None if there is none, the task is not one the run waits on,
+        or the activation started a child or waited for a signal (those read and write other rows now); code
+        shapes 1-5 are left out too (their combinators record the settlement's number, which the database
+        gives). `params` are finish_task_step's when its outcome can be saved by that statement (see `_fused`);
+        otherwise the ordinary path may still use the outcome, if the row it locks is the one assumed (`fits`)."""
+        key = task["await_key"]
+        kept = self.warm.take_saved(task["run_id"], lambda saved: key in saved.waiting) \
+            if self.warm is not None and task["run_id"] else None
+        if kept is None:
+            return None
+        run_id, saved = task["run_id"], kept.saved
+        try:
+            module = self.modules(conn, kept.stamp[1], kept.stamp[2])
+        except VersionUnavailable:
+            return None
+        if getattr(module, "SHAPE", 5) < 6:
+            return None
+        # numbered after every result in the inbox, as the settle will number it: only the order counts (shape 6)
+        inbox = {**saved.inbox, key: [max((v[0] for v in saved.inbox.values()), default=0) + 1, "ok", text]}
+        step = Step(kept.snapshot["state"], [k for k in saved.waiting if k in inbox])
+        settled = {k: decode_settlement(v) for k, v in inbox.items()}
+        out = Scheduled(log=step.scheduled)
+        others = []  # a child or a signal: they read and write other rows as they are scheduled
+
+        def scheduler(kind, await_key, spec):
+            if kind in ("task", "timer"):  # (noted in `out`, written with the save)
+                self.schedule(conn, run_id, settled, out, kind, await_key, spec)
+            else:
+                others.append(kind)
+
+        outcome = activate(module, kept.snapshot, settled, run_id, scheduler, self.budget, self.max_snapshot, None,
+                           kept.data)
+        if others:
+            return None
+        ahead = RunAhead(run_id, key, kept.stamp, saved, step, out, outcome)
+        ahead.params = self._fused(ahead, {k: v for k, v in inbox.items() if k in outcome.live}, claim)
+        return ahead
+
+    def _fused(self, ahead: RunAhead, inbox: dict, claim: InlineClaim | None) -> dict | None:
+        """finish_task_step's parameters for an activation run ahead, if that statement can save it: suspended
+        with at most one task, leased to `claim`, and nothing else scheduled, no `finally` holding an error (a
+        retry's rewind point), the result consumed; or completed with nothing scheduled and no parent run."""
+        outcome, out, step = ahead.outcome, ahead.out, ahead.step
+        if out.timers or len(out.tasks) > 1:
+            return None
+        if outcome.status == "completed" and not out.tasks and ahead.saved.parent is None:
+            fields = dict(status="completed", snapshot=None, inbox=None, waiting=None, output=Json(outcome.output),
+                          **_task_columns(None))
+        elif (outcome.status == "suspended" and ahead.key not in inbox and outcome.snapshot_json
+              and not _holds_throw(outcome.roots)):
+            leased = None
+            if out.tasks:
+                [(key, spec, ts)] = out.tasks
+                if ts is None or spec.get("options") is not None or claim is None or not claim.wants(ts.name):
+                    return None
+                leased = dict(self.task_params(ahead.run_id, key, spec, ts), worker=claim.worker,
+                              lease_seconds=claim.lease)
+            fields = dict(status="suspended", snapshot=json_param(outcome.snapshot, outcome.snapshot_json),
+                          inbox=Jsonb(inbox), waiting=list(outcome.waiting), output=None, **_task_columns(leased))
+            ahead.saving = SavedRun(inbox, list(outcome.waiting), None)
+        else:
+            return None
+        step.trail += outcome.trail
+        step.catches += outcome.routes
+        extra = dict(line=None) if outcome.status == "completed" else {}  # (as finish writes it)
+        return dict(fields, activations=ahead.stamp[0], inbox_before=Jsonb(ahead.saved.inbox),
+                    keep=self.history_limit, step=step.details(outcome.status, outcome.state, **extra))
+
+    def saved_ahead(self, ahead: RunAhead) -> None:
+        """An activation run ahead was saved (committed): keep its state, and what was saved, for the next step."""
+        self.warm.used()
+        outcome = ahead.outcome
+        if ahead.saving is not None:
+            activations, name, version = ahead.stamp
+            entry = self.warm.keep(ahead.run_id, (activations + 1, name, version), outcome.snapshot,
+                                   outcome.snapshot_json, _warm.reusable(outcome))
+            if entry is not None:
+                self.warm.saved(ahead.run_id, entry, ahead.saving)
 
     def step_params(self, row: dict, step: Step | None, status: str, end: int | None, **extra) -> dict:
         """The history parameters of save_suspended and save_finished."""
@@ -463,15 +604,13 @@ class Engine:
         pending = False
         leased = None
         for key, spec, ts in out.tasks:
-            payload = json_param(spec["payload"], spec.get("payload_json"))
             options = spec.get("options")
             if ts is None:  # another service's task (or one not deployed yet): routed by its registration
-                insert_task_as_registered(conn, spec["name"], payload, run_id, key, options)
+                insert_task_as_registered(conn, spec["name"], json_param(spec["payload"], spec.get("payload_json")),
+                                          run_id, key, options)
                 pending = True
                 continue
-            params = dict(run_id=run_id, await_key=key, name=spec["name"], queue=ts.queue, payload=payload,
-                          max_attempts=ts.retries + 1, backoff=ts.backoff,
-                          timeout=(options or {}).get("timeout", ts.timeout), **call_options(options))
+            params = self.task_params(run_id, key, spec, ts)
             if claim is not None and options is None and claim.wants(ts.name):
                 self.insert_leased(conn, leased)
                 leased = dict(params, worker=claim.worker, lease_seconds=claim.lease)
@@ -482,6 +621,14 @@ class Engine:
             conn.execute(Q["insert_timer"], dict(run_id=run_id, await_key=key, seconds=seconds,
                                                  forever=TIMER_FOREVER))
         return pending or bool(out.children), leased
+
+    @staticmethod
+    def task_params(run_id: str, key: str, spec: dict, ts) -> dict:
+        """insert_task's parameters for a task this worker has a @task (`ts`) for."""
+        options = spec.get("options")
+        return dict(run_id=run_id, await_key=key, name=spec["name"], queue=ts.queue,
+                    payload=json_param(spec["payload"], spec.get("payload_json")), max_attempts=ts.retries + 1,
+                    backoff=ts.backoff, timeout=(options or {}).get("timeout", ts.timeout), **call_options(options))
 
     def insert_leased(self, conn, leased: dict | None) -> None:
         """Insert a task leased to this thread on its own (its run's save does not insert it)."""
@@ -495,6 +642,11 @@ def _task_columns(leased: dict | None) -> dict:
     task = leased or NO_TASK
     return {name: float(task[name]) if name in FLOAT_COLUMNS and task[name] is not None else task[name]
             for name in NO_TASK}
+
+
+def _refused(task: dict) -> None:
+    log.warning("refused the result of task %s (%s): this worker no longer holds its lease (another worker runs it "
+                "again, or a retry of its run undid it)", task["id"], task["name"])
 
 
 class WorkerCalls(Database):
@@ -517,7 +669,7 @@ class WorkerCalls(Database):
         rows: list[dict] = []
         tx = self.tx(pipeline=True)
         try:
-            with tx as conn:
+            with engine.keeping_saves(), tx as conn:
                 cursor = conn.execute(Q["lock_runnable_runs"], dict(limit=limit))
                 tx.sync()
                 rows = cursor.fetchall()
@@ -565,7 +717,7 @@ class WorkerCalls(Database):
         row = None
         tx = self.tx(pipeline=True)  # BEGIN + lock, then the writes + COMMIT: two round trips
         try:
-            with tx as conn:
+            with engine.keeping_saves(), tx as conn:
                 cursor = conn.execute(Q["lock_runnable_run_by_id"], dict(id=run_id))
                 tx.sync()
                 row = cursor.fetchone()
@@ -635,10 +787,16 @@ class WorkerCalls(Database):
     def finish_task(self, engine: Engine, task: dict, worker: str, ok: bool, value: Any,
                     claim: InlineClaim | None = None, text: str | None = None) -> list[dict]:
         """Record a task's outcome, deliver it to its run and, if that wakes the
-        run, advance it in the same transaction: one commit and two round trips
-        per step (BEGIN + record-and-settle, which returns the run locked; then
-        the activation's writes + COMMIT, pipelined). `text` is `value` as JSON
-        when the caller has it already (a result is serialized once).
+        run, advance it: one commit either way. `text` is `value` as JSON when
+        the caller has it already (a result is serialized once).
+
+        When this worker kept the run's state from its previous step, the
+        activation runs first and one statement records the result and saves
+        it (`_finish_ahead`): one round trip. Otherwise, or when that statement
+        cannot save it, a transaction of two round trips (BEGIN +
+        record-and-settle, which returns the run locked; then the activation's
+        writes + COMMIT, pipelined), which uses the activation run ahead if the
+        run is the row it was run for.
 
         No savepoint: if the activation or its writes fail (a Rhythm bug, or a
         statement Postgres refuses at COMMIT), the whole transaction rolls back
@@ -648,15 +806,20 @@ class WorkerCalls(Database):
         with it and the task runs again: tasks are at-least-once (GUARANTEES.md).
         """
         text = json_text(value) if ok and text is None else text
+        ahead = None
+        if ok:
+            taken, ahead = self._finish_ahead(engine, task, worker, text, claim)
+            if taken is not None:
+                return taken
         woke = False
         tx = self.tx(pipeline=True)
         try:
-            with tx as conn:
+            with engine.keeping_saves(), tx as conn:
                 run = self._record_outcome(conn, tx, task, worker, ok, value, text)
                 if run is None:
                     return []
                 woke = True
-                self._advance_woken(conn, engine, run, claim)
+                self._advance_woken(conn, engine, run, claim, ahead if ahead is not None and ahead.fits(run) else None)
             return claim.taken() if claim is not None else []
         except StorageError:
             raise
@@ -669,6 +832,62 @@ class WorkerCalls(Database):
                 if self._record_outcome(conn, None, task, worker, ok, value, text) is not None:
                     conn.execute(Q["notify_work"])
             return []
+
+    def _finish_ahead(self, engine: Engine, task: dict, worker: str, text: str,
+                      claim: InlineClaim | None) -> tuple[list[dict] | None, RunAhead | None]:
+        """A task's result and the step it wakes in one statement, one round trip and no BEGIN or COMMIT, when
+        this worker kept the run's state from its committed previous step: the activation runs first
+        (Engine.step_ahead), then finish_task_step (migrations/0011) records the result and saves the step
+        only if the run is still the row it was computed from. If it is not, the result is recorded and
+        settled all the same, and the run is advanced the ordinary way in a transaction of its own.
+
+        Returns (the tasks leased to the caller, None) when it recorded the result; (None, the activation run
+        ahead or None) when it wrote nothing, for the ordinary path.
+        """
+        if engine.warm is None or task["run_id"] is None:
+            return None, None
+        with self.tx(single=True) as conn:
+            try:
+                ahead = engine.step_ahead(conn, task, text, claim)
+            except Exception:  # (a bug; the ordinary path runs the step again from the stored snapshot)
+                log.exception("running the step of run %s ahead failed; taking the ordinary path", task["run_id"])
+                return None, None
+            if ahead is None or ahead.params is None:
+                return None, ahead
+            try:
+                row = conn.execute(Q["finish_task_step"], dict(ahead.params, task=task["id"], worker=worker,
+                                                               claim=claim_number(task), result=text)).fetchone()
+            except psycopg.OperationalError:
+                raise
+            except psycopg.Error:  # refused as a whole (a value Postgres cannot store?): the ordinary path says why
+                if claim is not None:
+                    claim.rolled_back()
+                return None, None
+        if row is None:
+            _refused(task)
+            return [], None
+        if row["saved"]:
+            engine.saved_ahead(ahead)
+            return ([] if row["id"] is None else [{k: v for k, v in row.items() if k not in ("saved", "woke")}]), None
+        if claim is not None:
+            claim.rolled_back()
+        return (self._advance_settled(engine, ahead.run_id, claim) if row["woke"] else []), None
+
+    def _advance_settled(self, engine: Engine, run_id: str, claim: InlineClaim | None) -> list[dict]:
+        """Advance a run whose task's result was recorded and woke it, in a transaction of its own; the next
+        task goes to `claim`. A run someone else holds is theirs, or the loop's after a NOTIFY."""
+        engine.inline.claim = claim
+        try:
+            advanced = self._advance_alone(engine, run_id)
+        except StorageError as e:  # the result is kept and the run runnable: the loop advances it
+            log.warning("advancing run %s after its task's result failed; leaving it to the loop: %s", run_id, e)
+            return []
+        finally:
+            engine.inline.claim = None
+        if not advanced:
+            with self.tx(single=True) as conn:
+                conn.execute(Q["notify_work"])
+        return claim.taken() if claim is not None else []
 
     def _record_outcome(self, conn, tx, task: dict, worker: str, ok: bool, value: Any,
                         text: str | None) -> dict | None:
@@ -701,8 +920,7 @@ class WorkerCalls(Database):
             run = conn.execute(Q["settle_returning_run"], dict(
                 id=row["run_id"], key=row["await_key"], kind="err", value=json_text(seen))).fetchone()
         if row is None:  # the lease expired (a hung or partitioned worker) and another worker has the task
-            log.warning("refused the result of task %s (%s): this worker no longer holds its lease (another "
-                        "worker runs it again, or a retry of its run undid it)", task["id"], task["name"])
+            _refused(task)
             return None
         if run is None or not run["woke"]:
             return None  # a standalone task, a finished run, or one that waits on more
@@ -711,11 +929,13 @@ class WorkerCalls(Database):
             return None
         return run
 
-    def _advance_woken(self, conn, engine: Engine, run: dict, claim: InlineClaim | None) -> None:
-        """Activate a run its task's outcome just woke (locked by the settle); the next task goes to `claim`."""
+    def _advance_woken(self, conn, engine: Engine, run: dict, claim: InlineClaim | None,
+                       ahead: RunAhead | None = None) -> None:
+        """Activate a run its task's outcome just woke (locked by the settle); the next task goes to `claim`.
+        `ahead`: that activation, run already for this row."""
         engine.inline.claim = claim
         try:
-            if engine.advance(conn, run):
+            if engine.advance(conn, run, ahead=ahead):
                 conn.execute(Q["notify_work"])
         finally:
             engine.inline.claim = None

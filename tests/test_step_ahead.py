@@ -1,0 +1,274 @@
+"""A task's result and the step it wakes in one statement (storage/engine.py, WorkerCalls._finish_ahead):
+the worker runs the activation from the state it kept of the run's previous step, and finish_task_step
+(migrations/0011) saves it only if the run is still the row it was run for. Every way the row can have moved
+on meanwhile (another result settled, a cancel asked, a signal, another worker's step, a step of this worker
+that rolled back) must give the outcome the ordinary path gives, with nothing lost; so must a statement that
+fails. On a real Postgres."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from rhythm_compiler import compile_source
+from rhythm_runtime.api.tasks import TaskSpec
+from rhythm_runtime.execution import warm
+from rhythm_runtime.execution.modules import load_module, module_hash
+from rhythm_runtime.execution.warm import WarmStates
+from rhythm_runtime.storage.engine import Engine, InlineClaim
+from rhythm_runtime.storage.store import Store
+
+CHAIN = """let total = 0
+for (let i = 1; i <= 5; i++) {
+  total = total * 10 + await Task.run("x", i)
+}
+return total
+"""
+
+SPECS = {"x": TaskSpec("x", print), "y": TaskSpec("y", print)}
+
+
+class Statements:
+    """The statements the store's connections execute (their first 38 characters)."""
+
+    def __init__(self, monkeypatch):
+        self.sent: list[str] = []
+        inner = psycopg.Connection.execute
+
+        def execute(conn, query, *args, **kwargs):
+            self.sent.append(" ".join(str(query).split())[:38])
+            return inner(conn, query, *args, **kwargs)
+
+        monkeypatch.setattr(psycopg.Connection, "execute", execute)
+
+    def take(self) -> list[str]:
+        sent, self.sent = self.sent, []
+        return sent
+
+
+@pytest.fixture
+def world(db_url, monkeypatch):
+    """A store, a worker's engine with its own kept states, and a function registering a workflow."""
+    monkeypatch.setattr(warm, "STATES", WarmStates())  # this worker's (and its connections' json loader)
+    store = Store(db_url)
+    modules = {}
+
+    def register(name: str, source: str) -> None:
+        code = compile_source(source, f"{name}.flow").code
+        modules[name] = load_module(code, name)
+        store.register_version(name, modules[name].VERSION, "", code, module_hash(code))
+
+    engine = Engine(lambda conn, name, version: modules[name], SPECS, 1000)
+    yield store, engine, register
+    store.close()
+
+
+def claim(names=("x",)) -> InlineClaim:
+    return InlineClaim("w1", 30.0, frozenset(names))
+
+
+def sql(store: Store, text: str, params=()) -> list[dict]:
+    with store.tx() as conn:
+        cursor = conn.execute(text, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def started(store: Store, engine: Engine, name: str, inputs=None) -> tuple[str, list[dict]]:
+    """A run of `name` advanced to its first awaits by the loop's path, and its tasks claimed."""
+    run_id, _ = store.start_run(name, inputs or {})
+    assert store.advance_one(engine) is True
+    return run_id, store.claim_tasks("w1", ["default"], ["x", "y"], 10, 30.0)
+
+
+def test_a_warm_step_is_one_statement_and_steps_as_the_ordinary_path(world, monkeypatch):
+    store, engine, register = world
+    register("chain", CHAIN)
+    run_id, [task] = started(store, engine, "chain")
+    statements = Statements(monkeypatch)
+    for n in range(1, 6):
+        assert task["payload"] == n
+        taken = store.finish_task(engine, task, "w1", True, n, claim())
+        assert statements.take() == ["SELECT * FROM rhythm.finish_task_step("], n  # no BEGIN, no COMMIT
+        task = taken[0] if taken else None
+    assert task is None and store.get_run(run_id)["output"] == 12345
+    assert (engine.warm.hits, engine.warm.misses) == (5, 0)
+    # what the ordinary path writes: the history of every step, no task twice, a run with nothing left over
+    steps = sql(store, "SELECT seq, details FROM rhythm.history WHERE run_id = %s ORDER BY seq", (run_id,))
+    assert [s["seq"] for s in steps] == [1, 2, 3, 4, 5, 6]
+    assert [s["details"]["woke_by"] for s in steps[1:]] == [[t["await_key"]] for t in sql(
+        store, "SELECT await_key FROM rhythm.tasks WHERE run_id = %s ORDER BY id", (run_id,))]
+    assert steps[-1]["details"]["status"] == "completed" and steps[-1]["details"]["line"] is None
+    [run] = sql(store, "SELECT * FROM rhythm.runs WHERE id = %s", (run_id,))
+    assert (run["status"], run["activations"], run["inbox"], run["waiting"], run["available_at"]) == \
+        ("completed", 6, {}, [], None)
+    assert [t["status"] for t in sql(store, "SELECT status FROM rhythm.tasks WHERE run_id = %s", (run_id,))] == \
+        ["completed"] * 5
+
+
+OTHER_RESULT = """const a = Task.run("y", 1)
+const b = await Task.run("x", 2)
+const c = await a
+return [b, c]
+"""
+
+
+def test_a_result_settled_meanwhile_makes_the_step_ordinary(world, monkeypatch):
+    """Task y's result reaches the inbox after the step this worker kept (y is not awaited yet, so the run
+    stays asleep): the step run ahead from the kept inbox would await y again and drop its result."""
+    store, engine, register = world
+    register("other_result", OTHER_RESULT)
+    run_id, tasks = started(store, engine, "other_result")
+    y, x = sorted(tasks, key=lambda t: t["name"], reverse=True)
+    assert store.finish_task(engine, y, "w1", True, 1, claim()) == []
+    statements = Statements(monkeypatch)
+    assert store.finish_task(engine, x, "w1", True, 2, claim()) == []
+    sent = statements.take()
+    assert sent[0] == "SELECT * FROM rhythm.finish_task_step(" and "BEGIN" in sent  # refused, then advanced
+    assert (store.get_run(run_id)["status"], store.get_run(run_id)["output"]) == ("completed", [2, 1])
+
+
+AWAIT_ONE = """const r = await Task.run("x", 1)
+const s = await Task.run("x", 2)
+return [r, s]
+"""
+
+
+def test_a_cancel_asked_meanwhile_is_thrown_at_the_await(world, monkeypatch):
+    store, engine, register = world
+    register("await_one", AWAIT_ONE)
+    run_id, [task] = started(store, engine, "await_one")
+    assert store.cancel_run(run_id) is True  # the task is running: its result comes, then the cancel is thrown
+    statements = Statements(monkeypatch)
+    assert store.finish_task(engine, task, "w1", True, 1, claim()) == []
+    assert statements.take()[0] == "SELECT * FROM rhythm.finish_task_step("
+    run = store.get_run(run_id)
+    assert run["status"] == "cancelled" and run["activations"] == 2
+    [row] = sql(store, "SELECT status, result FROM rhythm.tasks WHERE run_id = %s", (run_id,))
+    assert (row["status"], row["result"]) == ("completed", 1)  # the result is kept
+
+
+SIGNAL_AFTER = """const r = await Task.run("x", 1)
+const s = await Signal.next("go")
+return [r, s]
+"""
+
+
+def test_a_step_that_takes_a_signal_is_ordinary(world, monkeypatch):
+    """A signal sent while the run waits on its task stays queued; the step the task wakes takes it, which
+    needs its row: that step is never saved ahead."""
+    store, engine, register = world
+    register("signal_after", SIGNAL_AFTER)
+    run_id, [task] = started(store, engine, "signal_after")
+    store.send_signal(run_id, "go", {"ok": True})
+    statements = Statements(monkeypatch)
+    assert store.finish_task(engine, task, "w1", True, 1, claim()) == []
+    assert "SELECT * FROM rhythm.finish_task_step(" not in statements.take()
+    assert store.get_run(run_id)["output"] == [1, {"ok": True}]
+
+
+PAIR = """const [a, b] = await Promise.all([Task.run("x", 1), Task.run("x", 2)])
+const c = await Task.run("x", 3)
+return [a, b, c]
+"""
+
+
+def test_a_step_another_worker_ran_meanwhile_is_not_saved_over(world, monkeypatch):
+    """Tasks 1 and 2 run on two workers. This worker kept the state both await; the other worker's step took
+    result 2 into the snapshot. The step run ahead from the kept state would wait for result 2 forever: the
+    row (one activation further) refuses it and the run is advanced from what it stores."""
+    store, engine, register = world
+    register("pair", PAIR)
+    other = Engine(engine.modules, SPECS, 1000)
+    other.warm = WarmStates()  # another worker process: its own kept states
+    run_id, tasks = started(store, engine, "pair")
+    one, two = sorted(tasks, key=lambda t: t["payload"])
+    assert store.finish_task(other, two, "w1", True, 2, claim()) == []
+    statements = Statements(monkeypatch)
+    [three] = store.finish_task(engine, one, "w1", True, 1, claim())
+    sent = statements.take()
+    assert sent[0] == "SELECT * FROM rhythm.finish_task_step(" and "BEGIN" in sent  # refused, then advanced
+    assert three["payload"] == 3
+    assert store.finish_task(engine, three, "w1", True, 3, claim()) == []
+    assert statements.take() == ["SELECT * FROM rhythm.finish_task_step("]  # kept again by the ordinary step
+    assert store.get_run(run_id)["output"] == [1, 2, 3]
+    keys = sql(store, "SELECT count(*) AS n, count(DISTINCT await_key) AS k FROM rhythm.tasks WHERE run_id = %s",
+               (run_id,))
+    assert keys == [{"n": 3, "k": 3}]
+
+
+def test_a_stale_state_is_left_for_a_task_it_does_not_wait_on(world, monkeypatch):
+    """The other worker ran task 2's step: the state this worker kept waits on task 2, not on task 3."""
+    store, engine, register = world
+    register("chain", CHAIN)
+    other = Engine(engine.modules, SPECS, 1000)
+    other.warm = WarmStates()
+    run_id, [task] = started(store, engine, "chain")
+    task = store.finish_task(engine, task, "w1", True, 1, claim())[0]
+    task = store.finish_task(other, task, "w1", True, 2, claim())[0]
+    statements = Statements(monkeypatch)
+    task = store.finish_task(engine, task, "w1", True, 3, claim())[0]
+    assert "SELECT * FROM rhythm.finish_task_step(" not in statements.take()
+    for n in (4, 5):
+        [task] = store.finish_task(engine, task, "w1", True, n, claim()) or [None]
+    assert store.get_run(run_id)["output"] == 12345 and (engine.warm.hits, engine.warm.misses) == (3, 1)
+
+
+def test_a_state_kept_by_a_step_that_rolled_back_never_runs_ahead(world, monkeypatch):
+    """A step keeps its state before its COMMIT; if that fails, the state is of a snapshot no row holds, and
+    the activation count alone cannot tell it from the run's next committed step, which has the same count."""
+    store, engine, register = world
+    register("chain", CHAIN)
+
+    class RefusedAtCommit(Engine):
+        def step_ahead(self, *args):
+            return None
+
+        def advance(self, conn, row, *args, **kwargs):
+            notify = super().advance(conn, row, *args, **kwargs)
+            conn.execute("SELECT 1 / 0")  # pipelined: Postgres refuses it when the step's COMMIT is sent
+            return notify
+
+    run_id, [task] = started(store, engine, "chain")
+    assert store.finish_task(RefusedAtCommit(engine.modules, SPECS, 1000), task, "w1", True, 1, claim()) == []
+    assert engine.warm.runs[run_id].saved is None  # kept, for a snapshot the row does not hold: never ahead
+    assert store.advance_one(engine) is True  # the loop's step, from the stored snapshot
+    [task] = store.claim_tasks("w1", ["default"], ["x"], 1, 30.0)
+    statements = Statements(monkeypatch)
+    assert store.finish_task(engine, task, "w1", True, 2, claim())[0]["payload"] == 3
+    assert statements.take() == ["SELECT * FROM rhythm.finish_task_step("]
+
+
+def test_a_refused_statement_keeps_the_result_and_the_run(world):
+    """finish_task_step fails as a whole (here a history row Postgres refuses): the ordinary path records the
+    result, and when its own step fails the same way the result is recorded alone, the run left runnable."""
+    store, engine, register = world
+    register("chain", CHAIN)
+    run_id, [task] = started(store, engine, "chain")
+    sql(store, """CREATE FUNCTION refuse_history() RETURNS trigger LANGUAGE plpgsql AS $$
+                  BEGIN RAISE EXCEPTION 'no history today'; END $$;
+                  CREATE TRIGGER refuse_history BEFORE INSERT ON rhythm.history
+                  FOR EACH ROW EXECUTE FUNCTION refuse_history()""")
+    try:
+        assert store.finish_task(engine, task, "w1", True, 1, claim()) == []
+    finally:
+        sql(store, "DROP TRIGGER refuse_history ON rhythm.history; DROP FUNCTION refuse_history()")
+    [row] = sql(store, "SELECT status, result FROM rhythm.tasks WHERE id = %s", (task["id"],))
+    assert (row["status"], row["result"]) == ("completed", 1)
+    [run] = sql(store, "SELECT status, activations, available_at FROM rhythm.runs WHERE id = %s", (run_id,))
+    assert run["status"] == "suspended" and run["activations"] == 1 and run["available_at"] is not None
+    assert store.advance_one(engine) is True
+    [task] = store.claim_tasks("w1", ["default"], ["x"], 1, 30.0)
+    assert task["payload"] == 2
+
+
+def test_a_step_run_ahead_that_breaks_takes_the_ordinary_path(world, monkeypatch):
+    store, engine, register = world
+    register("chain", CHAIN)
+    run_id, [task] = started(store, engine, "chain")
+
+    def broken(*args):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(engine, "step_ahead", broken)
+    assert store.finish_task(engine, task, "w1", True, 1, claim())[0]["payload"] == 2
+    assert store.get_run(run_id)["activations"] == 2
