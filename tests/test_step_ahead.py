@@ -272,3 +272,27 @@ def test_a_step_run_ahead_that_breaks_takes_the_ordinary_path(world, monkeypatch
     monkeypatch.setattr(engine, "step_ahead", broken)
     assert store.finish_task(engine, task, "w1", True, 1, claim())[0]["payload"] == 2
     assert store.get_run(run_id)["activations"] == 2
+
+
+LONG = """const a = await Task.run("x", 1)
+let n = 0
+for (let i = 0; i < Inputs.loops; i++) {
+  n = n + 1
+}
+return [a, n]
+"""
+
+
+def test_a_long_step_runs_inside_its_transaction(world, monkeypatch):
+    """A step run ahead holds no lock: past AHEAD_BUDGET steps it stops, and the ordinary path runs it again
+    under the run's row lock (so a conflict wastes little, and a crash in it shows as an open transaction)."""
+    from rhythm_runtime.storage import engine as engine_module
+
+    store, engine, register = world
+    register("long", LONG)
+    engine = Engine(engine.modules, SPECS, 10 * engine_module.AHEAD_BUDGET)
+    run_id, [task] = started(store, engine, "long", {"loops": engine_module.AHEAD_BUDGET + 10})
+    statements = Statements(monkeypatch)
+    assert store.finish_task(engine, task, "w1", True, 1, claim()) == []
+    assert "SELECT * FROM rhythm.finish_task_step(" not in statements.take()
+    assert store.get_run(run_id)["output"] == [1, engine_module.AHEAD_BUDGET + 10]

@@ -17,6 +17,11 @@ step uses those values only if the row it read holds that very snapshot:
   place, so a failed, rolled-back or retried step can never hand them out
   again.
 
+* `take_saved` gives a run's entry before its row is read at all, for a
+  step the store runs ahead and saves only if the row is still the one the
+  entry's step saved (storage/engine.py, `Engine.step_ahead`): the store
+  marks an entry `saved` only once that step committed.
+
 Correctness rests on one fact, whatever happened to the transaction: kept
 values are the decoding of the kept text (values encode and decode as
 they were). A run advanced elsewhere meanwhile has another text, so its row

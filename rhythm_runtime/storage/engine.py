@@ -64,6 +64,10 @@ NO_TASK = dict.fromkeys(("await_key", "name", "queue", "payload", "max_attempts"
 FLOAT_COLUMNS = ("backoff", "timeout", "lease_seconds")
 # The text[] columns of the saves, passed to their batch statements as one jsonb array per run.
 LIST_COLUMNS = ("waiting", "keep_timers")
+# A step run ahead of its row (Engine.step_ahead) is speculative: it holds no lock, and another worker may
+# advance the run meanwhile. It gets this many steps of the budget; a longer activation is run again inside
+# its transaction, under the run's row lock, as before (so the work a conflict wastes stays small).
+AHEAD_BUDGET = 10_000
 # Timer.delay of more seconds than this (a thousand years; Infinity too) never fires, as in JavaScript's model.
 TIMER_FOREVER = 1000 * 365.25 * 86400
 
@@ -358,10 +362,11 @@ class Engine:
     def step_ahead(self, conn, task: dict, text: str, claim: InlineClaim | None) -> RunAhead | None:
         """The activation a task's result wakes, run from this worker's kept state of the run's committed
         previous step before the row is read. None if there is none, the task is not one the run waits on,
-        or the activation started a child or waited for a signal (those read and write other rows now); code
-        shapes 1-5 are left out too (their combinators record the settlement's number, which the database
-        gives). `params` are finish_task_step's when its outcome can be saved by that statement (see `_fused`);
-        otherwise the ordinary path may still use the outcome, if the row it locks is the one assumed (`fits`)."""
+        the activation started a child or waited for a signal (those read and write other rows now), or it
+        ran longer than AHEAD_BUDGET steps; code shapes 1-5 are left out too (their combinators record the
+        settlement's number, which the database gives). `params` are finish_task_step's when that statement
+        can save the outcome (see `_fused`); otherwise the ordinary path may still use the outcome, if the
+        row it locks is the one assumed (`fits`)."""
         key = task["await_key"]
         kept = self.warm.take_saved(task["run_id"], lambda saved: key in saved.waiting) \
             if self.warm is not None and task["run_id"] else None
@@ -387,9 +392,11 @@ class Engine:
             else:
                 others.append(kind)
 
-        outcome = activate(module, kept.snapshot, settled, run_id, scheduler, self.budget, self.max_snapshot, None,
+        budget = min(self.budget, AHEAD_BUDGET)
+        outcome = activate(module, kept.snapshot, settled, run_id, scheduler, budget, self.max_snapshot, None,
                            kept.data)
-        if others:
+        if others or (budget < self.budget and outcome.status == "failed"
+                      and outcome.error.get("type") == "StepBudgetExceeded"):
             return None
         ahead = RunAhead(run_id, key, kept.stamp, saved, step, out, outcome)
         ahead.params = self._fused(ahead, {k: v for k, v in inbox.items() if k in outcome.live}, claim)
