@@ -372,7 +372,12 @@ class Engine:
             if self.warm is not None and task["run_id"] else None
         if kept is None:
             return None
-        run_id, saved = task["run_id"], kept.saved
+        return self.run_ahead(conn, {"id": task["run_id"], "workflow_name": kept.stamp[1]}, key, kept, text, claim)
+
+    def run_ahead(self, conn, row: dict, key: str, kept, text: str, claim: InlineClaim | None) -> RunAhead | None:
+        """step_ahead's activation of run `row` (its id and workflow: what the worker's observer sees of it, as
+        of `advance`'s row) from the `kept` state, woken by `key`'s result `text`."""
+        run_id, saved = row["id"], kept.saved
         try:
             module = self.modules(conn, kept.stamp[1], kept.stamp[2])
         except VersionUnavailable:

@@ -100,20 +100,36 @@ class Observer:
         self.local = threading.local()  # .finished: runs that ended in the store call under way
 
     def instrument(self, engine) -> None:
-        """Observe every activation the engine runs and every run it ends (inline children too)."""
-        advance, finish = engine.advance, engine.finish
+        """Observe every activation the engine runs (inline children and steps run ahead of their row too: an
+        activation is observed where it runs, once) and every run it ends."""
+        advance, finish, run_ahead, saved_ahead = engine.advance, engine.finish, engine.run_ahead, engine.saved_ahead
 
         def observed_advance(conn, row, *args, **kwargs):
+            if kwargs.get("ahead") is not None:  # run ahead already (observed_run_ahead)
+                return advance(conn, row, *args, **kwargs)
             with self.activation(row):
                 return advance(conn, row, *args, **kwargs)
 
+        def observed_run_ahead(conn, row, *args, **kwargs):
+            with self.activation(row):
+                return run_ahead(conn, row, *args, **kwargs)
+
         def observed_finish(conn, row, status, output, error, *args, **kwargs):
-            finished = getattr(self.local, "finished", None)
-            if finished is not None:
-                finished.append((row["id"], row["workflow_name"], status, error))
+            self._finished(row["id"], row["workflow_name"], status, error)
             return finish(conn, row, status, output, error, *args, **kwargs)
 
+        def observed_saved_ahead(ahead):
+            if ahead.outcome.status != "suspended":  # a run ended by the statement that recorded its task
+                self._finished(ahead.run_id, ahead.stamp[1], ahead.outcome.status, None)
+            return saved_ahead(ahead)
+
         engine.advance, engine.finish = observed_advance, observed_finish
+        engine.run_ahead, engine.saved_ahead = observed_run_ahead, observed_saved_ahead
+
+    def _finished(self, run_id: str, workflow: str, status: str, error) -> None:
+        finished = getattr(self.local, "finished", None)
+        if finished is not None:
+            finished.append((run_id, workflow, status, error))
 
     @contextlib.contextmanager
     def store_call(self):
