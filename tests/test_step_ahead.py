@@ -296,3 +296,21 @@ def test_a_long_step_runs_inside_its_transaction(world, monkeypatch):
     assert store.finish_task(engine, task, "w1", True, 1, claim()) == []
     assert "SELECT * FROM rhythm.finish_task_step(" not in statements.take()
     assert store.get_run(run_id)["output"] == [1, engine_module.AHEAD_BUDGET + 10]
+
+
+PARENT = """const r = await Workflow.run("chain", {})
+return r + 1
+"""
+
+
+def test_a_child_run_ahead_tells_its_parent(world):
+    """A child's steps run ahead like any run's; its last one ends it the ordinary way, which tells its parent."""
+    store, engine, register = world
+    register("chain", CHAIN)
+    register("parent", PARENT)
+    run_id, [task] = started(store, engine, "parent")
+    for n in range(1, 6):
+        [task] = store.finish_task(engine, task, "w1", True, n, claim()) or [None]
+    assert task is None and engine.warm.hits == 5
+    assert store.advance_one(engine) is True  # the parent, woken by its child's result
+    assert store.get_run(run_id)["output"] == 12346

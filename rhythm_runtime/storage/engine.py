@@ -428,7 +428,7 @@ class Engine:
                               lease_seconds=claim.lease)
             fields = dict(status="suspended", snapshot=json_param(outcome.snapshot, outcome.snapshot_json),
                           inbox=Jsonb(inbox), waiting=list(outcome.waiting), output=None, **_task_columns(leased))
-            ahead.saving = SavedRun(inbox, list(outcome.waiting), None)
+            ahead.saving = SavedRun(inbox, list(outcome.waiting), ahead.saved.parent)
         else:
             return None
         step.trail += outcome.trail

@@ -41,13 +41,14 @@ BEGIN
         RETURN;
     END IF;
     -- The settle, if the run is the row the activation was computed from: waiting on this task with nothing
-    -- else settled since, no cancel asked, no signal wait, not advanced by anyone else.
+    -- else settled since, no cancel asked, no signal wait, not advanced by anyone else (and, if it ends, with
+    -- no parent to tell).
     UPDATE rhythm.runs AS r
     SET inbox = r.inbox || jsonb_build_object(v_key, jsonb_build_array(nextval('rhythm.settle_seq'), 'ok', p_result)),
         available_at = clock_timestamp(), updated_at = now()
     WHERE r.id = v_run AND r.status = 'suspended' AND r.activations = p_activations AND r.available_at IS NULL
       AND r.cancel_requested_at IS NULL AND v_key = ANY(r.waiting) AND r.signal_waits = '[]'::jsonb
-      AND r.inbox = p_inbox_before;
+      AND r.inbox = p_inbox_before AND (p_status = 'suspended' OR r.parent_run_id IS NULL);
     IF NOT FOUND THEN
         -- the settle alone, as complete_task_and_settle's
         UPDATE rhythm.runs AS r
