@@ -117,7 +117,8 @@ def test_the_hover_table_is_docs_language_md_and_covers_the_whole_library() -> N
     from rhythm_compiler.check import WORKFLOW_NAMESPACES, library
     from rhythm_runtime.editor.reference import build, reference
     from rhythm_runtime.execution.values.collections import _MAP_METHODS, _SET_METHODS
-    from rhythm_runtime.execution.values.methods import _ARRAY_METHODS, _NUMBER_METHODS, _STRING_METHODS
+    from rhythm_runtime.execution.values.methods import _ARRAY_METHODS, _NUMBER_METHODS
+    from rhythm_runtime.execution.values.string_methods import _STRING_METHODS
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "LANGUAGE.md").read_text(encoding="utf-8")
     assert reference() == build(doc), "reference.json is stale: run python -m rhythm_runtime.editor.reference docs/LANGUAGE.md"

@@ -18,7 +18,8 @@ from rhythm_compiler.lex import split_front_matter
 from rhythm_runtime.editor.analysis import Analysis
 from rhythm_runtime.editor.app_names import AppNames
 from rhythm_runtime.editor.reference import reference
-from rhythm_runtime.execution.values.methods import _ARRAY_METHODS, _STRING_METHODS
+from rhythm_runtime.execution.values.methods import _ARRAY_METHODS
+from rhythm_runtime.execution.values.string_methods import _STRING_METHODS
 from rhythm_runtime.schedules import FRONT_MATTER_KEYS
 
 # Parameter names of the workflow globals (their arities live in the checker's WORKFLOW_NAMESPACES).

@@ -97,24 +97,25 @@ from .regexps import (
     advance, all_matches, compiled, new_regexp, new_regexp_object, regexp_exec, regexp_literal, regexp_property,
     regexp_source, regexp_split, regexp_to_string, to_length,
 )
+from .calls import (
+    _arg, call, _callback, _shown,
+)
+from .string_methods import (
+    _STRING_METHODS, _REGEXP_METHODS, _DIGITS, _occurrences, _pad, _piece, _replacement, _string_at,
+    _string_char_at, _string_char_code_at, _string_concat, _string_ends_with, _string_includes,
+    _string_index_of, _string_last_index_of, _string_pad_end, _string_pad_start, _string_repeat,
+    _string_replace, _string_replace_all, _string_slice, _string_split, _string_starts_with,
+    _string_substring, _string_to_lower_case, _string_to_string, _string_to_upper_case, _string_trim,
+    _string_trim_end, _string_trim_start, _as_regexp, _capture_reference, _regexp_exec, _regexp_replace,
+    _regexp_test, _regexp_to_string, _string_match, _string_match_all, _string_search, _substitute,
+)
 from .methods import (
     _ARRAY_METHODS, _BOOLEAN_METHODS, _ERROR_METHODS, _FIXED_CONTEXT, _FIXED_QUANTUM, _METHODS,
-    _METHODS_BY_TYPE, _NUMBER_METHODS, _STRING_METHODS, _REGEXP_METHODS, _DIGITS, _arg, _array_at,
-    _array_concat, _array_entries, _array_fill, _array_flat, _array_includes, _array_index_of,
-    _array_join, _array_keys, _array_values,
-    _array_last_index_of, _array_pop, _array_push, _array_reverse, _array_shift, _array_slice,
-    _array_sort, _array_splice, _array_to_string, _array_unshift, _boolean_to_string,
-    _error_to_string, _flatten_into, _number_to_fixed, _number_to_precision, _number_to_string,
-    _occurrences, _pad, _piece, _replacement, _sort_key, _string_at, _string_char_at,
-    _string_char_code_at, _string_concat, _string_ends_with, _string_includes, _string_index_of,
-    _string_last_index_of, _string_pad_end, _string_pad_start, _string_repeat, _string_replace,
-    _string_replace_all, _string_slice, _string_split, _string_starts_with, _string_substring,
-    _string_to_lower_case, _string_to_string, _string_to_upper_case, _string_trim,
-    _string_trim_end, _string_trim_start, call, _as_regexp, _capture_reference, _regexp_exec,
-    _regexp_replace, _regexp_test, _regexp_to_string, _string_match, _string_match_all, _string_search,
-    _substitute,
-    _string_trim_end, _string_trim_start, call, _PROMISE_METHODS, _RESOLVING_FUNCTIONS, _callback,
-    _shown, _sorted,
+    _METHODS_BY_TYPE, _NUMBER_METHODS, _array_at, _array_concat, _array_entries, _array_fill, _array_flat,
+    _array_includes, _array_index_of, _array_join, _array_keys, _array_values, _array_last_index_of,
+    _array_pop, _array_push, _array_reverse, _array_shift, _array_slice, _array_sort, _array_splice,
+    _array_to_string, _array_unshift, _boolean_to_string, _error_to_string, _flatten_into, _number_to_fixed,
+    _number_to_precision, _number_to_string, _sort_key, _PROMISE_METHODS, _RESOLVING_FUNCTIONS, _sorted,
 )
 from .collections import (
     _MAP_METHODS, _SET_METHODS, _not_iterable, collection_items, collection_size, key_token, new_map, new_set,

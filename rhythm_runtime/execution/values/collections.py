@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .representation import UNDEFINED, JSError, JSMap, JSSet, JSThrow, Promise, type_error
 from .conversions import to_string, typeof
-from .methods import _arg, _callback, _shown, call
+from .calls import _arg, _callback, _shown, call
 
 
 def key_token(k):

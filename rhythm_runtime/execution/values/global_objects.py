@@ -20,7 +20,7 @@ from .number_text import _FLOAT_PREFIX, _WHITESPACE, _digits_prefix, _digits_val
 from .conversions import _to_int32, _to_uint32, to_number, to_property_key, to_string, truthy, typeof
 from .operators import pow, strict_eq
 from .properties import get, own_keys, set_
-from .methods import _callback, call
+from .calls import _callback, call
 from .json_text import json_parse, json_stringify
 from .regexps import new_regexp
 from .uri import decode_uri, decode_uri_component, encode_uri, encode_uri_component

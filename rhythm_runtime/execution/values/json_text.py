@@ -14,7 +14,7 @@ from .utf16 import _SURROGATE, _canonical, _units
 from .number_text import number_to_string
 from .conversions import _to_integer, to_string
 from .properties import _ordered_keys, get
-from .methods import call
+from .calls import call
 
 
 def _json_quote(s: str) -> str:

@@ -9,7 +9,9 @@ from .representation import (
 )
 from .utf16 import _unit_length, _units
 from .conversions import _error_string, to_number, to_property_key, to_string, typeof
-from .methods import _ARRAY_METHODS, _ERROR_METHODS, _FUNCTION_METHODS, _METHODS, _PROMISE_METHODS, _REGEXP_METHODS, _STRING_METHODS, call
+from .calls import call
+from .methods import _ARRAY_METHODS, _ERROR_METHODS, _FUNCTION_METHODS, _METHODS, _PROMISE_METHODS
+from .string_methods import _REGEXP_METHODS, _STRING_METHODS
 from .regexps import regexp_property
 from .collections import _MAP_METHODS, _SET_METHODS, collection_size
 
