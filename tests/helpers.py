@@ -44,12 +44,13 @@ def write_flows(root: Path, flows: dict[str, str]) -> Path:
 
 
 @contextlib.contextmanager
-def worker_thread(app, db_url: str, **options) -> Iterator[tuple]:
-    """A real Worker for `app` in a thread of this process, and a client: (worker, client); stopped on exit."""
+def worker_thread(app, db_url: str, worker_class=None, **options) -> Iterator[tuple]:
+    """A real Worker (or `worker_class`) for `app` in a thread of this process, and a client: (worker, client);
+    stopped on exit."""
     from rhythm_runtime.api.client import SyncRhythmClient
     from rhythm_runtime.worker.loop import Worker
 
-    worker = Worker(app, **{"poll_interval": 0.05, "database_url": db_url, **options})
+    worker = (worker_class or Worker)(app, **{"poll_interval": 0.05, "database_url": db_url, **options})
     thread = threading.Thread(target=worker.run, kwargs={"install_signals": False}, daemon=True)
     thread.start()
     client = SyncRhythmClient(db_url)

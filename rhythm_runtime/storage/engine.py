@@ -41,7 +41,8 @@ from rhythm_runtime.execution.machine import (
 )
 from rhythm_runtime.storage.queries import (TASK_NAME_LOCK_CLASS, Q, RunIdConflict, UnknownWorkflow, child_run_id,
                                             call_options, error_payload, history_limit, insert_run,
-                                            insert_task_as_registered, json_param, json_text, newest_version, settle)
+                                            insert_task_as_registered, json_param, json_text, newest_version, notify,
+                                            runs_notice, settle, tasks_notice)
 from rhythm_runtime.storage.transactions import Database, is_outage
 
 log = logging.getLogger("rhythm")
@@ -83,6 +84,7 @@ class Scheduled:
     tasks: list = field(default_factory=list)
     timers: list = field(default_factory=list)
     children: int = 0  # children started but not activated inline: a worker must pick them up
+    notices: set = field(default_factory=set)  # what the children activated inline announce (queries.notify)
     new_waits: list = field(default_factory=list)
     old_waits: list = field(default_factory=list)  # Signal.next waits from earlier activations, oldest first
     settled_now: dict = field(default_factory=dict)  # results known during the activation, for the inbox
@@ -268,11 +270,16 @@ class Engine:
         # task thread) is advancing
         self.inline = threading.local()
         self.warm: _warm.WarmStates | None = _warm.STATES  # runs' decoded states between their steps
+        # (monotonic) when the earliest timer this process wrote since the loop's last read falls due: no
+        # NOTIFY announces a timer, so the loop sleeps no longer than this (see hint_timer)
+        self.timer_hint: float | None = None
+        self._hint_lock = threading.Lock()
 
     def advance(self, conn, row: dict, depth: int = 0, parent: _Parent | None = None,
-                ahead: RunAhead | None = None) -> bool:
-        """Run one activation of the locked run `row`; True if other workers should be notified. `ahead`: that
-        activation, run already from this worker's kept state of the run (step_ahead) for this very row."""
+                ahead: RunAhead | None = None) -> set[str]:
+        """Run one activation of the locked run `row`; returns the notices other workers should get
+        (queries.notify). `ahead`: that activation, run already from this worker's kept state of the run
+        (step_ahead) for this very row."""
         run_id = row["id"]
         step = start_step(row) if ahead is None else ahead.step
         kept = (row["inbox"], row["waiting"], row["signal_waits"])  # what a retry resumes with
@@ -280,11 +287,11 @@ class Engine:
             module = self.modules(conn, row["workflow_name"], row["version"])
         except VersionUnavailable as e:
             error = error_payload("VersionError", str(e))
-            return self.finish(conn, row, "failed", None, error, row["snapshot"], parent, step, kept)
+            return _run_notices(self.finish(conn, row, "failed", None, error, row["snapshot"], parent, step, kept))
         snapshot = row["snapshot"] or new_snapshot(row["inputs"])
         inbox = dict(row["inbox"])
         waits = list(row["signal_waits"])
-        notify = False
+        notices: set[str] = set()
         leased = None  # a task leased to this thread, which the save inserts (one statement less per step)
         # A cancel is thrown once, at the await the run is stopped at; its cleanup then runs like any code.
         cancel = cancelled_error() if row["cancel_requested_at"] and row["cancel_delivered_at"] is None else None
@@ -308,15 +315,15 @@ class Engine:
             step.catches += outcome.routes
             self.insert_leased(conn, leased)  # an earlier round's: this round saves
             pushed, leased = self.write_outbox(conn, run_id, out)
-            notify = pushed or notify
+            notices |= pushed
             if outcome.status != "suspended":
                 self.insert_leased(conn, leased)
                 status, error = outcome.status, outcome.error
                 if row["cancel_requested_at"]:
                     status = status_after_cancel(status, error)
                     error = error or cancelled_payload()
-                return self.finish(conn, row, status, outcome.output, error, snapshot, parent,
-                                   step, kept, _failure(row, outcome), outcome.state) or notify
+                return notices | _run_notices(self.finish(conn, row, status, outcome.output, error, snapshot, parent,
+                                                          step, kept, _failure(row, outcome), outcome.state))
             inbox.update(out.settled_now)
             waits += out.new_waits
             live = outcome.live  # results and signal waits of unreachable promises are garbage
@@ -344,7 +351,7 @@ class Engine:
             saves = getattr(self.inline, "saves", None)
             if entry is not None and saves is not None and parent is None and not waits:
                 saves.append((run_id, entry, SavedRun(inbox, list(outcome.waiting), row["parent_run_id"])))
-        return notify
+        return notices
 
     @contextlib.contextmanager
     def keeping_saves(self):
@@ -579,8 +586,7 @@ class Engine:
         child = conn.execute(Q["lock_run_for_activation"], dict(id=child_id)).fetchone()
         try:
             with conn.transaction():  # a savepoint: a child that breaks Rhythm is left to a worker
-                if self.advance(conn, child, depth + 1, _Parent(settled, out)):
-                    out.children += 1
+                out.notices |= self.advance(conn, child, depth + 1, _Parent(settled, out))
         except psycopg.OperationalError:
             raise
         except Exception:
@@ -609,18 +615,19 @@ class Engine:
             matched.append(key)
         return matched
 
-    def write_outbox(self, conn, run_id: str, out: Scheduled) -> tuple[bool, dict | None]:
-        """Insert what an activation scheduled: (whether other workers should be notified, the parameters of
+    def write_outbox(self, conn, run_id: str, out: Scheduled) -> tuple[set[str], dict | None]:
+        """Insert what an activation scheduled: (the notices other workers should get, the parameters of
         one task leased to this thread that the caller inserts with the run's save, or None)."""
         claim = getattr(self.inline, "claim", None)
-        pending = False
+        notices: set[str] = set(out.notices)
         leased = None
         for key, spec, ts in out.tasks:
             options = spec.get("options")
             if ts is None:  # another service's task (or one not deployed yet): routed by its registration
-                insert_task_as_registered(conn, spec["name"], json_param(spec["payload"], spec.get("payload_json")),
-                                          run_id, key, options)
-                pending = True
+                row = insert_task_as_registered(conn, spec["name"], json_param(spec["payload"], spec.get("payload_json")),
+                                                run_id, key, options)
+                if row is not None:
+                    notices.add(tasks_notice(row["queue"]))
                 continue
             params = self.task_params(run_id, key, spec, ts)
             if claim is not None and options is None and claim.wants(ts.name):
@@ -628,11 +635,28 @@ class Engine:
                 leased = dict(params, worker=claim.worker, lease_seconds=claim.lease)
                 continue
             conn.execute(Q["insert_task"], params)
-            pending = True
+            notices.add(tasks_notice(ts.queue))
         for key, seconds in out.timers:
             conn.execute(Q["insert_timer"], dict(run_id=run_id, await_key=key, seconds=seconds,
                                                  forever=TIMER_FOREVER))
-        return pending or bool(out.children), leased
+            self.hint_timer(seconds)
+        if out.children:
+            notices.add(runs_notice())
+        return notices, leased
+
+    def hint_timer(self, seconds: float) -> None:
+        """Remember when a timer written now falls due (if its transaction rolls back, the loop just looks once
+        for nothing)."""
+        due = time.monotonic() + max(0.0, min(seconds, TIMER_FOREVER))
+        with self._hint_lock:
+            if self.timer_hint is None or due < self.timer_hint:
+                self.timer_hint = due
+
+    def timers_read(self, now: float) -> None:
+        """The loop reads the timers now: a hinted one due by now is in what it reads (or fires)."""
+        with self._hint_lock:
+            if self.timer_hint is not None and self.timer_hint <= now:
+                self.timer_hint = None
 
     @staticmethod
     def task_params(run_id: str, key: str, spec: dict, ts) -> dict:
@@ -646,6 +670,11 @@ class Engine:
         """Insert a task leased to this thread on its own (its run's save does not insert it)."""
         if leased is not None:
             self.inline.claim.pending.append(conn.execute(Q["insert_task_claimed"], leased))
+
+
+def _run_notices(woke_parent: bool) -> set[str]:
+    """The notices of a run's end (Engine.finish): its parent's, if that woke it."""
+    return {runs_notice()} if woke_parent else set()
 
 
 def _task_columns(leased: dict | None) -> dict:
@@ -687,8 +716,7 @@ class WorkerCalls(Database):
                 rows = cursor.fetchall()
                 engine.inline.claim, engine.inline.batch = claim, Batch()
                 try:
-                    if self._advance_batch(conn, engine, rows):
-                        conn.execute(Q["notify_work"])
+                    notify(conn, self._advance_batch(conn, engine, rows))
                 finally:
                     engine.inline.claim = engine.inline.batch = None
             return len(rows)
@@ -705,17 +733,17 @@ class WorkerCalls(Database):
             return sum(self._advance_alone(engine, row["id"]) for row in rows)
 
     @staticmethod
-    def _advance_batch(conn, engine: Engine, rows: list[dict]) -> bool:
-        """Advance the locked runs one after the other, then write their saves; True if other workers should be
-        notified. A run whose row a child's outcome changed since it was locked is read again first."""
+    def _advance_batch(conn, engine: Engine, rows: list[dict]) -> set[str]:
+        """Advance the locked runs one after the other, then write their saves; returns the notices other
+        workers should get. A run whose row a child's outcome changed since it was locked is read again first."""
         batch = engine.batch()
-        notify = False
+        notices: set[str] = set()
         for row in rows:
             if row["id"] in batch.settled:
                 row = conn.execute(Q["lock_runnable_run_by_id"], dict(id=row["id"])).fetchone()
-            notify = engine.advance(conn, row) or notify
+            notices |= engine.advance(conn, row)
         engine.save_batch(conn)
-        return notify
+        return notices
 
     def _advance_alone(self, engine: Engine, run_id: str) -> bool:
         """Lock one run if it is still runnable and activate it, in one transaction.
@@ -735,8 +763,7 @@ class WorkerCalls(Database):
                 row = cursor.fetchone()
                 if row is None:
                     return False
-                if engine.advance(conn, row):
-                    conn.execute(Q["notify_work"])
+                notify(conn, engine.advance(conn, row))
                 return True
         except StorageError:
             raise
@@ -947,8 +974,7 @@ class WorkerCalls(Database):
         `ahead`: that activation, run already for this row."""
         engine.inline.claim = claim
         try:
-            if engine.advance(conn, run, ahead=ahead):
-                conn.execute(Q["notify_work"])
+            notify(conn, engine.advance(conn, run, ahead=ahead))
         finally:
             engine.inline.claim = None
 

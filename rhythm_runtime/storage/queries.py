@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import uuid
 
 from psycopg.types.json import Json
@@ -127,6 +128,26 @@ def settle(conn, run_id: str, key: str, kind: str, value) -> bool:
     row = conn.execute(Q["settle"], dict(id=run_id, key=key, kind=kind, value=json_text(value))).fetchone()
     return bool(row and row["woke"])
 
+
+
+def runs_notice() -> str:
+    """The notice of runs made runnable: `runs N`, where N picks the worker that looks at once (see loop.py)."""
+    return f"runs {random.randrange(1 << 30)}"
+
+
+def tasks_notice(queue: str) -> str:
+    """The notice of tasks made pending on `queue`: only workers serving it with a free slot look."""
+    return f"tasks {queue}"
+
+
+def notify(conn, notices) -> None:
+    """Send the notices (payloads from runs_notice, tasks_notice, or '' for every worker) at commit; one
+    `runs N` stands for all (whoever looks advances a batch of runs)."""
+    runs = False
+    for payload in sorted(notices):
+        if not payload.startswith("runs ") or not runs:
+            conn.execute(Q["notify"], dict(payload=payload))
+        runs = runs or payload.startswith("runs ")
 
 
 def call_options(options: dict | None) -> dict:

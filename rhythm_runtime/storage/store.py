@@ -23,7 +23,7 @@ from rhythm_runtime.execution.machine import reachable_keys, waiting_keys
 from rhythm_runtime.storage.engine import WorkerCalls
 from rhythm_runtime.storage.queries import (Q, RunIdConflict, UnknownWorkflow, call_options, error_payload,
                                             history_limit, insert_run, insert_task_as_registered, json_text,
-                                            newest_version, settle)
+                                            newest_version, notify, runs_notice, settle, tasks_notice)
 
 # The errors clients see, with UnknownWorkflow and RunIdConflict from queries.py (beside insert_run, which raises them).
 __all__ = ["RetryRefused", "RunFinished", "RunIdConflict", "RunNotFound", "Store", "UnknownWorkflow"]
@@ -94,7 +94,7 @@ class Store(WorkerCalls):
             run_id, created = insert_run(conn, name, inputs, run_id, None, None, key=key, start_at=start_at,
                                          delay=delay, held=held, queue=queue, priority=priority, newest=newest)
             if created and not held:
-                conn.execute(Q["notify_work"])
+                notify(conn, [runs_notice()])
             return run_id, created
 
     def release_queued_runs(self) -> list[str]:
@@ -104,7 +104,7 @@ class Store(WorkerCalls):
                 return []
             released = [r["id"] for r in conn.execute(Q["release_queued_runs"]).fetchall()]
             if released:
-                conn.execute(Q["notify_work"])
+                notify(conn, [runs_notice()])
             return released
 
     def get_run(self, run_id: str) -> dict | None:
@@ -138,7 +138,7 @@ class Store(WorkerCalls):
                     taken = conn.execute(Q["take_signal"], dict(key=key, run_id=run_id, name=name)).fetchone()
                     conn.execute(Q["set_signal_waits"], dict(id=run_id, signal_waits=Jsonb(waits[:i] + waits[i + 1:])))
                     if settle(conn, run_id, key, "ok", taken["payload"]):
-                        conn.execute(Q["notify_work"])
+                        notify(conn, [runs_notice()])
                     break
 
     def cancel_run(self, run_id: str, force: bool = False) -> bool:
@@ -196,7 +196,7 @@ class Store(WorkerCalls):
                     name=name, queue=spec.queue, payload=Json(payload), max_attempts=spec.retries + 1,
                     backoff=spec.backoff, timeout=(options or {}).get("timeout", spec.timeout),
                     **call_options(options))).fetchone()
-            conn.execute(Q["notify_work"])
+            notify(conn, [tasks_notice(row["queue"])])
             return row["id"]
 
     def task_cancelled(self, task_id: int) -> bool:

@@ -68,6 +68,11 @@ MAX_RETRY_DELAY = 5.0
 # Why another worker's task was taken over, as the log line says it.
 TAKEOVER_REASONS = {"session ended": "its database session ended (the process died)",
                     "lease expired": "its lease expired (it stopped renewing it)"}
+# Due timers fired per statement; a tick that fired this many looks again at once.
+FIRE_BATCH = 1000
+# A notice of runnable runs that another worker is to take (see _notice) wakes this one this much later (at most
+# its poll interval), unless it ticked meanwhile: so a notice its worker missed (gone, or busy) waits no longer.
+FOREIGN_NOTICE_DELAY = 0.05
 # Workers prune finished runs past their retention this often (seconds), for at most PRUNE_BUDGET seconds each.
 PRUNE_INTERVAL = 60.0
 PRUNE_BUDGET = 0.5
@@ -121,8 +126,12 @@ class Worker:
         self.admit_due = threading.Event()  # runs may wait on queues for admission (NOTIFY 'admit', housekeeping)
         self.admit_due.set()
         self.admission_at: float | None = None  # (monotonic) when a waiting run may fit a queue's rate or delay
-        # What the last tick's read said: (when, whether it counted tasks, seconds until the next is due), or None
+        # What the last tick's read said: (when, seconds until the next timer or run is due, until the next task), or None
         self.read_due: tuple | None = None
+        # (rank, number) of this worker among the live ones, by id, as its last heartbeat read it (see _notice)
+        self.peers = (0, 1)
+        self.tick_started = 0.0  # (monotonic) when the last tick began: it saw every notice that came before
+        self.deferred_since: float | None = None  # (monotonic) when the oldest notice left to a later look came
         self.next_prune = time.monotonic() + PRUNE_INTERVAL * random.random()  # workers spread their turns
 
     # -- set-up ---------------------------------------------------------------------
@@ -222,11 +231,11 @@ class Worker:
         last_housekeeping = 0.0
         try:
             while not self.stopping.is_set():
-                busy = self._tick()
+                again = self._tick()
                 if time.monotonic() - last_housekeeping >= self.housekeeping_interval:
-                    busy = self._housekeeping() or busy
+                    again = self._housekeeping() or again
                     last_housekeeping = time.monotonic()
-                if not busy:
+                if not again:
                     self.wake.wait(self._idle_wait())
                     self.wake.clear()
         finally:
@@ -242,34 +251,39 @@ class Worker:
     def _tick(self) -> bool:
         """Fire due timers, advance a batch of runnable runs (and lend free task threads to the rest), then
         fill free task slots; each only if a first read finds something to do (a NOTIFY wakes every worker,
-        and one of them gets the work). True if anything happened."""
-        busy = False
+        and one of them gets the work). True if a batch was full, so more may be waiting: the loop ticks
+        again at once. Nothing else needs a second look: what appears meanwhile comes with a NOTIFY or a
+        freed slot, which wakes the loop, and the timers this process writes are in the engine's hint."""
+        again = False
         self.read_due = None
+        self.tick_started = time.monotonic()
+        self.engine.timers_read(self.tick_started)
         try:
             free = self._free_slots() > 0
             work = self.store.pending_work(self.open_queues, self.open_names, free)
-            self.read_due = (time.monotonic(), free, work["seconds"])
-            if work["timers"]:
-                busy = self.store.fire_timers() > 0
+            self.read_due = (time.monotonic(), work["seconds"], work["task_seconds"])
+            fired = self.store.fire_timers(FIRE_BATCH) if work["timers"] else 0
+            again = fired == FIRE_BATCH
+            admitted = False
             if self.admit_due.is_set() or (self.admission_at is not None and time.monotonic() >= self.admission_at):
-                busy = self._admit() or busy
-            if (work["runs"] or busy) and not self.stopping.is_set():
+                admitted = self._admit()
+            if (work["runs"] or fired or admitted) and not self.stopping.is_set():
                 claim = self._inline_claim()
                 with self.observer.store_call():
                     advanced = self.store.advance_runnable(self.engine, self.activation_batch, claim)
                 self._run_all(claim.taken() if claim is not None else [])
-                busy = busy or advanced > 0
                 if advanced == self.activation_batch:
+                    again = True
                     self._lend_threads()
             if self._free_slots() > 0 and self.served and not self.stopping.is_set():
-                busy = self._claim(open_queues=work["tasks"]) or busy
+                self._claim(open_queues=work["tasks"])
             self.retry_delay = 0.0
         except StorageError as e:
             self._back_off(e)
         except Exception:  # never let one bad row stop the worker
             log.exception("worker loop error; continuing")
             self.stopping.wait(1.0)
-        return busy
+        return again
 
     def _claim(self, open_queues: bool) -> bool:
         """Fill free slots: from the queues without limits in one statement (`open_queues`: some may have a
@@ -350,13 +364,16 @@ class Worker:
         self.stopping.wait(self.retry_delay)
 
     def _idle_wait(self) -> float:
-        """Seconds to sleep when idle: until the next timer or retry is due, at most poll_interval. The tick that
-        found nothing read it already (unless a slot freed since); else it is read now."""
+        """Seconds to sleep when idle: until the next timer or retry is due, at most poll_interval. The tick
+        that found nothing read it already; its pending tasks count while a slot is free (a slot that freed
+        since that read wakes the loop, and the next tick reads them). Read now only if the tick could not."""
         try:
             free = self._free_slots() > 0
-            if self.read_due is not None and self.read_due[1] == free:
-                read_at, _, seconds = self.read_due
-                due = None if seconds is None else max(0.0, float(seconds)) - (time.monotonic() - read_at)
+            if self.read_due is not None:
+                read_at, seconds, task_seconds = self.read_due
+                due = min((float(s) for s in (seconds, task_seconds if free else None) if s is not None),
+                          default=None)
+                due = None if due is None else max(0.0, due) - (time.monotonic() - read_at)
             else:
                 due = self.store.seconds_until_due(self.open_queues, self.open_names, with_tasks=free)
         except Exception:  # StorageError while the database is away; the loop reports it
@@ -367,6 +384,9 @@ class Worker:
         if self.admission_at is not None:  # a run waiting on a queue's rate window or its delay
             admission = self.admission_at - time.monotonic()
             due = admission if due is None else min(due, admission)
+        hint = self.engine.timer_hint  # a timer this process wrote since (no NOTIFY announces timers)
+        if hint is not None:
+            due = hint - time.monotonic() if due is None else min(due, hint - time.monotonic())
         wait = self.poll_interval if not self.running else min(self.poll_interval, self.housekeeping_interval)
         return wait if due is None else min(wait, max(due, MIN_WAIT))
 
@@ -529,7 +549,7 @@ class Worker:
         conn = connect(self.url, autocommit=True)
         try:
             conn.execute("LISTEN rhythm_work")
-            self.presence.attach(conn)
+            self.peers = self.presence.attach(conn)
         except BaseException:
             conn.close()
             raise
@@ -558,16 +578,48 @@ class Worker:
         _closed(session)
 
     def _serve_session(self, conn: psycopg.Connection) -> None:
-        """Wake the loop on each NOTIFY and heartbeat every housekeeping interval, until the worker stops."""
+        """Wake the loop on the NOTIFYs that concern it (now, or a notice left to another worker a little
+        later) and heartbeat every housekeeping interval, until the worker stops."""
         next_beat = time.monotonic() + self.housekeeping_interval
+        delay = min(FOREIGN_NOTICE_DELAY, self.poll_interval)
         while not self.stopping.is_set():
-            for notice in conn.notifies(timeout=max(0.0, next_beat - time.monotonic()), stop_after=1):
-                if notice.payload == "admit":
-                    self.admit_due.set()
-                self.wake.set()
-            if time.monotonic() >= next_beat:
-                self.presence.beat(conn)
+            until = next_beat if self.deferred_since is None else min(next_beat, self.deferred_since + delay)
+            for notice in conn.notifies(timeout=max(0.0, until - time.monotonic()), stop_after=1):
+                self._notice(notice.payload)
+            now = time.monotonic()
+            if self.deferred_since is not None and now >= self.deferred_since + delay:
+                if self.tick_started < self.deferred_since:  # no tick has looked since it came
+                    self.wake.set()
+                self.deferred_since = None
+            if now >= next_beat:
+                self.peers = self.presence.beat(conn)
                 next_beat = time.monotonic() + self.housekeeping_interval
+
+    def _notice(self, payload: str) -> None:
+        """Wake the loop for a NOTIFY, unless it announces work that another worker is to take.
+
+        Every worker hears every notice, and a tick that loses the race for the work costs two reads:
+        * `runs N` (runs were made runnable) wakes at once only the worker whose rank among the live
+          workers is N modulo their number; the others look after FOREIGN_NOTICE_DELAY unless a tick of
+          theirs has looked since, which covers a worker that is gone, busy, or ranked differently while
+          workers come and go;
+        * `tasks Q` (tasks made pending on queue Q) wakes the workers serving Q that have a free slot; a
+          full one claims them when a slot frees (that wakes its loop, whose tick reads what is pending);
+        * anything else ('' from notify_work, 'admit') wakes the loop at once.
+        """
+        kind, _, detail = payload.partition(" ")
+        if kind == "runs" and detail.isdigit():
+            rank, workers = self.peers
+            if int(detail) % max(workers, 1) != rank:
+                if self.deferred_since is None:
+                    self.deferred_since = time.monotonic()
+                return
+        elif kind == "tasks":
+            if detail not in self.queues or self._free_slots() <= 0:
+                return
+        elif kind == "admit":
+            self.admit_due.set()
+        self.wake.set()
 
     def _say_goodbye(self) -> None:
         """Mark this worker stopped (people see when a task's last server left); a dead one just ages out."""

@@ -40,18 +40,20 @@ class Presence:
         self.watchable = fast_takeover_enabled()
         self.backend_pid: int | None = None  # of the connection beaten on last; None after a reconnect
 
-    def attach(self, conn) -> None:
+    def attach(self, conn) -> tuple[int, int]:
         """A new connection (autocommit): check it is a session of its own, then beat on it."""
         self.backend_pid = None
         conn.execute(Q["forget_old_workers"])  # workers age out whenever one (re)connects
         if self.watchable:
             self._same_backend(conn.execute("SELECT pg_backend_pid() AS pid").fetchone()[0])
-        self.beat(conn)
+        return self.beat(conn)
 
-    def beat(self, conn) -> None:
+    def beat(self, conn) -> tuple[int, int]:
+        """Say this worker is alive; returns its rank among the live workers and their number."""
         row = conn.execute(Q["heartbeat"], dict(self.fields(), watchable=self.watchable)).fetchone()
         if self.watchable and not self._same_backend(row[0]):
-            self.beat(conn)  # again, now recording no session
+            return self.beat(conn)  # again, now recording no session
+        return row[1], row[2]
 
     def _same_backend(self, pid: int) -> bool:
         """False (and the watch switched off) when this connection's backend changed under it."""

@@ -512,7 +512,7 @@ WHERE t.id = %(id)s AND t.status = 'pending' AND r.id = t.run_id
 RETURNING t.id;
 
 -- name: pending_work
--- What a worker's loop would find now (read without locks; the claims check again): due timers, runnable runs, pending tasks of the given queues and names; and, as next_due says, the seconds until the earliest is due (a tick that finds nothing sleeps that long without a second read).
+-- What a worker's loop would find now (read without locks; the claims check again): due timers, runnable runs, pending tasks of the given queues and names; and, as next_due says, the seconds until the earliest timer or delayed run is due and (task_seconds) the earliest of those tasks (a tick that finds nothing sleeps that long without a second read).
 SELECT EXISTS (SELECT 1 FROM rhythm.timers WHERE fired_at IS NULL AND due_at <= clock_timestamp()) AS timers,
        EXISTS (SELECT 1 FROM rhythm.runs
                WHERE status IN ('pending', 'suspended') AND available_at IS NOT NULL AND available_at <= now()) AS runs,
@@ -522,10 +522,11 @@ SELECT EXISTS (SELECT 1 FROM rhythm.timers WHERE fired_at IS NULL AND due_at <= 
        extract(epoch FROM least(
            (SELECT min(due_at) FROM rhythm.timers WHERE fired_at IS NULL AND due_at < 'infinity'),
            (SELECT min(available_at) FROM rhythm.runs
-            WHERE status IN ('pending', 'suspended') AND available_at > clock_timestamp()),
-           (SELECT min(available_at) FROM rhythm.tasks
-            WHERE %(with_tasks)s AND status = 'pending' AND queue = ANY(%(queues)s) AND name = ANY(%(names)s))
-       ) - clock_timestamp()) AS seconds;
+            WHERE status IN ('pending', 'suspended') AND available_at > clock_timestamp())
+       ) - clock_timestamp()) AS seconds,
+       extract(epoch FROM (SELECT min(available_at) FROM rhythm.tasks
+                           WHERE %(with_tasks)s AND status = 'pending' AND queue = ANY(%(queues)s)
+                             AND name = ANY(%(names)s)) - clock_timestamp()) AS task_seconds;
 
 -- name: next_due
 -- Seconds until the earliest unfired timer, delayed run or (if with_tasks) pending task this worker runs is due; NULL if none.
@@ -603,7 +604,7 @@ INSERT INTO rhythm.tasks (name, queue, payload, max_attempts, backoff_seconds, t
                           available_at)
 VALUES (%(name)s, %(queue)s, %(payload)s, %(max_attempts)s, %(backoff)s, %(timeout)s, %(key)s, %(priority)s,
         now() + %(delay)s * interval '1 second')
-RETURNING id;
+RETURNING id, queue;
 
 -- name: get_task
 -- One task's state (standalone task handles).
@@ -670,6 +671,10 @@ SELECT nextval('rhythm.settle_seq') AS seq;
 -- name: notify_work
 -- Wake idle workers: new work is claimable (sent at most once per transaction).
 SELECT pg_notify('rhythm_work', '');
+
+-- name: notify
+-- Wake the workers a notice concerns (see queries.notify: 'runs N' wakes one of them at once, 'tasks Q' those serving queue Q with a free slot).
+SELECT pg_notify('rhythm_work', %(payload)s);
 
 -- name: notify_admission
 -- Wake idle workers to admit runs waiting on queues (a run was queued, or one left its slot).
@@ -788,14 +793,14 @@ SELECT %(run_id)s, %(await_key)s, %(name)s, coalesce(r.queue, 'default'), %(payl
        now() + %(delay)s * interval '1 second'
 FROM (SELECT) AS one LEFT JOIN rhythm.task_registrations AS r ON r.name = %(name)s
 ON CONFLICT DO NOTHING
-RETURNING id;
+RETURNING id, queue;
 
 -- name: registered_task_names
 -- Every task name some worker has registered (start-up warnings about Task.run names nobody has).
 SELECT name FROM rhythm.task_registrations ORDER BY name;
 
 -- name: heartbeat
--- Say this worker is alive, what it serves, and (if watchable) the session whose end means it died.
+-- Say this worker is alive, what it serves, and (if watchable) the session whose end means it died; returns its rank among the live workers (by id) and their number, which share out the notices of runnable runs.
 INSERT INTO rhythm.workers AS w (id, host, pid, queues, task_names, workflows, concurrency, started_at,
                                  backend_pid, backend_start)
 VALUES (%(id)s, %(host)s, %(pid)s, %(queues)s, %(task_names)s, %(workflows)s, %(concurrency)s, %(started_at)s,
@@ -805,7 +810,9 @@ ON CONFLICT (id) DO UPDATE
 SET queues = excluded.queues, task_names = excluded.task_names, workflows = excluded.workflows,
     concurrency = excluded.concurrency, backend_pid = excluded.backend_pid, backend_start = excluded.backend_start,
     heartbeat_at = now(), stopped_at = NULL
-RETURNING pg_backend_pid() AS backend_pid;
+RETURNING pg_backend_pid() AS backend_pid,
+          (SELECT count(*) FROM rhythm.worker_states AS o WHERE o.state = 'live' AND o.id < w.id) AS rank,
+          (SELECT count(*) FROM rhythm.worker_states AS o WHERE o.state = 'live' AND o.id <> w.id) + 1 AS workers;
 
 -- name: worker_stopped
 -- Say goodbye: the worker stopped cleanly (kept for an hour, so people see when a task's last server left).
