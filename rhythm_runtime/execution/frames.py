@@ -72,6 +72,7 @@ class Frame(_Frame):
         self.completions: dict = {}
         self.trail = run.trail
         self.routes = run.routes
+        self.task = run.task  # (generated code's S.task: the run's, without a call in between)
 
     @property
     def run_id(self) -> str:
@@ -84,9 +85,6 @@ class Frame(_Frame):
     @property
     def inputs(self):
         return self.run.inputs
-
-    def task(self, site, name=_js.UNDEFINED, payload=_js.UNDEFINED, options=_js.UNDEFINED):
-        return self.run.task(site, name, payload, options)
 
     def timer(self, *args):
         return self.run.timer(*args)

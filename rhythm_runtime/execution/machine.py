@@ -104,11 +104,32 @@ def clip(text: str, limit: int = MAX_ERROR_CHARS) -> str:
 
 def _checked_json(what: str, value):
     """(JSON-ready value, its JSON text) of a value a workflow hands out; RangeError above the limit."""
-    data = _js.to_json(value)
+    data = _flat_json(value) if type(value) is dict else None
+    if data is None:
+        data = _js.to_json(value)
     text = acyclic_json_text(data)
     if len(text) > MAX_PAYLOAD_BYTES:
         raise _js.range_error(f"{what}: {len(text):,} bytes of JSON, over the limit of {MAX_PAYLOAD_BYTES:,}")
     return data, text
+
+
+def _flat_json(value: dict) -> dict | None:
+    """to_json of the usual task payload, an object of strings, booleans, nulls and finite numbers whose keys
+    are no array indexes (to_json orders those first); None for anything else."""
+    out = {}
+    for key, x in value.items():
+        t = type(x)
+        if t is float:
+            if x - x != 0:
+                return None
+            out[key] = int(x) if x.is_integer() and -_js._MAX_SAFE <= x <= _js._MAX_SAFE else x
+        elif t is str or t is bool or x is None:
+            out[key] = x
+        else:
+            return None
+        if key[:1].isdigit():
+            return None
+    return out
 
 
 def _not_iterable(v) -> _js.JSError:
@@ -174,9 +195,10 @@ class Commands:
             raise _js.type_error("Task.run: the task name must be a string")
         data, text = _checked_json(f"Task.run({name!r}) payload", payload)
         spec = {"name": name, "payload": data, "payload_json": text}
-        given = task_options(name, options)
-        if given:
-            spec["options"] = given
+        if options is not _js.UNDEFINED:
+            given = task_options(name, options)
+            if given:
+                spec["options"] = given
         key = self._key(site)
         self.scheduler("task", key, spec)
         return self.leaf("task", key)

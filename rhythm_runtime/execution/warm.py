@@ -141,11 +141,11 @@ class WarmStates:
         entry = self.runs.pop(run_id, None)
         if entry is not None:
             n = len(entry.text)
-            rest = tuple(e for e in self.texts[n] if e is not entry)
-            if rest:
-                self.texts[n] = rest
-            else:
+            same = self.texts[n]
+            if len(same) == 1:  # (the usual case: no other kept text of that length)
                 del self.texts[n]
+            else:
+                self.texts[n] = tuple(e for e in same if e is not entry)
             self.size -= n
         return entry
 

@@ -201,17 +201,29 @@ class _Encoding:
 
     def items(self, out: list, depth: int) -> None:
         """Encode in place the items of ``out``, a copy of a list (or a fresh list of the encoding)."""
+        places, owner = self.places, self.owner
         for i, x in enumerate(out):
             t = type(x)
             if t is str or t is bool or x is None or (t is float and x - x == 0 and x):
+                continue
+            if t is dict and "$" not in x and id(x) not in places and depth < self.limit:  # put's, inline
+                places[id(x)] = [out, i, 0, owner]
+                out[i] = x = x.copy()
+                self.members(x, depth + _DICT_FRAMES)
                 continue
             self.put(x, out, i, depth)
 
     def members(self, out: dict, depth: int) -> None:
         """Encode in place the values of ``out``, a copy of a dict."""
+        places, owner = self.places, self.owner
         for k, x in out.items():
             t = type(x)
             if t is str or t is bool or x is None or (t is float and x - x == 0 and x):
+                continue
+            if t is dict and "$" not in x and id(x) not in places and depth < self.limit:  # put's, inline
+                places[id(x)] = [out, k, 0, owner]
+                out[k] = x = x.copy()
+                self.members(x, depth + _DICT_FRAMES)
                 continue
             self.put(x, out, k, depth)
 
@@ -364,8 +376,9 @@ def decode_activation(data) -> dict:
 
 def reuse_activation(roots: dict, data: dict) -> dict:
     """What decode_activation(data) returns, made of ``roots``, the values ``data`` was just encoded from
-    (execution/warm.py): the same values where the encoding decodes to them, each frame's locals a fresh
-    Locals whose "K" slots are their encoding again, as a snapshot read back would have them."""
+    (execution/warm.py): the same values where the encoding decodes to them, each frame's locals
+    rearranged in place so that their "K" slots are their encoding again, as a snapshot read back would
+    have them. ``roots`` is then the new activation's (nothing else may use its locals)."""
     out = dict(roots)
     out["L"] = _reused_locals(roots["L"], data)
     frames = roots.get("F")
@@ -377,21 +390,30 @@ def reuse_activation(roots: dict, data: dict) -> dict:
 
 
 def _reused_locals(values: dict, node: dict) -> dict:
-    """The locals decode_activation makes of ``node`` (data or a frame record), with the values of
-    ``values``, the slots they were encoded from: the unkept slots' as they are, and the kept slots'
-    to be read instead of decoding their encoding (self-contained, so nothing else reaches them)."""
+    """``values``, the locals ``node`` (data or a frame record) was encoded from, made what decode_activation
+    makes of ``node``: the slots kept anew move to ``kept`` (as their encoding) and their values to ``warm``
+    (read instead of decoding the encoding: self-contained, so nothing else reaches them); slots kept before
+    and not read since are there already, with the very encoding ``node`` holds."""
     if type(values) is not Locals:  # (code shapes 1-5: every slot decoded)
         return values
     encoded = node["L"]
     names = node.get("K")
-    get = dict.__getitem__
-    if not names:
-        return Locals({name: get(values, name) for name in encoded})
-    kept = {name: encoded[name] for name in names}
-    warm = {} if values.warm is None else values.warm  # (kept slots not read since: still kept, so in K)
-    warm.update({name: get(values, name) for name in names if dict.__contains__(values, name)})
-    return Locals({name: get(values, name) for name in encoded if name not in kept}, kept, dict.fromkeys(encoded),
-                  warm)
+    if not names:  # (the slots in the snapshot's order, as decoding gives them)
+        slots = [(name, dict.__getitem__(values, name)) for name in encoded]
+        dict.clear(values)
+        dict.update(values, slots)
+        values.order = None
+        return values
+    if values.warm is None:
+        values.warm = {}
+    warm = values.warm
+    contains, pop = dict.__contains__, dict.pop
+    for name in names:
+        if contains(values, name):  # read or written by the step that encoded it
+            warm[name] = pop(values, name)
+    values.kept = {name: encoded[name] for name in names}  # (in "K" order, as decoding keeps them)
+    values.order = dict.fromkeys(encoded)
+    return values
 
 
 def _without_kept(node: dict) -> tuple[dict, tuple]:
