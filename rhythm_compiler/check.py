@@ -657,6 +657,10 @@ class Checker:
             if is_namespace(e.name) and e.name not in self.callable_globals():
                 self.error(e.span, f"'{e.name}' can only be used as {e.name}.<member>, e.g. {self.example(e.name)}")
             return None
+        if e.name in A.ERROR_CONSTRUCTORS:  # (a call of one is an A.NewError, not a reference)
+            self.error(e.span, f"'{e.name}' can only be called in workflows, as new {e.name}(message) or "
+                               f"{e.name}(message)")
+            return None
         if e.name in NOT_IN_SANDBOX:
             instead = SANDBOX_INSTEAD.get(e.name, "pass what the workflow needs through Inputs or a task")
             self.error(e.span, f"'{e.name}' is not available in workflows, because the sandbox has only "
@@ -890,7 +894,8 @@ class Checker:
         if e.op == "delete":
             self.check_delete(e)
         if e.op == "typeof" and isinstance(e.operand, A.Name) and self.scope.lookup(e.operand.name) is None \
-                and e.operand.name not in self.globals and self.scope.declared_later(e.operand.name) is None:
+                and e.operand.name not in self.globals and self.scope.declared_later(e.operand.name) is None \
+                and e.operand.name not in A.ERROR_CONSTRUCTORS:
             return  # typeof of an undeclared name is "undefined", not an error (as in JS)
         self.expr(e.operand)
 

@@ -117,6 +117,7 @@ UNSUPPORTED = [
     ("let x = Math.log(2)", "'Math.log' is not supported in workflows: its last digit differs between machines'"),
     ("let x = Object.groupBy([], v => v)", "group with reduce, as in items.reduce("),
     ("function TypeError(m) { return m }", "'TypeError' is the name of a built-in error constructor; choose another"),
+    ("const make = RangeError", "'RangeError' can only be called in workflows, as new RangeError(message) or"),
     ("let x = arguments", "'arguments' is not supported in workflows"),
     ("let x = 10n", "BigInt literals are not supported in workflows"),
     ("let x = void 0", "'void' is not supported in workflows"),
