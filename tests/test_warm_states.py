@@ -212,3 +212,46 @@ def test_a_worker_resumes_its_runs_from_kept_states_but_never_from_a_stale_one(d
         assert (other.warm.hits, other.warm.misses) == (0, 1)
     finally:
         store.close()
+
+
+GROWING = """const results = []
+let mark = ""
+for (let i = 0; i < 6; i++) {
+  const r = await Task.run("t", { n: i })
+  results.push(r)
+  mark = i === 3 ? "\\u0000k" : "x"
+  if (i === 1) results[0].n = true
+  if (i === 2) results[1].extra = 1
+  if (i === 3) { delete results[1].extra; results[1].other = 1 }
+  if (i === 4) results.push(results[2])
+  if (i === 5) { results.shift(); results[0] = { ...results[0] } }
+}
+return [mark, results]
+"""
+
+
+def test_a_list_that_grows_encodes_warm_as_cold_whatever_changes_in_it():
+    """A list of flat objects kept between warm steps (values/snapshot.py, _ListMemo) reuses its encoding and
+    text only while its first items are untouched: an item changed in place (1 -> true: equal in Python), a key
+    added or renamed, an item pushed twice (now shared), items shifted or replaced are all seen; the string
+    machine.snapshot_text marks spliced slots with, in the run's own data, leaves the text as it must be."""
+    module = _module(GROWING)
+    keys, warm, texts = [], WarmStates(), []
+    outcome = activate(module, new_snapshot({}), {}, "r", lambda kind, key, spec: keys.append(key))
+    n = 0
+    while outcome.status == "suspended":
+        warm.keep("r", n, outcome.snapshot, outcome.snapshot_json, reusable(outcome))
+        stored = warm.loads(outcome.snapshot_json.encode())
+        settled = {keys[-1]: Settlement(n, True, {"n": float(n), "ok": True})}
+        cold = activate(module, json.loads(outcome.snapshot_json), settled, "r", lambda *a: None)
+        outcome = activate(module, stored, settled, "r", lambda kind, key, spec: keys.append(key),
+                           data=warm.take("r", n, stored))
+        assert outcome.snapshot_json == cold.snapshot_json and json.dumps(outcome.output) == json.dumps(cold.output)
+        if outcome.snapshot is not None:
+            assert outcome.snapshot_json == json.dumps(outcome.snapshot, separators=(",", ":"))
+            texts.append(outcome.snapshot_json)
+        n += 1
+    assert outcome.output == ["x", [{"n": 1, "ok": True, "other": 1}, {"n": 2, "ok": True}, {"n": 3, "ok": True},
+                                        {"n": 4, "ok": True}, {"n": 2, "ok": True}, {"n": 5, "ok": True}]]  # (node's)
+    assert '{"n":true,"ok":true}' in texts[1] and '"extra":1.0' in texts[2]
+    assert '"other":1.0' in texts[3] and '"extra"' not in texts[3] and '"$":"ref"' in texts[4]

@@ -39,7 +39,7 @@ from rhythm_runtime.execution import promises as P
 from rhythm_runtime.execution import values as _js
 from rhythm_runtime.execution.machine import (
     DONE, MAX_SNAPSHOT_BYTES, NO_ERROR, MAX_TRAIL, BudgetExceeded, Commands, Frame as _Frame, Outcome, _located,
-    _too_deep, _too_large, error_info, _completed, acyclic_json_text,
+    _too_deep, _too_large, error_info, _completed, snapshot_text,
 )
 from rhythm_runtime.execution.running import current, current_or_none, enter, leave
 
@@ -385,16 +385,16 @@ class Run(Commands):
             else:
                 P.run_job(self, job)
 
-    def snapshot(self, live: set) -> tuple[dict, dict, list[str]]:
+    def snapshot(self, live: set, texts: dict | None = None) -> tuple[dict, dict, list[str]]:
         """(snapshot, its roots, the await keys that should wake the run); `live` receives the await keys
-        of the unsettled task/timer/signal/child promises it reaches."""
+        of the unsettled task/timer/signal/child promises it reaches, `texts` encode_snapshot's."""
         main = self.main
         p = main.waits
         if not self.frames and len(self.leaves) == 1 and type(p) is _js.Promise and p.key in self.leaves \
                 and p.reactions == [["resume", 0.0]]:  # the usual case: the body awaits one task, timer, …
             p.reactions = []
             roots = {"L": main.L, "W": p, "C": main.completions}
-            return {"state": main.state, "data": _js.encode_snapshot(roots, live), "seq": self.seq}, roots, [p.key]
+            return {"state": main.state, "data": _js.encode_snapshot(roots, live, texts), "seq": self.seq}, roots, [p.key]
         frames = [self.main, *(f for _i, f in sorted(self.frames.items()))]
         awaited = set()
         for frame in frames:
@@ -416,7 +416,7 @@ class Run(Commands):
             roots["H"] = held
         if self.next_id > 1:
             roots["N"] = float(self.next_id)
-        snap = {"state": self.main.state, "data": _js.encode_snapshot(roots, live), "seq": self.seq}
+        snap = {"state": self.main.state, "data": _js.encode_snapshot(roots, live, texts), "seq": self.seq}
         return snap, roots, waking
 
 
@@ -508,9 +508,10 @@ def _activate(run: Run, fresh: bool, max_snapshot: int) -> Outcome:
         error["line"] = line or error["line"]
         return Outcome("failed", error=error, state=state())
     live: set[str] = set()
+    texts: dict = {}
     try:
-        snap, roots, waiting = run.snapshot(live)
-        text = acyclic_json_text(snap)
+        snap, roots, waiting = run.snapshot(live, texts)
+        text = snapshot_text(snap, texts)
     except RecursionError as e:
         return _too_deep(module, e.__traceback__, state())
     if len(text) > max_snapshot:

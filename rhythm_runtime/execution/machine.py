@@ -66,6 +66,46 @@ def acyclic_json_text(value) -> str:
     return "".join(_COMPACT(value, 0)) if _COMPACT else json_text(value)
 
 
+# What a slot whose text is known is replaced by for snapshot_text's one serialization (its text is then spliced
+# in where this string's JSON is found; if the run's own data holds the string too, nothing is spliced).
+_SPLICED = "\x00k"
+_SPLICED_JSON = encode_basestring_ascii(_SPLICED)
+
+
+def snapshot_text(snapshot: dict, texts: dict) -> str:
+    """acyclic_json_text of a snapshot encoded with `texts` (encode_snapshot's): the slots whose JSON text is
+    known already (a list that only grew since the last step, say) are spliced in, not serialized again."""
+    if not texts:
+        return acyclic_json_text(snapshot)
+    pieces: list[str] = []
+    parts = acyclic_json_text({**snapshot, "data": _marked(snapshot["data"], texts, pieces)}).split(_SPLICED_JSON)
+    if len(parts) != len(pieces) + 1:  # the marker is in the run's data too
+        return acyclic_json_text(snapshot)
+    out = [parts[0]]
+    for piece, part in zip(pieces, parts[1:]):
+        out += (piece, part)
+    return "".join(out)
+
+
+def _marked(node: dict, texts: dict, pieces: list) -> dict:
+    """`node` (a snapshot's data or a frame record) with the slots of known text as _SPLICED; their texts are
+    appended to `pieces` in the order the snapshot's text holds them."""
+    node = dict(node)
+    for key, x in node.items():
+        if key == "L":
+            known = texts.get(id(x))
+            if known:
+                node["L"] = L = dict(x)
+                for name in L:
+                    text = known.get(name)
+                    if text is not None:
+                        pieces.append(text)
+                        L[name] = _SPLICED
+        elif key == "F" and x:
+            node["F"] = {fid: _marked(record, texts, pieces) for fid, record in x.items()}
+    return node
+
+
 def json_problem(value, where: str, loose_keys: bool = False) -> str | None:
     """Where and why Python data is not JSON, e.g. "inputs['when'] is a datetime.datetime"; None if not found.
 

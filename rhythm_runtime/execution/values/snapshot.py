@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import math
 import sys
+from itertools import chain, count, repeat
+from json.encoder import c_make_encoder, encode_basestring_ascii
+from operator import is_, methodcaller
 
 from .representation import (
     INF, NAN, UNDEFINED, Env, JSClosure, JSError, JSFunction, JSMap, JSRegExp, JSSet, MatchArray, Promise,
@@ -60,13 +63,14 @@ class Locals(dict):
     A kept slot nobody read is written back as that encoding (see "K" above):
     nothing but a read can reach its containers, so it cannot have changed."""
 
-    __slots__ = ("kept", "order", "warm")
+    __slots__ = ("kept", "order", "warm", "lists")
 
     def __init__(self, decoded=(), kept: dict | None = None, order: dict | None = None, warm: dict | None = None):
         super().__init__(decoded)
         self.kept = {} if kept is None else kept
         self.order = order  # with kept slots: the snapshot's slot order (a person reads them in it)
         self.warm = warm  # kept slots' values as the previous step left them (reuse_activation): no decoding
+        self.lists: dict | None = None  # slots holding lists of flat objects: what they were encoded as (_ListMemo)
 
     def __missing__(self, name):
         encoding = self.kept.pop(name)  # KeyError, as a dict's, if not kept either
@@ -87,12 +91,14 @@ class Locals(dict):
         self.kept.pop(name, None)
         if self.warm:
             self.warm.pop(name, None)
+        if self.lists:
+            self.lists.pop(name, None)
         if self.order is not None:
             self.order.pop(name, None)
         return super().pop(name, *default)
 
 
-def encode_snapshot(value, live: set | None = None):
+def encode_snapshot(value, live: set | None = None, texts: dict | None = None):
     """JSON-ready data for any graph of JS values, in one pass.
 
     Every container's encoding is put into its holder (the output list or
@@ -107,11 +113,15 @@ def encode_snapshot(value, live: set | None = None):
     promise met, i.e. what the snapshot still reaches (the store drops the
     rest), so that costs no second walk.
 
+    ``texts``: a dict that receives id(a Locals' encoding) -> {slot: the JSON
+    text of its encoding}, for the slots whose text a _ListMemo knows
+    (machine.snapshot_text splices them in rather than serializing them).
+
     Raises RecursionError for data nested deeper than decode_snapshot could
     read back (see _Encoding.put)."""
     top = [value]
     if type(value) not in _AS_IS:
-        encoding = _Encoding(live)
+        encoding = _Encoding(live, texts)
         encoding.put(value, top, 0, 0)
         encoding.mark_kept()
     return top[0]
@@ -128,9 +138,9 @@ _CALLER_FRAMES = 100
 class _Encoding:
     """The state of one encode_snapshot call."""
 
-    __slots__ = ("places", "shared", "limit", "live", "owner", "locals")
+    __slots__ = ("places", "shared", "limit", "live", "owner", "locals", "reused", "texts")
 
-    def __init__(self, live: set | None = None):
+    def __init__(self, live: set | None = None, texts: dict | None = None):
         # id(container) -> [holder, slot, shared id or 0, owner]; the containers
         # are all reachable from the value being encoded, so their ids are stable.
         self.places: dict[int, list] = {}
@@ -140,7 +150,9 @@ class _Encoding:
         # The Locals slot being encoded: [True] once it holds a promise or a shared container (its
         # encoding is then not self-contained); None outside a Locals.
         self.owner: list | None = None
-        self.locals: list[tuple] = []  # (holder of an encoded Locals, [(slot, owner)], its kept slots)
+        self.locals: list[tuple] = []  # (holder, [(slot, owner)], kept slots, the Locals, its encoding)
+        self.reused: dict[int, int] = {}  # id(a list's encoding) -> how many items it took from its _ListMemo
+        self.texts = texts
 
     def put(self, v, holder, slot, depth: int) -> None:
         """Write the encoding of ``v`` (anything but a str, bool or None) to
@@ -199,10 +211,11 @@ class _Encoding:
         else:
             _ENCODERS.get(t, _Encoding.unknown)(self, v, holder, slot, depth)
 
-    def items(self, out: list, depth: int) -> None:
-        """Encode in place the items of ``out``, a copy of a list (or a fresh list of the encoding)."""
+    def items(self, out: list, depth: int, start: int = 0) -> None:
+        """Encode in place the items of ``out``, a copy of a list (or a fresh list of the encoding), from
+        index ``start``."""
         places, owner = self.places, self.owner
-        for i, x in enumerate(out):
+        for i, x in enumerate(out[start:] if start else out, start):
             t = type(x)
             if t is str or t is bool or x is None or (t is float and x - x == 0 and x):
                 continue
@@ -311,19 +324,115 @@ class _Encoding:
                 self.put(x, out, name, depth)
                 continue
             self.owner = owner = [False]
-            self.put(x, out, name, depth)
+            memo = v.lists.get(name) if v.lists and t is list else None
+            if memo is None or not self.reuse(x, memo, out, name, depth):
+                self.put(x, out, name, depth)
             slots.append((name, owner))
         self.owner = outer
         if slot == "L" and type(holder) is dict:
-            self.locals.append((holder, slots, kept))
+            self.locals.append((holder, slots, kept, v, out))
+
+    def reuse(self, v: list, memo: "_ListMemo", holder, slot, depth: int) -> bool:
+        """Encode a list that a warm step's slot held as ``memo``'s encoding of its first items, which are
+        still the very objects with the very keys and values encoded then, plus its new items; or do
+        nothing and say False. Its items' places are taken as put() takes them, so a second sight of one
+        is still found (and makes the slot's encoding not self-contained, as it would have)."""
+        places = self.places
+        done = len(memo.items)
+        if not memo.holds(v) or id(v) in places or not places.keys().isdisjoint(map(id, memo.items)) \
+                or depth > self.limit:
+            return False
+        places[id(v)] = [holder, slot, 0, self.owner]
+        holder[slot] = out = memo.encoding + v[done:]
+        places.update(zip(map(id, memo.items), map(list, zip(repeat(out), count(), repeat(0), repeat(self.owner)))))
+        self.reused[id(out)] = done
+        if len(out) > done:
+            self.items(out, depth + _LIST_FRAMES, done)
+        return True
 
     def mark_kept(self) -> None:
-        """List beside each encoded Locals the slots whose encoding turned out self-contained ("K")."""
-        for holder, slots, kept in self.locals:
+        """List beside each encoded Locals the slots whose encoding turned out self-contained ("K"), and
+        remember how those of them that hold lists of flat objects were encoded (Locals.lists)."""
+        for holder, slots, kept, v, out in self.locals:
             names = [name for name, owner in slots if not owner[0]]
+            lists = v.lists
+            texts = {}
+            for name in names:
+                x = dict.__getitem__(v, name)
+                if type(x) is list:
+                    memo = _ListMemo.of(x, out[name], lists.get(name) if lists else None,
+                                        self.reused.get(id(out[name])))
+                    if memo is not None:
+                        if lists is None:
+                            lists = v.lists = {}
+                        lists[name] = texts[name] = memo
+                    elif lists:
+                        lists.pop(name, None)
+            if lists:
+                for name in kept:  # (written back as the encoding its memo has, if it has one)
+                    memo = lists.get(name)
+                    if memo is not None and memo.encoding is out[name]:
+                        texts[name] = memo
+            if texts and self.texts is not None:
+                self.texts[id(out)] = {name: memo.text for name, memo in texts.items()}
             names += kept
             if names:
                 holder["K"] = names
+
+
+_FLAT = frozenset({str, float, bool, type(None), type(UNDEFINED)})  # (encoded as themselves, or as a tag)
+_HAS_DOLLAR = methodcaller("__contains__", "$")
+
+
+class _ListMemo:
+    """A list of plain objects whose values are all flat, as a step encoded it: its items, their lengths,
+    keys and values, its encoding and that encoding's JSON text. While the first items are still those
+    objects with those keys and values (compared by identity: an object changed in place has another
+    value object, or another key), their encoding and text are still right, so the next warm step encodes
+    and serializes only the items added since."""
+
+    __slots__ = ("list", "items", "lengths", "keys", "values", "encoding", "text")
+
+    def __init__(self, v: list, items: tuple, lengths: list, keys: list, values: tuple, encoding: list, text: str):
+        self.list, self.items, self.lengths, self.keys, self.values = v, items, lengths, keys, values
+        self.encoding, self.text = encoding, text
+
+    @classmethod
+    def of(cls, v: list, encoding: list, old: "_ListMemo | None", done: int | None):
+        """The memo of `v` (a self-contained slot's list) encoded as `encoding`, whose first `done` items came
+        from `old` (checked then); None unless every item is a plain object of flat values."""
+        fresh = v[done:] if done is not None else v
+        if set(map(type, fresh)) - _DICTS or any(map(_HAS_DOLLAR, fresh)) \
+                or set(map(type, chain.from_iterable(map(dict.values, fresh)))) - _FLAT:
+            return None
+        items, lengths = tuple(fresh), list(map(len, fresh))
+        keys, values = list(chain.from_iterable(fresh)), tuple(chain.from_iterable(map(dict.values, fresh)))
+        if done is None:
+            return cls(v, items, lengths, keys, values, encoding, _json_text(encoding))
+        text = old.text if not fresh else f"{old.text[:-1]}{',' if done else ''}{_json_text(encoding[done:])[1:]}"
+        return cls(v, old.items + items, old.lengths + lengths, old.keys + keys, old.values + values, encoding, text)
+
+    def holds(self, v: list) -> bool:
+        """Whether `v` is still this list, with these first items, each with these keys and values."""
+        items = self.items
+        return (v is self.list and len(v) >= len(items) and all(map(is_, v, items))
+                and list(map(len, items)) == self.lengths and list(chain.from_iterable(items)) == self.keys
+                and all(map(is_, chain.from_iterable(map(dict.values, items)), self.values)))
+
+
+def _not_json(value):
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+# JSON text as machine.acyclic_json_text writes it (compact, ASCII), for encodings (acyclic by construction).
+_TEXT = c_make_encoder(None, _not_json, encode_basestring_ascii, None, ":", ",", False, False, False)
+
+
+def _json_text(encoding) -> str:
+    return "".join(_TEXT(encoding, 0))
+
+
+_DICTS = frozenset({dict})
 
 
 def _in_order(v: Locals) -> dict:
