@@ -91,6 +91,29 @@ def test_a_notice_wakes_only_the_workers_it_concerns(app):
     assert woke("admit") and worker.admit_due.is_set()
 
 
+def test_a_tick_woken_only_by_its_own_runs_notices_just_locks_runs(app):
+    """`runs N` for this worker alone makes the next tick narrow (no read first); anything else that woke the
+    loop as well (a freed slot, another notice, a late look) makes it a full tick."""
+    worker = Worker(app, concurrency=1, database_url="postgresql:///unused")
+
+    def narrow(*wakes: bool) -> bool:
+        worker.wake.clear()
+        worker.narrow = False
+        for runs_only in wakes:
+            worker._wake(runs_only=runs_only)
+        return worker.narrow
+
+    assert narrow(True) and narrow(True, True)
+    assert not narrow(False) and not narrow(True, False) and not narrow(False, True)
+    worker.peers = (0, 1)
+    worker.wake.clear()
+    worker.narrow = False
+    worker._notice("runs 12")
+    assert worker.narrow and worker.wake.is_set()
+    worker._notice("")
+    assert not worker.narrow
+
+
 def test_heartbeats_rank_the_live_workers_by_id(fresh_db):
     def row(worker_id: str):
         return lambda: dict(id=worker_id, host="h", pid=1, queues=["default"], task_names=[], workflows=Jsonb({}),

@@ -118,6 +118,8 @@ class Worker:
         self.retry_delay = 0.0  # the loop's current backoff while the database is away
         self.lock = threading.Lock()
         self.wake = threading.Event()
+        self.wake_lock = threading.Lock()
+        self.narrow = False  # only notices of runs this worker is to take woke the loop: its tick just locks runs
         self._modules: dict[tuple[str, str], object] = {}
         self.metrics_address = None if metrics_port is None else (metrics_host, metrics_port)
         self.metrics = None  # a metrics.Metrics while served
@@ -229,15 +231,19 @@ class Worker:
             signal.signal(signal.SIGINT, lambda *_: self.stop())
         self.start()
         last_housekeeping = 0.0
+        narrow = False
         try:
             while not self.stopping.is_set():
-                again = self._tick()
+                again = self._tick(narrow)
+                narrow = False
                 if time.monotonic() - last_housekeeping >= self.housekeeping_interval:
                     again = self._housekeeping() or again
                     last_housekeeping = time.monotonic()
                 if not again:
-                    self.wake.wait(self._idle_wait())
-                    self.wake.clear()
+                    woke = self.wake.wait(self._idle_wait())
+                    with self.wake_lock:
+                        self.wake.clear()
+                        narrow, self.narrow = woke and self.narrow, False
         finally:
             self._shutdown()
 
@@ -246,22 +252,25 @@ class Worker:
         if self.stopping.is_set():
             self.hurry.set()
         self.stopping.set()
-        self.wake.set()
+        self._wake()
 
-    def _tick(self) -> bool:
+    def _tick(self, narrow: bool = False) -> bool:
         """Fire due timers, advance a batch of runnable runs (and lend free task threads to the rest), then
         fill free task slots; each only if a first read finds something to do (a NOTIFY wakes every worker,
         and one of them gets the work). True if a batch was full, so more may be waiting: the loop ticks
         again at once. Nothing else needs a second look: what appears meanwhile comes with a NOTIFY or a
         freed slot, which wakes the loop, and the timers this process writes are in the engine's hint."""
         again = False
-        self.read_due = None
         self.tick_started = time.monotonic()
-        self.engine.timers_read(self.tick_started)
         try:
-            free = self._free_slots() > 0
-            work = self.store.pending_work(self.open_queues, self.open_names, free)
-            self.read_due = (time.monotonic(), work["seconds"], work["task_seconds"])
+            if narrow:  # `runs N` for this worker alone woke it: what the last read said of the rest still holds
+                work = dict(runs=True, timers=False, tasks=False)
+            else:
+                self.read_due = None
+                self.engine.timers_read(self.tick_started)
+                free = self._free_slots() > 0
+                work = self.store.pending_work(self.open_queues, self.open_names, free)
+                self.read_due = (time.monotonic(), work["seconds"], work["task_seconds"])
             fired = self.store.fire_timers(FIRE_BATCH) if work["timers"] else 0
             again = fired == FIRE_BATCH
             admitted = False
@@ -275,7 +284,7 @@ class Worker:
                 if advanced == self.activation_batch:
                     again = True
                     self._lend_threads()
-            if self._free_slots() > 0 and self.served and not self.stopping.is_set():
+            if self._free_slots() > 0 and self.served and not self.stopping.is_set() and not narrow:
                 self._claim(open_queues=work["tasks"])
             self.retry_delay = 0.0
         except StorageError as e:
@@ -354,7 +363,7 @@ class Worker:
         finally:
             with self.lock:
                 self.activating -= 1
-            self.wake.set()
+            self._wake()
 
     def _back_off(self, e: StorageError) -> None:
         """Wait before the loop tries again. An outage is logged once (by the store), not on every try."""
@@ -477,7 +486,7 @@ class Worker:
                     if following is not None:
                         self._hold(following)
                     else:
-                        self.wake.set()  # a slot is free (a chain going on keeps it: the loop has nothing to do)
+                        self._wake()  # a slot is free (a chain going on keeps it: the loop has nothing to do)
             task = following
 
     def _spec_for(self, task: dict):
@@ -563,7 +572,7 @@ class Worker:
                 if session is None:
                     session = self._open_session()
                     delay = FIRST_RETRY_DELAY
-                    self.wake.set()  # work may have arrived while nobody listened
+                    self._wake()  # work may have arrived while nobody listened
                 self._serve_session(session)
             except (StorageError, psycopg.Error) as e:
                 self.store.health.failed(e)  # logged once, with the loop's failures
@@ -589,7 +598,7 @@ class Worker:
             now = time.monotonic()
             if self.deferred_since is not None and now >= self.deferred_since + delay:
                 if self.tick_started < self.deferred_since:  # no tick has looked since it came
-                    self.wake.set()
+                    self._wake()
                 self.deferred_since = None
             if now >= next_beat:
                 self.peers = self.presence.beat(conn)
@@ -614,12 +623,21 @@ class Worker:
                 if self.deferred_since is None:
                     self.deferred_since = time.monotonic()
                 return
+            self._wake(runs_only=True)
+            return
         elif kind == "tasks":
             if detail not in self.queues or self._free_slots() <= 0:
                 return
         elif kind == "admit":
             self.admit_due.set()
-        self.wake.set()
+        self._wake()
+
+    def _wake(self, runs_only: bool = False) -> None:
+        """Wake the loop; `runs_only`: for runs this worker is to take, so its next tick only locks runnable
+        runs (unless something else woke it too)."""
+        with self.wake_lock:
+            self.narrow = runs_only and (self.narrow or not self.wake.is_set())
+            self.wake.set()
 
     def _say_goodbye(self) -> None:
         """Mark this worker stopped (people see when a task's last server left); a dead one just ages out."""
