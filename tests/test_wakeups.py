@@ -149,11 +149,12 @@ def test_a_start_announced_to_a_missing_worker_is_advanced_a_moment_later(app, f
 def test_a_full_worker_sleeps_through_a_task_notice_and_claims_the_task_when_its_slot_frees(app, fresh_db):
     HOLD.clear()
     with worker_thread(app, fresh_db, worker_class=SpyWorker, concurrency=1, poll_interval=60) as (worker, client):
+        wait_for(lambda: hasattr(worker, "listener"), what="the worker to listen")
         held = client.queue_task("wake-hold", 1)
-        wait_for(lambda: worker.running, what="the holding task to run")
-        woken = len(worker.woken_by)
+        wait_for(lambda: worker.running and worker.heard, what="the holding task to run and its notice")
+        woken, heard = len(worker.woken_by), len(worker.heard)
         quick = client.queue_task("wake-quick", 2)
-        wait_for(lambda: "tasks default" in worker.heard[1:], what="the second task's notice")
+        wait_for(lambda: "tasks default" in worker.heard[heard:], what="the second task's notice")
         assert worker.woken_by[woken:].count("rhythm-listen") == 0  # its slot is busy: the notice is left
         assert query(fresh_db, "SELECT status FROM rhythm.tasks WHERE id = %s", (quick,))[0]["status"] == "pending"
         HOLD.set()
