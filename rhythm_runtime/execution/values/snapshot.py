@@ -70,7 +70,8 @@ class Locals(dict):
         self.kept = {} if kept is None else kept
         self.order = order  # with kept slots: the snapshot's slot order (a person reads them in it)
         self.warm = warm  # kept slots' values as the previous step left them (reuse_activation): no decoding
-        self.lists: dict | None = None  # slots holding lists of flat objects: what they were encoded as (_ListMemo)
+        # slots holding lists of flat objects: what they were encoded as (_ListMemo); None but for a warm step's
+        self.lists: dict | None = None
 
     def __missing__(self, name):
         encoding = self.kept.pop(name)  # KeyError, as a dict's, if not kept either
@@ -355,18 +356,15 @@ class _Encoding:
         remember how those of them that hold lists of flat objects were encoded (Locals.lists)."""
         for holder, slots, kept, v, out in self.locals:
             names = [name for name, owner in slots if not owner[0]]
-            lists = v.lists
+            lists = v.lists  # (None but for the locals of a warm step: no memo for a step nobody continues)
             texts = {}
-            for name in names:
+            for name in names if lists is not None else ():
                 x = dict.__getitem__(v, name)
                 if type(x) is list:
-                    memo = _ListMemo.of(x, out[name], lists.get(name) if lists else None,
-                                        self.reused.get(id(out[name])))
+                    memo = _ListMemo.of(x, out[name], lists.get(name), self.reused.get(id(out[name])))
                     if memo is not None:
-                        if lists is None:
-                            lists = v.lists = {}
                         lists[name] = texts[name] = memo
-                    elif lists:
+                    else:
                         lists.pop(name, None)
             if lists:
                 for name in kept:  # (written back as the encoding its memo has, if it has one)
@@ -505,6 +503,8 @@ def _reused_locals(values: dict, node: dict) -> dict:
     and not read since are there already, with the very encoding ``node`` holds."""
     if type(values) is not Locals:  # (code shapes 1-5: every slot decoded)
         return values
+    if values.lists is None:  # a warm step's locals: its self-contained lists get memos (_ListMemo)
+        values.lists = {}
     encoded = node["L"]
     names = node.get("K")
     if not names:  # (the slots in the snapshot's order, as decoding gives them)
