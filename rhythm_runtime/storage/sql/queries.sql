@@ -315,13 +315,13 @@ WHERE id = %(id)s
 FOR UPDATE;
 
 -- name: save_suspended
--- Store a waiting run's snapshot and what it waits for, its history step (the newest keep steps stay) and, when a task name is given, the task the worker runs next, inserted leased to it (returned; an await key scheduled before inserts none).
+-- Store a waiting run's snapshot and what it waits for, its history step (the newest keep steps stay) and, when a task name is given, the task the worker runs next, inserted leased to it (returned; an await key scheduled before inserts none); its lease runs from now, not from the transaction's start (an activation may take longer than a lease).
 WITH next AS (
     INSERT INTO rhythm.tasks (run_id, await_key, name, queue, payload, max_attempts, backoff_seconds, timeout_seconds,
                               status, attempts, lease_owner, lease_expires_at, started_at)
     SELECT %(id)s, %(await_key)s::text, %(name)s::text, %(queue)s::text, %(payload)s::json, %(max_attempts)s::int,
            %(backoff)s::float8, %(timeout)s::float8, 'running', 1, %(worker)s::text,
-           now() + %(lease_seconds)s::float8 * interval '1 second', now()
+           clock_timestamp() + %(lease_seconds)s::float8 * interval '1 second', now()
     WHERE %(name)s::text IS NOT NULL
     ON CONFLICT DO NOTHING
     RETURNING id, run_id, await_key, name, queue, payload, attempts, lost_leases, max_attempts, backoff_seconds,
@@ -357,7 +357,7 @@ WITH saving AS (
     INSERT INTO rhythm.tasks (run_id, await_key, name, queue, payload, max_attempts, backoff_seconds, timeout_seconds,
                               status, attempts, lease_owner, lease_expires_at, started_at)
     SELECT id, await_key, name, queue, payload, max_attempts, backoff, timeout, 'running', 1, worker,
-           now() + lease_seconds * interval '1 second', now()
+           clock_timestamp() + lease_seconds * interval '1 second', now()
     FROM saving WHERE name IS NOT NULL
     ON CONFLICT DO NOTHING
     RETURNING id, run_id, await_key, name, queue, payload, attempts, lost_leases, max_attempts, backoff_seconds,
@@ -685,7 +685,7 @@ SELECT pg_notify('rhythm_work', 'admit');
 INSERT INTO rhythm.tasks (run_id, await_key, name, queue, payload, max_attempts, backoff_seconds, timeout_seconds,
                           status, attempts, lease_owner, lease_expires_at, started_at)
 VALUES (%(run_id)s, %(await_key)s, %(name)s, %(queue)s, %(payload)s, %(max_attempts)s, %(backoff)s, %(timeout)s,
-        'running', 1, %(worker)s, now() + %(lease_seconds)s * interval '1 second', now())
+        'running', 1, %(worker)s, clock_timestamp() + %(lease_seconds)s * interval '1 second', now())
 ON CONFLICT DO NOTHING
 RETURNING id, run_id, await_key, name, queue, payload, attempts, lost_leases, max_attempts, backoff_seconds,
           timeout_seconds, lease_expires_at;
