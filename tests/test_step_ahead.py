@@ -7,6 +7,8 @@ fails. On a real Postgres."""
 
 from __future__ import annotations
 
+import time
+
 import psycopg
 import pytest
 
@@ -314,3 +316,26 @@ def test_a_child_run_ahead_tells_its_parent(world):
     assert task is None and engine.warm.hits == 5
     assert store.advance_one(engine) is True  # the parent, woken by its child's result
     assert store.get_run(run_id)["output"] == 12346
+
+
+def test_a_task_leased_by_a_long_step_is_leased_from_its_save(world):
+    """The ordinary step's save inserts the next task leased to the thread: its lease must run from the save,
+    not from the transaction's start, or a step longer than the lease leaves the task expired while it runs
+    (the housekeeping of any worker would then requeue it and it would run twice)."""
+    store, engine, register = world
+    register("chain", CHAIN)
+
+    class Slow(Engine):
+        def step_ahead(self, *args):
+            return None  # the ordinary step, in its transaction
+
+        def save_suspended(self, conn, rows):
+            time.sleep(1.2)  # an activation longer than the lease
+            return super().save_suspended(conn, rows)
+
+    run_id, [task] = started(store, engine, "chain")
+    [task] = store.finish_task(Slow(engine.modules, SPECS, 1000), task, "w1", True, 1, InlineClaim("w1", 1.0,
+                                                                                                   frozenset({"x"})))
+    [row] = sql(store, "SELECT lease_expires_at > clock_timestamp() AS held FROM rhythm.tasks WHERE id = %s",
+                (task["id"],))
+    assert row["held"], "the next task was leased from the transaction's start: born expired"
