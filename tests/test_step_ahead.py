@@ -1,4 +1,4 @@
-"""A task's result and the step it wakes in one statement (storage/engine.py, WorkerCalls._finish_ahead):
+"""A task's result and the step it wakes in one statement (storage/worker_calls.py, WorkerCalls._finish_ahead):
 the worker runs the activation from the state it kept of the run's previous step, and finish_task_step
 (migrations/0011) saves it only if the run is still the row it was run for. Every way the row can have moved
 on meanwhile (another result settled, a cancel asked, a signal, another worker's step, a step of this worker

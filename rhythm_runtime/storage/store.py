@@ -2,7 +2,7 @@
 
 `Store` is what `RhythmClient`, the CLI, inspect and the dashboard hold, with
 the errors they see. A worker holds a `Store` too, for its own transactions
-(`WorkerCalls` in engine.py, which `Store` inherits: one pool for both).
+(`WorkerCalls` in worker_calls.py, which `Store` inherits: one pool for both).
 Public methods open one transaction each and call small `_name(conn, …)`
 helpers; the SQL lives in `sql/queries.sql`.
 """
@@ -20,7 +20,7 @@ from rhythm_runtime.errors import RhythmError, StorageError
 from rhythm_runtime.execution import values as _js
 from rhythm_runtime.execution.cancellation import CANCELLED_MESSAGE, cancelled_payload
 from rhythm_runtime.execution.machine import reachable_keys, waiting_keys
-from rhythm_runtime.storage.engine import WorkerCalls
+from rhythm_runtime.storage.worker_calls import WorkerCalls
 from rhythm_runtime.storage.queries import (Q, RunIdConflict, UnknownWorkflow, call_options, error_payload,
                                             history_limit, insert_run, insert_task_as_registered, json_text,
                                             newest_version, notify, runs_notice, settle, tasks_notice)
