@@ -336,9 +336,9 @@ class DoWhile:
 
 @node
 class For:
-    init: Union[VarDecl, Expr, None]
+    init: Union[VarDecl, tuple[Expr, ...], None]  # `for (i = 0, j = n; …)` lists several expressions
     test: Union[Expr, None]
-    update: Union[Expr, None]
+    update: Union[tuple[Expr, ...], None]  # `i++, j--`
     body: "Stmt"
     label: Union[str, None] = None
     span: Span = NOSPAN

@@ -521,12 +521,13 @@ class Checker:
         self.push(s)
         if isinstance(s.init, A.VarDecl):
             self.stmt(s.init)
-        elif s.init is not None:
-            self.expr(s.init)
+        else:
+            for e in s.init or ():
+                self.expr(e)
         if s.test is not None:
             self.expr(s.test)
-        if s.update is not None:
-            self.expr(s.update)
+        for e in s.update or ():
+            self.expr(e)
         self.loop_body(s.label, s.body, s.span)
         self.pop(s)
 

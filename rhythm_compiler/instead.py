@@ -49,7 +49,7 @@ UNDECLARED_INSTEAD = {
     "delay": "to wait, use await Timer.delay(seconds), e.g. await Timer.delay(\"5m\")",
     "structuredClone": "to copy data, use JSON.parse(JSON.stringify(value)), or spread ({ ...obj }, [...arr])",
 }
-_OBJECT_METHOD = "objects have no methods in workflows; use \"key\" in o or Object.keys(o) instead"
+_OBJECT_METHOD = "objects have no methods in workflows; use Object.hasOwn(o, key) or \"key\" in o instead"
 _LOCALE = ("locale-dependent formatting is not supported in workflows (its result depends on the machine); "
            "use toFixed, toUpperCase or toLowerCase, or format the value in a task")
 # JavaScript's built-in methods that workflows do not have: calling one is a compile error saying what to use.

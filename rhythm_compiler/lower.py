@@ -418,9 +418,8 @@ class Lowerer:
         self.enter_scope(s)
         if isinstance(s.init, A.VarDecl):
             self.stmt(s.init)
-        elif s.init is not None:
-            with self.statement_temps():
-                self.effect(s.init)
+        else:
+            self.effects(s.init or ())
         self.next_iteration(s)
         self.mark(top, s.span.line)
         if s.test is not None:
@@ -430,12 +429,16 @@ class Lowerer:
             self.stmt(s.body)
         self.mark(cont)
         self.next_iteration(s)
-        if s.update is not None:
-            with self.statement_temps():
-                self.effect(s.update)
+        self.effects(s.update or ())
         self.back_edge(top)
         self.mark(end)
         self.drop_scope(s)
+
+    def effects(self, exprs: tuple) -> None:
+        """A for loop's initialiser or update: each expression for its effects, in order."""
+        for e in exprs:
+            with self.statement_temps():
+                self.effect(e)
 
     def l_ForOf(self, s: A.ForOf) -> None:
         items, idx = self.loop_temp("items"), self.loop_temp("i")

@@ -122,19 +122,21 @@ class NativePrinter:
         self.lw.enter_scope(s)
         if isinstance(s.init, A.VarDecl):
             self.n_VarDecl(s.init)
-        elif s.init is not None:
-            self.n_ExprStmt(A.ExprStmt(s.init, s.span))
+        else:
+            for e in s.init or ():
+                self.n_ExprStmt(A.ExprStmt(e, s.span))
         started = self.px.fresh("_started")
         self.code(f"{started} = False")
         self.code("while True:")
         self.lw.indent += 1
         self.code("S.tick()")
         self.lw.next_iteration(s)  # before the update, as JavaScript copies a `let` loop's variables
-        if s.update is not None:
+        if s.update:
             # runs before every test but the first, so `continue` updates too
             self.code(f"if {started}:")
             self.lw.indent += 1
-            self.n_ExprStmt(A.ExprStmt(s.update, s.span))
+            for e in s.update:
+                self.n_ExprStmt(A.ExprStmt(e, s.span))
             self.lw.indent -= 1
             self.code(f"{started} = True")
         if s.test is not None:

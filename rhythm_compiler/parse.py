@@ -244,7 +244,7 @@ def _is(x, *types) -> bool:
 # A constructor call that workflows do not support -> what to use instead.
 NEW_INSTEAD = {
     "WeakMap": "use a Map instead (its entries stay until deleted)", "WeakSet": "use a Set instead",
-    "Object": "use an object literal {} instead", "Array": "use an array literal [] instead",
+    "Object": "use an object literal {} instead",
     "Date": "use Date.now() for the current time in milliseconds",
     "Promise": "await Task.run, Timer.delay, Signal.next or Workflow.run instead",
     "Function": "put the code in a task instead",
@@ -382,6 +382,9 @@ class _ToAst:
 
     def for_init(self, meta, children):
         return children[0]
+
+    def expr_list(self, meta, children):
+        return tuple(c for c in children if not isinstance(c, Token))
 
     def break_stmt(self, meta, children):
         return self._ends_open(A.Break(str(children[1]) if children[1] is not None else None, _span(meta)), children)
@@ -677,6 +680,8 @@ class _ToAst:
             return A.NewPromise(args, _span(meta))
         if str(name) in ("Map", "Set"):
             return A.NewCollection(str(name), args, _span(meta))
+        if str(name) == "Array":  # new Array(n) is Array(n)
+            return A.Call(A.Name("Array", _span(meta)), args, False, _span(meta))
         if str(name) not in A.ERROR_CONSTRUCTORS:
             instead = NEW_INSTEAD.get(str(name), "use object literals for data and tasks for behaviour")
             self.reject(f"'new {name}' is not supported in workflows, because the only constructors are "

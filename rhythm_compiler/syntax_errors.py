@@ -180,9 +180,11 @@ def _message(tok: Token, expected: set[str], toks: list[Token], i: int, source: 
         return tok, "this 'else' has no matching 'if'"
     if tok.type in ("CATCH", "FINALLY"):
         return tok, f"this '{word}' has no matching 'try' block"
-    if tok.type == "COMMA" and "COMMA" not in expected and prev_type in ENDS_OPERAND:
-        return tok, ("the comma operator is not supported in workflows; write the expressions as separate "
-                     "statements (a declaration may still list several variables: let a = 1, b = 2)")
+    ends_operand = prev_type in ENDS_OPERAND or prev_type in ("INC", "DEC")
+    if tok.type == "COMMA" and "COMMA" not in expected and ends_operand:
+        return tok, ("the comma operator is not supported in workflows outside a for loop's header; write the "
+                     "expressions as separate statements (a declaration may still list several variables: "
+                     "let a = 1, b = 2)")
     if tok.type == "POW" and prev_type in ENDS_OPERAND:
         return tok, ("the base of '**' cannot have a unary operator (JavaScript forbids it); "
                      "add parentheses, as in (-x) ** 2 or -(x ** 2)")

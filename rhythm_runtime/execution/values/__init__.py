@@ -123,7 +123,7 @@ from .collections import (
 from .properties import (
     _NAMED, _float_index, _get_array, _get_error, _get_string, _in_key_text, _index_key,
     _method_value, _no_named_properties, _ordered_keys, _primitive_write, _set_array,
-    _set_error, _set_length, call_method, delete, get, get_optional, has_property, own_keys,
+    _set_error, _set_length, call_method, delete, get, get_optional, has_own, has_property, own_keys,
     set_,
 )
 from .json_text import (
@@ -131,7 +131,7 @@ from .json_text import (
     _json_quote, _reject_constant, _replacer_keys, json_parse, json_stringify,
 )
 from .global_objects import (
-    GLOBAL_CONSTANTS, GLOBAL_FUNCTIONS, VARIADIC, _GLOBAL_VALUES, _global_impl, array_from, array_of,
+    GLOBAL_CONSTANTS, GLOBAL_FUNCTIONS, VARIADIC, _GLOBAL_VALUES, _global_impl, array_call, array_from, array_of,
     _num, _object_argument, array_is_array, boolean_call, decode_uri, decode_uri_component, encode_uri,
     encode_uri_component, date_now, global_function, is_finite,
     is_nan, math_abs, math_ceil, math_clz32, math_floor, math_fround, math_imul, math_max, math_min, math_pow, math_random,

@@ -12,14 +12,14 @@ import sys
 import time
 
 from .representation import (
-    INF, NAN, UNDEFINED, _ABSENT, JSClosure, JSError, JSFunction, JSThrow, MatchArray, Promise, range_error,
-    type_error,
+    INF, NAN, UNDEFINED, _ABSENT, _MAX_HOLEY_LENGTH, JSClosure, JSError, JSFunction, JSThrow, MatchArray, Promise,
+    range_error, type_error,
 )
 from .utf16 import _canonical, _units
 from .number_text import _FLOAT_PREFIX, _WHITESPACE, _digits_prefix, _digits_value
 from .conversions import _to_int32, _to_uint32, to_number, to_property_key, to_string, truthy, typeof
 from .operators import pow, strict_eq
-from .properties import get, own_keys, set_
+from .properties import get, has_own, own_keys, set_
 from .calls import _callback, call
 from .json_text import json_parse, json_stringify
 from .regexps import new_regexp
@@ -226,6 +226,17 @@ def array_of(*items) -> list:
     return list(items)
 
 
+def array_call(*items) -> list:
+    """``Array(…)`` and ``new Array(…)``: one number is a length (its elements are `undefined`: workflows
+    have no holes), anything else lists the elements."""
+    if len(items) != 1 or type(items[0]) is not float:
+        return list(items)
+    n = items[0]
+    if n != _to_uint32(n) or n > _MAX_HOLEY_LENGTH:  # (JS would accept a longer one, sparsely)
+        raise range_error("Invalid array length")
+    return [UNDEFINED] * int(n)
+
+
 def array_from(items=UNDEFINED, map_fn=UNDEFINED) -> list:
     """``Array.from(iterable or array-like, mapFn)``: arrays and strings iterate,
     an object with a ``length`` is array-like; mapFn gets (value, index)."""
@@ -330,9 +341,11 @@ GLOBAL_FUNCTIONS: dict[str, tuple] = {
     "Object.entries": (object_entries, 1, 1),
     "Object.assign": (object_assign, 1, VARIADIC),
     "Object.fromEntries": (object_from_entries, 1, 1),
+    "Object.hasOwn": (has_own, 2, 2),
     "Array.isArray": (array_is_array, 1, 1),
     "Array.from": (array_from, 1, 2),
     "Array.of": (array_of, 0, VARIADIC),
+    "Array": (array_call, 0, VARIADIC),
     "Number": (number_call, 0, 1),
     "String": (string_call, 0, 1),
     "Boolean": (boolean_call, 0, 1),

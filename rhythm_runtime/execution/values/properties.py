@@ -362,6 +362,28 @@ def has_property(key, obj) -> bool:
     return False
 
 
+def has_own(obj=UNDEFINED, key=UNDEFINED) -> bool:
+    """``Object.hasOwn(obj, key)``: the object's own properties, not its methods (which JavaScript keeps on
+    the prototype)."""
+    if obj is None or obj is UNDEFINED:
+        raise type_error("Cannot convert undefined or null to object")
+    key = to_property_key(key)
+    t = type(obj)
+    if t is dict:
+        return key in obj
+    if t is list or t is str or t is MatchArray:
+        i = _index_key(key)
+        length = _unit_length(obj) if t is str else len(obj)
+        return key == "length" or (i is not None and i < length) or (t is MatchArray and key in obj.props)
+    if t is JSError:
+        return key in ("stack", "message") or key in obj.props or (obj.hidden is not None and key in obj.hidden)
+    if t is JSClosure or t is JSFunction:
+        return key in ("name", "length")
+    if t is JSRegExp:
+        return key == "lastIndex"
+    return False
+
+
 def call_method(obj, name, args, text: str):
     """``obj.name(...args)``."""
     table = _METHODS.get(type(obj))
