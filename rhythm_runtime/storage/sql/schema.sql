@@ -45,6 +45,13 @@ CREATE TABLE rhythm.workflow_versions (
 CREATE INDEX workflow_versions_newest_idx
     ON rhythm.workflow_versions (name, created_at DESC);
 
+-- The statuses of a run and of a task (0012: domains, not table CHECK constraints, which Postgres parses
+-- again in every statement that writes the table; a domain's check is cached per session).
+CREATE DOMAIN rhythm.run_status AS text CONSTRAINT run_status_check
+    CHECK (VALUE IN ('pending', 'running', 'suspended', 'completed', 'failed', 'cancelled'));
+CREATE DOMAIN rhythm.task_status AS text CONSTRAINT task_status_check
+    CHECK (VALUE IN ('pending', 'running', 'completed', 'failed', 'cancelled'));
+
 -- One row per workflow execution.
 CREATE TABLE rhythm.runs (
     -- Text so callers can pick their own ids (idempotent start).
@@ -54,9 +61,7 @@ CREATE TABLE rhythm.runs (
     version text NOT NULL,
     -- pending: never activated; running: a worker holds the lease;
     -- suspended: snapshot stored, waiting on something; the rest are final.
-    status text NOT NULL DEFAULT 'pending'
-        CHECK (status IN ('pending', 'running', 'suspended',
-                          'completed', 'failed', 'cancelled')),
+    status rhythm.run_status NOT NULL DEFAULT 'pending',
     -- The workflow's Inputs, as given to start_workflow. Values a workflow
     -- sees or returns are json, not jsonb: jsonb sorts object keys, and
     -- JavaScript code sees the order (Object.keys, for...in).
@@ -133,9 +138,7 @@ CREATE TABLE rhythm.tasks (
     -- The arguments, as JSON (json: keeps the key order the workflow built).
     payload json NOT NULL DEFAULT '{}',
     -- pending: waiting for available_at; running: leased to a worker.
-    status text NOT NULL DEFAULT 'pending'
-        CHECK (status IN ('pending', 'running', 'completed', 'failed',
-                          'cancelled')),
+    status rhythm.task_status NOT NULL DEFAULT 'pending',
     -- Attempts started so far (incremented by the claim) and the limit
     -- (retries + 1); a lease that expires counts as an attempt.
     attempts integer NOT NULL DEFAULT 0,
@@ -407,9 +410,9 @@ CREATE INDEX runs_admitted_idx ON rhythm.runs (queue, key)
 -- Rate windows: runs admitted on a queue, by admission time.
 CREATE INDEX runs_admissions_idx ON rhythm.runs (queue, admitted_at) WHERE admitted_at IS NOT NULL;
 
--- Added by 0011: a task's result, the activation it wakes (run ahead by the worker from the state it kept)
--- and the next task in one statement; the activation is saved only if the run is still the row it was computed
--- from (storage/engine.py, WorkerCalls.finish_task).
+-- Added by 0011, rewritten by 0012: a task's result, the activation it wakes (run ahead by the worker from the
+-- state it kept) and the next task in one statement; the activation is saved only if the run is still the row
+-- it was computed from (storage/worker_calls.py, WorkerCalls.finish_task).
 CREATE FUNCTION rhythm.finish_task_step(
     p_task bigint, p_worker text, p_claim integer, p_result text,
     -- the run row the activation was computed from: its activation count and inbox (it waits on the task)
@@ -421,18 +424,17 @@ CREATE FUNCTION rhythm.finish_task_step(
     -- the task it schedules next, inserted leased to p_worker (p_name NULL: none)
     p_key text, p_name text, p_queue text, p_payload json, p_max_attempts integer, p_backoff double precision,
     p_timeout double precision, p_lease_seconds double precision)
--- No row: the worker no longer holds the task's lease. saved: the activation was saved (id: the next task, if
--- inserted); else woke: the run is runnable for the ordinary path.
 RETURNS TABLE (saved boolean, woke boolean, id bigint, run_id text, await_key text, name text, queue text,
                payload json, attempts integer, lost_leases integer, max_attempts integer,
                backoff_seconds double precision, timeout_seconds double precision, lease_expires_at timestamptz)
+-- No row: the worker no longer holds the task's lease. saved: the activation was saved (id: the next task, if
+-- inserted); else woke: the run is runnable for the ordinary path.
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
     v_run text;
     v_key text;
     v_seq integer := p_activations + 1;
-    v_woke boolean;
     v_queue text;
     v_admitted timestamptz;
 BEGIN
@@ -447,15 +449,14 @@ BEGIN
     END IF;
     -- The settle, if the run is the row the activation was computed from: waiting on this task with nothing
     -- else settled since, no cancel asked, no signal wait, not advanced by anyone else (and, if it ends, with
-    -- no parent to tell).
+    -- no parent to tell). The save below writes the row again: an activation finds its run runnable.
     UPDATE rhythm.runs AS r
     SET inbox = r.inbox || jsonb_build_object(v_key, jsonb_build_array(nextval('rhythm.settle_seq'), 'ok', p_result)),
         available_at = clock_timestamp(), updated_at = now()
     WHERE r.id = v_run AND r.status = 'suspended' AND r.activations = p_activations AND r.available_at IS NULL
       AND r.cancel_requested_at IS NULL AND v_key = ANY(r.waiting) AND r.signal_waits = '[]'::jsonb
       AND r.inbox = p_inbox_before AND (p_status = 'suspended' OR r.parent_run_id IS NULL);
-    IF NOT FOUND THEN
-        -- the settle alone, as complete_task_and_settle's
+    IF NOT FOUND THEN  -- the settle alone, as complete_task_and_settle's
         UPDATE rhythm.runs AS r
         SET inbox = r.inbox || jsonb_build_object(v_key,
                 jsonb_build_array(nextval('rhythm.settle_seq'), 'ok', p_result)),
@@ -463,59 +464,49 @@ BEGIN
                                 ELSE r.available_at END,
             updated_at = now()
         WHERE r.id = v_run AND r.status IN ('pending', 'suspended')
-        RETURNING v_key = ANY(r.waiting) INTO v_woke;
+        RETURNING v_key = ANY(r.waiting) INTO woke;
         saved := false;
-        woke := coalesce(v_woke, false);
+        woke := coalesce(woke, false);
         RETURN NEXT;
         RETURN;
     END IF;
-    IF p_status = 'suspended' THEN  -- as save_suspended
-        RETURN QUERY
-        WITH next_task AS (
+    -- The step's history, and the steps older than the newest p_keep (none before the run has more).
+    IF p_keep > 0 THEN
+        INSERT INTO rhythm.history (run_id, seq, details) VALUES (v_run, v_seq, p_step) ON CONFLICT DO NOTHING;
+    END IF;
+    IF v_seq > p_keep THEN
+        DELETE FROM rhythm.history AS h WHERE h.run_id = v_run AND h.seq <= v_seq - p_keep;
+    END IF;
+    IF p_status = 'suspended' THEN  -- as save_suspended, with the next task leased to p_worker
+        UPDATE rhythm.runs AS r
+        SET status = 'suspended', snapshot = p_snapshot, inbox = p_inbox, waiting = p_waiting, rewind = NULL,
+            available_at = NULL, activations = r.activations + 1, attempts = 0, updated_at = now()
+        WHERE r.id = v_run;
+        IF p_name IS NOT NULL THEN
             INSERT INTO rhythm.tasks (run_id, await_key, name, queue, payload, max_attempts, backoff_seconds,
                                       timeout_seconds, status, attempts, lease_owner, lease_expires_at, started_at)
-            SELECT v_run, p_key, p_name, p_queue, p_payload, p_max_attempts, p_backoff, p_timeout, 'running', 1,
-                   p_worker, now() + p_lease_seconds * interval '1 second', now()
-            WHERE p_name IS NOT NULL
+            VALUES (v_run, p_key, p_name, p_queue, p_payload, p_max_attempts, p_backoff, p_timeout, 'running', 1,
+                    p_worker, now() + p_lease_seconds * interval '1 second', now())
             ON CONFLICT DO NOTHING
             RETURNING id, run_id, await_key, name, queue, payload, attempts, lost_leases, max_attempts,
                       backoff_seconds, timeout_seconds, lease_expires_at
-        ), step AS (
-            INSERT INTO rhythm.history (run_id, seq, details)
-            SELECT v_run, v_seq, p_step WHERE p_keep > 0
-            ON CONFLICT DO NOTHING
-        ), trimmed AS (
-            DELETE FROM rhythm.history AS h WHERE h.run_id = v_run AND h.seq <= v_seq - p_keep
-        ), saving AS (
-            UPDATE rhythm.runs AS r
-            SET status = 'suspended', snapshot = p_snapshot, inbox = p_inbox, waiting = p_waiting, rewind = NULL,
-                available_at = NULL, activations = r.activations + 1, attempts = 0, updated_at = now()
-            WHERE r.id = v_run
-        )
-        SELECT true, true, n.* FROM (SELECT) AS one LEFT JOIN next_task AS n ON true;
-        RETURN;
-    END IF;
-    -- completed, with no parent to tell: as save_finished and drop_pending_timers
-    WITH step AS (
-        INSERT INTO rhythm.history (run_id, seq, details)
-        SELECT v_run, v_seq, p_step WHERE p_keep > 0
-        ON CONFLICT DO NOTHING
-    ), trimmed AS (
-        DELETE FROM rhythm.history AS h WHERE h.run_id = v_run AND h.seq <= v_seq - p_keep
-    ), timers AS (
-        DELETE FROM rhythm.timers AS t WHERE t.run_id = v_run AND t.fired_at IS NULL
-    ), finished AS (
+            INTO id, run_id, await_key, name, queue, payload, attempts, lost_leases, max_attempts,
+                 backoff_seconds, timeout_seconds, lease_expires_at;
+        END IF;
+    ELSE  -- completed, with no parent to tell: as drop_pending_timers and save_finished
+        DELETE FROM rhythm.timers AS t WHERE t.run_id = v_run AND t.fired_at IS NULL;
         UPDATE rhythm.runs AS r
         SET status = 'completed', output = p_output, error = 'null', failure = NULL, inbox = '{}', waiting = '{}',
             signal_waits = '[]', available_at = NULL, activations = r.activations + 1, attempts = 0,
             updated_at = now(), finished_at = now()
         WHERE r.id = v_run
-        RETURNING r.queue, r.admitted_at
-    )
-    SELECT f.queue, f.admitted_at INTO v_queue, v_admitted FROM finished AS f;
-    IF v_admitted IS NOT NULL AND EXISTS (SELECT 1 FROM rhythm.queues AS q WHERE q.name = v_queue
-                                                 AND num_nonnulls(q.concurrency, q.key_concurrency) > 0) THEN
-        PERFORM pg_notify('rhythm_work', 'admit');  -- its slot is free: workers admit the next run
+        RETURNING r.queue, r.admitted_at INTO v_queue, v_admitted;
+        IF v_admitted IS NOT NULL THEN
+            IF EXISTS (SELECT 1 FROM rhythm.queues AS q WHERE q.name = v_queue
+                       AND num_nonnulls(q.concurrency, q.key_concurrency) > 0) THEN
+                PERFORM pg_notify('rhythm_work', 'admit');  -- its slot is free: workers admit the next run
+            END IF;
+        END IF;
     END IF;
     saved := true;
     woke := true;

@@ -1,0 +1,121 @@
+-- 0012_cheaper_step: less CPU in Postgres per step (bench/README.md, "Session 8 (`pgcpu`)").
+--
+-- A run's and a task's status are domains instead of table CHECK constraints. Postgres parses a table's CHECK
+-- constraints again from their stored text in every statement that writes the table, the IN list's array
+-- constant byte by byte: about 11% of a warm step's backend instructions. A domain's check is cached per
+-- session, and runs only where a status is written. The same values are allowed, and a bad one is refused with
+-- the same SQLSTATE (23514, check_violation). The domains are created empty and the columns changed first, so
+-- that neither table is rewritten; adding the checks then validates the rows already there.
+CREATE DOMAIN rhythm.run_status AS text;
+CREATE DOMAIN rhythm.task_status AS text;
+ALTER TABLE rhythm.runs ALTER COLUMN status TYPE rhythm.run_status;
+ALTER TABLE rhythm.tasks ALTER COLUMN status TYPE rhythm.task_status;
+ALTER TABLE rhythm.runs DROP CONSTRAINT runs_status_check;
+ALTER TABLE rhythm.tasks DROP CONSTRAINT tasks_status_check;
+ALTER DOMAIN rhythm.run_status ADD CONSTRAINT run_status_check
+    CHECK (VALUE IN ('pending', 'running', 'suspended', 'completed', 'failed', 'cancelled'));
+ALTER DOMAIN rhythm.task_status ADD CONSTRAINT task_status_check
+    CHECK (VALUE IN ('pending', 'running', 'completed', 'failed', 'cancelled'));
+
+-- finish_task_step (0011) in plain statements rather than data-modifying CTEs (a CTE's plan nodes cost more to
+-- start than a PL/pgSQL statement), the history step written once for both outcomes, and the trim only when
+-- the run has more steps than it keeps (before that there is nothing to delete). Same parameters and result.
+CREATE OR REPLACE FUNCTION rhythm.finish_task_step(
+    p_task bigint, p_worker text, p_claim integer, p_result text,
+    -- the run row the activation was computed from: its activation count and inbox (it waits on the task)
+    p_activations integer, p_inbox_before jsonb,
+    -- the activation's outcome: 'suspended' (snapshot, inbox, waiting) or 'completed' (output)
+    p_status text, p_snapshot json, p_inbox jsonb, p_waiting text[], p_output json,
+    -- its history step, and how many steps a run keeps
+    p_step jsonb, p_keep integer,
+    -- the task it schedules next, inserted leased to p_worker (p_name NULL: none)
+    p_key text, p_name text, p_queue text, p_payload json, p_max_attempts integer, p_backoff double precision,
+    p_timeout double precision, p_lease_seconds double precision)
+RETURNS TABLE (saved boolean, woke boolean, id bigint, run_id text, await_key text, name text, queue text,
+               payload json, attempts integer, lost_leases integer, max_attempts integer,
+               backoff_seconds double precision, timeout_seconds double precision, lease_expires_at timestamptz)
+-- No row: the worker no longer holds the task's lease. saved: the activation was saved (id: the next task, if
+-- inserted); else woke: the run is runnable for the ordinary path.
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    v_run text;
+    v_key text;
+    v_seq integer := p_activations + 1;
+    v_queue text;
+    v_admitted timestamptz;
+BEGIN
+    UPDATE rhythm.tasks AS t
+    SET status = 'completed', result = p_result::json, finished_at = now(), updated_at = now(),
+        lease_owner = NULL, lease_expires_at = NULL
+    WHERE t.id = p_task AND t.status = 'running' AND t.lease_owner = p_worker
+      AND t.attempts + t.lost_leases = p_claim
+    RETURNING t.run_id, t.await_key INTO v_run, v_key;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    -- The settle, if the run is the row the activation was computed from: waiting on this task with nothing
+    -- else settled since, no cancel asked, no signal wait, not advanced by anyone else (and, if it ends, with
+    -- no parent to tell). The save below writes the row again: an activation finds its run runnable.
+    UPDATE rhythm.runs AS r
+    SET inbox = r.inbox || jsonb_build_object(v_key, jsonb_build_array(nextval('rhythm.settle_seq'), 'ok', p_result)),
+        available_at = clock_timestamp(), updated_at = now()
+    WHERE r.id = v_run AND r.status = 'suspended' AND r.activations = p_activations AND r.available_at IS NULL
+      AND r.cancel_requested_at IS NULL AND v_key = ANY(r.waiting) AND r.signal_waits = '[]'::jsonb
+      AND r.inbox = p_inbox_before AND (p_status = 'suspended' OR r.parent_run_id IS NULL);
+    IF NOT FOUND THEN  -- the settle alone, as complete_task_and_settle's
+        UPDATE rhythm.runs AS r
+        SET inbox = r.inbox || jsonb_build_object(v_key,
+                jsonb_build_array(nextval('rhythm.settle_seq'), 'ok', p_result)),
+            available_at = CASE WHEN v_key = ANY(r.waiting) THEN coalesce(r.available_at, clock_timestamp())
+                                ELSE r.available_at END,
+            updated_at = now()
+        WHERE r.id = v_run AND r.status IN ('pending', 'suspended')
+        RETURNING v_key = ANY(r.waiting) INTO woke;
+        saved := false;
+        woke := coalesce(woke, false);
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    -- The step's history, and the steps older than the newest p_keep (none before the run has more).
+    IF p_keep > 0 THEN
+        INSERT INTO rhythm.history (run_id, seq, details) VALUES (v_run, v_seq, p_step) ON CONFLICT DO NOTHING;
+    END IF;
+    IF v_seq > p_keep THEN
+        DELETE FROM rhythm.history AS h WHERE h.run_id = v_run AND h.seq <= v_seq - p_keep;
+    END IF;
+    IF p_status = 'suspended' THEN  -- as save_suspended, with the next task leased to p_worker
+        UPDATE rhythm.runs AS r
+        SET status = 'suspended', snapshot = p_snapshot, inbox = p_inbox, waiting = p_waiting, rewind = NULL,
+            available_at = NULL, activations = r.activations + 1, attempts = 0, updated_at = now()
+        WHERE r.id = v_run;
+        IF p_name IS NOT NULL THEN
+            INSERT INTO rhythm.tasks (run_id, await_key, name, queue, payload, max_attempts, backoff_seconds,
+                                      timeout_seconds, status, attempts, lease_owner, lease_expires_at, started_at)
+            VALUES (v_run, p_key, p_name, p_queue, p_payload, p_max_attempts, p_backoff, p_timeout, 'running', 1,
+                    p_worker, now() + p_lease_seconds * interval '1 second', now())
+            ON CONFLICT DO NOTHING
+            RETURNING id, run_id, await_key, name, queue, payload, attempts, lost_leases, max_attempts,
+                      backoff_seconds, timeout_seconds, lease_expires_at
+            INTO id, run_id, await_key, name, queue, payload, attempts, lost_leases, max_attempts,
+                 backoff_seconds, timeout_seconds, lease_expires_at;
+        END IF;
+    ELSE  -- completed, with no parent to tell: as drop_pending_timers and save_finished
+        DELETE FROM rhythm.timers AS t WHERE t.run_id = v_run AND t.fired_at IS NULL;
+        UPDATE rhythm.runs AS r
+        SET status = 'completed', output = p_output, error = 'null', failure = NULL, inbox = '{}', waiting = '{}',
+            signal_waits = '[]', available_at = NULL, activations = r.activations + 1, attempts = 0,
+            updated_at = now(), finished_at = now()
+        WHERE r.id = v_run
+        RETURNING r.queue, r.admitted_at INTO v_queue, v_admitted;
+        IF v_admitted IS NOT NULL THEN
+            IF EXISTS (SELECT 1 FROM rhythm.queues AS q WHERE q.name = v_queue
+                       AND num_nonnulls(q.concurrency, q.key_concurrency) > 0) THEN
+                PERFORM pg_notify('rhythm_work', 'admit');  -- its slot is free: workers admit the next run
+            END IF;
+        END IF;
+    END IF;
+    saved := true;
+    woke := true;
+    RETURN NEXT;
+END $$;
