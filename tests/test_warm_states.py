@@ -162,6 +162,25 @@ def test_kept_values_are_given_only_for_their_very_snapshot_and_stamp():
     assert resumed.snapshot_json == activate(module, stored, settled, "r", lambda *a: None).snapshot_json
 
 
+def test_runs_in_the_same_state_each_find_their_values_as_the_first_kept_of_their_text_leaves():
+    """Runs in lockstep keep the same text: `loads` gives the first kept one's dict for it, and when that run
+    moves on, the next one's; each run's values are found for either, and never for a dict `loads` gave
+    before the first one left (it may be changed by its own run's activation now)."""
+    warm = WarmStates()
+    snapshots = [{"state": 1} for _ in range(3)]
+    for i, snapshot in enumerate(snapshots):
+        warm.keep(f"r{i}", 1, snapshot, '{"state":1}', {"i": i})
+    first = warm.loads(b'{"state":1}')
+    assert first is snapshots[0]
+    assert warm.take("r1", 1, first) == {"i": 1}  # r1's row holds the same text as r0's
+    assert warm.take("r0", 1, first) == {"i": 0}  # r0 moved on: r2 is the first kept of that text now
+    assert warm.loads(b'{"state":1}') is snapshots[2]
+    warm.keep("r3", 1, {"state": 1}, '{"state":1}', {"i": 3})
+    assert warm.take("r3", 1, first) is None  # that dict is no kept run's any more
+    assert warm.take("r2", 1, warm.loads(b'{"state":1}')) == {"i": 2}
+    assert not warm.runs and not warm.texts and warm.loads(b'{"state":1}') == {"state": 1}
+
+
 def test_memory_is_bounded():
     warm = WarmStates(max_runs=3, max_text=16 * 1000)
     for i in range(5):

@@ -60,7 +60,11 @@ class WarmStates:
         self.max_text = max_text
         self.lock = threading.Lock()
         self.runs: OrderedDict[str, _Kept] = OrderedDict()
-        self.texts: dict[int, tuple[_Kept, ...]] = {}  # by text length (replaced, never changed: read unlocked)
+        # Kept entries by text, in the order kept (runs in the same state share a text: each is found
+        # without scanning the others), and the snapshot `loads` gives for each text: its first entry's
+        # (read unlocked: one dict lookup).
+        self.texts: dict[bytes, dict[_Kept, None]] = {}
+        self.firsts: dict[bytes, dict] = {}
         self.size = 0
         self.hits = 0  # steps that used kept values
         self.misses = 0  # steps that found none (or another snapshot) and decoded
@@ -76,7 +80,11 @@ class WarmStates:
         with self.lock:
             self._drop(run_id)
             self.runs[run_id] = entry
-            self.texts[len(raw)] = self.texts.get(len(raw), ()) + (entry,)
+            same = self.texts.get(raw)
+            if same is None:
+                same = self.texts[raw] = {}
+                self.firsts[raw] = snapshot
+            same[entry] = None
             self.size += len(raw)
             while len(self.runs) > self.max_runs or self.size > self.max_text:
                 self._drop(next(iter(self.runs)))
@@ -120,33 +128,32 @@ class WarmStates:
 
     def loads(self, text: bytes):
         """json.loads, except that a kept snapshot's exact text gives back that snapshot's dict."""
-        for entry in self.texts.get(len(text), ()):
-            if entry.text == text:
-                return entry.snapshot
-        return json.loads(text)
+        snapshot = self.firsts.get(text)
+        return json.loads(text) if snapshot is None else snapshot
 
     def clear(self) -> None:
         with self.lock:
             self.runs.clear()
             self.texts.clear()
+            self.firsts.clear()
             self.size = 0
 
     def _holds(self, entry: _Kept, snapshot) -> bool:
         """Whether `snapshot` is what `loads` returned for `entry`'s text: its dict, or (runs in the same state
-        have the same text) the dict of another kept entry with that very text."""
-        return entry.snapshot is snapshot or any(
-            other.snapshot is snapshot and other.text == entry.text for other in self.texts[len(entry.text)])
+        have the same text) the dict of the first entry kept with that very text, which `loads` gives for it."""
+        return entry.snapshot is snapshot or self.firsts.get(entry.text) is snapshot
 
     def _drop(self, run_id: str) -> _Kept | None:
         entry = self.runs.pop(run_id, None)
         if entry is not None:
-            n = len(entry.text)
-            same = self.texts[n]
-            if len(same) == 1:  # (the usual case: no other kept text of that length)
-                del self.texts[n]
+            raw = entry.text
+            same = self.texts[raw]
+            del same[entry]
+            if same:
+                self.firsts[raw] = next(iter(same)).snapshot
             else:
-                self.texts[n] = tuple(e for e in same if e is not entry)
-            self.size -= n
+                del self.texts[raw], self.firsts[raw]
+            self.size -= len(raw)
         return entry
 
 
