@@ -507,3 +507,24 @@ def test_embedded_server_is_shared_and_outlives_its_clients():
     finally:
         embedded.stop(project)
         shutil.rmtree(project, ignore_errors=True)
+
+
+def test_text_params_give_postgres_what_psycopg_s_adaptation_gives(db_url):
+    """A step's parameters sent as text (queries.text_params) read back as psycopg's own adaptation of them:
+    numbers, json with its key order kept, jsonb, arrays of strings with quotes and backslashes, NULLs."""
+    from psycopg.types.json import Json, Jsonb
+
+    from rhythm_runtime.storage.queries import text_params
+
+    sql = ("SELECT %(i)s::bigint AS i, %(f)s::float8 AS f, %(g)s::float8 AS g, %(j)s::json::text AS j, "
+           "%(p)s::json::text AS p, %(b)s::jsonb AS b, %(a)s::text[] AS a, %(e)s::text[] AS e, %(n)s::int AS n, "
+           "%(s)s::text AS s, %(t)s::bool AS t")
+    params = dict(i=2 ** 40, f=0.1, g=600.0, j=Json({"z": 1, "a": [1.5, None]}),
+                  p=Json({"k": 1}, dumps=lambda _: '{"k" : 1}'), b=Jsonb({"x": "\"q\\", "y": [True]}),
+                  a=['0.2', 'a"b', 'c\\d', '', 'NULL', 'x,y{}'], e=[], n=None, s='it\'s "quoted"', t=True)
+    with psycopg.connect(db_url) as conn:
+        adapted = conn.execute(sql, params).fetchone()
+        as_text = conn.execute(sql, text_params(params)).fetchone()
+    assert as_text == adapted
+    assert as_text[3] == '{"z": 1, "a": [1.5, null]}' and as_text[4] == '{"k" : 1}'
+    assert as_text[6][1:3] == ['a"b', 'c\\d']

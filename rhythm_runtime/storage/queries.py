@@ -14,7 +14,7 @@ import os
 import random
 import uuid
 
-from psycopg.types.json import Json
+from psycopg.types.json import Json, Jsonb
 
 from rhythm_runtime.errors import RhythmError
 from rhythm_runtime.storage.db import load_queries
@@ -43,6 +43,24 @@ def json_text(value) -> str:
 def json_param(value, text: str | None = None) -> Json:
     """A json parameter; `text`, when given, is `value` already serialized (and measured) by the machine."""
     return Json(value) if text is None else Json(value, dumps=lambda _value: text)
+
+
+def text_params(params: dict) -> dict:
+    """`params` as Postgres text, for a statement that casts every placeholder (the step's, each task): psycopg
+    passes a str as it is, but adapts an int, a float, a Json or a list through its dumpers at several µs each
+    (about 60 µs for finish_task_step's 21). Other values are left to psycopg."""
+    return {name: value if value is None or type(value) is str else _as_text(value) for name, value in params.items()}
+
+
+def _as_text(value):
+    kind = type(value)
+    if kind is int or kind is float:
+        return repr(value)
+    if kind is Json or kind is Jsonb:
+        return (value.dumps or json.dumps)(value.obj)
+    if kind is list and all(type(v) is str for v in value):
+        return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in value) + "}"
+    return value
 
 
 def history_limit() -> int:

@@ -14,7 +14,7 @@ from psycopg.types.json import Jsonb
 
 from rhythm_runtime.errors import StorageError
 from rhythm_runtime.storage.engine import Batch, Engine, InlineClaim, RunAhead, claim_number, internal_error
-from rhythm_runtime.storage.queries import TASK_NAME_LOCK_CLASS, Q, json_text, notify, settle
+from rhythm_runtime.storage.queries import TASK_NAME_LOCK_CLASS, Q, json_text, notify, settle, text_params
 from rhythm_runtime.storage.transactions import Database, is_outage
 
 log = logging.getLogger("rhythm")
@@ -233,8 +233,8 @@ class WorkerCalls(Database):
             if ahead is None or ahead.params is None:
                 return None, ahead
             try:
-                row = conn.execute(Q["finish_task_step"], dict(ahead.params, task=task["id"], worker=worker,
-                                                               claim=claim_number(task), result=text)).fetchone()
+                row = conn.execute(Q["finish_task_step"], text_params(dict(
+                    ahead.params, task=task["id"], worker=worker, claim=claim_number(task), result=text))).fetchone()
             except psycopg.OperationalError:
                 raise
             except psycopg.Error:  # refused as a whole (a value Postgres cannot store?): the ordinary path says why
