@@ -8,8 +8,9 @@ ratio compares two figures taken under the same load. Reports tasks/s, the
 ratio, start-to-finish p50/p99, task-done-to-next-task-started (across
 processes: the previous task's return and the next one's start are both
 stamped by the task functions), commits per task (read after every worker
-exited, so all stats are flushed), and CPU per task (worker processes from
-/proc, and the Postgres backends serving them, also from /proc).
+exited, so all stats are flushed), CPU per task (worker processes from
+/proc, and the Postgres backends serving them, also from /proc), and the worker
+processes' context switches per task (all their threads, from /proc).
 Run: `.venv/bin/python bench/throughput.py [--m 200 --k 5 --workers 1,2,4 --reps 2 --queue-limit N]`;
 with --queue-limit the tasks' queue has that concurrency limit.
 """
@@ -73,6 +74,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def context_switches(pid: int) -> tuple[int, int]:
+    """Voluntary and involuntary context switches so far of all the threads of one process (from /proc)."""
+    counts = [0, 0]
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                for line in f:
+                    if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                        counts[line.startswith("non")] += int(line.split()[1])
+        except OSError:  # the thread ended meanwhile
+            pass
+    return counts[0], counts[1]
+
+
 def wait_ready(url: str, workers: list[subprocess.Popen]) -> None:
     """Until every worker process heartbeats (its workflows registered, its loop running)."""
     while scalar(url, "SELECT count(*) FROM rhythm.workers WHERE stopped_at IS NULL") < len(workers):
@@ -105,12 +120,14 @@ def ours(m: int, k: int, w: int, concurrency: int, queue_limit: int | None) -> d
             c0 = scalar(url, "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
             s0 = backend_cpu(url)
             cpu0 = sum(cpu_seconds(p.pid) for p in workers)
+            switches0 = [context_switches(p.pid) for p in workers]
             t0 = time.monotonic()
             handles = [client.start_workflow("seq_tasks", {"k": k}) for _ in range(m)]
             for h in handles:
                 assert h.result(timeout=600) == k
             wall = time.monotonic() - t0
             cpu = sum(cpu_seconds(p.pid) for p in workers) - cpu0
+            switches = [context_switches(p.pid) for p in workers]
             s1 = backend_cpu(url)
             client.close()
         finally:
@@ -129,6 +146,7 @@ def ours(m: int, k: int, w: int, concurrency: int, queue_limit: int | None) -> d
     return dict(tasks_s=tasks / wall, wall=wall, p50=percentile(lat, 50), p99=percentile(lat, 99),
                 gap50=percentile(gaps, 50), gap99=percentile(gaps, 99), commits=(c1 - c0) / tasks,
                 worker_cpu_ms=cpu / tasks * 1000,
+                switches=tuple(sum(b[i] - a[i] for a, b in zip(switches0, switches)) / tasks for i in (0, 1)),
                 server_cpu_ms=sum(c - s0.get(pid, 0.0) for pid, c in s1.items()) / tasks * 1000)
 
 
@@ -172,7 +190,7 @@ def main() -> int:
             print(f"  rep {rep + 1} W={w}: ours {r['tasks_s']:.0f} tasks/s, ceiling "
                   f"{top or float('nan'):.0f}{ratio}", flush=True)
     print("W  tasks/s  ceiling  ratio  p50/p99 start-to-finish ms  done-to-next-started p50/p99 ms  "
-          "commits/task  CPU ms/task (workers + their backends)")
+          "commits/task  CPU ms/task (workers + their backends)  context switches/task (voluntary + involuntary)")
     for w in counts:
         med = lambda key: statistics.median(r[key] for r, _ in results[w])  # noqa: E731
         tops = [t for _, t in results[w] if t]
@@ -182,7 +200,9 @@ def main() -> int:
               f"{statistics.median(ratios) if ratios else float('nan'):5.2f}  "
               f"{med('p50') * 1000:7.0f} / {med('p99') * 1000:<7.0f}            "
               f"{med('gap50') * 1000:6.2f} / {med('gap99') * 1000:<6.2f}                 "
-              f"{med('commits'):5.2f}         {cpu}")
+              f"{med('commits'):5.2f}         {cpu}                    "
+              f"{statistics.median(r['switches'][0] for r, _ in results[w]):.2f} + "
+              f"{statistics.median(r['switches'][1] for r, _ in results[w]):.2f}")
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 
