@@ -58,6 +58,7 @@ class SpyWorker(Worker):
         super().__init__(*args, **kwargs)
         self.heard: list[str] = []
         self.woken_by: list[str] = []
+        self.handed: list[int] = []  # tasks the loop handed to task threads
         spy = self
 
         class Wake(threading.Event):
@@ -70,6 +71,10 @@ class SpyWorker(Worker):
     def _notice(self, payload: str) -> None:
         super()._notice(payload)
         self.heard.append(payload)
+
+    def _run_all(self, tasks: list[dict]) -> None:
+        self.handed += [task["id"] for task in tasks]
+        super()._run_all(tasks)
 
 
 def test_a_notice_wakes_only_the_workers_it_concerns(app):
@@ -161,6 +166,23 @@ def test_a_full_worker_sleeps_through_a_task_notice_and_claims_the_task_when_its
         wait_for(lambda: query(fresh_db, "SELECT status FROM rhythm.tasks WHERE id = %s", (quick,))[0]["status"]
                  == "completed", what="the second task to run once the slot freed")
         assert query(fresh_db, "SELECT status FROM rhythm.tasks WHERE id = %s", (held,))[0]["status"] == "completed"
+
+
+def test_a_task_thread_whose_run_ends_claims_a_pending_task_itself(app, fresh_db):
+    """A task whose run schedules nothing next leaves its thread's slot free: while tasks wait, the thread
+    claims one and runs it (no loop tick, no hand-off), and wakes the loop only once none is left."""
+    HOLD.clear()
+    with worker_thread(app, fresh_db, worker_class=SpyWorker, concurrency=1, poll_interval=60) as (worker, client):
+        wait_for(lambda: hasattr(worker, "listener"), what="the worker to listen")
+        held = client.queue_task("wake-hold", 1)
+        wait_for(lambda: worker.running, what="the holding task to run")
+        quick = client.queue_task("wake-quick", 2)
+        HOLD.set()
+        wait_for(lambda: query(fresh_db, "SELECT status FROM rhythm.tasks WHERE id = %s", (quick,))[0]["status"]
+                 == "completed", what="the second task to run")
+        assert worker.handed == [held]  # the loop handed the first task only: the thread claimed the second
+        wait_for(lambda: not worker.pending_hint and not worker.running, what="the thread to find none left")
+        assert "rhythm-task_0" in worker.woken_by  # then it woke the loop
 
 
 def test_a_timer_written_by_this_worker_fires_on_time_without_a_notice(app, fresh_db):

@@ -114,6 +114,9 @@ class Worker:
         # task id -> (claim number, until when (monotonic) this worker surely holds its lease)
         self.running: dict[int, tuple[int, float]] = {}
         self.activating = 0  # task threads advancing runs (see _lend_threads)
+        self.refilling = 0  # task threads claiming a task for the slot they hold (see _refill)
+        # Whether tasks of its open queues may be pending: a notice or a read said so since a claim found none.
+        self.pending_hint = True
         self.lost: set[int] = set()  # running tasks whose lease another worker may have taken
         self.retry_delay = 0.0  # the loop's current backoff while the database is away
         self.lock = threading.Lock()
@@ -270,6 +273,7 @@ class Worker:
                 self.engine.timers_read(self.tick_started)
                 free = self._free_slots() > 0
                 work = self.store.pending_work(self.open_queues, self.open_names, free)
+                self.pending_hint = self.pending_hint or work["tasks"]
                 self.read_due = (time.monotonic(), work["seconds"], work["task_seconds"])
             fired = self.store.fire_timers(FIRE_BATCH) if work["timers"] else 0
             again = fired == FIRE_BATCH
@@ -336,7 +340,7 @@ class Worker:
 
     def _free_slots(self) -> int:
         """Task threads neither running a task nor lent to activations."""
-        return self.concurrency - len(self.running) - self.activating
+        return self.concurrency - len(self.running) - self.activating - self.refilling
 
     def _lend_threads(self) -> None:
         """More runs are runnable than one batch: half the free task threads advance batches of them too."""
@@ -441,8 +445,12 @@ class Worker:
     def _hold(self, task: dict) -> None:
         """Count a task this worker just claimed as running (its lease is renewed from now on)."""
         with self.lock:
-            self.running[task["id"]] = (claim_number(task), time.monotonic() + self.lease)
-            self.lost.discard(task["id"])
+            self._held(task)
+
+    def _held(self, task: dict) -> None:
+        """_hold, under the lock already."""
+        self.running[task["id"]] = (claim_number(task), time.monotonic() + self.lease)
+        self.lost.discard(task["id"])
 
     def _held_until(self, task: dict) -> float:
         with self.lock:
@@ -465,7 +473,8 @@ class Worker:
 
     # -- tasks ---------------------------------------------------------------------------------
     def _execute(self, task: dict) -> None:
-        """Run a task; when its run schedules the next task at once, run that one here too."""
+        """Run a task; when its run schedules the next task at once, run that one here too, and when its run
+        schedules none, a pending task this thread claims itself (see _refill)."""
         chain = 0
         while task is not None:
             following = None
@@ -479,15 +488,43 @@ class Worker:
                 except Exception:  # a bug in Rhythm; the lease expires and another worker retries
                     log.exception("task %s (%s) could not be recorded", task["id"], task["name"])
                 finally:
+                    refill = following is None and self.pending_hint and self.open_names and not self.stopping.is_set()
                     with self.lock:
                         if self.running.get(task["id"], (None,))[0] == claim_number(task):  # not a newer claim's
                             del self.running[task["id"]]
                             self.lost.discard(task["id"])
-                    if following is not None:
-                        self._hold(following)
-                    else:
+                        if following is not None:
+                            self._held(following)
+                        elif refill:
+                            self.refilling += 1  # the slot stays taken while this thread claims for it
+                    if following is None and not refill:
                         self._wake()  # a slot is free (a chain going on keeps it: the loop has nothing to do)
+            if following is None and refill:
+                following, chain = self._refill(), 0
             task = following
+
+    def _refill(self) -> dict | None:
+        """A pending task for the slot this thread's run just left, claimed by the thread itself: while tasks
+        wait, a run's end costs one claim, with no loop tick (a read and a claim) and no hand-off to another
+        thread. None when none is pending; the loop is woken then (it fills slots from runnable runs and
+        limited queues too, and reads what came meanwhile)."""
+        rows = []
+        try:
+            rows = self.store.claim_tasks(self.id, self.open_queues, self.open_names, 1, self.lease)
+        except StorageError:  # the loop reports an outage, and claims again once it is over
+            pass
+        except Exception:  # never let a bug kill the thread's slot
+            log.exception("claiming a task for a freed slot failed; leaving the slot to the loop")
+        finally:
+            with self.lock:
+                self.refilling -= 1
+                for row in rows:
+                    self._held(row)
+        if rows:
+            return rows[0]
+        self.pending_hint = False
+        self._wake()
+        return None
 
     def _spec_for(self, task: dict):
         """The task's @task, with the timeout of its row (Task.run's `timeout` option may have set another)."""
@@ -626,7 +663,10 @@ class Worker:
             self._wake(runs_only=True)
             return
         elif kind == "tasks":
-            if detail not in self.queues or self._free_slots() <= 0:
+            if detail not in self.queues:
+                return
+            self.pending_hint = True
+            if self._free_slots() <= 0:
                 return
         elif kind == "admit":
             self.admit_due.set()
