@@ -6,7 +6,9 @@ are runnable) and claims tasks (a lease renewed while they run); it wakes on
 LISTEN/NOTIFY or when the next timer or retry is due, polling as a fallback.
 Task functions run in a thread pool. When a task finishes, its result
 commits, and if its run waits on it the same thread advances the run at once
-(no second claim, no notification).
+(no second claim, no notification); when its run schedules no task for it,
+the thread claims a pending one itself, and wakes the loop only when none is
+left (a run's end costs one claim, not a loop tick and a hand-off).
 When the database goes away, the loop, the listener and the task threads back
 off and retry (the store logs the outage once, and its end once); nothing is
 lost: an activation in flight rolls back, a finished task keeps trying to
