@@ -48,7 +48,7 @@ def json_param(value, text: str | None = None) -> Json:
 def text_params(params: dict) -> dict:
     """`params` as Postgres text, for a statement that casts every placeholder (the step's, each task): psycopg
     passes a str as it is, but adapts an int, a float, a Json or a list through its dumpers at several µs each
-    (about 60 µs for finish_task_step's 21). Other values are left to psycopg."""
+    (about 20 µs of a 21-parameter statement's 125 µs of client CPU). Other values are left to psycopg."""
     return {name: value if value is None or type(value) is str else _as_text(value) for name, value in params.items()}
 
 
