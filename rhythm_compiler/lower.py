@@ -446,7 +446,8 @@ class Lowerer:
         with self.statement_temps():
             src = self.explode(s.iterable)
             fn = "for_in_keys" if s.is_in else "iterable"
-            self.code(f"{slot_ref(items)} = _op.{fn}({src}, {py_str(self.px.text(s.iterable))})")
+            text = py_str(self.px.iterable_text(s.iterable))
+            self.code(f"{slot_ref(items)} = _op.{fn}({src}, {text})")
         self.code(f"{slot_ref(idx)} = 0.0")
         self.mark(top, s.span.line)
         self.branch(f"{slot_ref(idx)} < len({slot_ref(items)})", body, end)
@@ -640,13 +641,15 @@ class Lowerer:
         self.code(f"{slot_ref(t)} = {py}")
         return slot_ref(t)
 
-    def explode_list(self, items) -> list[str]:
+    def explode_list(self, items, spread: str = "spread_args") -> list[str]:
+        """Arguments (or, with spread="spread", an array literal's elements), each exploded in order."""
         out = []
         for i, x in enumerate(items):
             inner = x.expr if isinstance(x, A.Spread) else x
             py = self.explode_saved(inner, items[i + 1:])
             if isinstance(x, A.Spread):
-                py = f"*_op.spread({py}, {py_str(self.px.text(inner))})"
+                text = self.px.iterable_text(inner, call_spread=spread == "spread_args")
+                py = f"*_op.{spread}({py}, {py_str(text)})"
             out.append(py)
         return out
 
@@ -675,7 +678,7 @@ class Lowerer:
         return f"_js.template({', '.join(parts)})"
 
     def x_ArrayLit(self, e: A.ArrayLit) -> str:
-        return "[" + ", ".join(self.explode_list(list(e.elements))) + "]"
+        return "[" + ", ".join(self.explode_list(list(e.elements), spread="spread")) + "]"
 
     def x_ObjectLit(self, e: A.ObjectLit) -> str:
         exprs = object_parts(e.props)

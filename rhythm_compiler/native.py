@@ -151,7 +151,8 @@ class NativePrinter:
     def n_ForOf(self, s: A.ForOf) -> None:
         items, idx = self.px.fresh("_items"), self.px.fresh("_i")
         fn = "for_in_keys" if s.is_in else "iterable"
-        self.code(f"{items} = _op.{fn}({self.px.expr(s.iterable)}, {py_str(self.px.text(s.iterable))})")
+        text = py_str(self.px.iterable_text(s.iterable))
+        self.code(f"{items} = _op.{fn}({self.px.expr(s.iterable)}, {text})")
         self.code(f"{idx} = 0")
         self.code(f"while {idx} < len({items}):")
         self.lw.indent += 1

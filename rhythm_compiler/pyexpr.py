@@ -41,6 +41,15 @@ def py_num(x: float) -> str:
     return repr(float(x))
 
 
+def _optional_chain(e) -> bool:
+    """Whether a member/call chain has a `?.` link (V8 then names it an intermediate value)."""
+    while isinstance(e, (A.Member, A.Index, A.Call)):
+        if e.optional:
+            return True
+        e = e.callee if isinstance(e, A.Call) else e.obj
+    return False
+
+
 def constant_number(e) -> float | None:
     """The value of arithmetic on number literals (`3 * 24 * 3600`), computed by the runtime's own operators
     so that it is exactly what the run would compute; None for anything else."""
@@ -102,6 +111,26 @@ class ExprPrinter:
             return f"{self.v8_text(e.obj)}[{self.v8_text(e.index)}]"
         return self.text(e)
 
+    def iterable_text(self, e, call_spread: bool = False) -> str:
+        """How V8 names a value that is not iterable (for…of, `[...e]`, `f(...e)`): `o.a`, `g is not a function
+        or its return value` (a call's `f(...)` in a call's spread), `(intermediate value)` for an await or an
+        optional chain, an operator in parentheses."""
+        if isinstance(e, (A.Await, A.OptChain)) or _optional_chain(e):
+            return "(intermediate value)"
+        if isinstance(e, A.Call) and isinstance(e.callee, (A.Name, A.Member, A.Index)):
+            callee = self.v8_text(e.callee)
+            return f"{callee}(...)" if call_spread else f"{callee} is not a function or its return value"
+        if isinstance(e, A.Conditional):
+            return "(intermediate value)" * 3
+        folded = constant_number(e)
+        if folded is not None and not isinstance(e, A.Num):
+            from rhythm_runtime.execution.values import to_string
+
+            return to_string(folded)
+        if isinstance(e, (A.Binary, A.Logical)):
+            return f"({self.text(e)})"
+        return self.v8_text(e)
+
     def text(self, e) -> str:
         """The `.flow` source text of a node (for error messages like Node's)."""
         sp = e.span
@@ -156,11 +185,14 @@ class ExprPrinter:
         return f"_js.template({', '.join(parts)})" if parts else "''"
 
     def p_ArrayLit(self, e: A.ArrayLit) -> str:
-        return "[" + ", ".join(self.element(x) for x in e.elements) + "]"
+        return "[" + ", ".join(self.element(x, "spread") for x in e.elements) + "]"
 
-    def element(self, x) -> str:
+    def element(self, x, spread: str = "spread_args") -> str:
+        """An argument (or, with spread="spread", an array literal's element): V8 words a bad spread in each
+        its own way."""
         if isinstance(x, A.Spread):
-            return f"*_op.spread({self.expr(x.expr)}, {py_str(self.text(x.expr))})"
+            text = self.iterable_text(x.expr, call_spread=spread == "spread_args")
+            return f"*_op.{spread}({self.expr(x.expr)}, {py_str(text)})"
         return self.expr(x)
 
     def p_ObjectLit(self, e: A.ObjectLit) -> str:

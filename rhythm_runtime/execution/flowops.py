@@ -45,6 +45,15 @@ def spread(v, text: str) -> list:
     return list(iterable(v, text))
 
 
+def spread_args(v, text: str) -> list:
+    """`f(...v)`: as `[...v]`, but V8 words a call's bad spread differently."""
+    if v is None or v is _js.UNDEFINED:
+        raise _js.type_error(f"{text} is not iterable (cannot read property {_js.to_string(v)})")
+    if isinstance(v, (list, str)) or _js.collection_items(v) is not None:
+        return spread(v, text)
+    raise _js.type_error("Spread syntax requires ...iterable[Symbol.iterator] to be a function")
+
+
 def spread_object(v) -> dict:
     """`{...v}`: own enumerable properties; null/undefined/numbers add nothing."""
     if isinstance(v, dict):
