@@ -180,6 +180,9 @@ def _message(tok: Token, expected: set[str], toks: list[Token], i: int, source: 
         return tok, "this 'else' has no matching 'if'"
     if tok.type in ("CATCH", "FINALLY"):
         return tok, f"this '{word}' has no matching 'try' block"
+    if tok.type == "COLON" and _type_annotation(toks, i):
+        return tok, ("type annotations are not supported in workflows: a .flow file is JavaScript, not TypeScript; "
+                     "remove the ':' and the type after it")
     ends_operand = prev_type in ENDS_OPERAND or prev_type in ("INC", "DEC")
     if tok.type == "COMMA" and "COMMA" not in expected and ends_operand:
         return tok, ("the comma operator is not supported in workflows outside a for loop's header; write the "
@@ -248,12 +251,39 @@ def _object_member(tok: Token, expected: set[str], toks: list[Token], i: int) ->
 
 def _plausible(expected: set[str], toks: list[Token], i: int) -> set[str]:
     """Drop closing brackets that cannot close anything here (LALR merges states, so its
-    expected set may list a ']' while the innermost open bracket is a '(')."""
+    expected set may list a ']' while the innermost open bracket is a '('), and 'case' and
+    'default' outside a switch's braces."""
     stack = _open_before(toks, i)
     closer = CLOSE_FOR[toks[stack[-1]].type] if stack else None
     allowed = {closer, "TPL_MIDDLE"} if closer == "TPL_TAIL" else {closer}
-    kept = {t for t in expected if t not in CLOSERS | {"TPL_MIDDLE"} or t in allowed}
+    if stack and _switch_body(toks, stack[-1]):
+        allowed |= {"CASE", "DEFAULT"}
+    dropped = CLOSERS | {"TPL_MIDDLE", "CASE", "DEFAULT"}
+    kept = {t for t in expected if t not in dropped or t in allowed}
     return kept or expected
+
+
+def _switch_body(toks: list[Token], j: int) -> bool:
+    """Whether toks[j] is the '{' of a switch: `switch (…) {`."""
+    if toks[j].type != "LBRACE" or j == 0 or toks[j - 1].type != "RPAR":
+        return False
+    depth = 0
+    for k in range(j - 1, -1, -1):
+        depth += {"RPAR": 1, "LPAR": -1}.get(toks[k].type, 0)
+        if depth == 0:
+            return k > 0 and toks[k - 1].type == "SWITCH"
+    return False
+
+
+def _type_annotation(toks: list[Token], i: int) -> bool:
+    """Whether the ':' at toks[i] reads as TypeScript's type annotation: after a declared name
+    (`let x: number`, `(a: string, b`), or after a parameter list (`function f(): number {`)."""
+    if i < 2 or i + 1 >= len(toks):
+        return False
+    before, name, after = toks[i - 2].type, toks[i - 1].type, toks[i + 1].type
+    if name == "NAME" and before in ("LET", "CONST"):
+        return True
+    return after == "NAME" and ((name == "NAME" and before in ("LPAR", "COMMA")) or name == "RPAR")
 
 
 def _open_text(tok: Token) -> str:
