@@ -274,3 +274,38 @@ def test_a_list_that_grows_encodes_warm_as_cold_whatever_changes_in_it():
                                         {"n": 4, "ok": True}, {"n": 2, "ok": True}, {"n": 5, "ok": True}]]  # (node's)
     assert '{"n":true,"ok":true}' in texts[1] and '"extra":1.0' in texts[2]
     assert '"other":1.0' in texts[3] and '"extra"' not in texts[3] and '"$":"ref"' in texts[4]
+
+
+PUSHED = """const results = []
+let keep = null
+for (let i = 0; i < 6; i++) {
+  const r = await Task.run("t", { n: i })
+  results.push(r)
+  if (i === 2) results.push(results[0])
+  if (i === 4) keep = results[1]
+}
+return [results.length, keep === results[1], results[0] === results[3]]
+"""
+
+
+def test_a_list_only_pushed_onto_encodes_warm_as_cold_when_its_items_are_reached_again():
+    """In a body whose only change to a container is a push onto a list slot (execution/effects.py), a warm
+    step reuses the list's encoding without comparing its items; an item pushed twice, or read into another
+    slot, is still written as a shared definition and its references, as a cold step writes it."""
+    module = _module(PUSHED)
+    assert module.GROWING == {"results"}
+    keys, warm, texts = [], WarmStates(), []
+    outcome = activate(module, new_snapshot({}), {}, "r", lambda kind, key, spec: keys.append(key))
+    n = 0
+    while outcome.status == "suspended":
+        warm.keep("r", n, outcome.snapshot, outcome.snapshot_json, reusable(outcome))
+        stored = warm.loads(outcome.snapshot_json.encode())
+        settled = {keys[-1]: Settlement(n, True, {"n": float(n)})}
+        cold = activate(module, json.loads(outcome.snapshot_json), settled, "r", lambda *a: None)
+        outcome = activate(module, stored, settled, "r", lambda kind, key, spec: keys.append(key),
+                           data=warm.take("r", n, stored))
+        assert outcome.snapshot_json == cold.snapshot_json and json.dumps(outcome.output) == json.dumps(cold.output)
+        texts.append(outcome.snapshot_json)
+        n += 1
+    assert outcome.output == [7, True, True]  # (node's)
+    assert texts[5] is None and '"$":"ref"' in texts[2] and '"keep":{"$":"ref"' in texts[4]

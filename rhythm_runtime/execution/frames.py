@@ -120,7 +120,7 @@ class Run(Commands):
     """One activation of a code-shape-6 run: the `S` of plain functions, the job queue, the frames."""
 
     __slots__ = ("initial_budget", "settled", "functions", "info", "jobs", "frames", "next_id", "main", "result",
-                 "leaves", "rejections", "rejection_lines", "depth", "outcome")
+                 "leaves", "rejections", "rejection_lines", "depth", "outcome", "growing")
 
     def __init__(self, module, run_id: str, scheduler, budget: int, settled: dict):
         super().__init__(module, run_id, scheduler, budget)
@@ -138,6 +138,9 @@ class Run(Commands):
         self.rejection_lines: dict[int, int] | None = None
         self.depth = 0
         self.outcome: tuple | None = None  # ("ok"|"err", value, line) once the body has finished
+        # the slots whose arrays are the only containers the body can change (execution/effects.py), while no job
+        # but a resumption ran (a thenable's `then` could change anything)
+        self.growing: frozenset | None = getattr(module, "GROWING", None)
 
     # -- commands --------------------------------------------------------------------------
     @property
@@ -383,6 +386,7 @@ class Run(Commands):
             if reaction[0] == "resume":
                 self.resume(int(reaction[1]), job[1], job[2])
             else:
+                self.growing = None
                 P.run_job(self, job)
 
     def snapshot(self, live: set, texts: dict | None = None) -> tuple[dict, dict, list[str]]:
@@ -394,7 +398,7 @@ class Run(Commands):
                 and p.reactions == [["resume", 0.0]]:  # the usual case: the body awaits one task, timer, …
             p.reactions = []
             roots = {"L": main.L, "W": p, "C": main.completions}
-            return {"state": main.state, "data": _js.encode_snapshot(roots, live, texts), "seq": self.seq}, roots, [p.key]
+            return {"state": main.state, "data": _js.encode_snapshot(roots, live, texts, self.growing), "seq": self.seq}, roots, [p.key]
         frames = [self.main, *(f for _i, f in sorted(self.frames.items()))]
         awaited = set()
         for frame in frames:
@@ -416,7 +420,7 @@ class Run(Commands):
             roots["H"] = held
         if self.next_id > 1:
             roots["N"] = float(self.next_id)
-        snap = {"state": self.main.state, "data": _js.encode_snapshot(roots, live, texts), "seq": self.seq}
+        snap = {"state": self.main.state, "data": _js.encode_snapshot(roots, live, texts, self.growing), "seq": self.seq}
         return snap, roots, waking
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import types
+
+from rhythm_runtime.execution.effects import growing_slots
 
 
 def module_hash(code: str) -> str:
@@ -15,8 +18,10 @@ def load_module(code: str, name: str, expected_hash: str | None = None) -> types
     if expected_hash is not None and module_hash(code) != expected_hash:
         raise ValueError(f"the stored module of workflow {name!r} does not match its hash; refusing to run it")
     module = types.ModuleType(f"rhythm_workflow_{name}")
-    exec(compile(code, f"<rhythm workflow {name}>", "exec"), module.__dict__)
+    tree = ast.parse(code)
+    exec(compile(tree, f"<rhythm workflow {name}>", "exec"), module.__dict__)
     module.LINE_TABLE = parse_line_map(module.LINE_MAP)
+    module.GROWING = growing_slots(tree)  # the only containers it changes: arrays of these slots (effects.py)
     return module
 
 

@@ -99,7 +99,7 @@ class Locals(dict):
         return super().pop(name, *default)
 
 
-def encode_snapshot(value, live: set | None = None, texts: dict | None = None):
+def encode_snapshot(value, live: set | None = None, texts: dict | None = None, growing: frozenset | None = None):
     """JSON-ready data for any graph of JS values, in one pass.
 
     Every container's encoding is put into its holder (the output list or
@@ -118,14 +118,27 @@ def encode_snapshot(value, live: set | None = None, texts: dict | None = None):
     text of its encoding}, for the slots whose text a _ListMemo knows
     (machine.snapshot_text splices them in rather than serializing them).
 
+    ``growing``: the slots whose lists are all a body may have changed
+    since its previous step, by pushing onto them (execution/effects.py):
+    their _ListMemo then holds without comparing the items it knows.
+
     Raises RecursionError for data nested deeper than decode_snapshot could
     read back (see _Encoding.put)."""
     top = [value]
     if type(value) not in _AS_IS:
-        encoding = _Encoding(live, texts)
-        encoding.put(value, top, 0, 0)
-        encoding.mark_kept()
+        encoding = _Encoding(live, texts, growing)
+        try:
+            encoding.put(value, top, 0, 0)
+            encoding.mark_kept()
+        except _Reached:  # (rare) encoded again as without `growing`, which then finds where the item is shared
+            if live is not None:
+                live.clear()
+            return encode_snapshot(value, live, texts)
     return top[0]
+
+
+class _Reached(Exception):
+    """An item of a list reused without comparing its items (`growing`) was reached elsewhere too."""
 
 
 # Python frames decode_snapshot spends between a container and its members
@@ -139,9 +152,9 @@ _CALLER_FRAMES = 100
 class _Encoding:
     """The state of one encode_snapshot call."""
 
-    __slots__ = ("places", "shared", "limit", "live", "owner", "locals", "reused", "texts")
+    __slots__ = ("places", "shared", "limit", "live", "owner", "locals", "reused", "texts", "growing", "grown")
 
-    def __init__(self, live: set | None = None, texts: dict | None = None):
+    def __init__(self, live: set | None = None, texts: dict | None = None, growing: frozenset | None = None):
         # id(container) -> [holder, slot, shared id or 0, owner]; the containers
         # are all reachable from the value being encoded, so their ids are stable.
         self.places: dict[int, list] = {}
@@ -154,6 +167,8 @@ class _Encoding:
         self.locals: list[tuple] = []  # (holder, [(slot, owner)], kept slots, the Locals, its encoding)
         self.reused: dict[int, int] = {}  # id(a list's encoding) -> how many items it took from its _ListMemo
         self.texts = texts
+        self.growing = growing
+        self.grown: list = []  # the _ListMemos reused because their slot is `growing` (items not in `places`)
 
     def put(self, v, holder, slot, depth: int) -> None:
         """Write the encoding of ``v`` (anything but a str, bool or None) to
@@ -340,12 +355,16 @@ class _Encoding:
         is still found (and makes the slot's encoding not self-contained, as it would have)."""
         places = self.places
         done = len(memo.items)
-        if not memo.holds(v) or id(v) in places or not places.keys().isdisjoint(map(id, memo.items)) \
-                or depth > self.limit:
+        grown = self.growing is not None and slot in self.growing  # nothing but a push can have changed it
+        if not (memo.grew(v) if grown else memo.holds(v)) or id(v) in places or depth > self.limit \
+                or not grown and not places.keys().isdisjoint(map(id, memo.items)):
             return False
         places[id(v)] = [holder, slot, 0, self.owner]
         holder[slot] = out = memo.encoding + v[done:]
-        places.update(zip(map(id, memo.items), map(list, zip(repeat(out), count(), repeat(0), repeat(self.owner)))))
+        if grown:  # (a second sight of an item, before or after, is looked for at the end: mark_kept)
+            self.grown.append(memo)
+        else:
+            places.update(zip(map(id, memo.items), map(list, zip(repeat(out), count(), repeat(0), repeat(self.owner)))))
         self.reused[id(out)] = done
         if len(out) > done:
             self.items(out, depth + _LIST_FRAMES, done)
@@ -354,6 +373,9 @@ class _Encoding:
     def mark_kept(self) -> None:
         """List beside each encoded Locals the slots whose encoding turned out self-contained ("K"), and
         remember how those of them that hold lists of flat objects were encoded (Locals.lists)."""
+        for memo in self.grown:
+            if not memo.ids.isdisjoint(self.places):  # (iterates `places`: what this step encoded)
+                raise _Reached()
         for holder, slots, kept, v, out in self.locals:
             names = [name for name, owner in slots if not owner[0]]
             lists = v.lists  # (None but for the locals of a warm step: no memo for a step nobody continues)
@@ -389,26 +411,38 @@ class _ListMemo:
     value object, or another key), their encoding and text are still right, so the next warm step encodes
     and serializes only the items added since."""
 
-    __slots__ = ("list", "items", "lengths", "keys", "values", "encoding", "text")
+    __slots__ = ("list", "items", "lengths", "keys", "values", "ids", "encoding", "text")
 
-    def __init__(self, v: list, items: tuple, lengths: list, keys: list, values: tuple, encoding: list, text: str):
+    def __init__(self, v: list, items: list, lengths: list, keys: list, values: list, encoding: list, text: str):
         self.list, self.items, self.lengths, self.keys, self.values = v, items, lengths, keys, values
+        self.ids = set(map(id, items))
         self.encoding, self.text = encoding, text
 
     @classmethod
     def of(cls, v: list, encoding: list, old: "_ListMemo | None", done: int | None):
         """The memo of `v` (a self-contained slot's list) encoded as `encoding`, whose first `done` items came
-        from `old` (checked then); None unless every item is a plain object of flat values."""
+        from `old` (checked then; `old` is extended in place: the cost is the new items'); None unless every
+        item is a plain object of flat values."""
         fresh = v[done:] if done is not None else v
         if set(map(type, fresh)) - _DICTS or any(map(_HAS_DOLLAR, fresh)) \
                 or set(map(type, chain.from_iterable(map(dict.values, fresh)))) - _FLAT:
             return None
-        items, lengths = tuple(fresh), list(map(len, fresh))
-        keys, values = list(chain.from_iterable(fresh)), tuple(chain.from_iterable(map(dict.values, fresh)))
         if done is None:
-            return cls(v, items, lengths, keys, values, encoding, _json_text(encoding))
-        text = old.text if not fresh else f"{old.text[:-1]}{',' if done else ''}{_json_text(encoding[done:])[1:]}"
-        return cls(v, old.items + items, old.lengths + lengths, old.keys + keys, old.values + values, encoding, text)
+            return cls(v, list(v), list(map(len, v)), list(chain.from_iterable(v)),
+                       list(chain.from_iterable(map(dict.values, v))), encoding, _json_text(encoding))
+        if fresh:
+            old.items += fresh
+            old.lengths += map(len, fresh)
+            old.keys += chain.from_iterable(fresh)
+            old.values += chain.from_iterable(map(dict.values, fresh))
+            old.ids.update(map(id, fresh))
+            old.text = f"{old.text[:-1]}{',' if done else ''}{_json_text(encoding[done:])[1:]}"
+        old.encoding = encoding
+        return old
+
+    def grew(self, v: list) -> bool:
+        """Whether `v` is still this list with at least as many items (all a push can do to it)."""
+        return v is self.list and len(v) >= len(self.items)
 
     def holds(self, v: list) -> bool:
         """Whether `v` is still this list, with these first items, each with these keys and values."""
