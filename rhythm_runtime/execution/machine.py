@@ -142,14 +142,16 @@ def clip(text: str, limit: int = MAX_ERROR_CHARS) -> str:
     return text if len(text) <= limit else f"{text[:limit]}… ({len(text) - limit:,} more characters)"
 
 
-def _checked_json(what: str, value):
-    """(JSON-ready value, its JSON text) of a value a workflow hands out; RangeError above the limit."""
+def _checked_json(what: str, value, name=None):
+    """(JSON-ready value, its JSON text) of a value a workflow hands out; RangeError above the limit (`what`,
+    formatted with `name`, says which value: only then)."""
     data = _flat_json(value) if type(value) is dict else None
     if data is None:
         data = _js.to_json(value)
     text = acyclic_json_text(data)
     if len(text) > MAX_PAYLOAD_BYTES:
-        raise _js.range_error(f"{what}: {len(text):,} bytes of JSON, over the limit of {MAX_PAYLOAD_BYTES:,}")
+        raise _js.range_error(f"{what.format(name)}: {len(text):,} bytes of JSON, over the limit of "
+                              f"{MAX_PAYLOAD_BYTES:,}")
     return data, text
 
 
@@ -226,14 +228,14 @@ class Commands:
     # -- workflow commands ----------------------------------------------------------
     def _key(self, site: int) -> str:
         """Await key: (site, iteration), so a re-run never schedules twice."""
-        n = self.seq.get(str(site), 0) + 1
-        self.seq[str(site)] = n
-        return f"{site}.{n}"
+        seq, text = self.seq, str(site)
+        seq[text] = n = seq.get(text, 0) + 1
+        return f"{text}.{n}"
 
     def task(self, site: int, name=_js.UNDEFINED, payload=_js.UNDEFINED, options=_js.UNDEFINED) -> _js.Promise:
         if not isinstance(name, str):
             raise _js.type_error("Task.run: the task name must be a string")
-        data, text = _checked_json(f"Task.run({name!r}) payload", payload)
+        data, text = _checked_json("Task.run({!r}) payload", payload, name)
         spec = {"name": name, "payload": data, "payload_json": text}
         if options is not _js.UNDEFINED:
             given = task_options(name, options)
@@ -266,8 +268,8 @@ class Commands:
     def child(self, site: int, name=_js.UNDEFINED, inputs=_js.UNDEFINED, options=_js.UNDEFINED) -> _js.Promise:
         if not isinstance(name, str):
             raise _js.type_error("Workflow.run: the workflow name must be a string")
-        data, text = ({}, "{}") if inputs is _js.UNDEFINED else _checked_json(f"Workflow.run({name!r}) inputs",
-                                                                              inputs)
+        data, text = ({}, "{}") if inputs is _js.UNDEFINED else _checked_json("Workflow.run({!r}) inputs",
+                                                                              inputs, name)
         spec = {"name": name, "inputs": data, "inputs_json": text}
         given = workflow_options(name, options)
         if given:

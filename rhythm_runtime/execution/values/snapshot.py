@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import sys
-from itertools import chain, count, repeat
+from itertools import chain, count, filterfalse, repeat
 from json.encoder import c_make_encoder, encode_basestring_ascii
 from operator import is_, methodcaller
 
@@ -81,8 +81,7 @@ class Locals(dict):
 
     def forget_written(self) -> None:
         """Stop keeping the slots the code assigned without reading them first (a plain dict write)."""
-        written = [name for name in self.kept if dict.__contains__(self, name)]
-        for name in written:
+        for name in self.kept.keys() & dict.keys(self):
             del self.kept[name]
             if self.warm:
                 self.warm.pop(name, None)
@@ -330,9 +329,8 @@ class _Encoding:
         depth += _DICT_FRAMES
         slots = []
         outer = self.owner
-        for name, x in out.items():
-            if name in kept:
-                continue
+        for name in filterfalse(kept.__contains__, out) if kept else out:
+            x = out[name]
             t = type(x)
             if t is str or t is bool or x is None or (t is float and x - x == 0 and x):
                 continue
@@ -470,6 +468,11 @@ _DICTS = frozenset({dict})
 def _in_order(v: Locals) -> dict:
     """The slots of `v` (kept ones as their encoding) in the snapshot's order, then the new ones."""
     kept = v.kept
+    out = dict.fromkeys(v.order)
+    out.update(kept)
+    out.update(v)  # (a dict subclass that keeps dict's iteration: merged from its own slots, no __getitem__)
+    if len(out) == len(kept) + dict.__len__(v):  # (every slot of the order is kept or in `v`: Locals.pop)
+        return out
     out = {name: kept[name] if name in kept else dict.__getitem__(v, name) for name in v.order
            if name in kept or dict.__contains__(v, name)}
     for name, x in v.items():
@@ -550,11 +553,9 @@ def _reused_locals(values: dict, node: dict) -> dict:
     if values.warm is None:
         values.warm = {}
     warm = values.warm
-    contains, pop = dict.__contains__, dict.pop
-    for name in names:
-        if contains(values, name):  # read or written by the step that encoded it
-            warm[name] = pop(values, name)
-    values.kept = {name: encoded[name] for name in names}  # (in "K" order, as decoding keeps them)
+    for name in dict.keys(values) & names:  # read or written by the step that encoded it
+        warm[name] = dict.pop(values, name)
+    values.kept = dict(zip(names, map(encoded.__getitem__, names)))  # (in "K" order, as decoding keeps them)
     values.order = dict.fromkeys(encoded)
     return values
 
