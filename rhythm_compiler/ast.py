@@ -442,6 +442,15 @@ class Program:
     extras: dict = field(default_factory=dict)
 
 
+def has_optional_link(e) -> bool:
+    """Is `e` a member/index/call chain with a `?.` somewhere along it?"""
+    while isinstance(e, (Member, Index, Call)):
+        if e.optional:
+            return True
+        e = e.callee if isinstance(e, Call) else e.obj
+    return False
+
+
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 
 

@@ -265,15 +265,6 @@ def _pattern_message(e) -> str:
     return f"invalid regular expression: {e.message[0].lower()}{e.message[1:]} (JavaScript rejects it too)"
 
 
-def _has_optional_link(e) -> bool:
-    """Is `e` a member/index/call chain with a `?.` somewhere along it?"""
-    while isinstance(e, (A.Member, A.Index, A.Call)):
-        if e.optional:
-            return True
-        e = e.callee if isinstance(e, A.Call) else e.obj
-    return False
-
-
 class _ToAst:
     """Grammar rule -> AST node: `_build` calls the method named after a rule (or its alias) with the
     rule's box and children. Never raises user errors: it records them in `rejects` and
@@ -736,7 +727,7 @@ class _ToAst:
     def paren(self, meta, children):
         inner = children[1]
         self.parenthesized.add(id(inner))
-        if _has_optional_link(inner):
+        if A.has_optional_link(inner):
             return A.OptChain(inner, _span(meta))  # `(a?.b).c`: the short-circuit stops at the parenthesis
         return inner
 

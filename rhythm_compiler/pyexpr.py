@@ -41,15 +41,6 @@ def py_num(x: float) -> str:
     return repr(float(x))
 
 
-def _optional_chain(e) -> bool:
-    """Whether a member/call chain has a `?.` link (V8 then names it an intermediate value)."""
-    while isinstance(e, (A.Member, A.Index, A.Call)):
-        if e.optional:
-            return True
-        e = e.callee if isinstance(e, A.Call) else e.obj
-    return False
-
-
 def constant_number(e) -> float | None:
     """The value of arithmetic on number literals (`3 * 24 * 3600`), computed by the runtime's own operators
     so that it is exactly what the run would compute; None for anything else."""
@@ -115,7 +106,7 @@ class ExprPrinter:
         """How V8 names a value that is not iterable (for…of, `[...e]`, `f(...e)`): `o.a`, `g is not a function
         or its return value` (a call's `f(...)` in a call's spread), `(intermediate value)` for an await or an
         optional chain, an operator in parentheses."""
-        if isinstance(e, (A.Await, A.OptChain)) or _optional_chain(e):
+        if isinstance(e, (A.Await, A.OptChain)) or A.has_optional_link(e):
             return "(intermediate value)"
         if isinstance(e, A.Call) and isinstance(e.callee, (A.Name, A.Member, A.Index)):
             callee = self.v8_text(e.callee)
