@@ -45,12 +45,14 @@ CREATE TABLE rhythm.workflow_versions (
 CREATE INDEX workflow_versions_newest_idx
     ON rhythm.workflow_versions (name, created_at DESC);
 
--- The statuses of a run and of a task (0012: domains, not table CHECK constraints, which Postgres parses
--- again in every statement that writes the table; a domain's check is cached per session).
+-- The statuses of a run and of a task (0012), and a task's attempt limit (0013): domains, not table CHECK
+-- constraints, which Postgres parses again in every statement that writes the table; a domain's check is cached
+-- per session and runs only where the value is written.
 CREATE DOMAIN rhythm.run_status AS text CONSTRAINT run_status_check
     CHECK (VALUE IN ('pending', 'running', 'suspended', 'completed', 'failed', 'cancelled'));
 CREATE DOMAIN rhythm.task_status AS text CONSTRAINT task_status_check
     CHECK (VALUE IN ('pending', 'running', 'completed', 'failed', 'cancelled'));
+CREATE DOMAIN rhythm.attempt_limit AS integer CONSTRAINT attempt_limit_check CHECK (VALUE >= 1);
 
 -- One row per workflow execution.
 CREATE TABLE rhythm.runs (
@@ -142,7 +144,7 @@ CREATE TABLE rhythm.tasks (
     -- Attempts started so far (incremented by the claim) and the limit
     -- (retries + 1); a lease that expires counts as an attempt.
     attempts integer NOT NULL DEFAULT 0,
-    max_attempts integer NOT NULL DEFAULT 1 CHECK (max_attempts >= 1),
+    max_attempts rhythm.attempt_limit NOT NULL DEFAULT 1,
     -- Attempts whose worker vanished (lease expired): retried without using
     -- the task's own retries, up to a limit, in case the task kills workers.
     lost_leases integer NOT NULL DEFAULT 0,
@@ -279,7 +281,7 @@ FROM rhythm.workers AS w;
 CREATE TABLE rhythm.task_registrations (
     name text PRIMARY KEY,
     queue text NOT NULL,
-    max_attempts integer NOT NULL CHECK (max_attempts >= 1),
+    max_attempts rhythm.attempt_limit NOT NULL,
     backoff_seconds double precision NOT NULL,
     timeout_seconds double precision,
     -- The worker that recorded it last, and when.
