@@ -269,9 +269,9 @@ def test_program_on_postgres(results, key: str) -> None:
     assert _same(actual, expected), context
 
 
-def test_virtual_clock_jumped_and_runs_were_concurrent(results) -> None:
-    """The timers programs needed the clock to jump; all of it stays fast."""
+def test_virtual_clock_jumped(results) -> None:
+    """The timers programs needed the clock to jump (how long the runs took is printed, not asserted: the
+    project keeps speed in bench/)."""
     stats = results["__stats__"]
     assert stats["jumps"] >= 10, stats
-    assert stats["run_seconds"] < 60, stats
     assert set(DIFFERENT) | set(ANY_ORDER) <= set(PROGRAM_IDS)
