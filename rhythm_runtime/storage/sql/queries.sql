@@ -453,7 +453,9 @@ RETURNING (%(key)s = ANY(waiting)) AS woke;
 INSERT INTO rhythm.tasks (run_id, await_key, name, queue, payload, max_attempts, backoff_seconds, timeout_seconds,
                           key, priority, available_at)
 VALUES (%(run_id)s, %(await_key)s, %(name)s, %(queue)s, %(payload)s, %(max_attempts)s, %(backoff)s, %(timeout)s,
-        %(key)s, %(priority)s, now() + %(delay)s * interval '1 second')
+        %(key)s, %(priority)s,
+        -- a delay counts from now, not from the transaction's start (which may precede the activation)
+        CASE WHEN %(delay)s > 0 THEN clock_timestamp() ELSE now() END + %(delay)s * interval '1 second')
 ON CONFLICT DO NOTHING
 RETURNING id;
 
@@ -790,7 +792,7 @@ INSERT INTO rhythm.tasks (run_id, await_key, name, queue, payload, max_attempts,
                           key, priority, available_at)
 SELECT %(run_id)s, %(await_key)s, %(name)s, coalesce(r.queue, 'default'), %(payload)s, coalesce(r.max_attempts, 1),
        coalesce(r.backoff_seconds, 1), coalesce(%(timeout)s, r.timeout_seconds), %(key)s, %(priority)s,
-       now() + %(delay)s * interval '1 second'
+       CASE WHEN %(delay)s > 0 THEN clock_timestamp() ELSE now() END + %(delay)s * interval '1 second'  -- (as insert_task)
 FROM (SELECT) AS one LEFT JOIN rhythm.task_registrations AS r ON r.name = %(name)s
 ON CONFLICT DO NOTHING
 RETURNING id, queue;
