@@ -249,27 +249,34 @@ return [mark, results]
 """
 
 
-def test_a_list_that_grows_encodes_warm_as_cold_whatever_changes_in_it():
-    """A list of flat objects kept between warm steps (values/snapshot.py, _ListMemo) reuses its encoding and
-    text only while its first items are untouched: an item changed in place (1 -> true: equal in Python), a key
-    added or renamed, an item pushed twice (now shared), items shifted or replaced are all seen; the string
-    machine.snapshot_text marks spliced slots with, in the run's own data, leaves the text as it must be."""
-    module = _module(GROWING)
-    keys, warm, texts = [], WarmStates(), []
+def _warm_steps_checked_against_cold(module, result):
+    """Run `module` to its end, each task settled with result(n), every step warm (from the previous one's kept
+    state) and checked against the same step run cold from its stored snapshot; yield each warm outcome."""
+    keys, warm = [], WarmStates()
     outcome = activate(module, new_snapshot({}), {}, "r", lambda kind, key, spec: keys.append(key))
     n = 0
     while outcome.status == "suspended":
         warm.keep("r", n, outcome.snapshot, outcome.snapshot_json, reusable(outcome))
         stored = warm.loads(outcome.snapshot_json.encode())
-        settled = {keys[-1]: Settlement(n, True, {"n": float(n), "ok": True})}
+        settled = {keys[-1]: Settlement(n, True, result(n))}
         cold = activate(module, json.loads(outcome.snapshot_json), settled, "r", lambda *a: None)
         outcome = activate(module, stored, settled, "r", lambda kind, key, spec: keys.append(key),
                            data=warm.take("r", n, stored))
         assert outcome.snapshot_json == cold.snapshot_json and json.dumps(outcome.output) == json.dumps(cold.output)
+        yield outcome
+        n += 1
+
+
+def test_a_list_that_grows_encodes_warm_as_cold_whatever_changes_in_it():
+    """A list of flat objects kept between warm steps (values/snapshot.py, _ListMemo) reuses its encoding and
+    text only while its first items are untouched: an item changed in place (1 -> true: equal in Python), a key
+    added or renamed, an item pushed twice (now shared), items shifted or replaced are all seen; the string
+    machine.snapshot_text marks spliced slots with, in the run's own data, leaves the text as it must be."""
+    texts = []
+    for outcome in _warm_steps_checked_against_cold(_module(GROWING), lambda n: {"n": float(n), "ok": True}):
         if outcome.snapshot is not None:
             assert outcome.snapshot_json == json.dumps(outcome.snapshot, separators=(",", ":"))
             texts.append(outcome.snapshot_json)
-        n += 1
     assert outcome.output == ["x", [{"n": 1, "ok": True, "other": 1}, {"n": 2, "ok": True}, {"n": 3, "ok": True},
                                         {"n": 4, "ok": True}, {"n": 2, "ok": True}, {"n": 5, "ok": True}]]  # (node's)
     assert '{"n":true,"ok":true}' in texts[1] and '"extra":1.0' in texts[2]
@@ -294,18 +301,8 @@ def test_a_list_only_pushed_onto_encodes_warm_as_cold_when_its_items_are_reached
     slot, is still written as a shared definition and its references, as a cold step writes it."""
     module = _module(PUSHED)
     assert module.GROWING == {"results"}
-    keys, warm, texts = [], WarmStates(), []
-    outcome = activate(module, new_snapshot({}), {}, "r", lambda kind, key, spec: keys.append(key))
-    n = 0
-    while outcome.status == "suspended":
-        warm.keep("r", n, outcome.snapshot, outcome.snapshot_json, reusable(outcome))
-        stored = warm.loads(outcome.snapshot_json.encode())
-        settled = {keys[-1]: Settlement(n, True, {"n": float(n)})}
-        cold = activate(module, json.loads(outcome.snapshot_json), settled, "r", lambda *a: None)
-        outcome = activate(module, stored, settled, "r", lambda kind, key, spec: keys.append(key),
-                           data=warm.take("r", n, stored))
-        assert outcome.snapshot_json == cold.snapshot_json and json.dumps(outcome.output) == json.dumps(cold.output)
+    texts = []
+    for outcome in _warm_steps_checked_against_cold(module, lambda n: {"n": float(n)}):
         texts.append(outcome.snapshot_json)
-        n += 1
     assert outcome.output == [7, True, True]  # (node's)
     assert texts[5] is None and '"$":"ref"' in texts[2] and '"keep":{"$":"ref"' in texts[4]
