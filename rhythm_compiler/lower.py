@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from . import ast as A
 from .check import WORKFLOW_NAMESPACES, FuncInfo, Resolution
+from .native import ARGUMENT, CATCH, FOR_OF
 from .ir import (Branch, Code, Comment, EndFinally, FunctionIR, Jump, Label, Leap, ModuleIR, State, StateMachine,
                  TryEntry, Yield)
 from .pyexpr import BINARY, COMPOUND, ExprPrinter, Sites, error_kind, object_literal, object_parts, py_str, slot_ref
@@ -224,7 +225,7 @@ class Lowerer:
         self.comment(fn.span)
         self.enter_scope(fn)
         for i, p in enumerate(fn.params):
-            self.native_element(p.target, p.default, f"_op.at(A, {i})")
+            self.native_element(p.target, p.default, f"_op.at(A, {i})", ARGUMENT)
         if fn.rest is not None:
             self.native_bind(fn.rest, f"A[{len(fn.params)}:]")
         self.enter_hoisted(fn)
@@ -245,10 +246,10 @@ class Lowerer:
         for st in stmts:
             printer.stmt(st)
 
-    def native_element(self, target, default, value_py: str) -> None:
+    def native_element(self, target, default, value_py: str, value=None) -> None:
         from .native import NativePrinter
 
-        NativePrinter(self).element(target, default, value_py, True)
+        NativePrinter(self).element(target, default, value_py, True, value)
 
     def native_bind(self, target, value_py: str) -> None:
         from .native import NativePrinter
@@ -455,7 +456,8 @@ class Lowerer:
         self.code(f"{slot_ref(idx)} += 1.0")
         self.enter_scope(s)
         with self.statement_temps():
-            self.bind(s.target, f"{slot_ref(items)}[int({slot_ref(idx)}) - 1]")
+            declared = s.kind is not None and not s.is_in
+            self.bind(s.target, f"{slot_ref(items)}[int({slot_ref(idx)}) - 1]", FOR_OF if declared else None, declared)
         with self.loop(s.label, end, top):
             self.stmt(s.body)
         self.back_edge(top)
@@ -556,7 +558,7 @@ class Lowerer:
             self.enter_scope(s)
             if s.param is not None:
                 with self.statement_temps():
-                    self.bind(s.param, "S.take_thrown()")
+                    self.bind(s.param, "S.take_thrown()", CATCH)
             else:
                 self.code("S.take_thrown()")
             self.stmt(s.handler)

@@ -9,8 +9,20 @@ cross was lowered. Every loop iteration ticks the step budget so a runaway
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from . import ast as A
 from .pyexpr import BINARY, COMPOUND, py_str, slot_ref
+
+
+class Role(NamedTuple):
+    """A pattern's source that V8's TypeErrors name by its role, not its text: a parameter (by the argument's
+    value: 'undefined', 'object null'), a for…of declaration ('.for'), a catch parameter ('.catch')."""
+
+    name: str
+
+
+ARGUMENT, FOR_OF, CATCH = Role("argument"), Role(".for"), Role(".catch")
 
 
 class NativePrinter:
@@ -159,7 +171,8 @@ class NativePrinter:
         self.code("S.tick()")
         self.code(f"{idx} += 1")
         self.lw.enter_scope(s)
-        self.bind(s.target, f"{items}[{idx} - 1]", declare=s.kind is not None)
+        declared = s.kind is not None and not s.is_in
+        self.bind(s.target, f"{items}[{idx} - 1]", s.kind is not None, FOR_OF if declared else None, declared)
         self.lw.indent -= 1
         self.block(self.body_of(s.body))
         self.lw.drop_scope(s)
@@ -186,7 +199,7 @@ class NativePrinter:
             self.lw.indent += 1
             self.lw.enter_scope(s)
             if s.param is not None:
-                self.bind(s.param, f"{err}.value", declare=True)
+                self.bind(s.param, f"{err}.value", True, CATCH)
             self.lw.indent -= 1
             self.block(list(s.handler.body))
         if s.finalizer is not None:
@@ -268,9 +281,10 @@ class NativePrinter:
         if pattern.rest is not None:
             self.bind(pattern.rest, f"_op.object_rest({src}, [{', '.join(keys)}])", declare)
 
-    def element(self, target, default, value_py: str, declare: bool) -> None:
+    def element(self, target, default, value_py: str, declare: bool, value=None) -> None:
+        """Bind one pattern element (or parameter); `value`: what V8's errors name, unless a default applies."""
         if default is None:
-            self.bind(target, value_py, declare)
+            self.bind(target, value_py, declare, value)
             return
         tmp = self.px.fresh("_v")
         self.code(f"{tmp} = {value_py}")
@@ -285,6 +299,8 @@ def array_source(px, value, declaration: bool) -> str:
     """What `_op.iterable` names when a destructured value is not iterable, as V8 does: the source of a
     declaration's name or literal (`x is not iterable`); None (it then describes the value, `number 5 is
     not iterable (…)`) for member reads, operators, assignments and nested patterns."""
+    if isinstance(value, Role):
+        return py_str(value.name) if value is FOR_OF else "None"
     if value is None or not declaration:
         return "None"
     if isinstance(value, A.Await):
@@ -298,17 +314,21 @@ def array_source(px, value, declaration: bool) -> str:
 
 def object_check(pattern, src: str, px, value) -> str:
     """The `_op.require_object` call of an object pattern: V8 names the value's source (a call or an await
-    is an "(intermediate value)") and the first key."""
+    is an "(intermediate value)", a parameter its value, see Role) and the first key."""
+    keys = []
+    first = pattern.props[0] if pattern.props else None
+    if first is not None and isinstance(first.key, str):
+        keys.append(py_str(first.key))
+        if first.default is not None:
+            keys.append("True")
+    if value is ARGUMENT:
+        return f"_op.require_argument({', '.join([src, *keys])})"
     if value is None:
         name = "None"
+    elif isinstance(value, Role):
+        name = py_str(value.name)
     elif isinstance(value, (A.Await, A.OptChain)) or (isinstance(value, A.Call) and value.optional):
         name = py_str("(intermediate value)")
     else:
         name = py_str(px.v8_text(value))
-    args = [src, name]
-    first = pattern.props[0] if pattern.props else None
-    if first is not None and isinstance(first.key, str):
-        args.append(py_str(first.key))
-        if first.default is not None:
-            args.append("True")
-    return f"_op.require_object({', '.join(args)})"
+    return f"_op.require_object({', '.join([src, name, *keys])})"

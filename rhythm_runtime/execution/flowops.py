@@ -94,6 +94,12 @@ def require_object(v, text: str | None, key: str | None = None, reading: bool = 
     raise _js.type_error(f"Cannot destructure property '{key}' of '{text}' as it is {shown}.")
 
 
+def require_argument(v, key: str | None = None, reading: bool = False) -> None:
+    """A destructured parameter: V8 names the argument by its value (`of 'undefined'`, `of 'object null'`)."""
+    if nullish(v):
+        require_object(v, _described(v), key, reading)
+
+
 def object_rest(v, used: list) -> dict:
     taken = set(used)
     return {k: _js.get(v, k) for k in _js.own_keys(v) if k not in taken} if not nullish(v) else {}
