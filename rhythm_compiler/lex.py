@@ -393,8 +393,9 @@ class Lexer:
             raise self.error(f"'{word}' is not a valid number or name; a name cannot start with a digit",
                              start, len(word))
         if len(text) > 1 and text[0] == "0" and text[1].isdigit():
-            raise self.error(f"numbers with a leading zero like '{text}' are not supported; write 0o{text[1:]} "
-                             f"for octal or {text.lstrip('0') or '0'} for decimal", start, len(text))
+            octal = f"0o{text[1:]} for octal or " if set(text) <= set("01234567") else ""
+            raise self.error(f"numbers with a leading zero like '{text}' are not supported; write {octal}"
+                             f"{text.lstrip('0') or '0'} for decimal", start, len(text))
         clean = text.replace("_", "")
         if clean[:2].lower() in ("0x", "0o", "0b"):
             integer = int(clean[2:], {"x": 16, "o": 8, "b": 2}[clean[1].lower()])

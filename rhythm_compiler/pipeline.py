@@ -85,10 +85,13 @@ def _compile(source: str, path: str, name: str | None, fmt: bool) -> Compiled:
 def read_source(path: str | Path) -> str:
     """A `.flow` file's text; a file that cannot be read or is not UTF-8 is a CompileError too."""
     try:
-        return Path(path).read_bytes().decode("utf-8")
+        data = Path(path).read_bytes()
+        return data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise CompileError([Diagnostic(1, 1, f"the file is not valid UTF-8 ({e.reason} at byte {e.start}); "
-                                             f"save it as UTF-8", 1, str(path))]) from None
+        before = data[: e.start].decode("utf-8").split("\n")
+        message = f"the file is not valid UTF-8 ({e.reason} at byte {e.start}); save it as UTF-8"
+        raise CompileError([Diagnostic(len(before), len(before[-1]) + 1, message, 1, str(path))],
+                           data.decode("utf-8", errors="replace")) from None
     except OSError as e:
         raise CompileError([Diagnostic(1, 1, f"cannot read the file ({e.strerror or e})", 1, str(path))]) from None
 

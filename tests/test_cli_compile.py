@@ -240,10 +240,11 @@ def test_syntax_error_exit_1(tmp_path: Path) -> None:
 
 
 def test_invalid_utf8_is_a_compile_error(tmp_path: Path) -> None:
-    (tmp_path / "latin.flow").write_bytes(b"let s = 'caf\xe9'\n")
+    (tmp_path / "latin.flow").write_bytes(b"// menu\nlet s = 'caf\xe9'\n")
     result = invoke(str(tmp_path))
     assert result.exit_code == 1
-    assert f"{tmp_path / 'latin.flow'}:1:1: error: the file is not valid UTF-8" in result.stderr
+    assert f"{tmp_path / 'latin.flow'}:2:13: error: the file is not valid UTF-8" in result.stderr
+    assert "2 | let s = 'caf\ufffd'\n   |             ^" in result.stderr  # the caret under the bad byte
 
 
 def test_check_with_compile_errors_exits_1(project: Path) -> None:
