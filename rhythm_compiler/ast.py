@@ -153,9 +153,9 @@ class NewRegExp:
 
 @node
 class NewCollection:
-    """`new Map(entries)` or `new Set(values)`."""
+    """`new Map(entries)`, `new Set(values)` or `new Date(…)`."""
 
-    kind: str  # "Map" | "Set"
+    kind: str  # "Map" | "Set" | "Date"
     args: tuple["Expr", ...]
     span: Span = NOSPAN
 

@@ -38,7 +38,7 @@ WORKFLOW_NAMESPACES: dict[str, dict[str, tuple[int, int] | None]] = {
 INPUTS_SLOT = "Inputs"
 # What the right side of `instanceof` may name (workflows have no classes).
 INSTANCEOF_CONSTRUCTORS = {"Object", "Array", "Error", "TypeError", "RangeError", "SyntaxError", "ReferenceError",
-                           "EvalError", "URIError", "AggregateError", "Map", "Set", "RegExp", "Function"}
+                           "EvalError", "URIError", "AggregateError", "Map", "Set", "Date", "RegExp", "Function"}
 # The options a Task.run call takes as its third argument (the runtime checks non-literal ones when it runs).
 TASK_RUN_OPTIONS = ("key", "priority", "delay", "timeout")
 WORKFLOW_RUN_OPTIONS = ("key", "priority", "delay", "queue")
@@ -806,7 +806,7 @@ class Checker:
     def expr_NewCollection(self, e: A.NewCollection) -> None:
         for a in e.args:
             self.expr(a)
-        self.check_arity(f"new {e.kind}", (0, 1), e.args, e.span)
+        self.check_arity(f"new {e.kind}", (0, 7) if e.kind == "Date" else (0, 1), e.args, e.span)
 
     def expr_NewRegExp(self, e: A.NewRegExp) -> None:
         for a in e.args:

@@ -245,7 +245,6 @@ def _is(x, *types) -> bool:
 NEW_INSTEAD = {
     "WeakMap": "use a Map instead (its entries stay until deleted)", "WeakSet": "use a Set instead",
     "Object": "use an object literal {} instead",
-    "Date": "use Date.now() for the current time in milliseconds",
     "Promise": "await Task.run, Timer.delay, Signal.next or Workflow.run instead",
     "Function": "put the code in a task instead",
     "AggregateError": "throw new Error(message) instead, with the errors in a property of it",
@@ -669,14 +668,14 @@ class _ToAst:
             return A.NewRegExp(args, _span(meta))
         if str(name) == "Promise":
             return A.NewPromise(args, _span(meta))
-        if str(name) in ("Map", "Set"):
+        if str(name) in ("Map", "Set", "Date"):
             return A.NewCollection(str(name), args, _span(meta))
         if str(name) == "Array":  # new Array(n) is Array(n)
             return A.Call(A.Name("Array", _span(meta)), args, False, _span(meta))
         if str(name) not in A.ERROR_CONSTRUCTORS:
             instead = NEW_INSTEAD.get(str(name), "use object literals for data and tasks for behaviour")
             self.reject(f"'new {name}' is not supported in workflows, because the only constructors are "
-                        f"Error (and its kinds, such as TypeError), RegExp, Promise, Map and Set; {instead}",
+                        f"Error (and its kinds, such as TypeError), RegExp, Promise, Map, Set and Date; {instead}",
                         _span(meta))
             return A.Null(_span(meta))
         return A.NewError(args, _span(meta), kind=str(name))

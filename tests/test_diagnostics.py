@@ -204,7 +204,7 @@ def test_unclosed_comment_or_template_stop_at_the_first_error() -> None:
 
 
 def test_constructs_rejected_after_parsing_are_all_reported_with_the_checks() -> None:
-    err = diagnose("let m = new WeakMap()\nlet s = new Date()\nlet x = undeclared\nlet a = 1 let b = 2\n")
+    err = diagnose("let m = new WeakMap()\nlet s = new WeakSet()\nlet x = undeclared\nlet a = 1 let b = 2\n")
     assert [d.line for d in err.diagnostics] == [1, 2, 3, 4]
 
 

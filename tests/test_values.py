@@ -651,6 +651,8 @@ scalars = (
     | st.sampled_from(["Math.floor", "JSON.stringify", "Task.run"]).map(
         js.global_function
     )
+    | st.floats(min_value=-8.64e15, max_value=8.64e15).map(lambda t: js.JSDate(float(int(t))))
+    | st.just(NAN).map(js.JSDate)
 )
 
 
@@ -729,6 +731,8 @@ def isomorphic(a, b, pairs=None) -> bool:
         return (a.name, a.message) == (b.name, b.message) and isomorphic(
             a.props, b.props, pairs
         )
+    if type(a) is js.JSDate:
+        return isomorphic(a.time, b.time, pairs)
     return (a.kind, a.key) == (b.kind, b.key) and isomorphic(a.items, b.items, pairs)
 
 
@@ -808,6 +812,7 @@ METHOD_NAMES = sorted(
         *js._ARRAY_METHODS,
         *js._STRING_METHODS,
         *js._NUMBER_METHODS,
+        *js.DATE_METHODS,
         "foo",
         "length",
         "__len__",
@@ -840,6 +845,7 @@ JS_TYPES = (
     js.JSError,
     js.Promise,
     js.JSFunction,
+    js.JSDate,
 )
 
 

@@ -268,6 +268,8 @@ def _text(v, indent: int | None, depth: int, open_: set) -> str:
         return f"<{v.name}: {v.message}{extra}>" if v.message else f"<{v.name}{extra}>"
     if t is _js.JSRegExp:
         return _js.to_string(v)
+    if t is _js.JSDate:
+        return f"Date({_js.to_json_value(v) or 'Invalid Date'})"
     if t is _js.MatchArray:
         t, v = list, list(v)
     if t is _js.JSMap or t is _js.JSSet:

@@ -7,6 +7,7 @@ Used by tests/test_conformance.py and tests/conformance/regen.py.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -86,6 +87,7 @@ def run_harness(paths: list[Path], node: str | None = None) -> dict[str, Any]:
     proc = subprocess.run(
         [node, str(HARNESS), *[str(p) for p in paths]],
         cwd=HERE,
+        env={**os.environ, "TZ": "UTC"},  # a workflow's local time zone is UTC on every worker
         capture_output=True,
         text=True,
         timeout=HARNESS_TIMEOUT,

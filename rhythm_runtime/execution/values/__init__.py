@@ -26,6 +26,7 @@ function       ``JSClosure`` (a function of the workflow: code id +
                captured ``Env``)
 Map, Set       ``JSMap``, ``JSSet`` (insertion-ordered, SameValueZero keys;
                see collections)
+Date           ``JSDate`` (a time value; see date_time and dates)
 =============  ===========================================================
 
 Everything a script can observe as an error is raised as ``JSThrow``; no
@@ -59,8 +60,8 @@ from __future__ import annotations
 # it (JSThrow.__str__ in representation, which imports on use, aside).
 from .representation import (
     INF, NAN, UNDEFINED, _ABSENT, _MAX_ARRAY_INDEX, _MAX_HOLEY_LENGTH, _MAX_SAFE,
-    _MAX_STRING_LENGTH, Env, JSClosure, JSError, JSFunction, JSMap, JSRegExp, JSSet, JSThrow, MatchArray, Promise,
-    Undefined,
+    _MAX_STRING_LENGTH, Env, JSClosure, JSDate, JSError, JSFunction, JSMap, JSRegExp, JSSet, JSThrow, MatchArray,
+    Promise, Undefined,
     range_error, reference_error, syntax_error, type_error,
 )
 from .utf16 import (
@@ -83,6 +84,7 @@ from .fdlibm_pow import (
     _L3, _L4, _L5, _L6, _LG2, _LG2_H, _LG2_L, _OVT, _P1, _P2, _P3, _P4, _P5, _clear_low, _exp2,
     _fdlibm_pow, _from_words, _log2_parts, _words,
 )
+from .date_time import date_string, time_clip, to_iso_string, to_json_value
 from .conversions import (
     _TYPEOF, _clamp, _error_string, _join, _join_part, _relative, _to_int32, _to_integer,
     _to_uint32, to_number, to_primitive, to_property_key, to_string, truthy, typeof,
@@ -109,6 +111,7 @@ from .string_methods import (
     _string_trim_end, _string_trim_start, _as_regexp, _capture_reference, _regexp_exec, _regexp_replace,
     _regexp_test, _regexp_to_string, _string_match, _string_match_all, _string_search, _substitute,
 )
+from .dates import DATE_METHODS, date_parse, date_utc, new_date
 from .methods import (
     _ARRAY_METHODS, _BOOLEAN_METHODS, _ERROR_METHODS, _FIXED_CONTEXT, _FIXED_QUANTUM, _METHODS,
     _METHODS_BY_TYPE, _NUMBER_METHODS, _array_at, _array_concat, _array_entries, _array_fill, _array_flat,

@@ -3,7 +3,8 @@ payloads) and JS values leaving it (task arguments, workflow results)."""
 
 from __future__ import annotations
 
-from .representation import INF, UNDEFINED, _MAX_SAFE, JSClosure, JSFunction, MatchArray
+from .representation import INF, UNDEFINED, _MAX_SAFE, JSClosure, JSDate, JSFunction, MatchArray
+from .date_time import to_json_value
 from .utf16 import _canonical
 from .json_text import _json_members, json_stringify
 
@@ -69,7 +70,7 @@ class _Circular(Exception):
 def to_json(v):
     """What ``JSON.parse(JSON.stringify(v))`` gives, as Python data: undefined
     and method properties dropped (null in arrays), NaN and +-Infinity null,
-    errors as their own props, promises ``{}``.  A top-level undefined is
+    errors as their own props, promises ``{}``, a Date its ISO text.  A top-level undefined is
     None; integral numbers within +-2**53 become ``int`` (-0 becomes 0).  A
     cycle raises the TypeError JSON.stringify raises."""
     try:
@@ -91,6 +92,8 @@ def _to_json(v, open_ids: set):
         return v
     if v is UNDEFINED or t is JSFunction or t is JSClosure:
         return None
+    if t is JSDate:  # its toJSON: the ISO text (null if invalid)
+        return to_json_value(v)
     if id(v) in open_ids:
         raise _Circular
     open_ids.add(id(v))

@@ -7,12 +7,13 @@ from __future__ import annotations
 import math
 
 from .representation import (
-    INF, NAN, UNDEFINED, JSClosure, JSError, JSFunction, JSMap, JSRegExp, JSSet, MatchArray, Promise, Undefined,
+    INF, NAN, UNDEFINED, JSClosure, JSDate, JSError, JSFunction, JSMap, JSRegExp, JSSet, MatchArray, Promise, Undefined,
     range_error,
 )
 from .utf16 import _canonical
 from .regexp_syntax import escaped_source
 from .number_text import _string_to_number, number_to_string
+from .date_time import date_string
 
 
 _TYPEOF = {
@@ -54,11 +55,14 @@ def to_number(v) -> float:
         return 0.0
     if v is UNDEFINED:
         return NAN
+    if t is JSDate:  # its valueOf
+        return v.time
     return _string_to_number(to_primitive(v))
 
 
 def to_primitive(v):
-    """ToPrimitive: objects become their string form; primitives stay."""
+    """ToPrimitive without a hint: objects become their string form (a Date too; where a number is
+    wanted, to_number and the comparisons read a Date's time value); primitives stay."""
     t = type(v)
     if t is list or t is MatchArray:
         return _join(v, ",")
@@ -74,6 +78,8 @@ def to_primitive(v):
         return "[object Map]"
     if t is JSSet:
         return "[object Set]"
+    if t is JSDate:
+        return date_string(v)
     if t is JSFunction:
         return f"function {v.name.rpartition('.')[2]}() {{ [native code] }}"
     if t is JSClosure:

@@ -25,6 +25,7 @@ from .json_text import json_parse, json_stringify
 from .regexps import new_regexp
 from .uri import decode_uri, decode_uri_component, encode_uri, encode_uri_component
 from .collections import _not_iterable, collection_items
+from .dates import date_parse, date_utc
 
 
 def _num(v) -> float:
@@ -360,6 +361,8 @@ GLOBAL_FUNCTIONS: dict[str, tuple] = {
     "Number.parseFloat": (parse_float, 1, 1),
     "Number.parseInt": (parse_int, 1, 2),
     "Date.now": (date_now, 0, 0),
+    "Date.UTC": (date_utc, 0, 7),
+    "Date.parse": (date_parse, 0, 1),
     "String.fromCharCode": (string_from_char_code, 0, VARIADIC),
     "String.fromCodePoint": (string_from_code_point, 0, VARIADIC),
     "Object.is": (object_is, 2, 2),

@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 
 from .representation import (
-    UNDEFINED, JSClosure, JSError, JSFunction, JSThrow, MatchArray, Promise, range_error, syntax_error,
+    UNDEFINED, JSClosure, JSDate, JSError, JSFunction, JSThrow, MatchArray, Promise, range_error, syntax_error,
     type_error,
 )
 from .utf16 import _SURROGATE, _canonical, _units
 from .number_text import number_to_string
+from .date_time import to_json_value
 from .conversions import _to_integer, to_string
 from .properties import _ordered_keys, get
 from .calls import call
@@ -70,6 +71,8 @@ def json_stringify(value=UNDEFINED, replacer=UNDEFINED, space=UNDEFINED):
     open_ids: dict[int, int] = {}
 
     def write(v, indent: str, key):
+        if type(v) is JSDate:  # its toJSON
+            v = to_json_value(v)
         if replace is not None:
             v = call(replace, [key if type(key) is str else str(key), v], "replacer")
         t = type(v)

@@ -8,7 +8,7 @@ import functools
 from decimal import ROUND_HALF_UP, Context, Decimal
 
 from .representation import (
-    INF, UNDEFINED, JSClosure, JSError, JSFunction, JSRegExp, MatchArray, Promise, range_error, type_error,
+    INF, UNDEFINED, JSClosure, JSDate, JSError, JSFunction, JSRegExp, MatchArray, Promise, range_error, type_error,
 )
 from .utf16 import _units
 from .number_text import _radix_string, number_to_string
@@ -16,6 +16,7 @@ from .conversions import _error_string, _join, _relative, _to_integer, to_number
 from .operators import strict_eq
 from .calls import _arg, _call1, _callback, _shown, call
 from .string_methods import _REGEXP_METHODS, _STRING_METHODS, _value_of
+from .dates import DATE_METHODS
 
 
 # -- arrays ----------------------------------------------------------------
@@ -520,5 +521,6 @@ _METHODS = {
     Promise: _PROMISE_METHODS,
     JSClosure: _FUNCTION_METHODS,
     JSFunction: _FUNCTION_METHODS,
+    JSDate: DATE_METHODS,
 }
 _METHODS_BY_TYPE = {**_METHODS, JSError: _ERROR_METHODS, MatchArray: _ARRAY_METHODS}

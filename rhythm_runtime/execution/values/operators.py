@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from .representation import (
-    INF, NAN, UNDEFINED, JSClosure, JSError, JSFunction, JSMap, JSRegExp, JSSet, MatchArray,
+    INF, NAN, UNDEFINED, JSClosure, JSDate, JSError, JSFunction, JSMap, JSRegExp, JSSet, MatchArray,
 )
 from .utf16 import _canonical, _concat, _string_lt
 from .fdlibm_pow import _fdlibm_pow
@@ -150,9 +150,9 @@ def ge(a, b) -> bool:
 
 
 def _comparable(a, b):
-    """Both strings, or both numbers (NaN compares false on its own)."""
-    a = to_primitive(a)
-    b = to_primitive(b)
+    """Both strings, or both numbers (NaN compares false on its own); a Date compares as its time value."""
+    a = a.time if type(a) is JSDate else to_primitive(a)
+    b = b.time if type(b) is JSDate else to_primitive(b)
     if type(a) is str and type(b) is str:
         return a, b
     return to_number(a), to_number(b)
@@ -212,7 +212,7 @@ def loose_ne(a, b) -> bool:
 _ERROR_KINDS = {"TypeError", "RangeError", "SyntaxError", "ReferenceError", "EvalError", "URIError",
                 "AggregateError"}
 _INSTANCE_TYPES = {"Array": (list, MatchArray), "Error": (JSError,), "Map": (JSMap,), "Set": (JSSet,),
-                   "RegExp": (JSRegExp,), "Function": (JSFunction, JSClosure)}
+                   "Date": (JSDate,), "RegExp": (JSRegExp,), "Function": (JSFunction, JSClosure)}
 
 
 def instance_of(v, constructor: str) -> bool:

@@ -4,8 +4,8 @@ keys ``for…in`` visits, and ``obj.name(...)`` calls."""
 from __future__ import annotations
 
 from .representation import (
-    UNDEFINED, _ABSENT, _MAX_ARRAY_INDEX, _MAX_HOLEY_LENGTH, JSClosure, JSError, JSFunction, JSMap, JSRegExp, JSSet,
-    JSThrow, MatchArray, Promise, range_error, type_error,
+    UNDEFINED, _ABSENT, _MAX_ARRAY_INDEX, _MAX_HOLEY_LENGTH, JSClosure, JSDate, JSError, JSFunction, JSMap,
+    JSRegExp, JSSet, JSThrow, MatchArray, Promise, range_error, type_error,
 )
 from .utf16 import _unit_length, _units
 from .conversions import _error_string, to_number, to_property_key, to_string, typeof
@@ -189,7 +189,7 @@ def set_(obj, key, value):
         raise type_error(
             f"Cannot set properties of {to_string(obj)} (setting '{to_property_key(key)}')"
         )
-    elif t is Promise or t is JSFunction or t is JSClosure or t is JSMap or t is JSSet:
+    elif t is Promise or t is JSFunction or t is JSClosure or t is JSMap or t is JSSet or t is JSDate:
         raise _no_named_properties(obj, key)
     else:  # a primitive: a TypeError in strict mode, which Node runs us in
         raise _primitive_write(obj, to_property_key(key))
@@ -275,6 +275,7 @@ _NAMED = {
     list: "an array (Rhythm arrays hold only elements)",
     JSMap: "a Map (use map.set(key, value) for its entries)",
     JSSet: "a Set (use set.add(value) for its values)",
+    JSDate: "a Date (Rhythm dates hold only their time)",
     Promise: "a promise",
     JSFunction: "a function",
     JSRegExp: "a regular expression (Rhythm's hold only lastIndex)",
@@ -337,6 +338,8 @@ def has_property(key, obj) -> bool:
     if t is JSMap or t is JSSet:
         key = to_property_key(key)
         return key == "size" or key in _COLLECTION_METHODS[t]
+    if t is JSDate:
+        return to_property_key(key) in _METHODS[t]
     if t is not list and t is not JSError and t is not Promise and t is not JSFunction and t is not JSClosure:
         raise type_error(
             f"Cannot use 'in' operator to search for '{_in_key_text(key)}' in {to_string(obj)}"

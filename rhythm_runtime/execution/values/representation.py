@@ -189,6 +189,18 @@ class JSSet:
         return f"JSSet({[cell[0] for cell in self.data.values()]!r})"
 
 
+class JSDate:
+    """A Date: its time value, milliseconds since 1970 UTC as a float (NaN: an invalid date); see date_time."""
+
+    __slots__ = ("time",)
+
+    def __init__(self, time: float):
+        self.time = time
+
+    def __repr__(self) -> str:
+        return f"JSDate({self.time!r})"
+
+
 class Env(dict):
     """An environment record: the captured variables of one scope instance,
     with ``"@up"`` the enclosing record.  Reading a variable before its

@@ -10,7 +10,7 @@ from json.encoder import c_make_encoder, encode_basestring_ascii
 from operator import is_, methodcaller
 
 from .representation import (
-    INF, NAN, UNDEFINED, Env, JSClosure, JSError, JSFunction, JSMap, JSRegExp, JSSet, MatchArray, Promise,
+    INF, NAN, UNDEFINED, Env, JSClosure, JSDate, JSError, JSFunction, JSMap, JSRegExp, JSSet, MatchArray, Promise,
 )
 from .number_text import number_to_string
 from .methods import _FREE_FUNCTIONS, _METHODS_BY_TYPE, _RESOLVING_FUNCTIONS
@@ -38,6 +38,7 @@ from .collections import _MAP_METHODS, _SET_METHODS, _map_set, _set_add
 #        record: the captured variables of one scope instance
 #   {"$": "map", "entries": [[key, value], …]}   a Map, in insertion order
 #   {"$": "set", "items": […]}                   a Set, in insertion order
+#   {"$": "date", "time": ms}                    a Date (ms since 1970 UTC; {"$": "NaN"} if invalid)
 #   {"$": "object", "value": {…}}     a script object that has a "$" key
 #   {"$": "shared", "id": 1, "value": <container>}   first sight of a
 #   {"$": "ref", "id": 1}                            container reached twice
@@ -315,6 +316,11 @@ class _Encoding:
         for pair in pairs:
             self.items(pair, depth + _PROMISE_FRAMES)
 
+    def date(self, v: JSDate, holder, slot, depth: int) -> None:
+        holder[slot] = out = {"$": "date", "time": v.time}
+        if v.time != v.time:  # an invalid date
+            self.put(v.time, out, "time", depth + _TAGGED_FRAMES)
+
     def set(self, v: JSSet, holder, slot, depth: int) -> None:
         holder[slot] = {"$": "set", "items": (items := [cell[0] for cell in v.data.values()])}
         self.items(items, depth + _PROMISE_FRAMES)
@@ -483,7 +489,7 @@ def _in_order(v: Locals) -> dict:
 
 _ENCODERS = {JSError: _Encoding.error, JSRegExp: _Encoding.regexp, MatchArray: _Encoding.match,
              Promise: _Encoding.promise, JSClosure: _Encoding.closure, Env: _Encoding.env, JSMap: _Encoding.map,
-             JSSet: _Encoding.set, Locals: _Encoding.frame_locals}
+             JSSet: _Encoding.set, JSDate: _Encoding.date, Locals: _Encoding.frame_locals}
 
 
 def _encode_number(x: float):
@@ -731,6 +737,8 @@ def _decode_container(node, refs: dict, ref_id):
         for x in node["items"]:
             _set_add(s, [_decode(x, refs)])
         return s
+    if tag == "date":
+        return _register(JSDate(_decode(node["time"], refs)), refs, ref_id)
     if tag == "env":
         env = _register(Env(), refs, ref_id)
         for k, x in node["vars"].items():
