@@ -107,6 +107,37 @@ def test_a_warm_step_is_one_statement_and_steps_as_the_ordinary_path(world, monk
         ["completed"] * 5
 
 
+WAITS_ON_TWO = """const a = Task.run("x", 1)
+const b = Task.run("x", 2)
+return (await a) + (await b)
+"""
+
+
+def test_a_step_that_leaves_the_slot_claims_a_pending_task_for_it_in_its_statement(world, monkeypatch):
+    """A step whose run schedules no next task for the thread (it waits on another task, or it ends) claims a
+    pending task of the refill queues and names for the thread's slot in the same statement (migrations/0014):
+    no second statement, no second commit. Tasks of other names stay; with none pending it says so."""
+    store, engine, register = world
+    register("two", WAITS_ON_TWO)
+    run_id, tasks = started(store, engine, "two")
+    first, second = sorted(tasks, key=lambda t: t["payload"])
+    other = store.queue_task("z", 7, SPECS["x"])  # (a name no test claims)
+    queued = store.queue_task("y", 8, SPECS["y"])
+    statements = Statements(monkeypatch)
+    refill = claim()
+    refill.refill = (["default"], ["y"])
+    [taken] = store.finish_task(engine, first, "w1", True, 1, refill)  # the run waits on `second`: the slot is free
+    assert statements.take() == ["SELECT * FROM rhythm.finish_task_step("] and refill.refilled is True
+    assert (taken["id"], taken["payload"], taken["attempts"]) == (queued, 8, 1)
+    ended = claim()
+    ended.refill = (["default"], ["y"])
+    assert store.finish_task(engine, second, "w1", True, 2, ended) == []  # the run ends; no task of `y` is left
+    assert statements.take() == ["SELECT * FROM rhythm.finish_task_step("] and ended.refilled is False
+    assert sql(store, "SELECT status, lease_owner FROM rhythm.tasks WHERE id IN (%s, %s) ORDER BY id",
+               (other, queued)) == [dict(status="pending", lease_owner=None), dict(status="running", lease_owner="w1")]
+    assert store.get_run(run_id)["output"] == 3 and (engine.warm.hits, engine.warm.misses) == (2, 0)
+
+
 OTHER_RESULT = """const a = Task.run("y", 1)
 const b = await Task.run("x", 2)
 const c = await a

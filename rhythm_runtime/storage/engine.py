@@ -195,6 +195,10 @@ class InlineClaim:
     # The inserts' cursors: in pipeline mode their rows are read after the commit, not one round trip each.
     pending: list = field(default_factory=list)
     used: int = 0  # slots promised to tasks (inserted, or to be inserted by their run's save)
+    # (queues, task names): when a warm step leases no task to this thread, its statement claims a pending one
+    # of these for the slot the run leaves (migrations/0014); `refilled` then says whether it found one
+    refill: tuple | None = None
+    refilled: bool | None = None
 
     def wants(self, name: str) -> bool:
         """Whether a task of this name takes a free slot (it then has it)."""
@@ -207,6 +211,7 @@ class InlineClaim:
         """The transaction that inserted the tasks rolled back: none was taken."""
         self.pending.clear()
         self.used = 0
+        self.refilled = None
 
     def taken(self) -> list[dict]:
         """The tasks inserted leased to this thread (an await key scheduled before inserts none)."""

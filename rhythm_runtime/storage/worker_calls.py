@@ -232,9 +232,13 @@ class WorkerCalls(Database):
                 return None, None
             if ahead is None or ahead.params is None:
                 return None, ahead
+            params = dict(ahead.params, task=task["id"], worker=worker, claim=claim_number(task), result=text,
+                          refill_queues=None, refill_names=None)
+            refill = claim is not None and claim.refill is not None and params["name"] is None
+            if refill:  # the run leaves this thread's slot: the statement claims a pending task for it
+                params.update(refill_queues=claim.refill[0], refill_names=claim.refill[1], lease_seconds=claim.lease)
             try:
-                row = conn.execute(Q["finish_task_step"], text_params(dict(
-                    ahead.params, task=task["id"], worker=worker, claim=claim_number(task), result=text))).fetchone()
+                row = conn.execute(Q["finish_task_step"], text_params(params)).fetchone()
             except psycopg.OperationalError:
                 raise
             except psycopg.Error:  # refused as a whole (a value Postgres cannot store?): the ordinary path says why
@@ -246,6 +250,8 @@ class WorkerCalls(Database):
             return [], None
         if row["saved"]:
             engine.saved_ahead(ahead)
+            if refill:
+                claim.refilled = row["id"] is not None
             return ([] if row["id"] is None else [{k: v for k, v in row.items() if k not in ("saved", "woke")}]), None
         if claim is not None:
             claim.rolled_back()

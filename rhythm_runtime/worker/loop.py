@@ -476,21 +476,24 @@ class Worker:
     # -- tasks ---------------------------------------------------------------------------------
     def _execute(self, task: dict) -> None:
         """Run a task; when its run schedules the next task at once, run that one here too, and when its run
-        schedules none, a pending task this thread claims itself (see _refill)."""
+        schedules none, a pending task this thread claims itself (with the step, or see _refill)."""
         chain = 0
         while task is not None:
-            following = None
+            following = refilled = None
             chain += 1
             with self.observer.task(task) as done:
                 try:
                     ok, value, text = self._call(self._spec_for(task), task)
                     done(ok, value)
-                    taken = self._record(task, ok, value, text, inline=chain <= self.inline_chain)
+                    taken, refilled = self._record(task, ok, value, text, inline=chain <= self.inline_chain)
                     following = taken[0] if taken else None
+                    if refilled is not None:  # the step's statement claimed for the slot, or found none pending
+                        self.pending_hint, chain = refilled, 0
                 except Exception:  # a bug in Rhythm; the lease expires and another worker retries
                     log.exception("task %s (%s) could not be recorded", task["id"], task["name"])
                 finally:
-                    refill = following is None and self.pending_hint and self.open_names and not self.stopping.is_set()
+                    refill = following is None and refilled is None and self.pending_hint and self.open_names \
+                        and not self.stopping.is_set()
                     with self.lock:
                         if self.running.get(task["id"], (None,))[0] == claim_number(task):  # not a newer claim's
                             del self.running[task["id"]]
@@ -533,9 +536,10 @@ class Worker:
         spec = self.app.tasks[task["name"]]
         return spec if task["timeout_seconds"] == spec.timeout else replace(spec, timeout=task["timeout_seconds"])
 
-    def _record(self, task: dict, ok: bool, value, text: str | None, inline: bool) -> list[dict]:
+    def _record(self, task: dict, ok: bool, value, text: str | None, inline: bool) -> tuple[list[dict], bool | None]:
         """Store the outcome (`text`: a result's JSON); returns a next task leased to this thread, if its run
-        scheduled one.
+        scheduled one (or, when it scheduled none, a pending task the step's statement claimed for the slot), and
+        whether that claim found one (None: no claim was made with the step).
 
         While the database is away this retries with backoff for as long as the
         lease may still be this worker's; after that another worker runs the
@@ -545,14 +549,17 @@ class Worker:
         while True:
             try:
                 names = self.handoff_names.get(task["queue"], self.inline_names)
-                claim = InlineClaim(self.id, self.lease, names) if inline and not self.stopping.is_set() else None
+                refill = (self.open_queues, self.open_names) if self.pending_hint and self.open_names else None
+                claim = InlineClaim(self.id, self.lease, names, refill=refill) \
+                    if inline and not self.stopping.is_set() else None
                 with self.observer.store_call():
-                    return self.store.finish_task(self.engine, task, self.id, ok, value, claim, text)
+                    taken = self.store.finish_task(self.engine, task, self.id, ok, value, claim, text)
+                return taken, claim.refilled if claim is not None else None
             except StorageError as e:
                 if time.monotonic() + delay > self._held_until(task):
                     log.warning("could not record task %s (%s) before its lease ran out; another worker will "
                                 "run it again: %s", task["id"], task["name"], e)
-                    return []
+                    return [], None
                 if not is_outage(e):
                     log.warning("could not record task %s (%s); retrying: %s", task["id"], task["name"], e)
                 time.sleep(delay)

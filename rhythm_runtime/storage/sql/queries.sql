@@ -570,12 +570,13 @@ SELECT done.run_id AS task_run_id, done.await_key AS task_await_key, run.*
 FROM done LEFT JOIN run ON true;
 
 -- name: finish_task_step
--- Record a task's result and save the activation it wakes (run ahead by the worker) with the next task leased to it, if the run is still the row that activation was computed from; otherwise settle the result only (see migrations/0011).
+-- Record a task's result and save the activation it wakes (run ahead by the worker) with the next task leased to it (or, when it schedules none for the worker, a pending task of the refill queues and names claimed for its slot), if the run is still the row that activation was computed from; otherwise settle the result only (see migrations/0011 and 0014).
 SELECT * FROM rhythm.finish_task_step(
     %(task)s::bigint, %(worker)s::text, %(claim)s::int, %(result)s::text, %(activations)s::int,
     %(inbox_before)s::jsonb, %(status)s::text, %(snapshot)s::json, %(inbox)s::jsonb, %(waiting)s::text[],
     %(output)s::json, %(step)s::jsonb, %(keep)s::int, %(await_key)s::text, %(name)s::text, %(queue)s::text,
-    %(payload)s::json, %(max_attempts)s::int, %(backoff)s::float8, %(timeout)s::float8, %(lease_seconds)s::float8);
+    %(payload)s::json, %(max_attempts)s::int, %(backoff)s::float8, %(timeout)s::float8, %(lease_seconds)s::float8,
+    %(refill_queues)s::text[], %(refill_names)s::text[]);
 
 -- name: settle_returning_run
 -- Deliver one result to a run's inbox (as settle does) and return the run row, locked, for the activation it may wake.

@@ -412,9 +412,10 @@ CREATE INDEX runs_admitted_idx ON rhythm.runs (queue, key)
 -- Rate windows: runs admitted on a queue, by admission time.
 CREATE INDEX runs_admissions_idx ON rhythm.runs (queue, admitted_at) WHERE admitted_at IS NOT NULL;
 
--- Added by 0011, rewritten by 0012: a task's result, the activation it wakes (run ahead by the worker from the
--- state it kept) and the next task in one statement; the activation is saved only if the run is still the row
--- it was computed from (storage/worker_calls.py, WorkerCalls.finish_task).
+-- Added by 0011, rewritten by 0012 and 0014: a task's result, the activation it wakes (run ahead by the worker
+-- from the state it kept) and the next task (leased to the worker, or a pending one claimed for its slot) in one
+-- statement; the activation is saved only if the run is still the row it was computed from
+-- (storage/worker_calls.py, WorkerCalls.finish_task).
 CREATE FUNCTION rhythm.finish_task_step(
     p_task bigint, p_worker text, p_claim integer, p_result text,
     -- the run row the activation was computed from: its activation count and inbox (it waits on the task)
@@ -425,12 +426,15 @@ CREATE FUNCTION rhythm.finish_task_step(
     p_step jsonb, p_keep integer,
     -- the task it schedules next, inserted leased to p_worker (p_name NULL: none)
     p_key text, p_name text, p_queue text, p_payload json, p_max_attempts integer, p_backoff double precision,
-    p_timeout double precision, p_lease_seconds double precision)
+    p_timeout double precision, p_lease_seconds double precision,
+    -- when it leases no task to p_worker: a pending task of these queues and names it claims instead (NULL: none)
+    p_refill_queues text[], p_refill_names text[])
 RETURNS TABLE (saved boolean, woke boolean, id bigint, run_id text, await_key text, name text, queue text,
                payload json, attempts integer, lost_leases integer, max_attempts integer,
                backoff_seconds double precision, timeout_seconds double precision, lease_expires_at timestamptz)
 -- No row: the worker no longer holds the task's lease. saved: the activation was saved (id: the next task, if
--- inserted); else woke: the run is runnable for the ordinary path.
+-- inserted, or the pending task claimed for the slot the run left); else woke: the run is runnable for the
+-- ordinary path.
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -449,12 +453,13 @@ BEGIN
     IF NOT FOUND THEN
         RETURN;
     END IF;
-    -- The settle, if the run is the row the activation was computed from: waiting on this task with nothing
-    -- else settled since, no cancel asked, no signal wait, not advanced by anyone else (and, if it ends, with
-    -- no parent to tell). The save below writes the row again: an activation finds its run runnable.
+    -- The run made runnable, if it is the row the activation was computed from: waiting on this task with
+    -- nothing else settled since, no cancel asked, no signal wait, not advanced by anyone else (and, if it ends,
+    -- with no parent to tell). The save below writes the row again: an activation finds its run runnable. The
+    -- result's inbox entry and its settle number are not written: the save replaces the inbox with one where
+    -- the activation consumed it, in this statement, so nobody could see them.
     UPDATE rhythm.runs AS r
-    SET inbox = r.inbox || jsonb_build_object(v_key, jsonb_build_array(nextval('rhythm.settle_seq'), 'ok', p_result)),
-        available_at = clock_timestamp(), updated_at = now()
+    SET available_at = clock_timestamp()
     WHERE r.id = v_run AND r.status = 'suspended' AND r.activations = p_activations AND r.available_at IS NULL
       AND r.cancel_requested_at IS NULL AND v_key = ANY(r.waiting) AND r.signal_waits = '[]'::jsonb
       AND r.inbox = p_inbox_before AND (p_status = 'suspended' OR r.parent_run_id IS NULL);
@@ -509,6 +514,24 @@ BEGIN
                 PERFORM pg_notify('rhythm_work', 'admit');  -- its slot is free: workers admit the next run
             END IF;
         END IF;
+    END IF;
+    IF id IS NULL AND p_refill_names IS NOT NULL THEN  -- the run leaves p_worker's slot: a task for it, as claim_tasks
+        UPDATE rhythm.tasks AS t
+        SET status = 'running', attempts = t.attempts + 1, lease_owner = p_worker,
+            lease_expires_at = now() + p_lease_seconds * interval '1 second', started_at = now(), updated_at = now()
+        WHERE t.id = (SELECT c.id FROM rhythm.tasks AS c
+                      WHERE c.status = 'pending' AND c.queue = ANY(p_refill_queues) AND c.name = ANY(p_refill_names)
+                        AND c.available_at <= now()
+                        AND NOT EXISTS (SELECT 1 FROM rhythm.queues AS q WHERE q.name = ANY(p_refill_queues)
+                                        AND num_nonnulls(q.concurrency, q.key_concurrency, q.rate_limit,
+                                                         q.key_rate_limit) > 0)
+                      ORDER BY c.priority DESC, c.available_at, c.id
+                      LIMIT 1
+                      FOR UPDATE SKIP LOCKED)
+        RETURNING t.id, t.run_id, t.await_key, t.name, t.queue, t.payload, t.attempts, t.lost_leases, t.max_attempts,
+                  t.backoff_seconds, t.timeout_seconds, t.lease_expires_at
+        INTO id, run_id, await_key, name, queue, payload, attempts, lost_leases, max_attempts,
+             backoff_seconds, timeout_seconds, lease_expires_at;
     END IF;
     saved := true;
     woke := true;
