@@ -161,7 +161,7 @@ def test_queries_file_parses_and_rejects_mistakes():
         "claim_tasks",
         "renew_task_leases",
         "reclaim_lost_tasks",
-        "claim_runs",
+        "lock_runnable_runs",
     } <= Q.keys()
     assert all(sql and not sql.startswith("--") for sql in Q.values())
     with pytest.raises(ValueError, match="description"):
@@ -336,36 +336,6 @@ def test_failed_attempt_is_retried_after_backoff(db_url):
             status == "pending" and 9 < delay.total_seconds() <= 10
         )  # backoff_seconds = 10
         assert _claim(conn, queue, "w1", 1) == []  # not before the backoff elapses
-
-
-def test_run_lease_expiry_makes_the_run_runnable_again(db_url):
-    run_id = f"run-{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute(
-            "INSERT INTO rhythm.workflow_versions (name, version, source, module_code, module_hash)"
-            " VALUES ('wf', 'v1', '', '', '') ON CONFLICT DO NOTHING"
-        )
-        conn.execute(
-            "INSERT INTO rhythm.runs (id, workflow_name, version) VALUES (%s, 'wf', 'v1')",
-            (run_id,),
-        )
-        claim = {"worker": "w1", "limit": 100, "lease_seconds": 30}
-        assert run_id in [
-            row[0] for row in conn.execute(Q["claim_runs"], claim).fetchall()
-        ]
-        assert run_id not in [
-            row[0] for row in conn.execute(Q["claim_runs"], claim).fetchall()
-        ]
-        conn.execute(
-            "UPDATE rhythm.runs SET lease_expires_at = now() - interval '1 second' WHERE id = %s",
-            (run_id,),
-        )
-        assert (run_id, "pending", 1) in conn.execute(
-            Q["reclaim_expired_runs"], {"limit": 100}
-        ).fetchall()
-        assert run_id in [
-            row[0] for row in conn.execute(Q["claim_runs"], claim).fetchall()
-        ]
 
 
 # --- errors --------------------------------------------------------------

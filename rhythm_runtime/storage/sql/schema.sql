@@ -61,8 +61,8 @@ CREATE TABLE rhythm.runs (
     -- Which module drives the run; a run always resumes on its own version.
     workflow_name text NOT NULL,
     version text NOT NULL,
-    -- pending: never activated; running: a worker holds the lease;
-    -- suspended: snapshot stored, waiting on something; the rest are final.
+    -- pending: never activated; suspended: snapshot stored, waiting on
+    -- something; the rest are final ('running' is never set: runs are not leased).
     status rhythm.run_status NOT NULL DEFAULT 'pending',
     -- The workflow's Inputs, as given to start_workflow. Values a workflow
     -- sees or returns are json, not jsonb: jsonb sorts object keys, and
@@ -81,8 +81,8 @@ CREATE TABLE rhythm.runs (
     -- parent that is waiting for this run's result.
     parent_run_id text REFERENCES rhythm.runs (id) ON DELETE CASCADE,
     parent_await_key text,
-    -- The worker currently advancing the run, and until when; a dead
-    -- worker's lease expires and another worker re-runs the activation.
+    -- Never set: runs are not leased (an activation holds the run's row
+    -- lock; a dead worker's transaction rolls back). 0014 dropped their index.
     lease_owner text,
     lease_expires_at timestamptz,
     -- When the run next needs an activation (start, or something it awaits
@@ -118,9 +118,6 @@ CREATE TABLE rhythm.runs (
 -- Claiming: runnable runs in order of availability (then id: a batch reads no more entries than it locks).
 CREATE INDEX runs_claim_idx ON rhythm.runs (available_at, id)
     WHERE status IN ('pending', 'suspended') AND available_at IS NOT NULL;
--- Reclaiming: runs whose worker stopped renewing its lease.
-CREATE INDEX runs_lease_idx ON rhythm.runs (lease_expires_at)
-    WHERE status = 'running';
 -- Listing a workflow's runs (dashboards, the CLI).
 CREATE INDEX runs_workflow_idx ON rhythm.runs (workflow_name, created_at);
 

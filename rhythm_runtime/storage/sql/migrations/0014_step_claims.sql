@@ -4,6 +4,9 @@
 -- second statement and commit (loop.py, Worker._refill). And its first write of the run row only makes the run
 -- runnable (available_at): the settle's inbox entry and settle number were replaced by the save in the same
 -- statement, never seen by anyone (bench/README.md, "Session 9 (`pgcpu2`)").
+-- Runs are never leased (an activation holds its run's row lock instead): the index of run leases served only
+-- queries nothing ran, and every write of a run paid for it (opening it, testing its predicate).
+DROP INDEX rhythm.runs_lease_idx;
 DROP FUNCTION rhythm.finish_task_step(bigint, text, integer, text, integer, jsonb, text, json, jsonb, text[], json,
                                       jsonb, integer, text, text, text, json, integer, double precision,
                                       double precision, double precision);
