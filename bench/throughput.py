@@ -8,7 +8,10 @@ ratio compares two figures taken under the same load. Reports tasks/s, the
 ratio, start-to-finish p50/p99, task-done-to-next-task-started (across
 processes: the previous task's return and the next one's start are both
 stamped by the task functions), commits per task (read after every worker
-exited, so all stats are flushed), CPU per task (worker processes from
+exited, so all stats are flushed; they include read-only transactions, such as
+each listening session's read of every NOTIFY) and WAL flushes per task (the
+commits that wait for the disk, fewer than the writing commits when several share
+a flush; from pg_stat_io, so the whole server's), CPU per task (worker processes from
 /proc, and the Postgres backends serving them, also from /proc), and the worker
 processes' context switches per task (all their threads, from /proc).
 Run: `.venv/bin/python bench/throughput.py [--m 200 --k 5 --workers 1,2,4 --reps 2 --queue-limit N]`;
@@ -96,6 +99,14 @@ def wait_ready(url: str, workers: list[subprocess.Popen]) -> None:
         time.sleep(0.05)
 
 
+def wal_flushes(url: str) -> float:
+    """WAL flushes (fsyncs) so far, by every backend of the server (pg_stat_io, Postgres 16 on); nan before 16."""
+    try:
+        return float(scalar(url, "SELECT coalesce(sum(fsyncs), 0) FROM pg_stat_io WHERE object = 'wal'"))
+    except psycopg.Error:
+        return float("nan")
+
+
 def backend_cpu(url: str) -> dict[int, float]:
     """CPU seconds so far of each Postgres backend serving this database (from /proc: same machine)."""
     with psycopg.connect(url, autocommit=True) as conn:
@@ -118,6 +129,7 @@ def ours(m: int, k: int, w: int, concurrency: int, queue_limit: int | None) -> d
             client = SyncRhythmClient(make_conninfo(url, application_name=CLIENT_APP))
             time.sleep(1.2)  # start-up transactions' stats reach pg_stat_database (flushed at most once a second)
             c0 = scalar(url, "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+            f0 = wal_flushes(url)
             s0 = backend_cpu(url)
             cpu0 = sum(cpu_seconds(p.pid) for p in workers)
             switches0 = [context_switches(p.pid) for p in workers]
@@ -134,6 +146,7 @@ def ours(m: int, k: int, w: int, concurrency: int, queue_limit: int | None) -> d
             stop_workers(workers)
         time.sleep(0.2)
         c1 = scalar(url, "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+        f1 = wal_flushes(url)
         with psycopg.connect(url) as conn:
             lat = [r[0] for r in conn.execute(
                 "SELECT extract(epoch FROM finished_at - created_at) FROM rhythm.runs").fetchall()]
@@ -145,7 +158,7 @@ def ours(m: int, k: int, w: int, concurrency: int, queue_limit: int | None) -> d
     tasks = m * k
     return dict(tasks_s=tasks / wall, wall=wall, p50=percentile(lat, 50), p99=percentile(lat, 99),
                 gap50=percentile(gaps, 50), gap99=percentile(gaps, 99), commits=(c1 - c0) / tasks,
-                worker_cpu_ms=cpu / tasks * 1000,
+                flushes=(f1 - f0) / tasks, worker_cpu_ms=cpu / tasks * 1000,
                 switches=tuple(sum(b[i] - a[i] for a, b in zip(switches0, switches)) / tasks for i in (0, 1)),
                 server_cpu_ms=sum(c - s0.get(pid, 0.0) for pid, c in s1.items()) / tasks * 1000)
 
@@ -190,7 +203,8 @@ def main() -> int:
             print(f"  rep {rep + 1} W={w}: ours {r['tasks_s']:.0f} tasks/s, ceiling "
                   f"{top or float('nan'):.0f}{ratio}", flush=True)
     print("W  tasks/s  ceiling  ratio  p50/p99 start-to-finish ms  done-to-next-started p50/p99 ms  "
-          "commits/task  CPU ms/task (workers + their backends)  context switches/task (voluntary + involuntary)")
+          "commits/task (WAL flushes)  CPU ms/task (workers + their backends)  "
+          "context switches/task (voluntary + involuntary)")
     for w in counts:
         med = lambda key: statistics.median(r[key] for r, _ in results[w])  # noqa: E731
         tops = [t for _, t in results[w] if t]
@@ -200,7 +214,7 @@ def main() -> int:
               f"{statistics.median(ratios) if ratios else float('nan'):5.2f}  "
               f"{med('p50') * 1000:7.0f} / {med('p99') * 1000:<7.0f}            "
               f"{med('gap50') * 1000:6.2f} / {med('gap99') * 1000:<6.2f}                 "
-              f"{med('commits'):5.2f}         {cpu}                    "
+              f"{med('commits'):5.2f} ({med('flushes'):4.2f})         {cpu}                    "
               f"{statistics.median(r['switches'][0] for r, _ in results[w]):.2f} + "
               f"{statistics.median(r['switches'][1] for r, _ in results[w]):.2f}")
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
