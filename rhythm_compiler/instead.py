@@ -47,7 +47,6 @@ UNDECLARED_INSTEAD = {
     "Set": "create one with new Set() or new Set(values)",
     "sleep": "to wait, use await Timer.delay(seconds), e.g. await Timer.delay(\"5m\")",
     "delay": "to wait, use await Timer.delay(seconds), e.g. await Timer.delay(\"5m\")",
-    "structuredClone": "to copy data, use JSON.parse(JSON.stringify(value)), or spread ({ ...obj }, [...arr])",
 }
 _OBJECT_METHOD = "objects have no methods in workflows; use Object.hasOwn(o, key) or \"key\" in o instead"
 _LOCALE = ("locale-dependent formatting is not supported in workflows (its result depends on the machine); "

@@ -140,7 +140,7 @@ from .global_objects import (
     is_nan, math_abs, math_ceil, math_clz32, math_floor, math_fround, math_imul, math_max, math_min, math_pow, math_random,
     math_round, math_sign, math_sqrt, math_trunc, new_error, number_call, number_is_finite,
     number_is_integer, number_is_nan, number_is_safe_integer, object_assign, object_entries, object_from_entries, object_is,
-    object_keys, object_values, parse_float, parse_int, string_call, string_from_char_code,
+    object_keys, object_values, parse_float, parse_int, string_call, string_from_char_code, structured_clone,
     string_from_code_point,
 )
 from .boundary import (

@@ -12,8 +12,8 @@ import sys
 import time
 
 from .representation import (
-    INF, NAN, UNDEFINED, _ABSENT, _MAX_HOLEY_LENGTH, JSClosure, JSError, JSFunction, JSThrow, MatchArray, Promise,
-    range_error, type_error,
+    INF, NAN, UNDEFINED, _ABSENT, _MAX_HOLEY_LENGTH, JSClosure, JSDate, JSError, JSFunction, JSMap, JSRegExp, JSSet,
+    JSThrow, MatchArray, Promise, range_error, type_error,
 )
 from .utf16 import _canonical, _units
 from .number_text import _FLOAT_PREFIX, _WHITESPACE, _digits_prefix, _digits_value
@@ -24,7 +24,7 @@ from .calls import _callback, call
 from .json_text import json_parse, json_stringify
 from .regexps import new_regexp
 from .uri import decode_uri, decode_uri_component, encode_uri, encode_uri_component
-from .collections import _not_iterable, collection_items
+from .collections import _map_set, _not_iterable, _set_add, collection_items
 from .dates import date_parse, date_utc
 
 
@@ -308,6 +308,65 @@ def object_from_entries(entries=UNDEFINED) -> dict:
     return out
 
 
+def structured_clone(value=_ABSENT, options=UNDEFINED):
+    """``structuredClone(value)``: a deep copy that keeps sharing and cycles, Maps, Sets, Dates, errors (a
+    standard name, the message and the cause; not added properties) and regexps (lastIndex 0); functions and
+    promises cannot be cloned (a DataCloneError, as the DOMException Node throws)."""
+    if value is _ABSENT:
+        raise type_error("The value argument must be specified")
+    return _clone(value, {})
+
+
+_CLONED_ERROR_NAMES = {"EvalError", "RangeError", "ReferenceError", "SyntaxError", "TypeError", "URIError"}
+
+
+def _clone(v, memo: dict):
+    t = type(v)
+    if t is float or t is str or t is bool or v is None or v is UNDEFINED:
+        return v
+    if id(v) in memo:
+        return memo[id(v)]
+    if t is JSFunction or t is JSClosure or t is Promise:
+        shown = "#<Promise>" if t is Promise else to_string(v)
+        raise JSThrow(JSError("DataCloneError", f"{shown} could not be cloned."))
+    if t is list:
+        out = memo[id(v)] = []
+        out.extend(_clone(x, memo) for x in v)
+    elif t is MatchArray:
+        out = memo[id(v)] = MatchArray((), {})
+        out.extend(_clone(x, memo) for x in v)
+        out.props = {k: _clone(x, memo) for k, x in v.props.items()}
+    elif t is dict:
+        out = memo[id(v)] = {}
+        for k, x in v.items():
+            out[k] = _clone(x, memo)
+    elif t is JSMap:
+        out = memo[id(v)] = JSMap()
+        for k, x in list(v.data.values()):
+            _map_set(out, [_clone(k, memo), _clone(x, memo)])
+    elif t is JSSet:
+        out = memo[id(v)] = JSSet()
+        for cell in list(v.data.values()):
+            _set_add(out, [_clone(cell[0], memo)])
+    else:
+        out = memo[id(v)] = _clone_leaf(v, memo)
+    return out
+
+
+def _clone_leaf(v, memo: dict):
+    t = type(v)
+    if t is JSDate:
+        return JSDate(v.time)
+    if t is JSRegExp:
+        return JSRegExp(v.source, v.flags)
+    # an error (the only other kind of value)
+    error = JSError(v.name if v.name in _CLONED_ERROR_NAMES else "Error", v.message)
+    if v.hidden and "cause" in v.hidden:
+        memo[id(v)] = error
+        error.hidden = {"cause": _clone(v.hidden["cause"], memo)}
+    return error
+
+
 def new_error(message=UNDEFINED, options=UNDEFINED, *_ignored, kind: str = "Error") -> JSError:
     """``new Error(message, { cause })`` (or ``new TypeError(…)``, … as `kind`): the cause becomes an own
     property, as in JS."""
@@ -366,6 +425,7 @@ GLOBAL_FUNCTIONS: dict[str, tuple] = {
     "String.fromCharCode": (string_from_char_code, 0, VARIADIC),
     "String.fromCodePoint": (string_from_code_point, 0, VARIADIC),
     "Object.is": (object_is, 2, 2),
+    "structuredClone": (structured_clone, 1, 2),
     "RegExp": (new_regexp, 0, 2),
     "encodeURIComponent": (encode_uri_component, 1, 1),
     "encodeURI": (encode_uri, 1, 1),
