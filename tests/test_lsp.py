@@ -97,7 +97,7 @@ async def test_completion_of_task_names_members_and_variables(client: LanguageCl
 
 @pytest.mark.asyncio
 async def test_hover_on_globals_and_methods_shows_the_language_references_row(client: LanguageClient) -> None:
-    text = MAIN_TEXT + 'const parts = user.email.split("@")\nconst n = Math.max(parts.length, 1)\n'
+    text = MAIN_TEXT + 'const parts = user.email.split("@")\nconst n = Math.max(parts.length, 1)\nconst when = new Date(0)\nconst due = when.toISOString()\n'
     open_document(client, text)
     await diagnostics(client)
 
@@ -109,6 +109,7 @@ async def test_hover_on_globals_and_methods_shows_the_language_references_row(cl
     assert "string.split" in split and '`"a,b,,c".split(",")` → `["a", "b", "", "c"]`' in split
     assert "Math.max(" in await hover("Math.max", 6) and "→ `[2, -Infinity]`" in await hover("Math.max", 6)
     assert "resolves with: the task's return value" in await hover("Task.run", 6)
+    assert '"2024-03-15T10:00:00.000Z"' in await hover(".toISOString", 2)  # a date method's row
 
 
 def test_the_hover_table_is_docs_language_md_and_covers_the_whole_library() -> None:
@@ -117,6 +118,7 @@ def test_the_hover_table_is_docs_language_md_and_covers_the_whole_library() -> N
     from rhythm_compiler.check import WORKFLOW_NAMESPACES, library
     from rhythm_runtime.editor.reference import build, reference
     from rhythm_runtime.execution.values.collections import _MAP_METHODS, _SET_METHODS
+    from rhythm_runtime.execution.values.dates import DATE_METHODS
     from rhythm_runtime.execution.values.methods import _ARRAY_METHODS, _NUMBER_METHODS
     from rhythm_runtime.execution.values.string_methods import _STRING_METHODS
 
@@ -126,7 +128,8 @@ def test_the_hover_table_is_docs_language_md_and_covers_the_whole_library() -> N
     names = [*funcs, *consts, *(f"{ns}.{m}" for ns, ms in WORKFLOW_NAMESPACES.items() for m in ms if ns != "Task"),
              *(f"array.{m}" for m in _ARRAY_METHODS), *(f"string.{m}" for m in _STRING_METHODS),
              *(f"number.{m}" for m in _NUMBER_METHODS), "Task.run",
-             *(f"map.{m}" for m in _MAP_METHODS), *(f"set.{m}" for m in _SET_METHODS), "map.size", "set.size"]
+             *(f"map.{m}" for m in _MAP_METHODS), *(f"set.{m}" for m in _SET_METHODS), "map.size", "set.size",
+             *(f"date.{m}" for m in DATE_METHODS)]
     assert [n for n in names if n not in reference()] == []
 
 

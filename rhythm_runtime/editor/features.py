@@ -142,7 +142,7 @@ def _hover_global(word: str) -> str | None:
         word = f"Promise.{member}"  # the same functions (docs/LANGUAGE.md, "In parallel")
     if receiver in global_names():
         return _documented(word, known=True) if member in namespace_members(receiver) else None
-    found = [_documented(f"{kind}.{member}") for kind in ("array", "string", "number", "map", "set")]
+    found = [_documented(f"{kind}.{member}") for kind in ("array", "string", "number", "map", "set", "date")]
     return "\n\n---\n\n".join(x for x in found if x) or None
 
 

@@ -28,6 +28,7 @@ SECTIONS = {
     "Globals": None,
     "Array methods": "array",
     "Map and Set methods": "map",  # the Set table says "Set method" in its header
+    "Dates": "date",
     "String methods": "string",
     "Number, boolean and error methods": "number",
 }
