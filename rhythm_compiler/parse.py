@@ -248,6 +248,8 @@ NEW_INSTEAD = {
     "Promise": "await Task.run, Timer.delay, Signal.next or Workflow.run instead",
     "Function": "put the code in a task instead",
     "AggregateError": "throw new Error(message) instead, with the errors in a property of it",
+    "Intl": "Intl's formats depend on the machine's locale data: format numbers with toFixed and dates with "
+            "toISOString, or format them in a task",
 }
 
 
