@@ -271,6 +271,26 @@ def test_a_state_kept_by_a_step_that_rolled_back_never_runs_ahead(world, monkeyp
     assert statements.take() == ["SELECT * FROM rhythm.finish_task_step("]
 
 
+def test_a_step_whose_history_row_exists_takes_the_ordinary_path(world, monkeypatch):
+    """finish_task_step inserts its history step without ON CONFLICT (migrations/0015): the row check rules
+    out that it exists. Were it there, the statement fails as a whole and the ordinary step, which skips what
+    exists, saves the activation and leases the next task all the same."""
+    store, engine, register = world
+    register("chain", CHAIN)
+    run_id, [task] = started(store, engine, "chain")
+    sql(store, """INSERT INTO rhythm.history (run_id, seq, details) VALUES (%s, 2, '{"kind": "planted"}')""",
+        (run_id,))
+    statements = Statements(monkeypatch)
+    [following] = store.finish_task(engine, task, "w1", True, 1, claim())
+    sent = statements.take()
+    assert sent[0] == "SELECT * FROM rhythm.finish_task_step(" and "BEGIN" in sent  # refused, then ordinary
+    assert following["payload"] == 2
+    [run] = sql(store, "SELECT activations, status FROM rhythm.runs WHERE id = %s", (run_id,))
+    assert (run["activations"], run["status"]) == (2, "suspended")
+    assert sql(store, "SELECT details FROM rhythm.history WHERE run_id = %s AND seq = 2", (run_id,)) == \
+        [dict(details={"kind": "planted"})]
+
+
 def test_a_refused_statement_keeps_the_result_and_the_run(world):
     """finish_task_step fails as a whole (here a history row Postgres refuses): the ordinary path records the
     result, and when its own step fails the same way the result is recorded alone, the run left runnable."""

@@ -409,7 +409,7 @@ CREATE INDEX runs_admitted_idx ON rhythm.runs (queue, key)
 -- Rate windows: runs admitted on a queue, by admission time.
 CREATE INDEX runs_admissions_idx ON rhythm.runs (queue, admitted_at) WHERE admitted_at IS NOT NULL;
 
--- Added by 0011, rewritten by 0012 and 0014: a task's result, the activation it wakes (run ahead by the worker
+-- Added by 0011, rewritten by 0012, 0014 and 0015: a task's result, the activation it wakes (run ahead by the worker
 -- from the state it kept) and the next task (leased to the worker, or a pending one claimed for its slot) in one
 -- statement; the activation is saved only if the run is still the row it was computed from
 -- (storage/worker_calls.py, WorkerCalls.finish_task).
@@ -474,9 +474,12 @@ BEGIN
         RETURN NEXT;
         RETURN;
     END IF;
-    -- The step's history, and the steps older than the newest p_keep (none before the run has more).
+    -- The step's history, and the steps older than the newest p_keep (none before the run has more). Plain
+    -- inserts, here and for the next task: the row is the one the activation was computed from, so neither its
+    -- step nor its new await key can be written yet (were one, the statement fails, and the ordinary step, which
+    -- skips what exists, follows).
     IF p_keep > 0 THEN
-        INSERT INTO rhythm.history (run_id, seq, details) VALUES (v_run, v_seq, p_step) ON CONFLICT DO NOTHING;
+        INSERT INTO rhythm.history (run_id, seq, details) VALUES (v_run, v_seq, p_step);
     END IF;
     IF v_seq > p_keep THEN
         DELETE FROM rhythm.history AS h WHERE h.run_id = v_run AND h.seq <= v_seq - p_keep;
@@ -491,7 +494,6 @@ BEGIN
                                       timeout_seconds, status, attempts, lease_owner, lease_expires_at, started_at)
             VALUES (v_run, p_key, p_name, p_queue, p_payload, p_max_attempts, p_backoff, p_timeout, 'running', 1,
                     p_worker, now() + p_lease_seconds * interval '1 second', now())
-            ON CONFLICT DO NOTHING
             RETURNING id, run_id, await_key, name, queue, payload, attempts, lost_leases, max_attempts,
                       backoff_seconds, timeout_seconds, lease_expires_at
             INTO id, run_id, await_key, name, queue, payload, attempts, lost_leases, max_attempts,
