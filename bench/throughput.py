@@ -1,20 +1,27 @@
 """End-to-end throughput on one Postgres with real worker processes, as a ratio to the machine's ceiling.
 
-M workflows x K sequential tasks at W = 1, 2 and 4 worker processes. Each
+M workflows x K sequential tasks at W = 1, 2 and 4 worker processes, started
+by C client threads (one client, `--clients`; one thread's starts, each a commit
+that waits for the WAL flush, are slower than the workers: the figure would be
+the client's start rate, not the workers'). Each
 measurement of ours is interleaved with the ceiling's cell at the same W
 (`../shared/bench/pg_ceiling.py`, `queue/b1/plain/cW/sync-on`: a bare claim +
 complete-and-insert-next loop in psycopg on a stock embedded Postgres), so the
 ratio compares two figures taken under the same load. Reports tasks/s, the
 ratio, start-to-finish p50/p99, task-done-to-next-task-started (across
 processes: the previous task's return and the next one's start are both
-stamped by the task functions), commits per task (read after every worker
-exited, so all stats are flushed; they include read-only transactions, such as
-each listening session's read of every NOTIFY) and WAL flushes per task (the
+stamped by the task functions), how long the starts took of the whole (near
+1.0 with a start-to-finish p50 of a few tasks' time: the client, not the
+workers, set the pace), commits per task (read after every worker exited, so
+all stats are flushed; they include read-only transactions, such as each
+listening session's read of every NOTIFY) and WAL flushes per task (the
 commits that wait for the disk, fewer than the writing commits when several share
 a flush; from pg_stat_io, so the whole server's), CPU per task (worker processes from
 /proc, and the Postgres backends serving them, also from /proc), and the worker
 processes' context switches per task (all their threads, from /proc).
-Run: `.venv/bin/python bench/throughput.py [--m 200 --k 5 --workers 1,2,4 --reps 2 --queue-limit N]`;
+The whole lasts from the first start to the last run's `finished_at` (not to
+when the client's polling noticed it). Run:
+`.venv/bin/python bench/throughput.py [--m 200 --k 5 --workers 1,2,4 --clients 4 --reps 2 --queue-limit N]`;
 with --queue-limit the tasks' queue has that concurrency limit.
 """
 
@@ -30,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
@@ -121,7 +129,17 @@ def backend_cpu(url: str) -> dict[int, float]:
     return cpu
 
 
-def ours(m: int, k: int, w: int, concurrency: int, queue_limit: int | None) -> dict:
+def wait_finished(url: str, m: int, timeout: float = 600.0) -> None:
+    """Until all m runs have ended: one count every 20 ms on one session, not a poll per run."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(make_conninfo(url, application_name=CLIENT_APP), autocommit=True) as conn:
+        while conn.execute("SELECT count(*) FROM rhythm.runs WHERE finished_at IS NOT NULL").fetchone()[0] < m:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the runs did not finish within {timeout:g}s")
+            time.sleep(0.02)
+
+
+def ours(m: int, k: int, w: int, concurrency: int, queue_limit: int | None, clients: int) -> dict:
     with scratch_database() as url:
         workers = start_workers(url, w, concurrency, queue_limit)
         try:
@@ -133,14 +151,15 @@ def ours(m: int, k: int, w: int, concurrency: int, queue_limit: int | None) -> d
             s0 = backend_cpu(url)
             cpu0 = sum(cpu_seconds(p.pid) for p in workers)
             switches0 = [context_switches(p.pid) for p in workers]
-            t0 = time.monotonic()
-            handles = [client.start_workflow("seq_tasks", {"k": k}) for _ in range(m)]
-            for h in handles:
-                assert h.result(timeout=600) == k
-            wall = time.monotonic() - t0
+            t0 = time.time()  # the clock Postgres stamps finished_at with (same machine)
+            with ThreadPoolExecutor(clients) as starters:
+                handles = list(starters.map(lambda _: client.start_workflow("seq_tasks", {"k": k}), range(m)))
+            started = time.time() - t0
+            wait_finished(url, m)
             cpu = sum(cpu_seconds(p.pid) for p in workers) - cpu0
             switches = [context_switches(p.pid) for p in workers]
             s1 = backend_cpu(url)
+            assert [h.result(timeout=1) for h in handles] == [k] * m
             client.close()
         finally:
             stop_workers(workers)
@@ -148,6 +167,8 @@ def ours(m: int, k: int, w: int, concurrency: int, queue_limit: int | None) -> d
         c1 = scalar(url, "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
         f1 = wal_flushes(url)
         with psycopg.connect(url) as conn:
+            last = conn.execute("SELECT extract(epoch FROM max(finished_at))::float8 FROM rhythm.runs").fetchone()[0]
+            wall = last - t0
             lat = [r[0] for r in conn.execute(
                 "SELECT extract(epoch FROM finished_at - created_at) FROM rhythm.runs").fetchall()]
             gaps = [float(r[0]) for r in conn.execute("""
@@ -156,9 +177,9 @@ def ours(m: int, k: int, w: int, concurrency: int, queue_limit: int | None) -> d
                  AND n.id = (SELECT min(id) FROM rhythm.tasks x WHERE x.run_id = t.run_id AND x.id > t.id)
             """).fetchall()]
     tasks = m * k
-    return dict(tasks_s=tasks / wall, wall=wall, p50=percentile(lat, 50), p99=percentile(lat, 99),
-                gap50=percentile(gaps, 50), gap99=percentile(gaps, 99), commits=(c1 - c0) / tasks,
-                flushes=(f1 - f0) / tasks, worker_cpu_ms=cpu / tasks * 1000,
+    return dict(tasks_s=tasks / wall, wall=wall, starts=started / wall, p50=percentile(lat, 50),
+                p99=percentile(lat, 99), gap50=percentile(gaps, 50), gap99=percentile(gaps, 99),
+                commits=(c1 - c0) / tasks, flushes=(f1 - f0) / tasks, worker_cpu_ms=cpu / tasks * 1000,
                 switches=tuple(sum(b[i] - a[i] for a, b in zip(switches0, switches)) / tasks for i in (0, 1)),
                 server_cpu_ms=sum(c - s0.get(pid, 0.0) for pid, c in s1.items()) / tasks * 1000)
 
@@ -183,6 +204,7 @@ def main() -> int:
     ap.add_argument("--k", type=int, default=5)
     ap.add_argument("--workers", default="1,2,4", help="worker process counts, comma-separated")
     ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--clients", type=int, default=4, help="threads of the client starting the runs")
     ap.add_argument("--reps", type=int, default=2, help="interleaved repetitions; medians are reported")
     ap.add_argument("--ceiling-seconds", type=float, default=4.0)
     ap.add_argument("--no-ceiling", action="store_true")
@@ -191,17 +213,17 @@ def main() -> int:
     counts = [int(x) for x in args.workers.split(",")]
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, Postgres embedded (fsync on), "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"M={args.m} K={args.k} concurrency={args.concurrency} queue limit={args.queue_limit} reps={args.reps} "
-          f"(interleaved with the ceiling)")
+    print(f"M={args.m} K={args.k} concurrency={args.concurrency} clients={args.clients} "
+          f"queue limit={args.queue_limit} reps={args.reps} (interleaved with the ceiling)")
     results: dict[int, list[tuple[dict, float | None]]] = {w: [] for w in counts}
     for rep in range(args.reps):
         for w in counts:
             top = None if args.no_ceiling else ceiling(w, args.ceiling_seconds)
-            r = ours(args.m, args.k, w, args.concurrency, args.queue_limit)
+            r = ours(args.m, args.k, w, args.concurrency, args.queue_limit, args.clients)
             results[w].append((r, top))
             ratio = f"  ratio {r['tasks_s'] / top:.2f}" if top else ""
             print(f"  rep {rep + 1} W={w}: ours {r['tasks_s']:.0f} tasks/s, ceiling "
-                  f"{top or float('nan'):.0f}{ratio}", flush=True)
+                  f"{top or float('nan'):.0f}{ratio}, starts {r['starts']:.2f} of the time", flush=True)
     print("W  tasks/s  ceiling  ratio  p50/p99 start-to-finish ms  done-to-next-started p50/p99 ms  "
           "commits/task (WAL flushes)  CPU ms/task (workers + their backends)  "
           "context switches/task (voluntary + involuntary)")
