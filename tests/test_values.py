@@ -631,6 +631,37 @@ def test_to_json_cycle_is_the_stringify_type_error():
     )
 
 
+_PYTHON_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.integers(-(2**60), 2**60).map(float)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text() | st.sampled_from(["\ud83d", "\ud83d\ude00", "é"]),
+    lambda inner: st.lists(inner, max_size=4) | st.lists(inner, max_size=3).map(tuple)
+    | st.dictionaries(st.text(max_size=3) | st.integers(0, 2**33).map(str) | st.sampled_from(["01", "-1", "1.5"]),
+                      inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(_PYTHON_JSON)
+@settings(max_examples=300, deadline=None)
+def test_json_copy_is_to_json_of_from_json(value):
+    """A task's result is stored as json_copy makes it: what to_json(from_json(...)) makes, in one pass."""
+    copied, reference = js.json_copy(value), js.to_json(js.from_json(value))
+    assert json.dumps(copied) == json.dumps(reference)  # int and float differ in the text too
+    assert json.dumps(copied, sort_keys=False) == json.dumps(reference, sort_keys=False)
+
+
+def test_json_copy_refuses_what_from_json_refuses():
+    cyclic = []
+    cyclic.append(cyclic)
+    with pytest.raises(ValueError):
+        js.json_copy(cyclic)
+    for bad in ({1, 2}, NAN, {1: "x"}, [INF]):
+        with pytest.raises(TypeError):
+            js.json_copy(bad)
+    assert same(js.json_copy(OrderedDict(b=Color.RED, a=10**400, **{"7": 2**53 + 1})),
+                {"7": 9007199254740992, "b": 1, "a": None})
+
+
 def test_to_json_keeps_shared_non_cyclic_values():
     shared = {"v": 1.0}
     assert js.to_json([shared, shared]) == [{"v": 1}, {"v": 1}]

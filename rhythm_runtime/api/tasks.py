@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import inspect
 import threading
 from dataclasses import dataclass, field
@@ -25,8 +26,8 @@ class TaskSpec:
     timeout: float | None = None
     queue: str = "default"
 
-    @property
-    def is_async(self) -> bool:
+    @functools.cached_property
+    def is_async(self) -> bool:  # (asked on every call: inspect's answer costs a few µs)
         return inspect.iscoroutinefunction(self.fn)
 
 

@@ -49,7 +49,7 @@ from rhythm_runtime.api.tasks import TaskContext, call_task
 from rhythm_runtime.storage.settings import Settings
 from rhythm_runtime.storage.db import connect, migrate
 from rhythm_runtime.errors import StorageError
-from rhythm_runtime.execution.machine import DEFAULT_STEP_BUDGET, MAX_PAYLOAD_BYTES, clip, json_problem, json_text
+from rhythm_runtime.execution.machine import DEFAULT_STEP_BUDGET, MAX_PAYLOAD_BYTES, acyclic_json_text, clip, json_problem
 from rhythm_runtime.execution.modules import load_module, module_hash
 from rhythm_runtime.api.task_calls import unknown_task_calls
 from rhythm_runtime.worker.observability import Observer
@@ -587,8 +587,8 @@ class Worker:
             return False, error_payload("TaskError", message, task=name, attempt=task["attempts"],
                                         exception=_exception_name(e), traceback=_task_traceback(e)), None
         try:
-            value = _js.to_json(_js.from_json(result))  # what is stored is what JSON can carry
-            text = json_text(value)
+            value = _js.json_copy(result)  # what is stored is what JSON can carry
+            text = acyclic_json_text(value)
         except (TypeError, ValueError, RecursionError) as e:
             problem = json_problem(result, "its result") or f"{type(result).__name__}: {e}"
             return False, error_payload("TaskError", f"task {name!r} returned a value that is not JSON: {problem}",

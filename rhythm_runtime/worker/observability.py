@@ -131,15 +131,13 @@ class Observer:
         if finished is not None:
             finished.append((run_id, workflow, status, error))
 
-    @contextlib.contextmanager
-    def store_call(self):
+    def store_call(self) -> "_StoreCall":
         """Around a store call that may end runs: they are logged only once it has committed."""
-        self.local.finished = finished = []
-        try:
-            yield
-        finally:
-            self.local.finished = None
-        for run_id, workflow, status, error in finished:  # not reached when the call raised (rolled back)
+        return _StoreCall(self)
+
+    @staticmethod
+    def _log_finished(finished: list) -> None:
+        for run_id, workflow, status, error in finished:
             ids = {"run_id": run_id, "workflow": workflow}
             if status == "failed":
                 error = error or {}
@@ -149,35 +147,13 @@ class Observer:
             else:
                 log.debug("run %s", status, extra=ids)
 
-    @contextlib.contextmanager
-    def activation(self, row: dict):
+    def activation(self, row: dict) -> "_Activation":
         """One activation of a run; what it ended is forgotten if it raises (its writes roll back)."""
-        workflow = row["workflow_name"]
-        finished = getattr(self.local, "finished", None)
-        mark = len(finished) if finished is not None else 0
-        if self.metrics is not None:
-            self.metrics.activations.labels(workflow).inc()
-        try:
-            with log_context(run_id=row["id"], workflow=workflow), \
-                    self._span("rhythm.activation", {"rhythm.run_id": row["id"], "rhythm.workflow": workflow}):
-                yield
-        except BaseException:
-            if finished is not None:
-                del finished[mark:]
-            raise
+        return _Activation(self, row)
 
-    @contextlib.contextmanager
-    def task(self, task: dict):
-        """Around running and recording a task; yields done(ok, value), to call once it has run."""
-        name, run_id = task["name"], task["run_id"]
-        attributes = {"rhythm.task_id": task["id"], "rhythm.task": name, "rhythm.attempt": task["attempts"]}
-        if run_id is not None:
-            attributes["rhythm.run_id"] = run_id
-        with log_context(run_id=run_id, task_id=task["id"], task=name), \
-                self._span(f"rhythm.task {name}", attributes) as span:
-            log.debug("task started, attempt %d/%d", task["attempts"], task["max_attempts"])
-            started = time.perf_counter()
-            yield lambda ok, value: self._task_done(task, span, ok, value, time.perf_counter() - started)
+    def task(self, task: dict) -> "_Task":
+        """Around running and recording a task; `with` gives done(ok, value), to call once it has run."""
+        return _Task(self, task)
 
     def exception(self, exc: BaseException) -> None:
         """A task raised: its span records the exception (the worker keeps only its message)."""
@@ -188,7 +164,8 @@ class Observer:
         attempt, most = task["attempts"], task["max_attempts"]
         outcome = "completed" if ok else "failed" if attempt >= most else "failed_attempt"
         if ok:
-            log.debug("task completed in %.1f ms", seconds * 1000, extra={"duration_ms": round(seconds * 1000, 3)})
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("task completed in %.1f ms", seconds * 1000, extra={"duration_ms": round(seconds * 1000, 3)})
         else:
             extra = {"attempt": attempt, "max_attempts": most, "error": value.get("message"),
                      "duration_ms": round(seconds * 1000, 3)}
@@ -213,6 +190,90 @@ class Observer:
         return self.tracer is not None and not isinstance(otel.get_tracer_provider(), otel.ProxyTracerProvider)
 
     def _span(self, name: str, attributes: dict):
+        """An entered span, or None when spans go nowhere; leave it with _leave."""
         if not self._tracing():
-            return contextlib.nullcontext()
-        return self.tracer.start_as_current_span(name, attributes=attributes)
+            return None
+        scope = self.tracer.start_as_current_span(name, attributes=attributes)
+        return scope, scope.__enter__()
+
+
+def _leave(span, exc: tuple) -> None:
+    if span is not None:
+        span[0].__exit__(*exc)
+
+
+# The hooks' scopes are classes, not generator context managers: they surround every task and activation, where
+# a generator, its context manager and the log context's own cost about as much as the rest of the bookkeeping.
+
+class _StoreCall:
+    __slots__ = ("observer", "finished")
+
+    def __init__(self, observer: Observer):
+        self.observer = observer
+
+    def __enter__(self) -> None:
+        self.observer.local.finished = self.finished = []
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        self.observer.local.finished = None
+        if kind is None:  # runs a call that raised ended were rolled back
+            self.observer._log_finished(self.finished)
+        return False
+
+
+class _Activation:
+    __slots__ = ("observer", "row", "finished", "mark", "token", "span")
+
+    def __init__(self, observer: Observer, row: dict):
+        self.observer, self.row = observer, row
+
+    def __enter__(self) -> None:
+        observer, row = self.observer, self.row
+        workflow = row["workflow_name"]
+        self.finished = getattr(observer.local, "finished", None)
+        self.mark = len(self.finished) if self.finished is not None else 0
+        if observer.metrics is not None:
+            observer.metrics.activations.labels(workflow).inc()
+        self.token = _context.set({**_context.get(), "run_id": row["id"], "workflow": workflow})
+        self.span = observer._span("rhythm.activation", {"rhythm.run_id": row["id"], "rhythm.workflow": workflow})
+
+    def __exit__(self, *exc) -> bool:
+        try:
+            _leave(self.span, exc)
+        finally:
+            _context.reset(self.token)
+            if exc[0] is not None and self.finished is not None:
+                del self.finished[self.mark:]
+        return False
+
+
+class _Task:
+    __slots__ = ("observer", "task", "token", "span", "started")
+
+    def __init__(self, observer: Observer, task: dict):
+        self.observer, self.task = observer, task
+
+    def __enter__(self):
+        task = self.task
+        name, run_id = task["name"], task["run_id"]
+        ids = {"task_id": task["id"], "task": name} if run_id is None else \
+            {"run_id": run_id, "task_id": task["id"], "task": name}
+        self.token = _context.set({**_context.get(), **ids})
+        attributes = {"rhythm.task_id": task["id"], "rhythm.task": name, "rhythm.attempt": task["attempts"]}
+        if run_id is not None:
+            attributes["rhythm.run_id"] = run_id
+        self.span = self.observer._span(f"rhythm.task {name}", attributes)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("task started, attempt %d/%d", task["attempts"], task["max_attempts"])
+        self.started = time.perf_counter()
+        return self.done
+
+    def done(self, ok: bool, value) -> None:
+        self.observer._task_done(self.task, self.span and self.span[1], ok, value, time.perf_counter() - self.started)
+
+    def __exit__(self, *exc) -> bool:
+        try:
+            _leave(self.span, exc)
+        finally:
+            _context.reset(self.token)
+        return False

@@ -145,7 +145,7 @@ from .global_objects import (
 )
 from .boundary import (
     _Circular, _exact_type, _from_json, _from_json_key, _int_to_float, _to_json, from_json,
-    to_json,
+    json_copy, to_json,
 )
 from .snapshot import (
     _AS_IS, _CALLER_FRAMES, _DECODED_AS_IS, _DICT_FRAMES, _LIST_FRAMES, _PROMISE_FRAMES,

@@ -7,6 +7,7 @@ from .representation import INF, UNDEFINED, _MAX_SAFE, JSClosure, JSDate, JSFunc
 from .date_time import to_json_value
 from .utf16 import _canonical
 from .json_text import _json_members, json_stringify
+from .properties import _ordered_keys
 
 
 def from_json(v):
@@ -61,6 +62,43 @@ def _int_to_float(i: int) -> float:
         return float(i)
     except OverflowError:  # as JSON.parse reads 1e400
         return INF if i > 0 else -INF
+
+
+def json_copy(v):
+    """``to_json(from_json(v))`` in one pass, as stored for a task's result: a copy of JSON-like Python data
+    with ints kept within +-2**53 (other numbers as floats, too large ones null), tuples as lists, keys in
+    JavaScript's order. Raises as ``from_json`` does."""
+    try:
+        return _json_copy(v)
+    except RecursionError:
+        raise ValueError("value is circular or nested too deeply to be JSON") from None
+
+
+def _json_copy(v):
+    t = type(v)
+    if t is str:
+        return _canonical(v)
+    if t is int:
+        return v if -_MAX_SAFE <= v <= _MAX_SAFE else _stored_number(_int_to_float(v))
+    if t is float:
+        if v - v == 0:
+            return _stored_number(v)
+        raise TypeError(f"float {v!r} is not a JSON value")
+    if t is bool or v is None:
+        return v
+    if t is dict:
+        out = {_from_json_key(k): _json_copy(x) for k, x in v.items()}
+        return out if not any(k.isdigit() for k in out) else {k: out[k] for k in _ordered_keys(out)}
+    if t is list or t is tuple:
+        return [_json_copy(x) for x in v]
+    return _json_copy(_exact_type(v))
+
+
+def _stored_number(f: float):
+    """What to_json makes of a JS number."""
+    if f - f != 0:
+        return None
+    return int(f) if -_MAX_SAFE <= f <= _MAX_SAFE and f == int(f) else f
 
 
 class _Circular(Exception):
