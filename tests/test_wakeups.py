@@ -201,3 +201,24 @@ def test_a_timer_written_by_this_worker_fires_on_time_without_a_notice(app, fres
         assert client.get(handle.id).result(timeout=20) == 1  # well before the next poll
         [timer] = query(fresh_db, "SELECT due_at, fired_at FROM rhythm.timers")
         assert timer["fired_at"] is not None and timer["fired_at"] >= timer["due_at"]
+
+
+def test_a_heartbeat_under_way_when_the_worker_stops_never_undoes_its_goodbye(app, fresh_db, monkeypatch):
+    """The listener's heartbeat (which clears stopped_at: a restarted worker may reuse its id) starts, the
+    worker stops meanwhile and says goodbye: the goodbye waits for the beat, so the worker ends 'stopped'
+    (not 'dead' or 'live' once its session is gone)."""
+    beat, entered = Presence.beat, threading.Event()
+
+    def late_beat(self, conn):
+        if threading.current_thread().name == "rhythm-listen" and not entered.is_set():
+            entered.set()
+            worker.stopping.wait(10)  # under way when the worker stops…
+            time.sleep(0.5)  # …and slower than the goodbye would be
+        return beat(self, conn)
+
+    monkeypatch.setattr(Presence, "beat", late_beat)
+    with worker_thread(app, fresh_db, lease_seconds=0.6) as (worker, client):
+        wait_for(entered.is_set, what="a heartbeat from the listener")
+    worker.listener.join(10)
+    assert query(fresh_db, "SELECT state FROM rhythm.worker_states WHERE id = %s", (worker.id,))[0]["state"] \
+        == "stopped"

@@ -111,6 +111,7 @@ class Worker:
         self.url = Settings.load(database_url or app.database_url, app.project_dir).database_url()
         self.stopping = threading.Event()
         self.hurry = threading.Event()  # stop() called again: abandon running tasks now
+        self.presence_lock = threading.Lock()  # a heartbeat never lands after the goodbye (which would undo it)
         self.shutdown_timeout = shutdown_timeout
         self.abandoned = 0  # running tasks given up at shutdown (their threads may still be running)
         # task id -> (claim number, until when (monotonic) this worker surely holds its lease)
@@ -647,7 +648,10 @@ class Worker:
                     self._wake()
                 self.deferred_since = None
             if now >= next_beat:
-                self.peers = self.presence.beat(conn)
+                with self.presence_lock:
+                    if self.stopping.is_set():
+                        return
+                    self.peers = self.presence.beat(conn)
                 next_beat = time.monotonic() + self.housekeeping_interval
 
     def _notice(self, payload: str) -> None:
@@ -691,7 +695,8 @@ class Worker:
     def _say_goodbye(self) -> None:
         """Mark this worker stopped (people see when a task's last server left); a dead one just ages out."""
         try:
-            self.store.worker_stopped(self.id)
+            with self.presence_lock:
+                self.store.worker_stopped(self.id)
         except StorageError as e:
             log.warning("could not mark worker %s stopped: %s", self.id, e)
 
