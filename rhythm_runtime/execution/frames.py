@@ -39,7 +39,7 @@ from rhythm_runtime.execution import promises as P
 from rhythm_runtime.execution import values as _js
 from rhythm_runtime.execution.machine import (
     DONE, MAX_SNAPSHOT_BYTES, NO_ERROR, MAX_TRAIL, BudgetExceeded, Commands, Frame as _Frame, Outcome, _located,
-    _too_deep, _too_large, error_info, _completed, snapshot_text,
+    _too_deep, _too_large, error_info, _completed, acyclic_json_text as _json_text, snapshot_text,
 )
 from rhythm_runtime.execution.running import current, current_or_none, enter, leave
 
@@ -389,16 +389,25 @@ class Run(Commands):
                 self.growing = None
                 P.run_job(self, job)
 
-    def snapshot(self, live: set, texts: dict | None = None) -> tuple[dict, dict, list[str]]:
-        """(snapshot, its roots, the await keys that should wake the run); `live` receives the await keys
-        of the unsettled task/timer/signal/child promises it reaches, `texts` encode_snapshot's."""
+    def snapshot(self, live: set, texts: dict) -> tuple[dict, dict, list[str], str | None]:
+        """(snapshot, its roots, the await keys that should wake the run, its JSON text if written here);
+        `live` receives the await keys of the unsettled task/timer/signal/child promises it reaches, `texts`
+        encode_snapshot's."""
         main = self.main
         p = main.waits
         if not self.frames and len(self.leaves) == 1 and type(p) is _js.Promise and p.key in self.leaves \
                 and p.reactions == [["resume", 0.0]]:  # the usual case: the body awaits one task, timer, …
             p.reactions = []
-            roots = {"L": main.L, "W": p, "C": main.completions}
-            return {"state": main.state, "data": _js.encode_snapshot(roots, live, texts, self.growing), "seq": self.seq}, roots, [p.key]
+            L = main.L
+            roots = {"L": L, "W": p, "C": main.completions}
+            if type(L) is _js.Locals and L.lists is not None and not main.completions:  # a warm step's locals
+                body = _js.encode_body(L, p, live, self.growing)
+                if body is not None:
+                    data, text = body
+                    return ({"state": main.state, "data": data, "seq": self.seq}, roots, [p.key],
+                            f'{{"state":{_json_text(main.state)},"data":{text},"seq":{_json_text(self.seq)}}}')
+            snap = {"state": main.state, "data": _js.encode_snapshot(roots, live, texts, self.growing), "seq": self.seq}
+            return snap, roots, [p.key], None
         frames = [self.main, *(f for _i, f in sorted(self.frames.items()))]
         awaited = set()
         for frame in frames:
@@ -421,7 +430,7 @@ class Run(Commands):
         if self.next_id > 1:
             roots["N"] = float(self.next_id)
         snap = {"state": self.main.state, "data": _js.encode_snapshot(roots, live, texts, self.growing), "seq": self.seq}
-        return snap, roots, waking
+        return snap, roots, waking, None
 
 
 def _promises(data) -> list[_js.Promise]:
@@ -514,8 +523,9 @@ def _activate(run: Run, fresh: bool, max_snapshot: int) -> Outcome:
     live: set[str] = set()
     texts: dict = {}
     try:
-        snap, roots, waiting = run.snapshot(live, texts)
-        text = snapshot_text(snap, texts)
+        snap, roots, waiting, text = run.snapshot(live, texts)
+        if text is None:
+            text = snapshot_text(snap, texts)
     except RecursionError as e:
         return _too_deep(module, e.__traceback__, state())
     if len(text) > max_snapshot:

@@ -151,6 +151,6 @@ from .snapshot import (
     _AS_IS, _CALLER_FRAMES, _DECODED_AS_IS, _DICT_FRAMES, _LIST_FRAMES, _PROMISE_FRAMES,
     _SCALAR_TAGS, _TAGGED_FRAMES, _Encoding, _Refs, _decode, _decode_container,
     _decode_function, _decode_list, _decode_object, _encode_number, _register,
-    _shared_definitions, _without_kept, Locals, decode_activation, decode_snapshot, encode_snapshot,
+    _shared_definitions, _without_kept, Locals, decode_activation, decode_snapshot, encode_body, encode_snapshot,
     reuse_activation,
 )

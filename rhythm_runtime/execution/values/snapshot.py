@@ -64,7 +64,7 @@ class Locals(dict):
     A kept slot nobody read is written back as that encoding (see "K" above):
     nothing but a read can reach its containers, so it cannot have changed."""
 
-    __slots__ = ("kept", "order", "warm", "lists")
+    __slots__ = ("kept", "order", "warm", "lists", "texts", "stable")
 
     def __init__(self, decoded=(), kept: dict | None = None, order: dict | None = None, warm: dict | None = None):
         super().__init__(decoded)
@@ -73,6 +73,9 @@ class Locals(dict):
         self.warm = warm  # kept slots' values as the previous step left them (reuse_activation): no decoding
         # slots holding lists of flat objects: what they were encoded as (_ListMemo); None but for a warm step's
         self.lists: dict | None = None
+        # each slot's encoding as encode_body last wrote it, and its `"name":text` (None until then)
+        self.texts: dict | None = None
+        self.stable: tuple | None = None  # the slots encode_body need not encode again (see there)
 
     def __missing__(self, name):
         encoding = self.kept.pop(name)  # KeyError, as a dict's, if not kept either
@@ -137,6 +140,77 @@ def encode_snapshot(value, live: set | None = None, texts: dict | None = None, g
     return top[0]
 
 
+def encode_body(v: Locals, waits: Promise, live: set, growing: frozenset | None = None) -> tuple[dict, str] | None:
+    """encode_snapshot of a warm step's usual roots, ``{"L": v, "W": waits, "C": {}}`` (the body awaiting
+    one leaf promise, no completion pending), with the JSON text of that data, written from the slots'
+    texts: a slot whose encoding is the very one the last call wrote (a kept slot nobody read) keeps its
+    text (``v.texts``), so only what the step encoded is serialized. In a body that changes no container
+    (``growing`` empty: execution/effects.py), the slots that share containers (``Inputs`` and what was
+    read from it, say) are not encoded again either while they hold the very same values (``v.stable``),
+    if nothing the step encoded reaches their containers. None if ``waits`` is reached from a slot too
+    (encode the usual way)."""
+    stable = v.stable if growing is not None and not growing else None
+    if stable is not None and not all(dict.get(v, name) is x for name, x in stable[0].items()):
+        stable = None
+    encoding = _Encoding(live, {}, growing)
+    if stable is not None:
+        encoding.stable = {name: v.texts[name][0] for name in stable[0]}
+    data = {"L": None, "W": None, "C": {}}
+    try:
+        encoding.frame_locals(v, data, "L", _DICT_FRAMES)
+        if stable is not None and (encoding.shared or not stable[1].isdisjoint(encoding.places)):
+            v.stable = None  # (what the step encoded shares one of their containers)
+            live.clear()
+            return encode_body(v, waits, live, growing)
+        if id(waits) in encoding.places:
+            live.clear()
+            return None
+        encoding.put(waits, data, "W", _DICT_FRAMES)
+        encoding.mark_kept()
+    except _Reached:
+        live.clear()
+        return None
+    out = data["L"]
+    known = v.texts or {}
+    lists = encoding.texts.get(id(out)) or {}
+    pieces = []
+    for name, x in out.items():
+        entry = known.get(name)
+        if entry is None or entry[0] is not x:
+            text = lists.get(name)
+            if text is None:
+                text = float.__repr__(x) if type(x) is float else _json_text(x)
+            entry = (x, f"{encode_basestring_ascii(name)}:{text}")
+        pieces.append(entry)
+    v.texts = dict(zip(out, pieces))
+    if stable is None and growing is not None and not growing:
+        v.stable = _stable(v, encoding.locals[0][1])
+    names = data.get("K")
+    end = "}" if names is None else f',"K":[{",".join(map(encode_basestring_ascii, names))}]}}'
+    return data, f'{{"L":{{{",".join([piece for _x, piece in pieces])}}},"W":{_leaf_text(data["W"])},"C":{{}}{end}'
+
+
+def _stable(v: Locals, slots: list) -> tuple[dict, set] | None:
+    """(the slots of `v` whose encodings share containers, by value; the ids of those containers), if every
+    shared container and no promise is in those (a promise changes as it settles), else None."""
+    shared = {name: dict.__getitem__(v, name) for name, owner in slots if owner[0]}
+    texts = v.texts
+    if not shared or any('"$":"promise"' in texts[name][1] for name in shared):
+        return None
+    reach = _Encoding()
+    for name, x in shared.items():
+        reach.put(x, [None], 0, 0)
+    return shared, set(reach.places)
+
+
+def _leaf_text(encoding: dict) -> str:
+    """The JSON text of a promise's encoding (a pending leaf's written here)."""
+    if len(encoding) == 4 and encoding.get("state") == "pending" and type(encoding["key"]) is str:
+        return (f'{{"$":"promise","kind":{encode_basestring_ascii(encoding["kind"])},'
+                f'"key":{encode_basestring_ascii(encoding["key"])},"state":"pending"}}')
+    return _json_text(encoding)
+
+
 class _Reached(Exception):
     """An item of a list reused without comparing its items (`growing`) was reached elsewhere too."""
 
@@ -152,7 +226,8 @@ _CALLER_FRAMES = 100
 class _Encoding:
     """The state of one encode_snapshot call."""
 
-    __slots__ = ("places", "shared", "limit", "live", "owner", "locals", "reused", "texts", "growing", "grown")
+    __slots__ = ("places", "shared", "limit", "live", "owner", "locals", "reused", "texts", "growing", "grown",
+                 "stable")
 
     def __init__(self, live: set | None = None, texts: dict | None = None, growing: frozenset | None = None):
         # id(container) -> [holder, slot, shared id or 0, owner]; the containers
@@ -169,6 +244,7 @@ class _Encoding:
         self.texts = texts
         self.growing = growing
         self.grown: list = []  # the _ListMemos reused because their slot is `growing` (items not in `places`)
+        self.stable: dict | None = None  # slots written as these encodings (encode_body's), not encoded
 
     def put(self, v, holder, slot, depth: int) -> None:
         """Write the encoding of ``v`` (anything but a str, bool or None) to
@@ -342,6 +418,9 @@ class _Encoding:
                 continue
             if t is float or x is UNDEFINED:  # a tagged number or undefined: not worth keeping
                 self.put(x, out, name, depth)
+                continue
+            if self.stable is not None and name in self.stable:
+                out[name] = self.stable[name]
                 continue
             self.owner = owner = [False]
             memo = v.lists.get(name) if v.lists and t is list else None
