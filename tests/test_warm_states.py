@@ -306,3 +306,35 @@ def test_a_list_only_pushed_onto_encodes_warm_as_cold_when_its_items_are_reached
         texts.append(outcome.snapshot_json)
     assert outcome.output == [7, True, True]  # (node's)
     assert texts[5] is None and '"$":"ref"' in texts[2] and '"keep":{"$":"ref"' in texts[4]
+
+
+SHARING = """let first = await Task.run("t", { n: 0 })
+const pair = [first, first]
+let alias = null
+for (let i = 1; i < 7; i++) {
+  const r = await Task.run("t", { n: i })
+  if (i === 2) alias = pair
+  if (i === 3) alias = r
+  if (i === 4) alias = [r, r]
+  if (i === 5) first = r
+  if (i === 6) alias = null
+}
+const later = Task.run("t", { n: 7 })
+const last = await later
+return [pair.length, alias, first.n, last.n]
+"""
+
+
+def test_slots_sharing_containers_encode_warm_as_cold_when_what_shares_them_changes():
+    """In a body that changes no container (execution/effects.py), a warm step writes the slots that share
+    containers as the previous step did while they hold the same values (values.encode_body); a new slot
+    reaching one of their containers, a slot sharing within itself, one of them given another value, and a
+    promise kept in a slot and awaited are all written as a cold step writes them."""
+    module = _module(SHARING)
+    assert module.GROWING == frozenset()
+    outcomes = list(_warm_steps_checked_against_cold(module, lambda n: {"n": float(n)}))
+    texts = [outcome.snapshot_json for outcome in outcomes]
+    assert outcomes[-1].output == [2, None, 5, 7]  # (node's)
+    assert '"alias":{"$":"ref","id":2}' in texts[2] and '"alias":{"n":3.0}' in texts[3]
+    assert '"alias":[{"$":"shared","id":2' in texts[4] and '"first":{"n":5.0},"pair":[{"$":"shared","id":1' in texts[5]
+    assert '"W":{"$":"ref","id":2}' in texts[6]
