@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from pathlib import Path
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -11,10 +12,14 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from rhythm_runtime.storage.settings import Settings
 from rhythm_runtime.storage.db import migrate
 
+# The repository is the benches' project: its embedded server lives in <repo>/.rhythm (stop it with
+# `rhythm db stop` there), so a bench runs from any directory of a fresh clone.
+REPOSITORY = Path(__file__).resolve().parent.parent
+
 
 @contextlib.contextmanager
 def scratch_database():
-    admin = Settings.load().database_url()
+    admin = Settings.load(project_dir=REPOSITORY).database_url()
     name = f"rhythm_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
