@@ -48,18 +48,17 @@ UNDECLARED_INSTEAD = {
     "sleep": "to wait, use await Timer.delay(seconds), e.g. await Timer.delay(\"5m\")",
     "delay": "to wait, use await Timer.delay(seconds), e.g. await Timer.delay(\"5m\")",
 }
-_OBJECT_METHOD = "objects have no methods in workflows; use Object.hasOwn(o, key) or \"key\" in o instead"
+_OBJECT_METHOD = "objects have no methods in workflows; use Object.hasOwn(o, key) or o.hasOwnProperty(key) instead"
 _LOCALE = ("locale-dependent formatting is not supported in workflows (its result depends on the machine); "
            "use toFixed, toUpperCase, toLowerCase or a date's toISOString, or format the value in a task")
 _LOCALE_DATE = ("locale-dependent formatting is not supported in workflows (its result depends on the machine); "
                 "use toISOString, or the date's getters (getUTCFullYear …), or format the date in a task")
 # JavaScript's built-in methods that workflows do not have: calling one is a compile error saying what to use.
 UNSUPPORTED_METHODS = {
-    "hasOwnProperty": _OBJECT_METHOD, "isPrototypeOf": _OBJECT_METHOD, "propertyIsEnumerable": _OBJECT_METHOD,
+    "isPrototypeOf": _OBJECT_METHOD, "propertyIsEnumerable": _OBJECT_METHOD,
     "localeCompare": ("'localeCompare' is not supported in workflows (its order depends on the machine's locale "
                       "data); compare with < and >, as in (a, b) => (a < b ? -1 : a > b ? 1 : 0)"),
     "toLocaleString": _LOCALE, "toLocaleUpperCase": _LOCALE, "toLocaleLowerCase": _LOCALE,
     "toLocaleDateString": _LOCALE_DATE, "toLocaleTimeString": _LOCALE_DATE,
-    "toExponential": "'toExponential' is not supported in workflows; use toPrecision or toFixed instead",
     "copyWithin": "'copyWithin' is not supported in workflows; use slice and splice, or a loop, instead",
 }

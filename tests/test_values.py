@@ -283,6 +283,8 @@ DUNDERS = [
 ]  # fmt: skip
 # Names in DUNDERS that are real JavaScript methods of some receivers.
 REAL_METHODS = {"toString": (list, str, float, bool, js.JSError), "valueOf": (str, float)}
+# Object.prototype's methods that a call on any value reaches (a read of them is still undefined).
+INHERITED_BY_EVERY_VALUE = {"hasOwnProperty"}
 
 
 @pytest.mark.parametrize("name", DUNDERS)
@@ -309,7 +311,7 @@ def test_sandbox_missing_properties(name):
 @pytest.mark.parametrize("name", DUNDERS)
 def test_sandbox_calls_and_writes(name):
     for receiver in ({}, [], "x", 5.0, True):
-        if type(receiver) in REAL_METHODS.get(name, ()):
+        if type(receiver) in REAL_METHODS.get(name, ()) or name in INHERITED_BY_EVERY_VALUE:
             continue
         error = thrown(lambda: js.call_method(receiver, name, [], f"x.{name}"))
         assert (error.name, error.message) == (
@@ -320,6 +322,15 @@ def test_sandbox_calls_and_writes(name):
     js.set_(obj, name, 1.0)
     assert obj == {name: 1.0}
     assert js.get(obj, name) == 1.0
+
+
+def test_has_own_property_is_inherited_unless_shadowed():
+    call = js.call_method
+    assert [call({"a": 1.0}, "hasOwnProperty", ["a"], "t"), call({}, "hasOwnProperty", ["toString"], "t")] == [True, False]
+    assert [call([7.0], "hasOwnProperty", [0.0], "t"), call([7.0], "hasOwnProperty", ["push"], "t")] == [True, False]
+    assert [call("ab", "hasOwnProperty", ["length"], "t"), call(5.0, "hasOwnProperty", ["x"], "t")] == [True, False]
+    error = thrown(lambda: call({"hasOwnProperty": 1.0}, "hasOwnProperty", ["a"], "o.hasOwnProperty"))
+    assert (error.name, error.message) == ("TypeError", "o.hasOwnProperty is not a function")
 
 
 def test_sandbox_error_writes_stay_in_props():

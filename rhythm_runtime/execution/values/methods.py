@@ -368,9 +368,43 @@ def _number_to_fixed(x: float, args):
     return format(quantized, "f")
 
 
+def _significant_digits(x: float, p: int) -> tuple[str, int]:
+    """The p significant digits of non-negative x's exact binary value, ties away from zero (the spec's
+    "larger n"), and the decimal exponent of the first."""
+    if x == 0:
+        return "0" * p, 0
+    exact = Decimal(x)
+    e = exact.adjusted()
+    n = int(exact.scaleb(p - 1 - e, context=_FIXED_CONTEXT).quantize(Decimal(1), context=_FIXED_CONTEXT))
+    if n >= 10**p:  # 9.99 to two digits is 10: one more digit before the point
+        n, e = n // 10, e + 1
+    return str(n), e
+
+
+def _exponential(sign: str, digits: str, e: int) -> str:
+    mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+    return f"{sign}{mantissa}e{'+' if e >= 0 else '-'}{abs(e)}"
+
+
+def _number_to_exponential(x: float, args):
+    """Number#toExponential: one digit before the point and f after it (as many as it takes to tell x from
+    its neighbours when f is not given), in exponential notation."""
+    fraction = _arg(args, 0)
+    f = _to_integer(fraction)
+    if x != x or x in (INF, -INF):
+        return number_to_string(x)
+    if not 0 <= f <= 100:
+        raise range_error("toExponential() argument must be between 0 and 100")
+    sign, x = ("-", -x) if x < 0 else ("", x)
+    if fraction is UNDEFINED:
+        shortest = Decimal(repr(x)).normalize() if x else Decimal(0)
+        return _exponential(sign, "".join(map(str, shortest.as_tuple().digits)), shortest.adjusted())
+    return _exponential(sign, *_significant_digits(x, int(f) + 1))
+
+
 def _number_to_precision(x: float, args):
-    """Number#toPrecision: p significant digits of the exact binary value, ties away from zero (the spec's
-    "larger n"), in exponential notation when the exponent is below -6 or not below p."""
+    """Number#toPrecision: p significant digits of the exact binary value, ties away from zero, in
+    exponential notation when the exponent is below -6 or not below p."""
     precision = _arg(args, 0)
     if precision is UNDEFINED:
         return number_to_string(x)
@@ -381,18 +415,9 @@ def _number_to_precision(x: float, args):
         raise range_error("toPrecision() argument must be between 1 and 100")
     p = int(p)
     sign, x = ("-", -x) if x < 0 else ("", x)
-    if x == 0:
-        digits, e = "0" * p, 0
-    else:
-        exact = Decimal(x)
-        e = exact.adjusted()
-        n = int(exact.scaleb(p - 1 - e, context=_FIXED_CONTEXT).quantize(Decimal(1), context=_FIXED_CONTEXT))
-        if n >= 10**p:  # 9.99 to two digits is 10: one more digit before the point
-            n, e = n // 10, e + 1
-        digits = str(n)
+    digits, e = _significant_digits(x, p)
     if e < -6 or e >= p:
-        mantissa = digits[0] + ("." + digits[1:] if p > 1 else "")
-        return f"{sign}{mantissa}e{'+' if e >= 0 else '-'}{abs(e)}"
+        return _exponential(sign, digits, e)
     if e == p - 1:
         return sign + digits
     if e >= 0:
@@ -456,7 +481,8 @@ _ARRAY_METHODS = {
     "toSpliced": _array_to_spliced,
     "with": _array_with,
 }
-_NUMBER_METHODS = {"toFixed": _number_to_fixed, "toPrecision": _number_to_precision, "toString": _number_to_string,
+_NUMBER_METHODS = {"toFixed": _number_to_fixed, "toExponential": _number_to_exponential,
+                   "toPrecision": _number_to_precision, "toString": _number_to_string,
                    "valueOf": _value_of}
 _BOOLEAN_METHODS = {"toString": _boolean_to_string}
 _ERROR_METHODS = {"toString": _error_to_string}

@@ -394,4 +394,6 @@ def call_method(obj, name, args, text: str):
         impl = table.get(name)
         if impl is not None:
             return impl(obj, args)
+    if name == "hasOwnProperty" and obj is not None and obj is not UNDEFINED and not has_own(obj, name):
+        return has_own(obj, args[0] if args else UNDEFINED)  # Object.prototype's, which every value inherits
     return call(get(obj, name), args, text)
