@@ -444,6 +444,15 @@ def _client(project: str, how: str = "exit") -> tuple[str, str, list[str]]:
     )
 
 
+def _wait_for_no_other_backends(conn: psycopg.Connection, timeout: float = 30.0) -> None:
+    """Until the server has no client backend but `conn`'s: a backend whose client closed or was killed exits
+    when it notices, which on a loaded machine can be after the client's process is gone."""
+    deadline = time.monotonic() + timeout
+    query = "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+    while conn.execute(query).fetchone()[0] and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def test_embedded_server_is_shared_and_outlives_its_clients():
     project = tempfile.mkdtemp(prefix="rhythm-embedded-")
     pgdata = Path(project).resolve() / ".rhythm" / "pgdata"
@@ -463,6 +472,7 @@ def test_embedded_server_is_shared_and_outlives_its_clients():
         conn = psycopg.connect(url, autocommit=True)  # another client: `db stop` refuses to cut it off
         try:
             assert conn.execute("SELECT current_database()").fetchone() == ("rhythm",)
+            _wait_for_no_other_backends(conn)  # the clients' closed connections end on the server's own time
             refused = subprocess.run(stop, cwd=pgdata.parent.parent / "sub", env=env, capture_output=True,
                                      text=True, timeout=60)  # from a subdirectory: the project is found above it
             assert refused.returncode == 1 and "1 other connection(s)" in refused.stderr, refused.stderr
