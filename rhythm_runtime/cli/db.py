@@ -10,7 +10,7 @@ import click
 
 from rhythm_runtime.storage import settings as config
 from rhythm_runtime.storage import db as storage
-from rhythm_runtime.storage import embedded, retention
+from rhythm_runtime.storage import adoption, embedded, retention
 from rhythm_runtime.storage.transactions import Database
 from rhythm_runtime.errors import RhythmError, StorageError
 from rhythm_runtime.execution.durations import EXAMPLES, parse_duration
@@ -33,13 +33,17 @@ def db() -> None:
 def migrate(database_url: str | None) -> None:
     """Apply pending schema migrations."""
     try:
-        applied = storage.migrate(config.resolve_database_url(database_url))
+        url = config.resolve_database_url(database_url)
+        applied = storage.migrate(url)
+        adopted = adoption.adopt_once(url)
     except StorageError as exc:
         raise _fail(exc) from exc
     for name in applied:
         click.echo(f"applied {name}", err=True)
     if not applied:
         click.echo("database schema is up to date", err=True)
+    if adopted:
+        click.echo(f"made {len(adopted)} run(s) claimable that an older Rhythm made runnable", err=True)
 
 
 @db.command()

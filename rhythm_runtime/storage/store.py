@@ -20,6 +20,7 @@ from rhythm_runtime.errors import RhythmError, StorageError
 from rhythm_runtime.execution import values as _js
 from rhythm_runtime.execution.cancellation import CANCELLED_MESSAGE, cancelled_payload
 from rhythm_runtime.execution.machine import reachable_keys, waiting_keys
+from rhythm_runtime.storage.adoption import Adoption
 from rhythm_runtime.storage.worker_calls import WorkerCalls
 from rhythm_runtime.storage.queries import (Q, RunIdConflict, UnknownWorkflow, call_options, error_payload,
                                             history_limit, insert_run, insert_task_as_registered, json_text,
@@ -46,6 +47,10 @@ _ENDED = {"completed": "has already completed", "failed": "has already failed", 
 
 class Store(WorkerCalls):
     """The calls clients make, each in one transaction; a worker's own calls are inherited from WorkerCalls."""
+
+    def __init__(self, conninfo: str, max_size: int = 10):
+        super().__init__(conninfo, max_size)
+        self.adoption = Adoption()
 
     # -- versions ---------------------------------------------------------------------
     def register_version(self, name: str, version: str, source: str, code: str, code_hash: str,
@@ -98,11 +103,13 @@ class Store(WorkerCalls):
             return run_id, created
 
     def release_queued_runs(self) -> list[str]:
-        """Start the next waiting run of each key whose active run has ended (one worker at a time)."""
+        """Start the next waiting run of each key whose active run has ended, and, during the upgrade to
+        migration 0016, make claimable the runs an older Rhythm made runnable (one worker at a time)."""
         with self.tx() as conn:
             if not conn.execute(Q["try_lock_releases"], dict(lock_class=RUN_KEY_LOCK_CLASS)).fetchone()["got"]:
                 return []
             released = [r["id"] for r in conn.execute(Q["release_queued_runs"]).fetchall()]
+            released += self.adoption(conn)
             if released:
                 notify(conn, [runs_notice()])
             return released

@@ -153,7 +153,7 @@ WITH q AS (
     LIMIT (SELECT n FROM budget)
 )
 UPDATE rhythm.runs AS r
-SET admitted_at = q.now, available_at = q.now, updated_at = q.now
+SET admitted_at = q.now, available_at = q.now, wake_at = q.now, updated_at = q.now
 FROM q
 WHERE r.id IN (SELECT id FROM chosen) AND r.admitted_at IS NULL AND r.status = 'pending'
 RETURNING r.id;

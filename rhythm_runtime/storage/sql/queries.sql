@@ -149,6 +149,7 @@ WITH due AS (
     SET inbox = r.inbox || per_run.entries,
         available_at = CASE WHEN r.waiting && per_run.keys THEN coalesce(r.available_at, per_run.due_at)
                             ELSE r.available_at END,
+        wake_at = CASE WHEN r.waiting && per_run.keys THEN coalesce(r.available_at, per_run.due_at) ELSE r.wake_at END,
         updated_at = now()
     FROM per_run
     WHERE r.id = per_run.run_id AND r.status IN ('pending', 'suspended')
@@ -187,10 +188,10 @@ WITH t AS (
                AS waits
 )
 INSERT INTO rhythm.runs (id, workflow_name, version, inputs, parent_run_id, parent_await_key, key, queue, priority,
-                         admit_at, admitted_at, available_at)
+                         admit_at, admitted_at, available_at, wake_at)
 SELECT %(id)s, %(name)s, %(version)s, %(inputs)s, %(parent_run_id)s, %(parent_await_key)s, %(key)s, %(queue)s,
        %(priority)s, CASE WHEN t.waits THEN t.at END, CASE WHEN %(queue)s::text IS NOT NULL AND NOT t.waits THEN now() END,
-       CASE WHEN NOT %(held)s AND NOT t.waits THEN t.at END
+       CASE WHEN NOT %(held)s AND NOT t.waits THEN t.at END, CASE WHEN NOT %(held)s AND NOT t.waits THEN t.at END
 FROM t
 ON CONFLICT DO NOTHING
 RETURNING id, admitted_at IS NULL AND queue IS NOT NULL AS queued;
@@ -212,7 +213,7 @@ SELECT pg_try_advisory_xact_lock(%(lock_class)s, 0) AS got;
 
 -- name: release_queued_runs
 -- Make the oldest waiting run of each workflow and key runnable once no other run of that key is active (runs waiting on a queue are its admission's).
-UPDATE rhythm.runs AS r SET available_at = now(), updated_at = now()
+UPDATE rhythm.runs AS r SET available_at = now(), wake_at = now(), updated_at = now()
 WHERE r.id IN (
     SELECT DISTINCT ON (q.workflow_name, q.key) q.id FROM rhythm.runs AS q
     WHERE q.key IS NOT NULL AND q.status = 'pending' AND q.available_at IS NULL AND q.activations = 0
@@ -224,6 +225,19 @@ WHERE r.id IN (
     ORDER BY q.workflow_name, q.key, q.created_at, q.id
 )
 RETURNING r.id;
+
+-- name: adopt_runnable_runs
+-- Make claimable the runs an older Rhythm made runnable by writing available_at alone, and unclaimable those whose available_at its saves cleared alone (wake_at follows available_at wherever they disagree on being set; see migrations/0016): scans every run, so only during the upgrade. Locked runs are skipped (their writer sets both).
+UPDATE rhythm.runs AS r SET wake_at = r.available_at
+WHERE r.id IN (SELECT o.id FROM rhythm.runs AS o
+               WHERE o.status IN ('pending', 'suspended') AND (o.available_at IS NULL) <> (o.wake_at IS NULL)
+               FOR UPDATE SKIP LOCKED)
+RETURNING r.id, r.wake_at IS NOT NULL AS claimable;
+
+-- name: adoption_seconds_left
+-- Seconds left of the upgrade window after migrations/0016 was applied here (negative once it has passed).
+SELECT %(window)s::float8 - extract(epoch FROM now() - applied_at)::float8 AS seconds
+FROM rhythm.migrations WHERE name = %(name)s;
 
 -- name: get_run
 -- One run's public state (queued: waiting on its queue to be admitted).
@@ -243,14 +257,15 @@ ORDER BY created_at DESC, id
 LIMIT %(limit)s;
 
 -- name: lock_runnable_runs
--- Lock up to limit runs that need an activation (one transaction advances them all); the lock is each activation's exclusive right.
+-- Lock up to limit runs that need an activation (one transaction advances them all); the lock is each activation's exclusive right. Claimable by wake_at (the index), runnable by available_at (checked again: see migrations/0016).
 SELECT id, workflow_name, version, status, inputs, snapshot, inbox, signal_waits,
        parent_run_id, parent_await_key, activations, waiting, rewind, cancel_requested_at, cancel_delivered_at
 FROM rhythm.runs
 WHERE status IN ('pending', 'suspended')
-  AND available_at IS NOT NULL
+  AND wake_at IS NOT NULL
+  AND wake_at <= now()
   AND available_at <= now()
-ORDER BY available_at, id
+ORDER BY wake_at, id
 LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED;
 
@@ -292,7 +307,7 @@ WITH next AS (
     UPDATE rhythm.runs
     SET status = 'suspended', snapshot = %(snapshot)s, inbox = %(inbox)s,
         waiting = %(waiting)s, signal_waits = %(signal_waits)s, rewind = %(rewind)s,
-        available_at = NULL, cancel_delivered_at = CASE WHEN cancel_requested_at IS NOT NULL
+        available_at = NULL, wake_at = NULL, cancel_delivered_at = CASE WHEN cancel_requested_at IS NOT NULL
                                                         THEN coalesce(cancel_delivered_at, now()) END,
         activations = activations + 1, attempts = 0, updated_at = now()
     WHERE id = %(id)s
@@ -330,7 +345,7 @@ WITH saving AS (
     UPDATE rhythm.runs AS r
     SET status = 'suspended', snapshot = s.snapshot, inbox = s.inbox,
         waiting = ARRAY(SELECT jsonb_array_elements_text(s.waiting)), signal_waits = s.signal_waits, rewind = s.rewind,
-        available_at = NULL, cancel_delivered_at = CASE WHEN r.cancel_requested_at IS NOT NULL
+        available_at = NULL, wake_at = NULL, cancel_delivered_at = CASE WHEN r.cancel_requested_at IS NOT NULL
                                                         THEN coalesce(r.cancel_delivered_at, now()) END,
         activations = r.activations + 1, attempts = 0, updated_at = now()
     FROM saving AS s
@@ -350,7 +365,7 @@ WITH step AS (
     UPDATE rhythm.runs
     SET status = %(status)s, output = %(output)s, error = %(error)s, snapshot = %(snapshot)s,
         failure = %(failure)s, inbox = %(inbox)s, waiting = %(waiting)s, signal_waits = %(signal_waits)s,
-        available_at = NULL,
+        available_at = NULL, wake_at = NULL,
         activations = activations + 1, attempts = 0, updated_at = now(), finished_at = now()
     WHERE id = %(id)s
     RETURNING queue, admitted_at
@@ -382,7 +397,7 @@ WITH outcome AS (
     UPDATE rhythm.runs AS r
     SET status = o.status, output = o.output, error = o.error, snapshot = o.snapshot, failure = o.failure,
         inbox = o.inbox, waiting = ARRAY(SELECT jsonb_array_elements_text(o.waiting)), signal_waits = o.signal_waits,
-        available_at = NULL,
+        available_at = NULL, wake_at = NULL,
         activations = r.activations + 1, attempts = 0, updated_at = now(), finished_at = now()
     FROM outcome AS o
     WHERE r.id = o.id
@@ -400,6 +415,7 @@ SET inbox = inbox || jsonb_build_object(%(key)s::text,
         jsonb_build_array(nextval('rhythm.settle_seq'), %(kind)s::text, %(value)s::text)),
     available_at = CASE WHEN %(key)s = ANY(waiting) THEN coalesce(available_at, clock_timestamp())
                         ELSE available_at END,
+    wake_at = CASE WHEN %(key)s = ANY(waiting) THEN coalesce(available_at, clock_timestamp()) ELSE wake_at END,
     updated_at = now()
 WHERE id = %(id)s AND status IN ('pending', 'suspended')
 RETURNING (%(key)s = ANY(waiting)) AS woke;
@@ -473,14 +489,15 @@ RETURNING t.id;
 -- What a worker's loop would find now (read without locks; the claims check again): due timers, runnable runs, pending tasks of the given queues and names; and, as next_due says, the seconds until the earliest timer or delayed run is due and (task_seconds) the earliest of those tasks (a tick that finds nothing sleeps that long without a second read).
 SELECT EXISTS (SELECT 1 FROM rhythm.timers WHERE fired_at IS NULL AND due_at <= clock_timestamp()) AS timers,
        EXISTS (SELECT 1 FROM rhythm.runs
-               WHERE status IN ('pending', 'suspended') AND available_at IS NOT NULL AND available_at <= now()) AS runs,
+               WHERE status IN ('pending', 'suspended') AND wake_at IS NOT NULL AND wake_at <= now()
+                 AND available_at <= now()) AS runs,
        %(with_tasks)s AND EXISTS (SELECT 1 FROM rhythm.tasks
                                   WHERE status = 'pending' AND queue = ANY(%(queues)s) AND name = ANY(%(names)s)
                                     AND available_at <= now()) AS tasks,
        extract(epoch FROM least(
            (SELECT min(due_at) FROM rhythm.timers WHERE fired_at IS NULL AND due_at < 'infinity'),
-           (SELECT min(available_at) FROM rhythm.runs
-            WHERE status IN ('pending', 'suspended') AND available_at > clock_timestamp())
+           (SELECT min(wake_at) FROM rhythm.runs
+            WHERE status IN ('pending', 'suspended') AND wake_at > clock_timestamp())
        ) - clock_timestamp()) AS seconds,
        extract(epoch FROM (SELECT min(available_at) FROM rhythm.tasks
                            WHERE %(with_tasks)s AND status = 'pending' AND queue = ANY(%(queues)s)
@@ -490,8 +507,8 @@ SELECT EXISTS (SELECT 1 FROM rhythm.timers WHERE fired_at IS NULL AND due_at <= 
 -- Seconds until the earliest unfired timer, delayed run or (if with_tasks) pending task this worker runs is due; NULL if none.
 SELECT extract(epoch FROM least(
     (SELECT min(due_at) FROM rhythm.timers WHERE fired_at IS NULL AND due_at < 'infinity'),
-    (SELECT min(available_at) FROM rhythm.runs
-     WHERE status IN ('pending', 'suspended') AND available_at > clock_timestamp()),
+    (SELECT min(wake_at) FROM rhythm.runs
+     WHERE status IN ('pending', 'suspended') AND wake_at > clock_timestamp()),
     (SELECT min(available_at) FROM rhythm.tasks
      WHERE %(with_tasks)s AND status = 'pending' AND queue = ANY(%(queues)s) AND name = ANY(%(names)s))
 ) - clock_timestamp()) AS seconds;
@@ -514,6 +531,8 @@ WITH done AS (
             jsonb_build_array(nextval('rhythm.settle_seq'), 'ok', %(result_text)s::text)),
         available_at = CASE WHEN done.await_key = ANY(r.waiting) THEN coalesce(r.available_at, clock_timestamp())
                             ELSE r.available_at END,
+        wake_at = CASE WHEN done.await_key = ANY(r.waiting) THEN coalesce(r.available_at, clock_timestamp())
+                       ELSE r.wake_at END,
         updated_at = now()
     FROM done
     -- a subquery, not a join: a plan cached while the table was small must still be a primary-key probe
@@ -541,6 +560,7 @@ SET inbox = inbox || jsonb_build_object(%(key)s::text,
         jsonb_build_array(nextval('rhythm.settle_seq'), %(kind)s::text, %(value)s::text)),
     available_at = CASE WHEN %(key)s = ANY(waiting) THEN coalesce(available_at, clock_timestamp())
                         ELSE available_at END,
+    wake_at = CASE WHEN %(key)s = ANY(waiting) THEN coalesce(available_at, clock_timestamp()) ELSE wake_at END,
     updated_at = now()
 WHERE id = %(id)s AND status IN ('pending', 'suspended')
 RETURNING id, workflow_name, version, status, inputs, snapshot, inbox, signal_waits, parent_run_id,
@@ -572,7 +592,7 @@ SELECT id, name, status, result, error, attempts FROM rhythm.tasks WHERE id = %(
 -- name: cancel_run
 -- Mark a run cancelled at once (no code runs) unless it already ended; returns it when it changed.
 UPDATE rhythm.runs
-SET status = 'cancelled', available_at = NULL, waiting = '{}', signal_waits = '[]',
+SET status = 'cancelled', available_at = NULL, wake_at = NULL, waiting = '{}', signal_waits = '[]',
     finished_at = now(), updated_at = now(),
     error = jsonb_build_object('type', 'CancelledError', 'message', %(message)s::text)
 WHERE id = %(id)s AND status IN ('pending', 'suspended')
@@ -581,7 +601,8 @@ RETURNING id, parent_run_id, parent_await_key, admitted_at IS NOT NULL AS admitt
 -- name: request_cancel
 -- Ask a run that has started to cancel itself (its next activation throws at its await); returns it when asked now.
 UPDATE rhythm.runs
-SET cancel_requested_at = now(), available_at = coalesce(available_at, clock_timestamp()), updated_at = now()
+SET cancel_requested_at = now(), available_at = coalesce(available_at, clock_timestamp()),
+    wake_at = coalesce(available_at, clock_timestamp()), updated_at = now()
 WHERE id = %(id)s AND status IN ('pending', 'suspended') AND cancel_requested_at IS NULL AND activations > 0
 RETURNING id, waiting, signal_waits;
 
@@ -711,7 +732,7 @@ SET status = CASE WHEN %(snapshot)s::json IS NULL THEN 'pending' ELSE 'suspended
     version = %(version)s, snapshot = %(snapshot)s, inbox = %(inbox)s, waiting = %(waiting)s,
     signal_waits = %(signal_waits)s, rewind = NULL,
     output = NULL, error = NULL, failure = NULL, finished_at = NULL,
-    available_at = now(), attempts = 0, activations = activations + 1, updated_at = now()
+    available_at = now(), wake_at = now(), attempts = 0, activations = activations + 1, updated_at = now()
 WHERE id = %(id)s;
 
 -- name: lock_task_names

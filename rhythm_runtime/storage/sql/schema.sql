@@ -86,7 +86,8 @@ CREATE TABLE rhythm.runs (
     lease_owner text,
     lease_expires_at timestamptz,
     -- When the run next needs an activation (start, or something it awaits
-    -- resolved); NULL while it waits with nothing ready or once final.
+    -- resolved); NULL while it waits with nothing ready or once final. Not
+    -- NULL: the run is runnable. Claims read wake_at (0016), its mirror.
     available_at timestamptz DEFAULT now(),
     -- Claims since the last activation that committed: a run that keeps
     -- killing its worker can be failed instead of retried forever.
@@ -115,9 +116,6 @@ CREATE TABLE rhythm.runs (
     UNIQUE (parent_run_id, parent_await_key)
 );
 
--- Claiming: runnable runs in order of availability (then id: a batch reads no more entries than it locks).
-CREATE INDEX runs_claim_idx ON rhythm.runs (available_at, id)
-    WHERE status IN ('pending', 'suspended') AND available_at IS NOT NULL;
 -- Listing a workflow's runs (dashboards, the CLI).
 CREATE INDEX runs_workflow_idx ON rhythm.runs (workflow_name, created_at);
 
@@ -409,7 +407,17 @@ CREATE INDEX runs_admitted_idx ON rhythm.runs (queue, key)
 -- Rate windows: runs admitted on a queue, by admission time.
 CREATE INDEX runs_admissions_idx ON rhythm.runs (queue, admitted_at) WHERE admitted_at IS NOT NULL;
 
--- Added by 0011, rewritten by 0012, 0014 and 0015: a task's result, the activation it wakes (run ahead by the worker
+-- Added by 0016: runs are claimed by wake_at, which every statement that makes a run runnable (or not) sets with
+-- available_at, except a warm step's (finish_task_step), whose run is runnable only inside it: its two writes of
+-- the run row change no indexed column and can be HOT updates. A run inserted without it is claimable at once.
+ALTER TABLE rhythm.runs ADD COLUMN wake_at timestamptz DEFAULT now();
+-- Claiming: runnable runs in order of availability (then id: a batch reads no more entries than it locks);
+-- claims check available_at again (a wake_at an older Rhythm's save left behind is not a runnable run).
+CREATE INDEX runs_wake_idx ON rhythm.runs (wake_at, id) WHERE status IN ('pending', 'suspended') AND wake_at IS NOT NULL;
+-- Room on each page for a run's new versions: a HOT update must fit on the row's own page.
+ALTER TABLE rhythm.runs SET (fillfactor = 80);
+
+-- Added by 0011, rewritten by 0012, 0014, 0015 and 0016: a task's result, the activation it wakes (run ahead by the worker
 -- from the state it kept) and the next task (leased to the worker, or a pending one claimed for its slot) in one
 -- statement; the activation is saved only if the run is still the row it was computed from
 -- (storage/worker_calls.py, WorkerCalls.finish_task).
@@ -454,10 +462,13 @@ BEGIN
     -- nothing else settled since, no cancel asked, no signal wait, not advanced by anyone else (and, if it ends,
     -- with no parent to tell). The save below writes the row again: an activation finds its run runnable. The
     -- result's inbox entry and its settle number are not written: the save replaces the inbox with one where
-    -- the activation consumed it, in this statement, so nobody could see them.
+    -- the activation consumed it, in this statement, so nobody could see them. Nor is wake_at (0016): the run is
+    -- runnable only inside this statement, where no claim can see it, so both writes change no indexed column
+    -- and can be HOT updates (a wake_at left set by an older Rhythm's save takes the ordinary step, which clears it).
     UPDATE rhythm.runs AS r
     SET available_at = clock_timestamp()
     WHERE r.id = v_run AND r.status = 'suspended' AND r.activations = p_activations AND r.available_at IS NULL
+      AND r.wake_at IS NULL
       AND r.cancel_requested_at IS NULL AND v_key = ANY(r.waiting) AND r.signal_waits = '[]'::jsonb
       AND r.inbox = p_inbox_before AND (p_status = 'suspended' OR r.parent_run_id IS NULL);
     IF NOT FOUND THEN  -- the settle alone, as complete_task_and_settle's
@@ -466,6 +477,8 @@ BEGIN
                 jsonb_build_array(nextval('rhythm.settle_seq'), 'ok', p_result)),
             available_at = CASE WHEN v_key = ANY(r.waiting) THEN coalesce(r.available_at, clock_timestamp())
                                 ELSE r.available_at END,
+            wake_at = CASE WHEN v_key = ANY(r.waiting) THEN coalesce(r.available_at, clock_timestamp())
+                           ELSE r.wake_at END,
             updated_at = now()
         WHERE r.id = v_run AND r.status IN ('pending', 'suspended')
         RETURNING v_key = ANY(r.waiting) INTO woke;
