@@ -6,12 +6,14 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 
+import psycopg
 import pytest
 
 from helpers import query, wait_for, worker_thread, write_flows
 from rhythm_runtime.api.app import RhythmApp
 from rhythm_runtime.api.client import SyncRhythmClient
 from rhythm_runtime.api.tasks import REGISTRY, TaskSpec
+from rhythm_runtime.storage.queries import Q
 
 FLOWS = {
     # Waits for a "go" signal; a cancel runs its cleanup task first.
@@ -114,3 +116,19 @@ def test_queue_starts_each_run_of_a_key_in_turn(world, db_url):
 def test_a_bad_on_conflict_is_refused(world):
     with pytest.raises(ValueError, match="on_conflict must be one of skip, replace, queue, not 'later'"):
         world.start_workflow("quick", {}, key="k", on_conflict="later")
+
+
+def test_a_start_without_a_key_is_one_statement(world, monkeypatch):
+    """The newest version, the insert and the notices travel together (start_run), between BEGIN and COMMIT."""
+    me, sent, inner = threading.get_ident(), [], psycopg.Connection.execute
+
+    def execute(conn, query, *args, **kwargs):
+        if threading.get_ident() == me:
+            sent.append(" ".join(str(query).split()))
+        return inner(conn, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Connection, "execute", execute)
+    handle = world.start_workflow("quick", {})
+    monkeypatch.undo()
+    assert [s for s in sent if s not in ("BEGIN", "COMMIT")] == [" ".join(Q["start_run"].split())]
+    assert handle.result(10) > 0

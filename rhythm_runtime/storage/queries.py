@@ -94,13 +94,18 @@ def insert_run(conn, name, inputs, run_id, parent_id, parent_key, inputs_json=No
         run_params(row, name, inputs, run_id, inputs_json), parent_run_id=parent_id, parent_await_key=parent_key,
         key=key, start_at=start_at, delay=delay, held=held, queue=queue or row["queue"], priority=priority)).fetchone()
     if inserted is None:
-        existing = conn.execute(Q["get_run"], dict(id=run_id)).fetchone()
-        if existing is not None and existing["workflow_name"] != name:
-            raise RunIdConflict(f"run id {run_id!r} is already used by a run of workflow "
-                                f"{existing['workflow_name']!r}, not {name!r}")
+        check_existing_run(conn, run_id, name)
     elif inserted["queued"]:
         conn.execute(Q["notify_admission"])
     return run_id, inserted is not None
+
+
+def check_existing_run(conn, run_id: str, name: str) -> None:
+    """A start found a run with its id: RunIdConflict unless that run is of the same workflow (idempotent start)."""
+    existing = conn.execute(Q["get_run"], dict(id=run_id)).fetchone()
+    if existing is not None and existing["workflow_name"] != name:
+        raise RunIdConflict(f"run id {run_id!r} is already used by a run of workflow "
+                            f"{existing['workflow_name']!r}, not {name!r}")
 
 
 def run_params(newest: dict, name: str, inputs, run_id: str, inputs_json=None) -> dict:

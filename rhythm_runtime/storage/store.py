@@ -10,6 +10,7 @@ helpers; the SQL lives in `sql/queries.sql`.
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,9 +23,10 @@ from rhythm_runtime.execution.cancellation import CANCELLED_MESSAGE, cancelled_p
 from rhythm_runtime.execution.machine import reachable_keys, waiting_keys
 from rhythm_runtime.storage.adoption import Adoption
 from rhythm_runtime.storage.worker_calls import WorkerCalls
-from rhythm_runtime.storage.queries import (Q, RunIdConflict, UnknownWorkflow, call_options, error_payload,
-                                            history_limit, insert_run, insert_task_as_registered, json_text,
-                                            newest_version, notify, runs_notice, settle, tasks_notice)
+from rhythm_runtime.storage.queries import (Q, RunIdConflict, UnknownWorkflow, call_options, check_existing_run,
+                                            error_payload, history_limit, insert_run, insert_task_as_registered,
+                                            json_param, json_text, newest_version, notify, runs_notice, settle,
+                                            tasks_notice)
 
 # The errors clients see, with UnknownWorkflow and RunIdConflict from queries.py (beside insert_run, which raises them).
 __all__ = ["RetryRefused", "RunFinished", "RunIdConflict", "RunNotFound", "Store", "UnknownWorkflow"]
@@ -79,6 +81,8 @@ class Store(WorkerCalls):
                                 f"('/' is reserved for the ids of child runs)")
         if on_conflict is not None and on_conflict not in ON_CONFLICT:
             raise ValueError(f"on_conflict must be one of {', '.join(ON_CONFLICT)}, not {on_conflict!r}")
+        if key is None and on_conflict is None:
+            return self._start_unkeyed(name, inputs, run_id or uuid.uuid4().hex, start_at, delay, queue, priority)
         with self.tx() as conn:
             newest = newest_version(conn, name)
             on_queue = queue or newest["queue"]
@@ -101,6 +105,20 @@ class Store(WorkerCalls):
             if created and not held:
                 notify(conn, [runs_notice()])
             return run_id, created
+
+    def _start_unkeyed(self, name: str, inputs: Any, run_id: str, start_at, delay: float, queue: str | None,
+                       priority: int) -> tuple[str, bool]:
+        """start_run without a key: one statement (start_run: the newest version, the insert and the notices),
+        where a keyed start reads the version and the key's runs first."""
+        with self.tx() as conn:
+            row = conn.execute(Q["start_run"], dict(
+                id=run_id, name=name, inputs=json_param(inputs), start_at=start_at, delay=delay, queue=queue,
+                priority=priority, notice=runs_notice())).fetchone()
+            if row["version"] is None:
+                newest_version(conn, name)  # raises UnknownWorkflow, naming the known ones
+            if not row["created"]:
+                check_existing_run(conn, run_id, name)
+            return run_id, row["created"]
 
     def release_queued_runs(self) -> list[str]:
         """Start the next waiting run of each key whose active run has ended, and, during the upgrade to

@@ -196,6 +196,36 @@ FROM t
 ON CONFLICT DO NOTHING
 RETURNING id, admitted_at IS NULL AND queue IS NOT NULL AS queued;
 
+-- name: start_run
+-- A client's start without a key in one statement: insert_run's, on the newest version (version NULL: none is registered, nothing inserted), with its notices (the run's, and admit when it waits on a queue with limits); created is false when a run with this id exists.
+WITH v AS (
+    SELECT version, coalesce(%(queue)s::text, queue) AS queue FROM rhythm.workflow_versions
+    WHERE name = %(name)s
+    ORDER BY created_at DESC, version
+    LIMIT 1
+), t AS (
+    SELECT v.version, v.queue,
+           greatest(now(), coalesce(%(start_at)s::timestamptz, now() + %(delay)s * interval '1 second')) AS at,
+           EXISTS (SELECT 1 FROM rhythm.queues AS q
+                   WHERE q.name = v.queue
+                     AND num_nonnulls(q.concurrency, q.key_concurrency, q.rate_limit, q.key_rate_limit) > 0) AS waits
+    FROM v
+), run AS (
+    INSERT INTO rhythm.runs (id, workflow_name, version, inputs, queue, priority, admit_at, admitted_at, available_at,
+                             wake_at)
+    SELECT %(id)s, %(name)s, t.version, %(inputs)s, t.queue, %(priority)s, CASE WHEN t.waits THEN t.at END,
+           CASE WHEN t.queue IS NOT NULL AND NOT t.waits THEN now() END, CASE WHEN NOT t.waits THEN t.at END,
+           CASE WHEN NOT t.waits THEN t.at END
+    FROM t
+    ON CONFLICT DO NOTHING
+    RETURNING admitted_at IS NULL AND queue IS NOT NULL AS queued
+)
+SELECT (SELECT version FROM v) AS version, run.queued IS NOT NULL AS created,
+       (SELECT count(pg_notify('rhythm_work', n.notice))
+        FROM (VALUES (%(notice)s::text, run.queued IS NOT NULL), ('admit', run.queued)) AS n (notice, sent)
+        WHERE n.sent) AS notices
+FROM (SELECT) AS one LEFT JOIN run ON true;
+
 -- name: lock_run_key
 -- Serialize the starts of one workflow and key (who is active, who waits) until the end of the transaction.
 SELECT pg_advisory_xact_lock(%(lock_class)s, hashtext(%(name)s || '/' || %(key)s));
