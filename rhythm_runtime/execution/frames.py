@@ -34,6 +34,7 @@ task reads as before: its locals and `{"$": "promise", "kind": "task", …}`.
 from __future__ import annotations
 
 from collections import deque
+from json.encoder import encode_basestring_ascii
 
 from rhythm_runtime.execution import promises as P
 from rhythm_runtime.execution import values as _js
@@ -120,7 +121,7 @@ class Run(Commands):
     """One activation of a code-shape-6 run: the `S` of plain functions, the job queue, the frames."""
 
     __slots__ = ("initial_budget", "settled", "functions", "info", "jobs", "frames", "next_id", "main", "result",
-                 "leaves", "rejections", "rejection_lines", "depth", "outcome", "growing")
+                 "leaves", "rejections", "rejection_lines", "depth", "outcome", "growing", "seq_from")
 
     def __init__(self, module, run_id: str, scheduler, budget: int, settled: dict):
         super().__init__(module, run_id, scheduler, budget)
@@ -389,6 +390,28 @@ class Run(Commands):
                 self.growing = None
                 P.run_job(self, job)
 
+    def seq_text(self, L: _js.Locals) -> str:
+        """acyclic_json_text of the await counters (Commands._key), from the text the step this one resumes
+        wrote them as (kept with the body's warm locals, `Locals.seq`) when that is known: after the usual
+        one await, that text with one entry added (a new site) or rewritten (the only one) is the same."""
+        seq, memo = self.seq, L.seq
+        size, text = len(seq), None
+        try:
+            total = sum(seq.values())  # (_key counts one more await per call: one call if it grew by one)
+        except TypeError:  # (not counters: a snapshot made by hand)
+            L.seq = None
+            return _json_text(seq)
+        if memo is not None and memo[0] is self.seq_from and total == memo[3] + 1:
+            if size == memo[2] + 1:  # at a new site: the last entry, 1
+                text = f'{memo[1][:-1]}{"," if size > 1 else ""}{encode_basestring_ascii(next(reversed(seq)))}:1}}'
+            elif size == 1:
+                [(site, n)] = seq.items()
+                text = f"{{{encode_basestring_ascii(site)}:{_number_text(n)}}}"
+        if text is None:
+            text = _json_text(seq)
+        L.seq = (seq, text, size, total)
+        return text
+
     def snapshot(self, live: set, texts: dict) -> tuple[dict, dict, list[str], str | None]:
         """(snapshot, its roots, the await keys that should wake the run, its JSON text if written here);
         `live` receives the await keys of the unsettled task/timer/signal/child promises it reaches, `texts`
@@ -405,7 +428,7 @@ class Run(Commands):
                 if body is not None:
                     data, text = body
                     return ({"state": main.state, "data": data, "seq": self.seq}, roots, [p.key],
-                            f'{{"state":{_json_text(main.state)},"data":{text},"seq":{_json_text(self.seq)}}}')
+                            f'{{"state":{_number_text(main.state)},"data":{text},"seq":{self.seq_text(L)}}}')
             snap = {"state": main.state, "data": _js.encode_snapshot(roots, live, texts, self.growing), "seq": self.seq}
             return snap, roots, [p.key], None
         frames = [self.main, *(f for _i, f in sorted(self.frames.items()))]
@@ -431,6 +454,11 @@ class Run(Commands):
             roots["N"] = float(self.next_id)
         snap = {"state": self.main.state, "data": _js.encode_snapshot(roots, live, texts, self.growing), "seq": self.seq}
         return snap, roots, waking, None
+
+
+def _number_text(state) -> str:
+    """acyclic_json_text of a state (an int, unless a hand-made snapshot says otherwise)."""
+    return int.__repr__(state) if type(state) is int else _json_text(state)
 
 
 def _promises(data) -> list[_js.Promise]:
@@ -474,7 +502,8 @@ def activate(module, snapshot: dict, settled: dict, run_id: str, scheduler, budg
     if data is None:
         data = _js.decode_activation(snapshot["data"])
     run = Run(module, run_id, scheduler, budget, settled)
-    run.seq = dict(snapshot.get("seq", {}))
+    run.seq_from = snapshot.get("seq", {})
+    run.seq = dict(run.seq_from)
     previous = enter(run)
     try:
         fresh = run.load(snapshot, data)

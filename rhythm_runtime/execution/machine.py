@@ -546,7 +546,7 @@ _COMBINATORS = {"all": _all, "race": _race, "any": _any, "allSettled": _all_sett
 # -- one activation ---------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     status: str  # "completed" | "failed" | "suspended"
     output: object = None

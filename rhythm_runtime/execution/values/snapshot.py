@@ -64,7 +64,7 @@ class Locals(dict):
     A kept slot nobody read is written back as that encoding (see "K" above):
     nothing but a read can reach its containers, so it cannot have changed."""
 
-    __slots__ = ("kept", "order", "warm", "lists", "texts", "stable")
+    __slots__ = ("kept", "order", "warm", "lists", "texts", "stable", "seq")
 
     def __init__(self, decoded=(), kept: dict | None = None, order: dict | None = None, warm: dict | None = None):
         super().__init__(decoded)
@@ -76,6 +76,7 @@ class Locals(dict):
         # each slot's encoding as encode_body last wrote it, and its `"name":text` (None until then)
         self.texts: dict | None = None
         self.stable: tuple | None = None  # the slots encode_body need not encode again (see there)
+        self.seq: tuple | None = None  # the run's await counters as a warm step wrote them (frames.Run.seq_text)
 
     def __missing__(self, name):
         encoding = self.kept.pop(name)  # KeyError, as a dict's, if not kept either
