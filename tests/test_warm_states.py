@@ -338,3 +338,35 @@ def test_slots_sharing_containers_encode_warm_as_cold_when_what_shares_them_chan
     assert '"alias":{"$":"ref","id":2}' in texts[2] and '"alias":{"n":3.0}' in texts[3]
     assert '"alias":[{"$":"shared","id":2' in texts[4] and '"first":{"n":5.0},"pair":[{"$":"shared","id":1' in texts[5]
     assert '"W":{"$":"ref","id":2}' in texts[6]
+
+
+COUNTED = """for (let i = 0; i < 3; i++) {
+  await Task.run("t", { n: i })
+}
+const a = await Task.run("t", { n: 3 })
+for (let i = 0; i < 2; i++) {
+  await Task.run("t", { n: i })
+  await Task.run("t", { n: i })
+}
+Task.run("t", { n: 8 })
+const b = await Task.run("t", { n: 9 })
+const c = await Task.run("t", { n: 10 })
+return [a.n, b.n, c.n]
+"""
+
+
+def test_await_counters_are_written_warm_as_cold():
+    """A warm step writes the snapshot's await counters ("seq") from the text the previous step wrote them as
+    (frames.Run.seq_text) after one await at a new site or at the only one; anything else (a site counted
+    again among others, two counted in one step, a step after one that wrote its snapshot the general way) is
+    serialized whole, as a cold step does."""
+    texts = []
+    for outcome in _warm_steps_checked_against_cold(_module(COUNTED), lambda n: {"n": float(n)}):
+        if outcome.snapshot is not None:
+            assert outcome.snapshot_json == json.dumps(outcome.snapshot, separators=(",", ":"))
+            texts.append(outcome.snapshot_json)
+    assert outcome.output == [3, 8, 9]  # (each task settles with its step's number)
+    assert [text[text.index('"seq":'):] for text in texts] == [
+        '"seq":{"0":2}}', '"seq":{"0":3}}', '"seq":{"0":3,"1":1}}', '"seq":{"0":3,"1":1,"2":1}}',
+        '"seq":{"0":3,"1":1,"2":1,"3":1}}', '"seq":{"0":3,"1":1,"2":2,"3":1}}', '"seq":{"0":3,"1":1,"2":2,"3":2}}',
+        '"seq":{"0":3,"1":1,"2":2,"3":2,"4":1,"5":1}}', '"seq":{"0":3,"1":1,"2":2,"3":2,"4":1,"5":1,"6":1}}']
