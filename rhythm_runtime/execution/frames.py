@@ -344,6 +344,25 @@ class Run(Commands):
                 break
         return fresh
 
+    def resume_awaited(self) -> None:
+        """The usual step's first settlement, as `loop` would take it without the job queue: the body alone
+        awaits a leaf promise, which the one result given fulfills (its only reaction resumes the body)."""
+        main, settled = self.main, self.settled
+        p = main.waits
+        if len(settled) != 1 or type(p) is not _js.Promise or p.key not in settled or self.jobs \
+                or self.leaves.get(p.key) is not p or p.reactions != [["resume", 0.0]]:
+            return
+        s = settled[p.key]
+        if not s.ok:
+            return
+        del self.leaves[p.key]
+        p.state, p.value, p.reactions = P.FULFILLED, s.value, []
+        self.budget -= 1  # (the resumption's job, as drain counts it)
+        if self.budget < 0:
+            raise BudgetExceeded()
+        main.value, main.error, main.waits = s.value, NO_ERROR, None
+        self.step(main)
+
     def next_settlement(self) -> str | None:
         """The await key of the earliest settlement that a pending promise of this run is waiting for."""
         best, first = None, None
@@ -357,6 +376,8 @@ class Run(Commands):
     def loop(self, fresh: bool) -> None:
         if fresh:
             self.step(self.main)
+        else:
+            self.resume_awaited()
         while True:
             self.drain()
             if self.outcome is not None:
