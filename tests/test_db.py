@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import subprocess
@@ -508,3 +509,18 @@ def test_text_params_give_postgres_what_psycopg_s_adaptation_gives(db_url):
     assert as_text == adapted
     assert as_text[3] == '{"z": 1, "a": [1.5, null]}' and as_text[4] == '{"k" : 1}'
     assert as_text[6][1:3] == ['a"b', 'c\\d']
+
+
+def test_a_lost_pipelines_warnings_are_left_to_the_outage_report():
+    """psycopg's warnings about a pipeline it could not close or roll back on a lost connection are dropped
+    (the error propagates and the outage is reported once); its other warnings are not."""
+    from rhythm_runtime.storage.transactions import _LOST_PIPELINE
+
+    def kept(message: str) -> bool:
+        return _LOST_PIPELINE.filter(logging.LogRecord("psycopg", logging.WARNING, __file__, 1, message, None, None))
+
+    assert not kept("error ignored terminating <psycopg.Pipeline [BAD] at 0x7f>: server closed the connection")
+    assert not kept("error ignored in rollback on <psycopg.Connection [ACTIVE, pipeline=ABORTED] (user=postgres) at "
+                    "0x7f>: sending query failed: cannot exit pipeline mode while busy")
+    assert kept("error ignored in rollback on <psycopg.Connection [INTRANS] (user=postgres) at 0x7f>: boom")
+    assert kept("some other warning")

@@ -36,11 +36,13 @@ RECONNECT_CYCLE = 3.0
 
 
 class _UnclosablePipeline(logging.Filter):
-    """Drops psycopg's warning that a pipeline could not be closed after an error (on a lost connection):
-    the error itself propagates, and Health reports an outage once."""
+    """Drops psycopg's warnings that a pipeline could not be closed, or its transaction rolled back, after an
+    error (on a lost connection): the error itself propagates, and Health reports an outage once."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("error ignored terminating <psycopg.Pipeline")
+        message = record.getMessage()
+        return not (message.startswith("error ignored terminating <psycopg.Pipeline")
+                    or message.startswith("error ignored in rollback on <psycopg.Connection") and "pipeline=" in message)
 
 
 _LOST_PIPELINE = _UnclosablePipeline()
