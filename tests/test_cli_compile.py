@@ -10,6 +10,7 @@ import os
 import pty
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -289,6 +290,13 @@ def test_unknown_option_is_a_usage_error(project: Path) -> None:
 
 
 # -- internal errors -------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _bug_reports_in_tmp_path(tmp_path: Path, monkeypatch) -> None:
+    """The bug reports of the internal-error tests go to the test's own directory, not the machine's /tmp."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # gettempdir() reads TMPDIR again
 
 
 def test_internal_error_exits_123_without_traceback(project: Path, monkeypatch) -> None:
