@@ -89,7 +89,7 @@ def insert_run(conn, name, inputs, run_id, parent_id, parent_key, inputs_json=No
     seconds (now, if past), or (`held`) when its key's turn comes. On a queue (`queue`, else its front matter's)
     with a limit it waits to be admitted from then on (storage/limits.py); workers are told at commit."""
     row = newest or newest_version(conn, name)
-    run_id = run_id or uuid.uuid4().hex
+    run_id = new_run_id(run_id)
     inserted = conn.execute(Q["insert_run"], dict(
         run_params(row, name, inputs, run_id, inputs_json), parent_run_id=parent_id, parent_await_key=parent_key,
         key=key, start_at=start_at, delay=delay, held=held, queue=queue or row["queue"], priority=priority)).fetchone()
@@ -98,6 +98,11 @@ def insert_run(conn, name, inputs, run_id, parent_id, parent_key, inputs_json=No
     elif inserted["queued"]:
         conn.execute(Q["notify_admission"])
     return run_id, inserted is not None
+
+
+def new_run_id(run_id: str | None) -> str:
+    """The id a start gives its run: the caller's, or a new random one."""
+    return run_id or uuid.uuid4().hex
 
 
 def check_existing_run(conn, run_id: str, name: str) -> None:

@@ -10,7 +10,6 @@ helpers; the SQL lives in `sql/queries.sql`.
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,8 +24,8 @@ from rhythm_runtime.storage.adoption import Adoption
 from rhythm_runtime.storage.worker_calls import WorkerCalls
 from rhythm_runtime.storage.queries import (Q, RunIdConflict, UnknownWorkflow, call_options, check_existing_run,
                                             error_payload, history_limit, insert_run, insert_task_as_registered,
-                                            json_param, json_text, newest_version, notify, runs_notice, settle,
-                                            tasks_notice)
+                                            json_param, json_text, new_run_id, newest_version, notify, runs_notice,
+                                            settle, tasks_notice)
 
 # The errors clients see, with UnknownWorkflow and RunIdConflict from queries.py (beside insert_run, which raises them).
 __all__ = ["RetryRefused", "RunFinished", "RunIdConflict", "RunNotFound", "Store", "UnknownWorkflow"]
@@ -82,7 +81,7 @@ class Store(WorkerCalls):
         if on_conflict is not None and on_conflict not in ON_CONFLICT:
             raise ValueError(f"on_conflict must be one of {', '.join(ON_CONFLICT)}, not {on_conflict!r}")
         if key is None and on_conflict is None:
-            return self._start_unkeyed(name, inputs, run_id or uuid.uuid4().hex, start_at, delay, queue, priority)
+            return self._start_unkeyed(name, inputs, new_run_id(run_id), start_at, delay, queue, priority)
         with self.tx() as conn:
             newest = newest_version(conn, name)
             on_queue = queue or newest["queue"]
