@@ -88,7 +88,7 @@ def is_namespace(name: str) -> bool:
 class Binding:
     name: str
     slot: str
-    kind: str  # "let" | "const" | "catch" | "param" | "function" | "global"
+    kind: str  # "let" | "const" | "var" | "catch" | "param" | "function" | "global"
     decl: A.Span
     case: tuple | None = None  # (switch, case index) when declared directly in a switch's case
     scope: "Scope | None" = None
@@ -171,6 +171,7 @@ class Resolution:
     # scope node -> (environment slot, Python of the enclosing environment): created when the scope is entered
     scope_env: dict = field(default_factory=dict)
     hoisted: dict = field(default_factory=dict)  # Program/Block/Function node -> its function declarations
+    hoisted_vars: dict = field(default_factory=dict)  # Program/Function node -> the Names its `var`s declare first
     functions: list = field(default_factory=list)  # FuncInfo, by fid (0: the workflow body)
     fn_info: dict = field(default_factory=dict)  # Function node -> FuncInfo
     fn_names: dict = field(default_factory=dict)  # Function node -> the Name node its name is bound by
@@ -245,6 +246,9 @@ class Checker:
             first = self.scope.bindings[name].decl.line
             if kind == "param" and self.scope.bindings[name].kind == "param":
                 self.error(name_node.span, f"'{name}' names two parameters of this function; give each its own name")
+            elif self.scope.bindings[name].kind == "var":
+                self.error(name_node.span, f"'{name}' is also declared with 'var' (on line {first}), which declares "
+                                           f"it for the whole function; choose another name for one of them")
             else:
                 self.error(name_node.span, f"'{name}' is already declared in this scope (on line {first}); "
                                            f"assign to it without 'let', or choose another name")
@@ -349,6 +353,8 @@ class Checker:
         """The statements of a block, program or function; its function declarations are hoisted:
         bound (and created) when the block is entered, before its first statement runs."""
         self.hoist(owner, body)
+        if isinstance(owner, (A.Program, A.Function)):
+            self.hoist_vars(owner, body)
         self.declare_pending(body)
         for s in body:
             if isinstance(s, A.FunctionDecl):
@@ -364,10 +370,23 @@ class Checker:
             self.declare(self.decl_name(d.fn), "function")
             self.function(d.fn)
 
+    def hoist_vars(self, owner, body) -> None:
+        """`var`: each name a function's (or the workflow's) statements declare with it is one variable of the
+        whole function, there (undefined) from its start; a parameter or function of that name is that variable."""
+        hoisted = []
+        for name in var_names(body):
+            if name.name not in self.scope.bindings:
+                self.check_bindable(name)
+                start = A.Name(name.name, name.span)  # (the statement's own name may assign a catch parameter)
+                self.declare(start, "var")
+                hoisted.append(start)
+        if hoisted:
+            self.res.hoisted_vars[owner] = hoisted
+
     def declare_pending(self, body) -> None:
         """Names a block declares, known from its start (a use before the declaration is an error)."""
         for s in body:
-            if isinstance(s, A.VarDecl):
+            if isinstance(s, A.VarDecl) and s.kind != "var":
                 for d in s.decls:
                     for name in bound_names(d.target):
                         self.scope.pending.setdefault(name.name, name.span.line)
@@ -467,6 +486,9 @@ class Checker:
         method(s)
 
     def stmt_VarDecl(self, s: A.VarDecl) -> None:
+        if s.kind == "var":
+            self.var_decl(s)
+            return
         for d in s.decls:
             if d.init is not None:
                 self.expr(d.init)
@@ -475,6 +497,36 @@ class Checker:
             if not isinstance(d.target, A.Name) and d.init is None:
                 self.error(d.span, "a destructuring declaration needs a value to destructure; add '= value'")
             self.declare_target(d.target, s.kind)
+
+    def var_decl(self, s: A.VarDecl) -> None:
+        """`var x = v` assigns the function's variable (see hoist_vars); `var x` alone does nothing."""
+        for d in s.decls:
+            if d.init is not None:
+                self.expr(d.init)
+            elif not isinstance(d.target, A.Name):
+                self.error(d.span, "a destructuring declaration needs a value to destructure; add '= value'")
+            self.var_target(d.target)
+
+    def var_target(self, target) -> None:
+        """The names of a `var` declaration, each the function's variable (a `let`, `const` or catch parameter
+        of the same name in a block around it would be redeclared: JavaScript refuses that)."""
+        if isinstance(target, A.ArrayPattern):
+            for el in target.elements:
+                if el is not None and el.default is not None:
+                    self.expr(el.default)
+        elif isinstance(target, A.ObjectPattern):
+            for p in target.props:
+                if not isinstance(p.key, str):
+                    self.expr(p.key)
+                if p.default is not None:
+                    self.expr(p.default)
+        for name in bound_names(target):
+            b = self.scope.lookup(name.name)
+            if b.scope is not self.func.scope and not is_catch_parameter(b):
+                self.error(name.span, f"'{name.name}' is already declared in a block around this 'var' (on line "
+                                      f"{b.decl.line}), and 'var' would declare it again for the whole function; "
+                                      f"choose another name")
+            self.use(name, b)
 
     def stmt_ExprStmt(self, s: A.ExprStmt) -> None:
         self.expr(s.expr)
@@ -498,7 +550,7 @@ class Checker:
     def nested(self, s) -> None:
         """A braceless body still gets its own scope."""
         self.push()
-        if isinstance(s, A.VarDecl):
+        if isinstance(s, A.VarDecl) and s.kind != "var":
             self.error(s.span, "a declaration cannot be the whole body of an if or a loop; wrap it in { }")
         self.stmt(s)
         self.pop()
@@ -534,7 +586,9 @@ class Checker:
     def stmt_ForOf(self, s: A.ForOf) -> None:
         self.expr(s.iterable)
         self.push(s)
-        if s.kind is not None:
+        if s.kind == "var":
+            self.var_target(s.target)
+        elif s.kind is not None:
             self.declare_target(s.target, s.kind)
         else:
             self.assign_target(s.target)
@@ -644,7 +698,7 @@ class Checker:
         if b is not None:
             # (a function may use a variable declared after it: it runs later; a hoisted function is there from
             # the start of its block)
-            if ((b.decl.line, b.decl.col) > (e.span.line, e.span.col) and b.kind not in ("global", "function")
+            if ((b.decl.line, b.decl.col) > (e.span.line, e.span.col) and b.kind not in ("global", "function", "var")
                     and b.scope.func is self.func):
                 self.error(e.span, f"'{e.name}' is used before its declaration")
             self.check_same_case(e, b)
@@ -913,6 +967,28 @@ class Checker:
                                "check the object first (if (o) delete o.key)")
         elif isinstance(target.obj, A.Name) and self.is_global_namespace(target.obj):
             self.error(e.span, f"the members of {target.obj.name} cannot be deleted")
+
+
+def is_catch_parameter(b: Binding) -> bool:
+    """`catch (e) { var e = 1 }` is allowed (web-compatibility rules): the `var` assigns the catch parameter."""
+    node = b.scope.node if b.scope is not None else None
+    return isinstance(node, A.Try) and isinstance(node.param, A.Name) and node.param.span == b.decl
+
+
+def var_names(body) -> list[A.Name]:
+    """The names `var` declares among these statements and the statements inside them, not inside functions."""
+    out: list[A.Name] = []
+    stack = list(reversed(body))
+    while stack:
+        n = stack.pop()
+        if isinstance(n, A.Function):
+            continue
+        if isinstance(n, A.VarDecl) and n.kind == "var":
+            out += [name for d in n.decls for name in bound_names(d.target)]
+        elif isinstance(n, A.ForOf) and n.kind == "var":
+            out += bound_names(n.target)
+        stack.extend(reversed(A.children(n)))
+    return out
 
 
 def bound_names(target) -> list[A.Name]:

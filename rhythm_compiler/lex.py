@@ -32,7 +32,7 @@ from lark import Token
 from .diagnostics import Diagnostic
 
 KEYWORDS = {
-    "let": "LET", "const": "CONST", "if": "IF", "else": "ELSE", "while": "WHILE",
+    "let": "LET", "const": "CONST", "var": "VAR", "if": "IF", "else": "ELSE", "while": "WHILE",
     "for": "FOR", "of": "OF", "in": "IN", "do": "DO", "break": "BREAK",
     "continue": "CONTINUE", "return": "RETURN", "try": "TRY", "catch": "CATCH",
     "finally": "FINALLY", "throw": "THROW", "new": "NEW", "typeof": "TYPEOF", "delete": "DELETE",
@@ -43,7 +43,7 @@ KEYWORDS = {
 
 # Reserved words we reject with a message of their own (see parse.UNSUPPORTED).
 UNSUPPORTED_WORDS = {
-    "var", "class", "import", "export", "with", "yield", "this", "void", "super", "debugger",
+    "class", "import", "export", "with", "yield", "this", "void", "super", "debugger",
     "enum", "extends", "static", "eval", "arguments",
 }
 
@@ -80,7 +80,7 @@ OPERAND_EXPECTED = {
     "MOD_ASSIGN", "POW_ASSIGN", "NULLISH_ASSIGN", "AND_ASSIGN", "OR_ASSIGN",
     "BITAND", "BITOR", "BITXOR", "TILDE", "SHL", "SHR", "USHR", "BITAND_ASSIGN", "BITOR_ASSIGN", "BITXOR_ASSIGN",
     "SHL_ASSIGN", "SHR_ASSIGN", "USHR_ASSIGN",
-    "TPL_HEAD", "TPL_MIDDLE", "LET", "CONST", "LBRACE_OBJ", "NEW", "UNSUPPORTED", "CASE",
+    "TPL_HEAD", "TPL_MIDDLE", "LET", "CONST", "VAR", "LBRACE_OBJ", "NEW", "UNSUPPORTED", "CASE",
 }
 RESTRICTED = {"RETURN", "BREAK", "CONTINUE", "THROW"}
 ENDS_OPERAND = {"NAME", "NUMBER", "STRING", "TPL_FULL", "TPL_TAIL", "RPAR", "RSQB", "RBRACE", "TRUE", "FALSE", "NULL",

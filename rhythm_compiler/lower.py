@@ -267,6 +267,9 @@ class Lowerer:
             self.enter_hoisted(node)
 
     def enter_hoisted(self, node) -> None:
+        """What a scope has from its start: its `var` variables (undefined) and its function declarations."""
+        for name in self.res.hoisted_vars.get(node, ()):
+            self.code(f"{self.res.place(name).ref} = _js.UNDEFINED")
         for d in self.res.hoisted.get(node, ()):
             line = self.cur.line
             self.comment(d.span)
@@ -356,6 +359,8 @@ class Lowerer:
     def l_VarDecl(self, s: A.VarDecl) -> None:
         for d in s.decls:
             with self.statement_temps():
+                if d.init is None and s.kind == "var":
+                    continue  # the variable is the function's, there since it started (check.hoist_vars)
                 if d.init is None:
                     self.code(f"{self.res.place(d.target).ref} = _js.UNDEFINED")
                 else:

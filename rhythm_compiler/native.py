@@ -72,6 +72,8 @@ class NativePrinter:
 
     def n_VarDecl(self, s: A.VarDecl) -> None:
         for d in s.decls:
+            if d.init is None and s.kind == "var":
+                continue  # the function's variable, there since it started (check.hoist_vars)
             if d.init is None:
                 self.code(f"{self.lw.res.place(d.target).ref} = _js.UNDEFINED")
             else:

@@ -432,7 +432,7 @@ class _ToAst:
 
     def labeled_stmt(self, meta, children):
         label, body = str(children[0]), children[2]
-        if isinstance(body, A.VarDecl):
+        if isinstance(body, A.VarDecl) and body.kind != "var":
             self.reject(f"a '{body.kind}' declaration cannot have a label (JavaScript forbids it); "
                         f"label a loop or a block instead", body.span)
         if isinstance(body, A.BREAKABLE):

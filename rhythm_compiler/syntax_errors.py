@@ -15,7 +15,6 @@ from .grammar import lark_parser
 from .lex import ENDS_OPERAND, KEYWORDS, Lexer, LexError
 
 UNSUPPORTED = {
-    "var": "'var' is not supported in workflows; use 'let' or 'const' instead",
     "class": "classes are not supported in workflows; use plain objects for data and tasks for behaviour",
     "extends": "classes are not supported in workflows; use plain objects for data and tasks for behaviour",
     "static": "classes are not supported in workflows; use plain objects for data and tasks for behaviour",
@@ -44,8 +43,10 @@ TOKEN_WORDS = {
 EXPRESSION_STARTS = {"NAME", "NUMBER", "STRING", "REGEX", "TPL_FULL", "TPL_HEAD", "LPAR", "LSQB", "LBRACE_OBJ",
                      "BANG", "TILDE", "MINUS", "PLUS", "TYPEOF", "DELETE", "AWAIT", "NEW", "TRUE", "FALSE", "NULL", "INC_NL", "DEC_NL",
                      "FUNCTION_EXPR", "LPAR_ARROW", "ASYNC"}
-STATEMENT_KEYWORDS = {"IF", "WHILE", "FOR", "DO", "BREAK", "CONTINUE", "RETURN", "THROW", "TRY", "LET", "CONST",
+STATEMENT_KEYWORDS = {"IF", "WHILE", "FOR", "DO", "BREAK", "CONTINUE", "RETURN", "THROW", "TRY", "LET", "CONST", "VAR",
                       "SWITCH", "FUNCTION"}
+# The keywords a variable name follows.
+DECLARING = ("LET", "CONST", "VAR")
 OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "PERCENT", "POW", "LT", "GT", "LE", "GE", "EQ", "NE", "SEQ",
              "SNE", "AND", "OR", "NULLISH", "QMARK", "IN", "INSTANCEOF", "INC", "DEC", "DOT", "QDOT", "ASSIGN", "ADD_ASSIGN",
              "SUB_ASSIGN", "MUL_ASSIGN", "DIV_ASSIGN", "MOD_ASSIGN", "POW_ASSIGN", "NULLISH_ASSIGN",
@@ -153,7 +154,7 @@ def _message(tok: Token, expected: set[str], toks: list[Token], i: int, source: 
         return tok, ("'for await' is not supported in workflows; loop with for…of and await inside the loop "
                      "(for (const p of promises) { const v = await p }), or await Promise.all(promises) first")
     word = str(tok.value)
-    if prev_type in ("LET", "CONST") and (tok.type in KEYWORD_TYPES or (tok.type == "UNSUPPORTED" and word.isalpha())):
+    if prev_type in DECLARING and (tok.type in KEYWORD_TYPES or (tok.type == "UNSUPPORTED" and word.isalpha())):
         return tok, f"'{word}' is a reserved word, so it cannot be used as a variable name"
     if tok.type == "UNSUPPORTED":
         if word in UNSUPPORTED:
@@ -198,7 +199,7 @@ def _message(tok: Token, expected: set[str], toks: list[Token], i: int, source: 
     found = _describe(tok, source)
     if tok.type == "SEMI_AUTO" and prev_type == "THROW":
         return prev, "'throw' must be followed by an expression on the same line"
-    if prev_type in ("LET", "CONST") and "NAME" in expected:
+    if prev_type in DECLARING and "NAME" in expected:
         return tok, f"expected a variable name after '{prev.value}', found {found}"
     if prev_type in ("DOT", "QDOT") and "NAME" in expected:
         return tok, f"expected a property name after '{prev.value}', found {found}"
@@ -281,7 +282,7 @@ def _type_annotation(toks: list[Token], i: int) -> bool:
     if i < 2 or i + 1 >= len(toks):
         return False
     before, name, after = toks[i - 2].type, toks[i - 1].type, toks[i + 1].type
-    if name == "NAME" and before in ("LET", "CONST"):
+    if name == "NAME" and before in DECLARING:
         return True
     return after == "NAME" and ((name == "NAME" and before in ("LPAR", "COMMA")) or name == "RPAR")
 

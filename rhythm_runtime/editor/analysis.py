@@ -93,13 +93,13 @@ def analyze(source: str, path: str, names: AppNames) -> Analysis:
 
 
 def unused_variables(found: Analysis) -> list[Diagnostic]:
-    """A warning for each `let`/`const` that nothing reads or writes (names starting with `_` are exempt)."""
+    """A warning for each `let`/`const`/`var` that nothing reads or writes (names starting with `_` are exempt)."""
     uses: dict[int, int] = {}
     for n in found.names:
         uses[id(found.resolution.bindings[n])] = uses.get(id(found.resolution.bindings[n]), 0) + 1
     out = []
     for n, b in found.resolution.bindings.items():
-        if b.decl is n.span and uses[id(b)] == 1 and b.kind in ("let", "const") and not b.name.startswith("_"):
+        if b.decl is n.span and uses[id(b)] == 1 and b.kind in ("let", "const", "var") and not b.name.startswith("_"):
             out.append(Diagnostic(n.span.line, n.span.col, f"'{b.name}' is declared but never used", n.span.width,
                                   found.path, "warning"))
     return out
