@@ -12,7 +12,9 @@ from __future__ import annotations
 NOT_IN_SANDBOX = {
     "require", "process", "globalThis", "window", "global", "console", "setTimeout", "setInterval",
     "fetch", "Symbol", "WeakMap", "WeakSet", "Reflect", "Proxy", "Function", "module",
-    "exports", "Buffer", "__dirname", "__filename", "queueMicrotask", "setImmediate",
+    "exports", "Buffer", "__dirname", "__filename", "queueMicrotask", "setImmediate", "clearTimeout",
+    "clearInterval", "btoa", "atob", "TextEncoder", "TextDecoder", "URL", "URLSearchParams", "Intl", "performance",
+    "AbortController", "XMLHttpRequest", "WebSocket", "document", "navigator", "localStorage",
 }
 SANDBOX_INSTEAD = {
     "console": "return values or pass them to a task to log them",
@@ -21,6 +23,13 @@ SANDBOX_INSTEAD = {
     "fetch": "do network calls in a task (Task.run)",
     "require": "call Python code through Task.run",
     "WeakMap": "use a Map", "WeakSet": "use a Set",
+    "clearTimeout": "to stop waiting, race the wait against what ends it: await Promise.race([Timer.delay(s), …])",
+    "btoa": "encode base64 in a task", "atob": "decode base64 in a task",
+    "URL": "parse and build URLs in a task, or with string methods (split, encodeURIComponent)",
+    "URLSearchParams": "build a query string with encodeURIComponent, or in a task",
+    "Intl": ("its formats depend on the machine's locale data: format numbers with toFixed and dates with "
+             "toISOString, or format them in a task"),
+    "performance": "use Date.now() for timestamps",
 }
 _READ_ONLY = "a workflow cannot make an object read-only; keep constants in a const and do not assign to them"
 _PROTOTYPES = "objects are plain data here (no prototypes or property descriptors); use an object literal"

@@ -12,6 +12,7 @@ import copy
 import enum
 import json
 import math
+import re
 import sys
 import struct
 import time
@@ -557,6 +558,8 @@ def test_global_constants_table():
 def test_nondeterministic_globals():
     assert abs(js.date_now() - time.time() * 1000) < 5000
     assert all(0.0 <= js.math_random() < 1.0 for _ in range(100))
+    ids = {js.crypto_random_uuid() for _ in range(100)}
+    assert len(ids) == 100 and all(re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", i) for i in ids)
 
 
 # --------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import random
 import struct
 import sys
 import time
+import uuid
 
 from .representation import (
     INF, NAN, UNDEFINED, _ABSENT, _MAX_HOLEY_LENGTH, JSClosure, JSDate, JSError, JSFunction, JSMap, JSRegExp, JSSet,
@@ -108,6 +109,11 @@ def math_sqrt(x=UNDEFINED) -> float:
 
 def math_random() -> float:
     return random.random()
+
+
+def crypto_random_uuid() -> str:
+    """`crypto.randomUUID()`: a random version-4 UUID, lower-case, as Node's (kept in the run's state once made)."""
+    return str(uuid.uuid4())
 
 
 def date_now() -> float:
@@ -394,6 +400,7 @@ GLOBAL_FUNCTIONS: dict[str, tuple] = {
     "Math.clz32": (math_clz32, 1, 1),
     "Math.fround": (math_fround, 1, 1),
     "Math.random": (math_random, 0, 0),
+    "crypto.randomUUID": (crypto_random_uuid, 0, 0),
     "JSON.stringify": (json_stringify, 1, 3),
     "JSON.parse": (json_parse, 1, 2),
     "Object.keys": (object_keys, 1, 1),
