@@ -524,3 +524,15 @@ def test_a_lost_pipelines_warnings_are_left_to_the_outage_report():
                     "0x7f>: sending query failed: cannot exit pipeline mode while busy")
     assert kept("error ignored in rollback on <psycopg.Connection [INTRANS] (user=postgres) at 0x7f>: boom")
     assert kept("some other warning")
+
+
+def test_a_database_migrated_by_a_newer_rhythm_is_reported_and_still_used(make_database, caplog):
+    url = make_database()
+    db.migrate(url)
+    with psycopg.connect(url) as conn:
+        conn.execute(Q["record_migration"], {"name": "9999_from_the_future", "checksum": "x"})
+    with caplog.at_level(logging.WARNING, logger=db.logger.name):
+        assert db.migrate(url) == []
+    assert "1 migration(s) this Rhythm does not know (9999_from_the_future)" in caplog.text
+    assert db.newer_migrations(dict(_applied(url))) == ["9999_from_the_future"]
+    assert _applied(url)[:-1] == _all_migrations()  # nothing of ours reapplied or lost

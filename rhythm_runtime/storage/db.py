@@ -250,6 +250,7 @@ def migrate(conninfo: str) -> list[str]:
                 conn.execute(queries["lock_migrations"], lock)
                 conn.execute(queries["bootstrap_migrations"])
             applied = {}
+        warn_if_newer(applied)
         for migration in list_migrations():
             if migration.name in applied:
                 if applied[migration.name] != migration.checksum:
@@ -269,6 +270,25 @@ def migrate(conninfo: str) -> list[str]:
             logger.info("applied migration %s", migration.name)
             applied_now.append(migration.name)
     return applied_now
+
+
+def newer_migrations(applied: dict[str, str]) -> list[str]:
+    """Applied migrations this code does not have: a newer Rhythm migrated the database."""
+    known = {m.name for m in list_migrations()}
+    return sorted(name for name in applied if name not in known)
+
+
+def warn_if_newer(applied: dict[str, str]) -> None:
+    """A process older than its database keeps working (migrations keep older workers running through a
+    rolling deploy) but should be upgraded: say so once at start-up, naming what it does not know."""
+    newer = newer_migrations(applied)
+    if newer:
+        logger.warning(
+            "the database has %d migration(s) this Rhythm does not know (%s): a newer Rhythm migrated it; "
+            "upgrade this process's rhythm package",
+            len(newer),
+            ", ".join(newer),
+        )
 
 
 def _applied(
