@@ -275,6 +275,7 @@ class _ToAst:
         self.source = source
         self.line_starts = [0] + [m.end() for m in re.finditer("\n", source)]
         self.rejects: list[_Reject] = []
+        self.loop_items: list[A.Name] = []  # the internal element names of `for await` loops
         self.parenthesized: set[int] = set()  # ids of nodes written inside ( )
         # Statements that ended without ';' (JavaScript needs a line break after them).
         self.open_ended: dict[int, object] = {}
@@ -371,6 +372,27 @@ class _ToAst:
     def for_in_expr(self, meta, children):
         node = A.ForOf(None, self._target(children[2]), children[4], children[6], True, None, _span(meta))
         return self._inherit_open(node, children[6])
+
+    def for_await_decl(self, meta, children):
+        return self._for_await(children[1], str(children[3]), children[4], children[6], children[8], meta)
+
+    def for_await_expr(self, meta, children):
+        return self._for_await(children[1], None, self._target(children[3]), children[5], children[7], meta)
+
+    def _for_await(self, await_tok, kind, target, iterable, body, meta):
+        """`for await (x of items) body` is `for (const item of items) { x = await item; body }` (an array's
+        elements are awaited one at a time, as JavaScript does for an iterable that is not async); the element's
+        slot is internal ("@item1"), as environment records' are."""
+        span, at = _span(meta), _tok_span(await_tok)
+        item = A.Name(f"@item{len(self.loop_items) + 1}", at)
+        self.loop_items.append(item)
+        value = A.Await(A.Name(item.name, at), at)
+        if kind is None:
+            first = A.ExprStmt(A.Assign("=", target, value, span), span)
+        else:
+            first = A.VarDecl(kind, (A.Declarator(target, value, span),), span)
+        node = A.ForOf("const", item, iterable, A.Block((first, body), body.span), False, None, span)
+        return self._inherit_open(node, body)
 
     def for_init(self, meta, children):
         return children[0]

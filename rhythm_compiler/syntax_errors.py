@@ -150,9 +150,6 @@ def _message(tok: Token, expected: set[str], toks: list[Token], i: int, source: 
                     end_line=last.end_line, end_column=last.end_column + 1, end_pos=last.end_pos)
     if tok.type == "STAR" and prev_type in ("FUNCTION", "FUNCTION_EXPR"):
         return prev, "generator functions are not supported in workflows; write a loop that awaits instead"
-    if tok.type == "AWAIT" and prev_type == "FOR":
-        return tok, ("'for await' is not supported in workflows; loop with for…of and await inside the loop "
-                     "(for (const p of promises) { const v = await p }), or await Promise.all(promises) first")
     word = str(tok.value)
     if prev_type in DECLARING and (tok.type in KEYWORD_TYPES or (tok.type == "UNSUPPORTED" and word.isalpha())):
         return tok, f"'{word}' is a reserved word, so it cannot be used as a variable name"

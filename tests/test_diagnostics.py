@@ -316,9 +316,10 @@ def test_diagnostics_are_sorted_and_stable() -> None:
     ("await sleep(1000)\n", "'sleep' is not declared; to wait, use await Timer.delay(seconds), e.g. "
                             "await Timer.delay(\"5m\")"),
     ("throw new AggregateError([], 'bad')\n", "throw new Error(message) instead, with the errors in a property of it"),
-    ("for await (const x of [1]) {}\n", "'for await' is not supported in workflows; loop with for…of and await "
-                                         "inside the loop"),
-], ids=["sleep", "new AggregateError", "for await"])
+    ("function f(xs) { for await (const x of xs) {} }\n", "'await' can only be used inside an async function, "
+                                                          "and this function is not one"),
+    ("for await (const k in {}) {}\n", "expected 'of', found 'in'"),
+], ids=["sleep", "new AggregateError", "for await outside async", "for await in"])
 def test_hints_for_what_javascript_developers_type(source: str, needle: str) -> None:
     [diag] = diagnose(source).diagnostics
     assert needle in diag.message

@@ -77,6 +77,19 @@ async def test_unused_variables_and_unreachable_code_are_warnings(client: Langua
         ("'after' is declared but never used", T.DiagnosticSeverity.Warning)]
 
 
+def test_the_compiler_s_own_names_are_not_the_editor_s() -> None:
+    """A function's `var`s start where it does, and a `for await` loop has an internal element name: neither is
+    a name in the text, so neither is hovered, completed, renamed or counted as a use."""
+    from rhythm_runtime.editor.analysis import analyze
+    from rhythm_runtime.editor.app_names import AppNames
+
+    found = analyze("var unused = 1\nvar used = 2\nfor await (const x of [1]) { used += x }\nreturn used\n",
+                    "w.flow", AppNames())
+    assert [(d.line, d.message) for d in found.diagnostics] == [(1, "'unused' is declared but never used")]
+    assert [n.name for n in found.names] == ["unused", "used", "x", "used", "x", "used"]
+    assert found.name_at(3, 5) is None  # the `await` of `for await`
+
+
 @pytest.mark.asyncio
 async def test_completion_of_task_names_members_and_variables(client: LanguageClient) -> None:
     text = 'const user = await Task.run("get-user", {})\nawait Task.run("\nMath.\nus'

@@ -37,10 +37,13 @@ class Analysis:
 
     @cached_property
     def names(self) -> list[A.Name]:
-        """Every Name node the checker bound to a variable (declarations and uses), in source order."""
+        """Every Name node of the source the checker bound to a variable (declarations and uses), in source order:
+        not the compiler's own (a `for await` loop's element "@item1"; where a function's `var`s start)."""
         if self.resolution is None:
             return []
-        return sorted(self.resolution.bindings, key=lambda n: (n.span.line, n.span.col))
+        hoisted = {id(n) for names in self.resolution.hoisted_vars.values() for n in names}
+        return sorted((n for n in self.resolution.bindings if not n.name.startswith("@") and id(n) not in hoisted),
+                      key=lambda n: (n.span.line, n.span.col))
 
     @cached_property
     def machine(self) -> ModuleIR | None:
@@ -98,7 +101,8 @@ def unused_variables(found: Analysis) -> list[Diagnostic]:
     for n in found.names:
         uses[id(found.resolution.bindings[n])] = uses.get(id(found.resolution.bindings[n]), 0) + 1
     out = []
-    for n, b in found.resolution.bindings.items():
+    for n in found.names:
+        b = found.resolution.bindings[n]
         if b.decl is n.span and uses[id(b)] == 1 and b.kind in ("let", "const", "var") and not b.name.startswith("_"):
             out.append(Diagnostic(n.span.line, n.span.col, f"'{b.name}' is declared but never used", n.span.width,
                                   found.path, "warning"))
