@@ -320,6 +320,11 @@ def task_row(url: str, run_id: str) -> dict:
     return row
 
 
+# How long the hung task sleeps: the run must finish on another worker before that sleep would be over
+# (leases are 1 s; the margin is for starting the other worker's process on a loaded machine).
+HUNG_TASK_SECONDS = 8
+
+
 def test_hung_worker_loses_its_lease_and_its_late_result_is_refused(project, fresh_db):
     """A worker frozen (SIGSTOP) inside a sync task stops renewing its lease; another worker runs the
     task again and finishes the run. Thawed (SIGCONT), the first worker's task returns, and its result
@@ -329,19 +334,19 @@ def test_hung_worker_loses_its_lease_and_its_late_result_is_refused(project, fre
     client = SyncRhythmClient(url)
     try:
         tag = uuid.uuid4().hex[:8]
-        handle = client.start_workflow("hang", {"tag": tag, "seconds": 4})
+        handle = client.start_workflow("hang", {"tag": tag, "seconds": HUNG_TASK_SECONDS})
         wait_for(lambda: project.events(task="rel-hang", tag=tag), 20, "the task to start")
         frozen = time.monotonic()
         hung.signal(signal.SIGSTOP)
         started.append(other := WorkerProcess(project, url, lease_seconds=1))
         out = handle.result(20)
         assert out == {"pid": other.pid, "start": 2}
-        assert time.monotonic() - frozen < 4, "the run waited for the hung task instead of retrying it"
+        assert time.monotonic() - frozen < HUNG_TASK_SECONDS, "the run waited for the hung task instead of retrying it"
         before = run_row(url, handle.id)
         row = task_row(url, handle.id)
         assert (row["status"], row["result"], row["lost_leases"]) == ("completed", out, 1), row
 
-        time.sleep(max(0.0, 4.5 - (time.monotonic() - frozen)))  # the hung task's sleep is over when it wakes
+        time.sleep(max(0.0, HUNG_TASK_SECONDS + 0.5 - (time.monotonic() - frozen)))  # its sleep is over when it wakes
         hung.signal(signal.SIGCONT)
         wait_for(lambda: project.events(task="rel-hang", tag=tag, event="end", pid=hung.pid), 10, "the late end")
         wait_for(lambda: hung.lines(f"refused the result of task {row['id']} "), 10, "the late result's refusal")
