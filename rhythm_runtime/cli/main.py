@@ -15,7 +15,7 @@ import click
 # command name -> where it lives: each is imported when it runs (or when --help lists it), so
 # `rhythm compile` does not pay for psycopg, Starlette and pygls
 COMMANDS = {
-    "compile": "compile:compile_cmd", "check": "editor:check_cmd", "worker": "worker:worker", "dev": "worker:dev",
+    "init": "init:init_cmd", "compile": "compile:compile_cmd", "check": "editor:check_cmd", "worker": "worker:worker", "dev": "worker:dev",
     "workers": "workers:workers_cmd", "register": "worker:register", "start": "runs:start",
     "signal": "runs:signal_cmd", "status": "runs:status", "list": "runs:list_cmd", "cancel": "runs:cancel",
     "retry": "runs:retry", "db": "db:db", "inspect": "inspect:inspect_cmd", "graph": "inspect:graph_cmd",
