@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import random
 import types
+import uuid
 
 import pytest
 
@@ -41,6 +42,9 @@ def steps_of(program, monkeypatch, warm: WarmStates | None) -> list:
     monkeypatch.setattr(testing, "activate", recording)
     monkeypatch.setattr(global_objects, "time", types.SimpleNamespace(time_ns=lambda: 1_700_000_000_000_000_000))
     random.seed(1)  # (Math.random) the same draws in both runs
+    # (crypto.randomUUID draws from the OS, as it must; here from the seeded generator, the same in both runs)
+    monkeypatch.setattr(global_objects, "uuid", types.SimpleNamespace(
+        uuid4=lambda: uuid.UUID(int=random.getrandbits(128), version=4)))
     monkeypatch.setattr(testing.InProcessWorld, "warm", warm)
     source = program.read_text(encoding="utf-8")
     inputs, signals = support.parse_header(source)
