@@ -151,6 +151,28 @@ def test_a_start_announced_to_a_missing_worker_is_advanced_a_moment_later(app, f
         assert "rhythm-listen" in worker.woken_by  # the late look, not a poll
 
 
+def test_a_full_worker_leaves_another_workers_start_to_its_next_full_tick(app, fresh_db, monkeypatch):
+    """As above, but the worker's one slot is taken: it does not look after FOREIGN_NOTICE_DELAY (a worker with
+    a free slot would, and the first task of a run it advanced would wait for another worker); its slot
+    freeing wakes its loop, whose full tick advances the run."""
+    beat = Presence.beat
+    monkeypatch.setattr(Presence, "beat", lambda self, conn: (beat(self, conn), (1, 2))[1])
+    monkeypatch.setattr(store_module, "runs_notice", lambda: "runs 0")
+    HOLD.clear()
+    with worker_thread(app, fresh_db, worker_class=SpyWorker, concurrency=1, poll_interval=60) as (worker, client):
+        wait_for(lambda: hasattr(worker, "listener") and worker.peers == (1, 2), what="the worker to listen")
+        client.queue_task("wake-hold", 1)
+        wait_for(lambda: worker.running, what="the holding task to run")
+        woken = len(worker.woken_by)
+        handle = client.start_workflow("quick", {"n": 7})
+        wait_for(lambda: "runs 0" in worker.heard, what="the start's notice")
+        time.sleep(0.3)  # several FOREIGN_NOTICE_DELAYs
+        assert worker.woken_by[woken:].count("rhythm-listen") == 0
+        assert query(fresh_db, "SELECT status FROM rhythm.runs WHERE id = %s", (handle.id,))[0]["status"] == "pending"
+        HOLD.set()
+        assert handle.result(timeout=20) == 7
+
+
 def test_a_full_worker_sleeps_through_a_task_notice_and_claims_the_task_when_its_slot_frees(app, fresh_db):
     HOLD.clear()
     with worker_thread(app, fresh_db, worker_class=SpyWorker, concurrency=1, poll_interval=60) as (worker, client):
@@ -166,6 +188,42 @@ def test_a_full_worker_sleeps_through_a_task_notice_and_claims_the_task_when_its
         wait_for(lambda: query(fresh_db, "SELECT status FROM rhythm.tasks WHERE id = %s", (quick,))[0]["status"]
                  == "completed", what="the second task to run once the slot freed")
         assert query(fresh_db, "SELECT status FROM rhythm.tasks WHERE id = %s", (held,))[0]["status"] == "completed"
+
+
+class SlowBeatWorker(SpyWorker):
+    """A SpyWorker that heartbeats every 30 s (a heartbeat also reads the notices its session held back)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.housekeeping_interval = 30.0
+
+
+def listening_state(db_url: str, worker: Worker) -> str:
+    """pg_stat_activity's state of the worker's listening session."""
+    return query(db_url, "SELECT a.state FROM pg_stat_activity a JOIN rhythm.workers w ON w.backend_pid = a.pid "
+                         "WHERE w.id = %s", (worker.id,))[0]["state"]
+
+
+def test_a_full_worker_reads_no_notices_until_a_slot_frees(app, fresh_db):
+    """Its session waits inside a transaction block, where Postgres leaves the notices queued (no read, no
+    commit, no wake-up of the listener per notice); they are all read once a slot frees, and nothing is lost."""
+    HOLD.clear()
+    with worker_thread(app, fresh_db, worker_class=SlowBeatWorker, concurrency=1, poll_interval=60) as (worker, client):
+        wait_for(lambda: hasattr(worker, "listener"), what="the worker to listen")
+        client.queue_task("wake-hold", 1)
+        wait_for(lambda: worker.running, what="the holding task to run")
+        first = client.queue_task("wake-quick", 2)  # the notice that finds the slot taken is the last one read
+        wait_for(lambda: listening_state(fresh_db, worker) == "idle in transaction", what="the session to pause")
+        heard = len(worker.heard)
+        second = client.queue_task("wake-quick", 3)
+        time.sleep(0.3)
+        assert worker.heard[heard:] == [] and listening_state(fresh_db, worker) == "idle in transaction"
+        HOLD.set()
+        for task in (first, second):
+            wait_for(lambda: query(fresh_db, "SELECT status FROM rhythm.tasks WHERE id = %s", (task,))[0]["status"]
+                     == "completed", what="the pending tasks to run once the slot freed")
+        wait_for(lambda: "tasks default" in worker.heard[heard:], what="the held-back notice, read after the pause")
+        wait_for(lambda: listening_state(fresh_db, worker) == "idle", what="the session to read notices again")
 
 
 def test_a_task_thread_whose_run_ends_claims_a_pending_task_itself(app, fresh_db):

@@ -73,8 +73,12 @@ TAKEOVER_REASONS = {"session ended": "its database session ended (the process di
 # Due timers fired per statement; a tick that fired this many looks again at once.
 FIRE_BATCH = 1000
 # A notice of runnable runs that another worker is to take (see _notice) wakes this one this much later (at most
-# its poll interval), unless it ticked meanwhile: so a notice its worker missed (gone, or busy) waits no longer.
+# its poll interval), unless it ticked meanwhile or has no free slot: so a notice its worker missed (gone, or
+# busy) waits no longer while a worker has room for the work.
 FOREIGN_NOTICE_DELAY = 0.05
+# While all its task slots are taken, a worker reads no notices (see Worker._pause_notices); it looks this often
+# (seconds) whether a slot freed, and then reads those that came meanwhile.
+PAUSE_CHECK = 0.05
 # Workers prune finished runs past their retention this often (seconds), for at most PRUNE_BUDGET seconds each.
 PRUNE_INTERVAL = 60.0
 PRUNE_BUDGET = 0.5
@@ -635,24 +639,46 @@ class Worker:
 
     def _serve_session(self, conn: psycopg.Connection) -> None:
         """Wake the loop on the NOTIFYs that concern it (now, or a notice left to another worker a little
-        later) and heartbeat every housekeeping interval, until the worker stops."""
+        later) and heartbeat every housekeeping interval, until the worker stops. While every task slot is
+        taken, the session does not read notices (see _pause_notices); it looks every PAUSE_CHECK seconds
+        whether a slot freed."""
         next_beat = time.monotonic() + self.housekeeping_interval
         delay = min(FOREIGN_NOTICE_DELAY, self.poll_interval)
+        paused = False
         while not self.stopping.is_set():
             until = next_beat if self.deferred_since is None else min(next_beat, self.deferred_since + delay)
+            if paused:
+                until = min(until, time.monotonic() + PAUSE_CHECK)
             for notice in conn.notifies(timeout=max(0.0, until - time.monotonic()), stop_after=1):
                 self._notice(notice.payload)
             now = time.monotonic()
             if self.deferred_since is not None and now >= self.deferred_since + delay:
-                if self.tick_started < self.deferred_since:  # no tick has looked since it came
+                if self.tick_started < self.deferred_since and self._free_slots() > 0:  # see _notice
                     self._wake()
                 self.deferred_since = None
             if now >= next_beat:
+                paused = self._pause_notices(conn, paused, False)  # the beat commits at once
                 with self.presence_lock:
                     if self.stopping.is_set():
                         return
                     self.peers = self.presence.beat(conn)
                 next_beat = time.monotonic() + self.housekeeping_interval
+            paused = self._pause_notices(conn, paused, self._free_slots() <= 0)
+
+    @staticmethod
+    def _pause_notices(conn: psycopg.Connection, paused: bool, pause: bool) -> bool:
+        """Stop or resume reading notices on the listening session; returns whether they are stopped.
+
+        Postgres (up to 18) signals every listening session of the database for every NOTIFY, and each reads
+        it in a transaction of its own: a commit, about 0.1 ms of its CPU, and a wake-up of this thread. A
+        worker with no free slot needs none of them: a slot that frees wakes its loop, whose tick reads what
+        is runnable and pending. So its session waits inside a transaction block, where Postgres leaves the
+        notices queued for it, and COMMIT delivers them all at once: none is lost, a notice that came meanwhile
+        is handled when a slot frees (at most PAUSE_CHECK later) or at the next heartbeat.
+        """
+        if pause != paused:
+            conn.execute("BEGIN" if pause else "COMMIT")
+        return pause
 
     def _notice(self, payload: str) -> None:
         """Wake the loop for a NOTIFY, unless it announces work that another worker is to take.
@@ -661,7 +687,10 @@ class Worker:
         * `runs N` (runs were made runnable) wakes at once only the worker whose rank among the live
           workers is N modulo their number; the others look after FOREIGN_NOTICE_DELAY unless a tick of
           theirs has looked since, which covers a worker that is gone, busy, or ranked differently while
-          workers come and go;
+          workers come and go. A worker whose slots are all taken then does not look: the first tasks of
+          the runs it would advance would wait pending for another worker (whose step is then cold), and
+          the look costs a read; a worker with a free slot, or any worker's next full tick (a freed slot,
+          the poll), covers the run instead;
         * `tasks Q` (tasks made pending on queue Q) wakes the workers serving Q that have a free slot; a
           full one claims them when a slot frees (that wakes its loop, whose tick reads what is pending);
         * anything else ('' from notify_work, 'admit') wakes the loop at once.
