@@ -41,9 +41,9 @@ CREATE TABLE rhythm.workflow_versions (
     PRIMARY KEY (name, version)
 );
 
--- Serves "newest version per name" (DISTINCT ON (name) ... created_at DESC).
+-- Serves "newest version per name" (DISTINCT ON (name) ... created_at DESC, version): 0017 added version.
 CREATE INDEX workflow_versions_newest_idx
-    ON rhythm.workflow_versions (name, created_at DESC);
+    ON rhythm.workflow_versions (name, created_at DESC, version);
 
 -- The statuses of a run and of a task (0012), and a task's attempt limit (0013): domains, not table CHECK
 -- constraints, which Postgres parses again in every statement that writes the table; a domain's check is cached
@@ -107,9 +107,9 @@ CREATE TABLE rhythm.runs (
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
     finished_at timestamptz,
-    -- The module must stay loadable for as long as the run exists.
-    FOREIGN KEY (workflow_name, version)
-        REFERENCES rhythm.workflow_versions (name, version),
+    -- (workflow_name, version) names a row of workflow_versions, which Rhythm
+    -- never deletes; not a foreign key since 0017 (its check ran on every warm
+    -- step: see that migration). A run whose version is missing fails (VersionError).
     CHECK ((parent_run_id IS NULL) = (parent_await_key IS NULL)),
     -- Starting a child is idempotent per await site: a re-run activation
     -- finds the child it started before instead of starting a second one.
@@ -398,12 +398,10 @@ ALTER TABLE rhythm.runs ADD COLUMN queue text;
 ALTER TABLE rhythm.runs ADD COLUMN priority integer NOT NULL DEFAULT 0;
 ALTER TABLE rhythm.runs ADD COLUMN admit_at timestamptz;
 ALTER TABLE rhythm.runs ADD COLUMN admitted_at timestamptz;
--- Admission: the runs waiting on a queue, higher priority first, then oldest first.
-CREATE INDEX runs_queued_idx ON rhythm.runs (queue, priority DESC, admit_at, id)
-    WHERE queue IS NOT NULL AND admitted_at IS NULL AND status = 'pending';
--- The slots: admitted runs of a queue that have not ended, per key.
-CREATE INDEX runs_admitted_idx ON rhythm.runs (queue, key)
-    WHERE admitted_at IS NOT NULL AND status IN ('pending', 'running', 'suspended');
+-- The runs on a queue that have not ended (0017: one index where there were two): admission reads the waiting
+-- ones (admitted_at NULL) by admission time, the slots count the admitted ones per key.
+CREATE INDEX runs_on_queue_idx ON rhythm.runs (queue, status, admitted_at, admit_at, key)
+    WHERE queue IS NOT NULL AND status IN ('pending', 'running', 'suspended');
 -- Rate windows: runs admitted on a queue, by admission time.
 CREATE INDEX runs_admissions_idx ON rhythm.runs (queue, admitted_at) WHERE admitted_at IS NOT NULL;
 
