@@ -181,7 +181,9 @@ WHERE name = %(name)s AND version = %(version)s;
 
 -- name: insert_run
 -- Start a run unless one with this id exists (now, at start_at or after delay seconds; held: not before its key's turn; on a queue with limits: once admitted); returns the row only when inserted.
-WITH t AS (
+WITH t AS MATERIALIZED (
+    -- computed once: inlined, each use of waits was a subplan of its own, and the plan cache, finding the plan for
+    -- the values given cheaper, planned the statement again on every start
     SELECT greatest(now(), coalesce(%(start_at)s::timestamptz, now() + %(delay)s * interval '1 second')) AS at,
            EXISTS (SELECT 1 FROM rhythm.queues
                    WHERE name = %(queue)s AND num_nonnulls(concurrency, key_concurrency, rate_limit, key_rate_limit) > 0)
@@ -203,7 +205,7 @@ WITH v AS (
     WHERE name = %(name)s
     ORDER BY created_at DESC, version
     LIMIT 1
-), t AS (
+), t AS MATERIALIZED (  -- computed once, as insert_run's
     SELECT v.version, v.queue,
            greatest(now(), coalesce(%(start_at)s::timestamptz, now() + %(delay)s * interval '1 second')) AS at,
            EXISTS (SELECT 1 FROM rhythm.queues AS q
