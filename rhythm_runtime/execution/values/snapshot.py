@@ -64,7 +64,7 @@ class Locals(dict):
     A kept slot nobody read is written back as that encoding (see "K" above):
     nothing but a read can reach its containers, so it cannot have changed."""
 
-    __slots__ = ("kept", "order", "warm", "lists", "texts", "stable", "seq")
+    __slots__ = ("kept", "order", "warm", "lists", "encs", "pieces", "stable", "seq")
 
     def __init__(self, decoded=(), kept: dict | None = None, order: dict | None = None, warm: dict | None = None):
         super().__init__(decoded)
@@ -74,7 +74,8 @@ class Locals(dict):
         # slots holding lists of flat objects: what they were encoded as (_ListMemo); None but for a warm step's
         self.lists: dict | None = None
         # each slot's encoding as encode_body last wrote it, and its `"name":text` (None until then)
-        self.texts: dict | None = None
+        self.encs: dict | None = None
+        self.pieces: dict | None = None
         self.stable: tuple | None = None  # the slots encode_body need not encode again (see there)
         self.seq: tuple | None = None  # the run's await counters as a warm step wrote them (frames.Run.seq_text)
 
@@ -145,7 +146,8 @@ def encode_body(v: Locals, waits: Promise, live: set, growing: frozenset | None 
     """encode_snapshot of a warm step's usual roots, ``{"L": v, "W": waits, "C": {}}`` (the body awaiting
     one leaf promise, no completion pending), with the JSON text of that data, written from the slots'
     texts: a slot whose encoding is the very one the last call wrote (a kept slot nobody read) keeps its
-    text (``v.texts``), so only what the step encoded is serialized. In a body that changes no container
+    text (``v.encs``, ``v.pieces``), so only the slots the step read or wrote are looked at and only what
+    it encoded is serialized. In a body that changes no container
     (``growing`` empty: execution/effects.py), the slots that share containers (``Inputs`` and what was
     read from it, say) are not encoded again either while they hold the very same values (``v.stable``),
     if nothing the step encoded reaches their containers. None if ``waits`` is reached from a slot too
@@ -155,7 +157,7 @@ def encode_body(v: Locals, waits: Promise, live: set, growing: frozenset | None 
         stable = None
     encoding = _Encoding(live, {}, growing)
     if stable is not None:
-        encoding.stable = {name: v.texts[name][0] for name in stable[0]}
+        encoding.stable = {name: v.encs[name] for name in stable[0]}
     data = {"L": None, "W": None, "C": {}}
     try:
         encoding.frame_locals(v, data, "L", _DICT_FRAMES)
@@ -172,31 +174,36 @@ def encode_body(v: Locals, waits: Promise, live: set, growing: frozenset | None 
         live.clear()
         return None
     out = data["L"]
-    known = v.texts or {}
+    encs, pieces, kept = v.encs, v.pieces, v.kept
+    if encs is None or not all(map(is_, map(encs.get, kept), kept.values())):
+        encs, pieces = v.encs, v.pieces = {}, {}  # (texts of another encoding: every slot's is written)
+        touched = out
+    else:  # (the kept slots nobody read: their encodings, hence their pieces, are the ones written last)
+        touched = filterfalse(kept.__contains__, out) if kept else out
     lists = encoding.texts.get(id(out)) or {}
-    pieces = []
-    for name, x in out.items():
-        entry = known.get(name)
-        if entry is None or entry[0] is not x:
+    for name in touched:
+        x = out[name]
+        if encs.get(name, _UNKNOWN) is not x:
             text = lists.get(name)
             if text is None:
                 text = float.__repr__(x) if type(x) is float else _json_text(x)
-            entry = (x, f"{encode_basestring_ascii(name)}:{text}")
-        pieces.append(entry)
-    v.texts = dict(zip(out, pieces))
+            encs[name], pieces[name] = x, f"{encode_basestring_ascii(name)}:{text}"
     if stable is None and growing is not None and not growing:
         v.stable = _stable(v, encoding.locals[0][1])
     names = data.get("K")
     end = "}" if names is None else f',"K":[{",".join(map(encode_basestring_ascii, names))}]}}'
-    return data, f'{{"L":{{{",".join([piece for _x, piece in pieces])}}},"W":{_leaf_text(data["W"])},"C":{{}}{end}'
+    return data, f'{{"L":{{{",".join(map(pieces.__getitem__, out))}}},"W":{_leaf_text(data["W"])},"C":{{}}{end}'
+
+
+_UNKNOWN = object()  # (what encode_body finds for a slot it wrote no text for: not even null)
 
 
 def _stable(v: Locals, slots: list) -> tuple[dict, set] | None:
     """(the slots of `v` whose encodings share containers, by value; the ids of those containers), if every
     shared container and no promise is in those (a promise changes as it settles), else None."""
     shared = {name: dict.__getitem__(v, name) for name, owner in slots if owner[0]}
-    texts = v.texts
-    if not shared or any('"$":"promise"' in texts[name][1] for name in shared):
+    pieces = v.pieces
+    if not shared or any('"$":"promise"' in pieces[name] for name in shared):
         return None
     reach = _Encoding()
     for name, x in shared.items():
