@@ -182,7 +182,7 @@ def test_runs_in_the_same_state_each_find_their_values_as_the_first_kept_of_thei
     warm.keep("r3", 1, {"state": 1}, '{"state":1}', {"i": 3})
     assert warm.take("r3", 1, first) is None  # that dict is no kept run's any more
     assert warm.take("r2", 1, warm.loads(b'{"state":1}')) == {"i": 2}
-    assert not warm.runs and not warm.texts and warm.loads(b'{"state":1}') == {"state": 1}
+    assert not warm.runs and not warm.firsts and not warm.later and warm.loads(b'{"state":1}') == {"state": 1}
 
 
 def test_memory_is_bounded():
@@ -193,7 +193,7 @@ def test_memory_is_bounded():
     warm.keep("big", 0, {}, "x" * 900, {})
     warm.keep("huge", 0, {}, "x" * 1001, {})  # over a sixteenth of the budget: not kept
     assert "huge" not in warm.runs and warm.size <= 1000 and "big" in warm.runs
-    assert sum(len(e) for e in warm.texts.values()) == len(warm.runs)
+    assert len(warm.firsts) + sum(len(e) for e in warm.later.values()) == len(warm.runs)
 
 
 CHAIN = """let total = 0

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections import OrderedDict
 
 from rhythm_runtime.execution import values as _js
 
@@ -59,12 +58,11 @@ class WarmStates:
         self.max_runs = max_runs
         self.max_text = max_text
         self.lock = threading.Lock()
-        self.runs: OrderedDict[str, _Kept] = OrderedDict()
-        # Kept entries by text, in the order kept (runs in the same state share a text: each is found
-        # without scanning the others), and the snapshot `loads` gives for each text: its first entry's
-        # (read unlocked: one dict lookup).
-        self.texts: dict[bytes, dict[_Kept, None]] = {}
-        self.firsts: dict[bytes, dict] = {}
+        self.runs: dict[str, _Kept] = {}  # (in the order kept: the first is the least recently kept)
+        # Runs in the same state share a text: each text's first kept entry, whose snapshot `loads` gives for that
+        # text (read unlocked: one dict lookup), and the entries kept with it since, in the order kept (rare).
+        self.firsts: dict[bytes, _Kept] = {}
+        self.later: dict[bytes, dict[_Kept, None]] = {}
         self.size = 0
         self.hits = 0  # steps that used kept values
         self.misses = 0  # steps that found none (or another snapshot) and decoded
@@ -80,11 +78,8 @@ class WarmStates:
         with self.lock:
             self._drop(run_id)
             self.runs[run_id] = entry
-            same = self.texts.get(raw)
-            if same is None:
-                same = self.texts[raw] = {}
-                self.firsts[raw] = snapshot
-            same[entry] = None
+            if self.firsts.setdefault(raw, entry) is not entry:
+                self.later.setdefault(raw, {})[entry] = None
             self.size += len(raw)
             while len(self.runs) > self.max_runs or self.size > self.max_text:
                 self._drop(next(iter(self.runs)))
@@ -128,31 +123,35 @@ class WarmStates:
 
     def loads(self, text: bytes):
         """json.loads, except that a kept snapshot's exact text gives back that snapshot's dict."""
-        snapshot = self.firsts.get(text)
-        return json.loads(text) if snapshot is None else snapshot
+        first = self.firsts.get(text)
+        return json.loads(text) if first is None else first.snapshot
 
     def clear(self) -> None:
         with self.lock:
             self.runs.clear()
-            self.texts.clear()
             self.firsts.clear()
+            self.later.clear()
             self.size = 0
 
     def _holds(self, entry: _Kept, snapshot) -> bool:
         """Whether `snapshot` is what `loads` returned for `entry`'s text: its dict, or (runs in the same state
         have the same text) the dict of the first entry kept with that very text, which `loads` gives for it."""
-        return entry.snapshot is snapshot or self.firsts.get(entry.text) is snapshot
+        return entry.snapshot is snapshot or self.firsts[entry.text].snapshot is snapshot
 
     def _drop(self, run_id: str) -> _Kept | None:
         entry = self.runs.pop(run_id, None)
         if entry is not None:
             raw = entry.text
-            same = self.texts[raw]
-            del same[entry]
-            if same:
-                self.firsts[raw] = next(iter(same)).snapshot
+            same = self.later.get(raw)
+            if same is None:  # (the usual case: no other run kept with this text)
+                del self.firsts[raw]
             else:
-                del self.texts[raw], self.firsts[raw]
+                gone = entry
+                if self.firsts[raw] is entry:  # (the next kept with its text is first now)
+                    self.firsts[raw] = gone = next(iter(same))
+                del same[gone]
+                if not same:
+                    del self.later[raw]
             self.size -= len(raw)
         return entry
 
