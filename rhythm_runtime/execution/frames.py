@@ -121,7 +121,7 @@ class Run(Commands):
     """One activation of a code-shape-6 run: the `S` of plain functions, the job queue, the frames."""
 
     __slots__ = ("initial_budget", "settled", "functions", "info", "jobs", "frames", "next_id", "main", "result",
-                 "leaves", "rejections", "rejection_lines", "depth", "outcome", "growing", "seq_from")
+                 "leaves", "rejections", "rejection_lines", "depth", "outcome", "growing", "seq_from", "resumable")
 
     def __init__(self, module, run_id: str, scheduler, budget: int, settled: dict):
         super().__init__(module, run_id, scheduler, budget)
@@ -142,6 +142,7 @@ class Run(Commands):
         # the slots whose arrays are the only containers the body can change (execution/effects.py), while no job
         # but a resumption ran (a thenable's `then` could change anything)
         self.growing: frozenset | None = getattr(module, "GROWING", None)
+        self.resumable = False  # whether the next step may continue this Run (again): its snapshot is the usual one
 
     # -- commands --------------------------------------------------------------------------
     @property
@@ -303,12 +304,32 @@ class Run(Commands):
 
     def release(self) -> None:
         """Drop the references that make cycles (run ↔ frames ↔ generators), so the activation's objects
-        are freed at once rather than by the garbage collector."""
+        are freed at once rather than by the garbage collector; a resumable Run keeps its body's frame (and
+        nothing of the caller's: the scheduler, the results given)."""
+        if self.resumable:
+            main = self.main
+            main.gen = main.run = main.task = None
+            self.scheduler = self.settled = None
+            return
         for frame in [self.main, *self.frames.values()]:
             if frame is not None:
                 frame.gen = None
                 frame.run = None
         self.main, self.frames, self.jobs = None, {}, deque()
+
+    def again(self, run_id: str, scheduler, budget: int, settled: dict, data: dict) -> None:
+        """Set this Run up for its run's next step, from the snapshot its own activation made (the usual one:
+        the body awaits one leaf promise, see `snapshot`), as `load` would build it: the body's frame, its
+        values (values.reuse_activation's) and the awaited promise stay; what an activation counts is new."""
+        self.run_id, self.scheduler, self.budget, self.initial_budget = run_id, scheduler, budget, budget
+        self.settled, self.trail, self.routes, self.rejection_lines = settled, [], [], None
+        self.next_id = 1  # (the usual snapshot has no "N": no frame in flight)
+        self.growing, self.resumable = getattr(self.module, "GROWING", None), False
+        main = self.main
+        main.run, main.task, main.trail, main.routes, main.args = self, self.task, self.trail, self.routes, None
+        main.value, main.error, main.thrown, main.retval = _js.UNDEFINED, NO_ERROR, _js.UNDEFINED, _js.UNDEFINED
+        main.waits.reactions.append(["resume", 0.0])  # (implied, see the module docstring)
+        self.look_for_settled(data)
 
     # -- the activation -------------------------------------------------------------------------------
     def load(self, snapshot: dict, data: dict) -> bool:
@@ -336,13 +357,19 @@ class Run(Commands):
         for p in data.get("H") or ():  # what the run reacts to: usually where every settlement goes
             if p.state == P.PENDING:
                 leaves[p.key] = p
+        self.look_for_settled(data)
+        return fresh
+
+    def look_for_settled(self, data: dict) -> None:
+        """Make every pending leaf promise of `data` a leaf of this activation if a result given is for one
+        that is not (a promise kept in a variable, say)."""
+        leaves = self.leaves
         for key in self.settled:
-            if key not in leaves:  # a promise kept in a variable, say: look for it
+            if key not in leaves:
                 for p in _promises(data):
                     if p.key is not None and p.state == P.PENDING:
                         leaves[p.key] = p
-                break
-        return fresh
+                return
 
     def resume_awaited(self) -> None:
         """The usual step's first settlement, as `loop` would take it without the job queue: the body alone
@@ -442,6 +469,7 @@ class Run(Commands):
         if not self.frames and len(self.leaves) == 1 and type(p) is _js.Promise and p.key in self.leaves \
                 and p.reactions == [["resume", 0.0]]:  # the usual case: the body awaits one task, timer, …
             p.reactions = []
+            self.resumable = True
             L = main.L
             roots = {"L": L, "W": p, "C": main.completions}
             if type(L) is _js.Locals and L.lists is not None and not main.completions:  # a warm step's locals
@@ -522,12 +550,16 @@ def activate(module, snapshot: dict, settled: dict, run_id: str, scheduler, budg
     (decode_activation's output, or values.reuse_activation's)."""
     if data is None:
         data = _js.decode_activation(snapshot["data"])
-    run = Run(module, run_id, scheduler, budget, settled)
+    run = data.get("run") if cancel is None else None  # (warm.reusable's: this run's previous activation)
+    if run is not None and run.module is module and run.main.L is data["L"] and run.main.waits is data["W"]:
+        run.again(run_id, scheduler, budget, settled, data)
+    else:
+        run = Run(module, run_id, scheduler, budget, settled)
     run.seq_from = snapshot.get("seq", {})
     run.seq = dict(run.seq_from)
     previous = enter(run)
     try:
-        fresh = run.load(snapshot, data)
+        fresh = run.load(snapshot, data) if run.main is None else False
         if cancel is not None and not fresh:
             run.cancel(cancel)
         outcome = _activate(run, fresh, max_snapshot)
@@ -581,7 +613,7 @@ def _activate(run: Run, fresh: bool, max_snapshot: int) -> Outcome:
     if len(text) > max_snapshot:
         return Outcome("failed", error=_too_large(module, state(), waiting, len(text), max_snapshot), state=state())
     return Outcome("suspended", snapshot=snap, waiting=waiting, state=state(), roots=roots, snapshot_json=text,
-                   live_keys=live)
+                   live_keys=live, run=run if run.resumable else None)
 
 
 def run_budget(run: Run) -> int:

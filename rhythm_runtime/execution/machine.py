@@ -560,6 +560,7 @@ class Outcome:
     trail: list = field(default_factory=list)  # Frame.trail and Frame.routes, for the step history
     routes: list = field(default_factory=list)
     failed_locals: dict | None = None  # the locals where a failed run threw (encoded on demand)
+    run: object = None  # the activation's frames.Run, when the run's next step may continue it (Run.again)
 
     @property
     def live(self) -> set[str]:

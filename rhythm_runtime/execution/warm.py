@@ -159,7 +159,10 @@ class WarmStates:
 def reusable(outcome) -> dict:
     """The values a suspended outcome's snapshot decodes to, for its run's next activation (valid until
     something changes them: only that activation may)."""
-    return _js.reuse_activation(outcome.roots, outcome.snapshot["data"])
+    data = _js.reuse_activation(outcome.roots, outcome.snapshot["data"])
+    if outcome.run is not None:  # (its frames.Run, which the next activation continues: Run.again)
+        data["run"] = outcome.run
+    return data
 
 
 STATES = WarmStates()  # the process's: the store's json loader and every Engine share it
