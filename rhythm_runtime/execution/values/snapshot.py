@@ -99,8 +99,9 @@ class Locals(dict):
             self.warm.pop(name, None)
         if self.lists:
             self.lists.pop(name, None)
-        if self.order is not None:
-            self.order.pop(name, None)
+        if self.order is not None and name in self.order:  # (a copy: the order may be a snapshot's slots)
+            self.order = order = dict(self.order)
+            del order[name]
         return super().pop(name, *default)
 
 
@@ -486,7 +487,7 @@ class _Encoding:
                         texts[name] = memo
             if texts and self.texts is not None:
                 self.texts[id(out)] = {name: memo.text for name, memo in texts.items()}
-            names += kept
+            names[:0] = kept  # (kept first: the next step's `kept` is this one's with the new ones added)
             if names:
                 holder["K"] = names
 
@@ -645,11 +646,12 @@ def _reused_locals(values: dict, node: dict) -> dict:
         return values
     if values.warm is None:
         values.warm = {}
-    warm = values.warm
-    for name in dict.keys(values) & names:  # read or written by the step that encoded it
+    warm, kept = values.warm, values.kept
+    new = names[len(kept):]  # (K lists the slots still kept first: mark_kept)
+    for name in new:  # read or written by the step that encoded it
         warm[name] = dict.pop(values, name)
-    values.kept = dict(zip(names, map(encoded.__getitem__, names)))  # (in "K" order, as decoding keeps them)
-    values.order = dict.fromkeys(encoded)
+    kept.update(zip(new, map(encoded.__getitem__, new)))  # (in "K" order, as decoding keeps them)
+    values.order = encoded
     return values
 
 
