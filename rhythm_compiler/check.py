@@ -266,26 +266,33 @@ class Checker:
         self.use(name_node, b)
 
     def declare_target(self, target, kind: str) -> None:
+        def bind(name: A.Name) -> None:
+            self.check_bindable(name)
+            self.declare(name, kind)
+
+        self.binding_pattern(target, bind)
+
+    def binding_pattern(self, target, bind) -> None:
+        """A declaration's target: its keys and defaults checked in order, `bind` called for each name."""
         if isinstance(target, A.Name):
-            self.check_bindable(target)
-            self.declare(target, kind)
+            bind(target)
         elif isinstance(target, A.ArrayPattern):
             for el in target.elements:
                 if el is not None:
                     if el.default is not None:
                         self.expr(el.default)
-                    self.declare_target(el.target, kind)
+                    self.binding_pattern(el.target, bind)
             if target.rest is not None:
-                self.declare_target(target.rest, kind)
+                self.binding_pattern(target.rest, bind)
         elif isinstance(target, A.ObjectPattern):
             for p in target.props:
                 if not isinstance(p.key, str):
                     self.expr(p.key)
                 if p.default is not None:
                     self.expr(p.default)
-                self.declare_target(p.target, kind)
+                self.binding_pattern(p.target, bind)
             if target.rest is not None:
-                self.declare_target(target.rest, kind)
+                self.binding_pattern(target.rest, bind)
         else:
             self.error(target.span, "a declaration can only bind names, not properties or indexes")
 
@@ -510,23 +517,15 @@ class Checker:
     def var_target(self, target) -> None:
         """The names of a `var` declaration, each the function's variable (a `let`, `const` or catch parameter
         of the same name in a block around it would be redeclared: JavaScript refuses that)."""
-        if isinstance(target, A.ArrayPattern):
-            for el in target.elements:
-                if el is not None and el.default is not None:
-                    self.expr(el.default)
-        elif isinstance(target, A.ObjectPattern):
-            for p in target.props:
-                if not isinstance(p.key, str):
-                    self.expr(p.key)
-                if p.default is not None:
-                    self.expr(p.default)
-        for name in bound_names(target):
+        def bind(name: A.Name) -> None:
             b = self.scope.lookup(name.name)
             if b.scope is not self.func.scope and not is_catch_parameter(b):
                 self.error(name.span, f"'{name.name}' is already declared in a block around this 'var' (on line "
                                       f"{b.decl.line}), and 'var' would declare it again for the whole function; "
                                       f"choose another name")
             self.use(name, b)
+
+        self.binding_pattern(target, bind)
 
     def stmt_ExprStmt(self, s: A.ExprStmt) -> None:
         self.expr(s.expr)
