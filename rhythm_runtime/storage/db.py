@@ -250,8 +250,9 @@ def migrate(conninfo: str) -> list[str]:
                 conn.execute(queries["lock_migrations"], lock)
                 conn.execute(queries["bootstrap_migrations"])
             applied = {}
-        warn_if_newer(applied)
-        for migration in list_migrations():
+        migrations = list_migrations()
+        warn_if_newer(applied, migrations)
+        for migration in migrations:
             if migration.name in applied:
                 if applied[migration.name] != migration.checksum:
                     logger.warning(
@@ -272,16 +273,17 @@ def migrate(conninfo: str) -> list[str]:
     return applied_now
 
 
-def newer_migrations(applied: dict[str, str]) -> list[str]:
-    """Applied migrations this code does not have: a newer Rhythm migrated the database."""
-    known = {m.name for m in list_migrations()}
+def newer_migrations(applied: dict[str, str], migrations: list[Migration] | None = None) -> list[str]:
+    """Applied migrations this code does not have (of `migrations`, default: its files): a newer Rhythm
+    migrated the database."""
+    known = {m.name for m in (list_migrations() if migrations is None else migrations)}
     return sorted(name for name in applied if name not in known)
 
 
-def warn_if_newer(applied: dict[str, str]) -> None:
+def warn_if_newer(applied: dict[str, str], migrations: list[Migration]) -> None:
     """A process older than its database keeps working (migrations keep older workers running through a
     rolling deploy) but should be upgraded: say so once at start-up, naming what it does not know."""
-    newer = newer_migrations(applied)
+    newer = newer_migrations(applied, migrations)
     if newer:
         logger.warning(
             "the database has %d migration(s) this Rhythm does not know (%s): a newer Rhythm migrated it; "
