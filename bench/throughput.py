@@ -20,7 +20,14 @@ a flush; from pg_stat_io, so the whole server's), CPU per task (worker processes
 /proc, and the Postgres backends serving them, also from /proc), and the worker
 processes' context switches per task (all their threads, from /proc).
 The whole lasts from the first start to the last run's `finished_at` (not to
-when the client's polling noticed it). Run:
+when the client's polling noticed it). Before it, the workers do `--warmup`
+runs (default: as many as measured) that are not counted, as the ceiling
+warms up outside its window: a worker's pool opens its connections on demand,
+and each new backend's first statements (connection start, catalog caches,
+plans, psycopg's prepare after 5 executions per connection) cost several
+times a warm one's, about 48 backends' worth at W=4 against 12 at W=1, which
+a 1,000-task window would charge to the tasks (`--warmup 0`: as before
+session 12). Run:
 `.venv/bin/python bench/throughput.py [--m 200 --k 5 --workers 1,2,4 --clients 4 --reps 2 --queue-limit N]`;
 with --queue-limit the tasks' queue has that concurrency limit.
 """
@@ -130,7 +137,8 @@ def backend_cpu(url: str) -> dict[int, float]:
 
 
 def wait_finished(url: str, m: int, timeout: float = 600.0) -> None:
-    """Until all m runs have ended: one count every 20 ms on one session, not a poll per run."""
+    """Until m runs have ended (all of them, warm-up included): one count every 20 ms on one session, not a poll
+    per run."""
     deadline = time.monotonic() + timeout
     with psycopg.connect(make_conninfo(url, application_name=CLIENT_APP), autocommit=True) as conn:
         while conn.execute("SELECT count(*) FROM rhythm.runs WHERE finished_at IS NOT NULL").fetchone()[0] < m:
@@ -139,23 +147,33 @@ def wait_finished(url: str, m: int, timeout: float = 600.0) -> None:
             time.sleep(0.02)
 
 
-def ours(m: int, k: int, w: int, concurrency: int, queue_limit: int | None, clients: int) -> dict:
+def start_runs(client: SyncRhythmClient, clients: int, m: int, k: int) -> list:
+    """Start m runs of k tasks from `clients` threads; their handles."""
+    with ThreadPoolExecutor(clients) as starters:
+        return list(starters.map(lambda _: client.start_workflow("seq_tasks", {"k": k}), range(m)))
+
+
+def ours(m: int, k: int, w: int, concurrency: int, queue_limit: int | None, clients: int, warmup: int = 0) -> dict:
     with scratch_database() as url:
         workers = start_workers(url, w, concurrency, queue_limit)
         try:
             wait_ready(url, workers)
             client = SyncRhythmClient(make_conninfo(url, application_name=CLIENT_APP))
-            time.sleep(1.2)  # start-up transactions' stats reach pg_stat_database (flushed at most once a second)
+            if warmup:  # pools grown, statements prepared, caches filled: the window measures steady work
+                start_runs(client, clients, warmup, k)
+                wait_finished(url, warmup)
+            # the start-up's and warm-up's stats reach pg_stat_database and pg_stat_io (each backend flushes at
+            # most once a second; after a warm-up the counts settle within about 2.5 s)
+            time.sleep(3.0 if warmup else 1.2)
             c0 = scalar(url, "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
             f0 = wal_flushes(url)
             s0 = backend_cpu(url)
             cpu0 = sum(cpu_seconds(p.pid) for p in workers)
             switches0 = [context_switches(p.pid) for p in workers]
             t0 = time.time()  # the clock Postgres stamps finished_at with (same machine)
-            with ThreadPoolExecutor(clients) as starters:
-                handles = list(starters.map(lambda _: client.start_workflow("seq_tasks", {"k": k}), range(m)))
+            handles = start_runs(client, clients, m, k)
             started = time.time() - t0
-            wait_finished(url, m)
+            wait_finished(url, warmup + m)
             cpu = sum(cpu_seconds(p.pid) for p in workers) - cpu0
             switches = [context_switches(p.pid) for p in workers]
             s1 = backend_cpu(url)
@@ -169,13 +187,16 @@ def ours(m: int, k: int, w: int, concurrency: int, queue_limit: int | None, clie
         with psycopg.connect(url) as conn:
             last = conn.execute("SELECT extract(epoch FROM max(finished_at))::float8 FROM rhythm.runs").fetchone()[0]
             wall = last - t0
+            measured = dict(ids=[h.id for h in handles])
             lat = [r[0] for r in conn.execute(
-                "SELECT extract(epoch FROM finished_at - created_at) FROM rhythm.runs").fetchall()]
+                "SELECT extract(epoch FROM finished_at - created_at) FROM rhythm.runs WHERE id = ANY(%(ids)s)",
+                measured).fetchall()]
             gaps = [float(r[0]) for r in conn.execute("""
                 SELECT (n.result->>'began')::float8 - (t.result->>'ended')::float8
                 FROM rhythm.tasks t JOIN rhythm.tasks n ON n.run_id = t.run_id
                  AND n.id = (SELECT min(id) FROM rhythm.tasks x WHERE x.run_id = t.run_id AND x.id > t.id)
-            """).fetchall()]
+                WHERE t.run_id = ANY(%(ids)s)
+            """, measured).fetchall()]
     tasks = m * k
     return dict(tasks_s=tasks / wall, wall=wall, starts=started / wall, p50=percentile(lat, 50),
                 p99=percentile(lat, 99), gap50=percentile(gaps, 50), gap99=percentile(gaps, 99),
@@ -206,20 +227,23 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--clients", type=int, default=4, help="threads of the client starting the runs")
     ap.add_argument("--reps", type=int, default=2, help="interleaved repetitions; medians are reported")
+    ap.add_argument("--warmup", type=int, default=None,
+                    help="runs done before the measured window (default: --m; 0: none, as before session 12)")
     ap.add_argument("--ceiling-seconds", type=float, default=4.0)
     ap.add_argument("--no-ceiling", action="store_true")
     ap.add_argument("--queue-limit", type=int, default=None)
     args = ap.parse_args()
     counts = [int(x) for x in args.workers.split(",")]
+    warmup = args.m if args.warmup is None else args.warmup
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, Postgres embedded (fsync on), "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"M={args.m} K={args.k} concurrency={args.concurrency} clients={args.clients} "
-          f"queue limit={args.queue_limit} reps={args.reps} (interleaved with the ceiling)")
+          f"queue limit={args.queue_limit} warm-up={warmup} runs reps={args.reps} (interleaved with the ceiling)")
     results: dict[int, list[tuple[dict, float | None]]] = {w: [] for w in counts}
     for rep in range(args.reps):
         for w in counts:
             top = None if args.no_ceiling else ceiling(w, args.ceiling_seconds)
-            r = ours(args.m, args.k, w, args.concurrency, args.queue_limit, args.clients)
+            r = ours(args.m, args.k, w, args.concurrency, args.queue_limit, args.clients, warmup)
             results[w].append((r, top))
             ratio = f"  ratio {r['tasks_s'] / top:.2f}" if top else ""
             print(f"  rep {rep + 1} W={w}: ours {r['tasks_s']:.0f} tasks/s, ceiling "
