@@ -25,10 +25,10 @@ runs (default: as many as measured) that are not counted, as the ceiling
 warms up outside its window: a worker's pool opens its connections on demand,
 and each new backend's first statements (connection start, catalog caches,
 plans, psycopg's prepare after 5 executions per connection) cost several
-times a warm one's, about 48 backends' worth at W=4 against 12 at W=1, which
-a 1,000-task window would charge to the tasks (`--warmup 0`: as before
-session 12). Run:
-`.venv/bin/python bench/throughput.py [--m 200 --k 5 --workers 1,2,4 --clients 4 --reps 2 --queue-limit N]`;
+times a warm one's: 8 backends a worker started inside a 1,000-task window,
+32 at W=4 (`--warmup 0`: as before session 12; bench/README.md, session
+12 `warmclaim`). Run:
+`.venv/bin/python bench/throughput.py [--m 200 --k 5 --workers 1,2,4 --clients 4 --reps 2 --warmup M --queue-limit N]`;
 with --queue-limit the tasks' queue has that concurrency limit.
 """
 
