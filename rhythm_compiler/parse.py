@@ -275,7 +275,7 @@ class _ToAst:
         self.source = source
         self.line_starts = [0] + [m.end() for m in re.finditer("\n", source)]
         self.rejects: list[_Reject] = []
-        self.loop_items: list[A.Name] = []  # the internal element names of `for await` loops
+        self.for_await_count = 0  # numbers the internal element names of `for await` loops
         self.parenthesized: set[int] = set()  # ids of nodes written inside ( )
         # Statements that ended without ';' (JavaScript needs a line break after them).
         self.open_ended: dict[int, object] = {}
@@ -384,8 +384,8 @@ class _ToAst:
         elements are awaited one at a time, as JavaScript does for an iterable that is not async); the element's
         slot is internal ("@item1"), as environment records' are."""
         span, at = _span(meta), _tok_span(await_tok)
-        item = A.Name(f"@item{len(self.loop_items) + 1}", at)
-        self.loop_items.append(item)
+        self.for_await_count += 1
+        item = A.Name(f"@item{self.for_await_count}", at)
         value = A.Await(A.Name(item.name, at), at)
         if kind is None:
             first = A.ExprStmt(A.Assign("=", target, value, span), span)
