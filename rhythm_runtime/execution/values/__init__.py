@@ -41,8 +41,9 @@ Deliberate differences from Node (each has a test):
 
 * ``==`` does not coerce: it is ``===`` except that null == undefined.
 * There are no prototypes: ``({}).toString`` is undefined and
-  ``"toString" in {}`` is false; a method read as a value stays bound to
-  the receiver it was read from (``const f = a.push; f(1)`` pushes onto a).
+  ``"toString" in {}`` is false; a method read as a value is not bound to
+  the value it was read from, as in JS, but ``call``, ``apply`` and
+  ``bind`` give it a receiver of its own type only.
 * Arrays are dense lists: ``delete a[i]`` leaves undefined, a write that
   would grow an array past 2**24 elements throws RangeError, and arrays,
   promises and method values hold no named properties (TypeError).

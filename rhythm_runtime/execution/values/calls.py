@@ -3,8 +3,22 @@ checks and messages V8 gives a callback that is not a function. Below the built-
 
 from __future__ import annotations
 
-from .representation import UNDEFINED, JSClosure, JSFunction, Promise, type_error
+from .representation import (
+    UNDEFINED, JSClosure, JSDate, JSError, JSFunction, JSMap, JSRegExp, JSSet, MatchArray, Promise, type_error,
+)
 from .conversions import to_string
+
+
+# The built-in methods by receiver type ({list: {"push": impl, …}, …}); each module that defines a table
+# adds it. Read as a value (`arr.push`), such a method is its prototype's function, as in JavaScript: it is
+# not bound to the value it was read from, so only `call`, `apply` and `bind` give it a receiver.
+RECEIVER_METHODS: dict = {}
+
+
+def is_method_value(fn: JSFunction) -> bool:
+    """Whether `fn` is a built-in method read from a value (not a global, a bound or a resolving function)."""
+    table = RECEIVER_METHODS.get(type(fn.this))
+    return table is not None and table.get(fn.name) is fn.impl
 
 
 # A method implementation takes (this, args): ``args`` is the list of JS
@@ -17,8 +31,42 @@ def call(fn, args, text: str):
     if t is JSClosure:
         return JSClosure.invoke(fn, args)
     if t is JSFunction:
+        if is_method_value(fn):
+            raise type_error(unbound_message(fn, text))
         return fn.impl(fn.this, args)
     raise type_error(f"{text} is not a function")
+
+
+_KINDS = {list: "Array", MatchArray: "Array", str: "String", float: "Number", bool: "Boolean", JSError: "Error",
+          JSClosure: "Function", JSFunction: "Function", Promise: "Promise", JSRegExp: "RegExp", JSMap: "Map",
+          JSSet: "Set", JSDate: "Date"}
+_NO_OBJECT = "Cannot convert undefined or null to object"
+# The Array methods whose message (V8's) names them; the others convert `this` to an object first.
+_ARRAY_NAMED = frozenset({"concat", "indexOf", "forEach", "map", "filter", "some", "every", "find", "findIndex",
+                          "findLast", "findLastIndex", "reduce", "reduceRight"})
+_V8_NAMES = {("String", "trimStart"): "trimLeft", ("String", "trimEnd"): "trimRight", ("Set", "keys"): "values"}
+_SPECIAL = {("Promise", "catch"): "Cannot read properties of undefined (reading 'then')",
+            ("Promise", "finally"): "Promise.prototype.finally called on non-object",
+            ("Date", "toJSON"): _NO_OBJECT, ("Function", "bind"): "Bind must be called on a function"}
+
+
+def unbound_message(fn: JSFunction, text: str) -> str:
+    """V8's message for a built-in method called with `this` undefined (`const push = arr.push; push(1)`)."""
+    kind, name = _KINDS[type(fn.this)], fn.name
+    name = _V8_NAMES.get((kind, name), name)
+    if (kind, name) in _SPECIAL:
+        return _SPECIAL[kind, name]
+    if kind == "Array":
+        return f"Array.prototype.{name} called on null or undefined" if name in _ARRAY_NAMED else _NO_OBJECT
+    if kind in ("Number", "Boolean") or (kind == "String" and name in ("toString", "valueOf")):
+        return f"{kind}.prototype.{name} requires that 'this' be a {kind}"
+    if kind == "String":
+        return f"String.prototype.{name} called on null or undefined"
+    if kind == "Function":  # call, apply
+        return f"{text or 'function'} is not a function"
+    if kind == "Date" and (name.startswith("get") or name == "valueOf"):
+        return "this is not a Date object."
+    return f"Method {kind}.prototype.{name} called on incompatible receiver undefined"
 
 
 def _callback(fn, message: str | None = None):
@@ -42,10 +90,9 @@ def _shown(v) -> str:
 
 def _call1(fn, value, i: int, a: list):
     """A callback's call: (element, index, array)."""
-    t = type(fn)
-    if t is JSClosure:
+    if type(fn) is JSClosure:
         return JSClosure.invoke(fn, [value, float(i), a])
-    return fn.impl(fn.this, [value, float(i), a])
+    return call(fn, [value, float(i), a], "")
 
 
 def _arg(args, i: int):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .representation import UNDEFINED, JSError, JSMap, JSSet, JSThrow, Promise, type_error
 from .conversions import to_string, typeof
-from .calls import _arg, _callback, _shown, call
+from .calls import RECEIVER_METHODS, _arg, _callback, _shown, call
 
 
 def key_token(k):
@@ -191,3 +191,4 @@ _SET_METHODS = {
     "add": _set_add, "has": _has, "delete": _delete, "clear": _clear, "forEach": _set_for_each,
     "values": _set_values, "keys": _set_values, "entries": _set_entries,
 }
+RECEIVER_METHODS.update({JSMap: _MAP_METHODS, JSSet: _SET_METHODS})

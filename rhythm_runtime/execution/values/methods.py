@@ -14,7 +14,7 @@ from .utf16 import _units
 from .number_text import _radix_string, number_to_string
 from .conversions import _error_string, _join, _relative, _to_integer, to_number, to_string, truthy
 from .operators import strict_eq
-from .calls import _arg, _call1, _callback, _shown, call
+from .calls import RECEIVER_METHODS, _arg, _call1, _callback, _shown, call, is_method_value, unbound_message
 from .string_methods import _REGEXP_METHODS, _STRING_METHODS, _value_of
 from .dates import DATE_METHODS
 
@@ -498,7 +498,8 @@ _PROMISE_METHODS = {"then": _promise_method_unavailable, "catch": _promise_metho
 # The resolving functions `new Promise` hands its executor (method values whose receiver is the promise);
 # not properties of promises, so only the snapshot codec looks them up here.
 _RESOLVING_FUNCTIONS = {"resolve": _promise_method_unavailable, "reject": _promise_method_unavailable}
-# -- functions: call, apply, bind (a workflow has no `this`: a function of the workflow ignores thisArg) ----
+# -- functions: call, apply, bind (a workflow has no `this`: a function of the workflow ignores thisArg; a
+# built-in method runs on thisArg) ---------------------------------------------------------------------------
 
 
 def _function_call(fn, args):
@@ -515,26 +516,47 @@ def _function_apply(fn, args):
 
 
 def _function_bind(fn, args):
-    """A bound function: the target and the arguments bound so far, kept as data (a snapshot stores it)."""
+    """A bound function: the target and the arguments bound so far, kept as data (a snapshot stores it); a
+    built-in method's target is that method on thisArg."""
+    if type(fn) is JSFunction and is_method_value(fn):
+        this = _arg(args, 0)
+        if this is None or this is UNDEFINED:  # JavaScript's TypeError comes when it is called
+            fn = JSFunction("unbound", [fn], _unbound_call)
+        else:
+            fn = JSFunction(fn.name, _receiver(fn, this, "bound to"), fn.impl)
     return JSFunction("bound", [fn, *args[1:]], _bound_call)
 
 
+def _unbound_call(target: list, args):
+    raise type_error(unbound_message(target[0], "function"))
+
+
 def _bound_call(bound: list, args):
-    return call(bound[0], bound[1:] + list(args), "bound function")
+    target, args = bound[0], bound[1:] + list(args)
+    if type(target) is JSFunction and is_method_value(target):  # bound to its receiver by _function_bind
+        return target.impl(target.this, args)
+    return call(target, args, "bound function")
 
 
 def _call_with_this(fn, this, args):
-    """A built-in method runs on `this` when `this` has that very method; a workflow's function ignores it."""
-    if type(fn) is JSFunction and fn.impl is not _bound_call:
-        if _METHODS_BY_TYPE.get(type(this), {}).get(fn.name) is not fn.impl:
-            raise type_error(f"{fn.name} cannot be called on {_shown(this)} in a workflow")
-        return fn.impl(this, args)
+    if type(fn) is JSFunction and is_method_value(fn):
+        return fn.impl(_receiver(fn, this, "called on"), args)
     return call(fn, args, "function")
+
+
+def _receiver(fn: JSFunction, this, verb: str):
+    """`this` for the built-in method `fn`: JavaScript's TypeError without one; a value of another type (which
+    JavaScript's generic methods may accept) is refused."""
+    if this is None or this is UNDEFINED:
+        raise type_error(unbound_message(fn, "function"))
+    if RECEIVER_METHODS.get(type(this), {}).get(fn.name) is not fn.impl:
+        raise type_error(f"{fn.name} cannot be {verb} {_shown(this)} in a workflow")
+    return this
 
 
 _FUNCTION_METHODS = {"call": _function_call, "apply": _function_apply, "bind": _function_bind}
 # Functions of the codec that no receiver's table holds (their receiver is the data they carry).
-_FREE_FUNCTIONS = {"bound": _bound_call}
+_FREE_FUNCTIONS = {"bound": _bound_call, "unbound": _unbound_call}
 
 # Receivers whose methods call_method may dispatch without a property read
 # (none of them can hold an own property that shadows a method).
@@ -550,3 +572,4 @@ _METHODS = {
     JSDate: DATE_METHODS,
 }
 _METHODS_BY_TYPE = {**_METHODS, JSError: _ERROR_METHODS, MatchArray: _ARRAY_METHODS}
+RECEIVER_METHODS.update(_METHODS_BY_TYPE)

@@ -10,7 +10,7 @@ from .representation import (
 from .utf16 import _unit_length, _units
 from .conversions import _error_string, to_number, to_property_key, to_string, typeof
 from .calls import call
-from .methods import _ARRAY_METHODS, _ERROR_METHODS, _FUNCTION_METHODS, _METHODS, _PROMISE_METHODS
+from .methods import _ARRAY_METHODS, _ERROR_METHODS, _FUNCTION_METHODS, _METHODS, _PROMISE_METHODS, _call_with_this
 from .string_methods import _REGEXP_METHODS, _STRING_METHODS
 from .regexps import regexp_property
 from .collections import _MAP_METHODS, _SET_METHODS, collection_size
@@ -396,4 +396,7 @@ def call_method(obj, name, args, text: str):
             return impl(obj, args)
     if name == "hasOwnProperty" and obj is not None and obj is not UNDEFINED and not has_own(obj, name):
         return has_own(obj, args[0] if args else UNDEFINED)  # Object.prototype's, which every value inherits
-    return call(get(obj, name), args, text)
+    fn = get(obj, name)
+    if type(fn) is JSFunction:  # `obj` is its `this` (a built-in method kept in a property runs on it)
+        return _call_with_this(fn, obj, args)
+    return call(fn, args, text)

@@ -13,9 +13,10 @@ from .representation import (
     INF, NAN, UNDEFINED, Env, JSClosure, JSDate, JSError, JSFunction, JSMap, JSRegExp, JSSet, MatchArray, Promise,
 )
 from .number_text import number_to_string
-from .methods import _FREE_FUNCTIONS, _METHODS_BY_TYPE, _RESOLVING_FUNCTIONS
+from .calls import RECEIVER_METHODS
+from .methods import _FREE_FUNCTIONS, _RESOLVING_FUNCTIONS
 from .global_objects import global_function
-from .collections import _MAP_METHODS, _SET_METHODS, _map_set, _set_add
+from .collections import _map_set, _set_add
 
 
 # A snapshot is the JSON that Postgres stores at every step and a person
@@ -765,12 +766,10 @@ def _decode_function(node: dict, refs: dict) -> JSFunction:
     if "this" not in node:
         return global_function(name)
     this = _decode(node["this"], refs)
-    table = _RECEIVER_METHODS[type(this)]
+    table = RECEIVER_METHODS[type(this)]
     impl = table.get(name) or _RESOLVING_FUNCTIONS.get(name) or _FREE_FUNCTIONS[name]
     return JSFunction(name, this, impl)
 
-
-_RECEIVER_METHODS = {**_METHODS_BY_TYPE, JSMap: _MAP_METHODS, JSSet: _SET_METHODS}
 
 
 def _decode_container(node, refs: dict, ref_id):
