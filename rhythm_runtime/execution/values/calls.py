@@ -4,25 +4,10 @@ checks and messages V8 gives a callback that is not a function. Below the built-
 from __future__ import annotations
 
 from .representation import (
-    UNDEFINED, JSClosure, JSDate, JSError, JSFunction, JSMap, JSRegExp, JSSet, MatchArray, Promise, type_error,
+    UNDEFINED, JSClosure, JSDate, JSError, JSFunction, JSMap, JSRegExp, JSSet, MatchArray, Promise, is_method_value,
+    type_error,
 )
 from .conversions import to_string
-
-
-# The built-in methods by receiver type ({list: {"push": impl, …}, …}); each module that defines a table
-# adds it. Read as a value (`arr.push`), such a method is its prototype's function, as in JavaScript: it is
-# not bound to the value it was read from, so only `call`, `apply` and `bind` give it a receiver.
-RECEIVER_METHODS: dict = {}
-
-
-def is_method_value(fn: JSFunction) -> bool:
-    """Whether `fn` is a built-in method read from a value (not a global, a bound or a resolving function)."""
-    table = RECEIVER_METHODS.get(type(fn.this))
-    return table is not None and table.get(fn.name) is fn.impl
-
-
-# A method implementation takes (this, args): ``args`` is the list of JS
-# arguments, read with _arg so a missing one is undefined, as in JS.
 
 
 def call(fn, args, text: str):

@@ -9,9 +9,11 @@ snapshot stores them with everything else. ``keys()``, ``values()`` and
 
 from __future__ import annotations
 
-from .representation import UNDEFINED, JSError, JSMap, JSSet, JSThrow, Promise, type_error
+from .representation import (
+    RECEIVER_METHODS, UNDEFINED, JSError, JSFunction, JSMap, JSSet, JSThrow, Promise, is_shared_function, type_error,
+)
 from .conversions import to_string, typeof
-from .calls import RECEIVER_METHODS, _arg, _callback, _shown, call
+from .calls import _arg, _callback, _shown, call
 
 
 def key_token(k):
@@ -25,6 +27,8 @@ def key_token(k):
         return ("b", k)
     if k is None or k is UNDEFINED:
         return k
+    if t is JSFunction and is_shared_function(k):  # the same built-in function however often it was read
+        return ("f", id(k.impl))
     return ("o", id(k))  # objects by identity: the entry keeps the key alive, so its id stays its own
 
 

@@ -20,7 +20,7 @@ from .utf16 import _canonical, _units
 from .number_text import _FLOAT_PREFIX, _WHITESPACE, _digits_prefix, _digits_value
 from .conversions import _to_int32, _to_uint32, to_number, to_property_key, to_string, truthy, typeof
 from .operators import pow, strict_eq
-from .properties import get, has_own, own_keys, set_
+from .properties import GLOBAL_LENGTHS, get, has_own, own_keys, set_
 from .calls import _callback, call
 from .json_text import json_parse, json_stringify
 from .regexps import new_regexp
@@ -439,6 +439,11 @@ GLOBAL_FUNCTIONS: dict[str, tuple] = {
     "decodeURIComponent": (decode_uri_component, 1, 1),
     "decodeURI": (decode_uri, 1, 1),
 }
+# JavaScript's `length` of the functions whose length is not their fewest arguments.
+_LENGTHS = {"Math.min": 2, "Math.max": 2, "JSON.stringify": 3, "JSON.parse": 2, "Object.assign": 2, "Array": 1,
+            "Number": 1, "String": 1, "Boolean": 1, "parseInt": 2, "Number.parseInt": 2, "Date.UTC": 7, "Date.parse": 1,
+            "String.fromCharCode": 1, "String.fromCodePoint": 1, "structuredClone": 0, "RegExp": 2}
+GLOBAL_LENGTHS.update({name: _LENGTHS.get(name, entry[1]) for name, entry in GLOBAL_FUNCTIONS.items()})
 
 GLOBAL_CONSTANTS: dict[str, object] = {
     "Math.PI": math.pi,

@@ -8,13 +8,14 @@ import functools
 from decimal import ROUND_HALF_UP, Context, Decimal
 
 from .representation import (
-    INF, UNDEFINED, JSClosure, JSDate, JSError, JSFunction, JSRegExp, MatchArray, Promise, range_error, type_error,
+    INF, RECEIVER_METHODS, UNDEFINED, JSClosure, JSDate, JSError, JSFunction, JSRegExp, MatchArray, Promise,
+    is_method_value, range_error, type_error,
 )
 from .utf16 import _units
 from .number_text import _radix_string, number_to_string
 from .conversions import _error_string, _join, _relative, _to_integer, to_number, to_string, truthy
 from .operators import strict_eq
-from .calls import RECEIVER_METHODS, _arg, _call1, _callback, _shown, call, is_method_value, unbound_message
+from .calls import _arg, _call1, _callback, _shown, call, unbound_message
 from .string_methods import _REGEXP_METHODS, _STRING_METHODS, _value_of
 from .dates import DATE_METHODS
 

@@ -7,6 +7,7 @@ import math
 
 from .representation import (
     INF, NAN, UNDEFINED, JSClosure, JSDate, JSError, JSFunction, JSMap, JSRegExp, JSSet, MatchArray,
+    is_shared_function,
 )
 from .utf16 import _canonical, _concat, _string_lt
 from .fdlibm_pow import _fdlibm_pow
@@ -161,15 +162,15 @@ def _comparable(a, b):
 def strict_eq(a, b) -> bool:
     """``===``: no coercion; a bool is never equal to a number (even though
     Python says ``True == 1.0``); NaN is unequal to itself; objects compare
-    by identity.  Method values compare by method, as JS's shared prototype
-    functions do (``[].push === [1].push``)."""
+    by identity.  Built-in functions compare by function, as JS's shared
+    prototype functions do (``[].push === [1].push``)."""
     t = type(a)
     if t is not type(b):
         return False
     if t is float or t is str or t is bool:
         return a == b
     if t is JSFunction:
-        return a.impl is b.impl
+        return a is b or (a.impl is b.impl and is_shared_function(a) and is_shared_function(b))
     return a is b
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from .representation import (
     UNDEFINED, _ABSENT, _MAX_ARRAY_INDEX, _MAX_HOLEY_LENGTH, JSClosure, JSDate, JSError, JSFunction, JSMap,
-    JSRegExp, JSSet, JSThrow, MatchArray, Promise, range_error, type_error,
+    JSRegExp, JSSet, JSThrow, MatchArray, Promise, is_method_value, range_error, type_error,
 )
 from .utf16 import _unit_length, _units
 from .conversions import _error_string, to_number, to_property_key, to_string, typeof
 from .calls import call
-from .methods import _ARRAY_METHODS, _ERROR_METHODS, _FUNCTION_METHODS, _METHODS, _PROMISE_METHODS, _call_with_this
+from .methods import (
+    _ARRAY_METHODS, _ERROR_METHODS, _FUNCTION_METHODS, _METHODS, _PROMISE_METHODS, _bound_call, _call_with_this,
+    _unbound_call,
+)
 from .string_methods import _REGEXP_METHODS, _STRING_METHODS
 from .regexps import regexp_property
 from .collections import _MAP_METHODS, _SET_METHODS, collection_size
@@ -82,8 +85,8 @@ def get(obj, key):
         return _get_match(obj, key)
     if t is JSRegExp:
         return _get_regexp(obj, to_property_key(key))
-    if t is JSClosure:
-        return _get_closure(obj, to_property_key(key))
+    if t is JSClosure or t is JSFunction:
+        return _get_function(obj, to_property_key(key))
     if t is JSMap or t is JSSet:
         key = to_property_key(key)
         return collection_size(obj) if key == "size" else _method_value(obj, _COLLECTION_METHODS[t], key)
@@ -157,13 +160,65 @@ def _get_regexp(rx: JSRegExp, key: str):
     return _method_value(rx, _REGEXP_METHODS, key) if value is None else value
 
 
-def _get_closure(fn: JSClosure, key: str):
+def _get_function(fn, key: str):
     """A function's `name`, `length`, `call`, `apply` and `bind`; it has no other properties."""
     if key == "name":
-        return JSClosure.describe(fn)[0]
+        return function_name(fn)
     if key == "length":
-        return float(JSClosure.describe(fn)[1])
+        return float(_function_length(fn))
     return _method_value(fn, _FUNCTION_METHODS, key)
+
+
+# The `length` of each global function, by name; global_objects.py, which defines them, fills it in.
+GLOBAL_LENGTHS: dict[str, int] = {}
+# The `length` of the built-in methods whose length is not 0 (Number's toString is 1, the others' 0).
+_METHOD_LENGTHS = {
+    **dict.fromkeys((
+        "push unshift indexOf lastIndexOf includes join concat at fill sort toSorted forEach map filter some every "
+        "find findIndex findLast findLastIndex reduce reduceRight flatMap codePointAt startsWith endsWith padStart "
+        "padEnd repeat charAt charCodeAt match matchAll search toFixed toExponential toPrecision call bind catch "
+        "finally test exec get has delete add setTime toJSON setDate setUTCDate setMilliseconds setUTCMilliseconds"
+    ).split(), 1),
+    **dict.fromkeys((
+        "slice splice toSpliced with substr split replace replaceAll substring apply then set setMonth setUTCMonth "
+        "setSeconds setUTCSeconds"
+    ).split(), 2),
+    **dict.fromkeys("setFullYear setUTCFullYear setMinutes setUTCMinutes".split(), 3),
+    **dict.fromkeys("setHours setUTCHours".split(), 4),
+}
+# A method's name where V8's differs from the name it was read by.
+_ALIASES = {"trimLeft": "trimStart", "trimRight": "trimEnd"}
+
+
+def function_name(fn) -> str:
+    """JavaScript's `name` of a function value."""
+    if type(fn) is JSClosure:
+        return JSClosure.describe(fn)[0]
+    if fn.impl is _bound_call:
+        return "bound " + function_name(fn.this[0])
+    if fn.impl is _unbound_call:  # (a built-in method bound to null)
+        return function_name(fn.this[0])
+    if fn.this is UNDEFINED:
+        return fn.name.rpartition(".")[2]
+    if not is_method_value(fn):  # a promise's resolving function
+        return ""
+    if type(fn.this) is JSSet and fn.name == "keys":
+        return "values"
+    return _ALIASES.get(fn.name, fn.name)
+
+
+def _function_length(fn) -> int:
+    if type(fn) is JSClosure:
+        return JSClosure.describe(fn)[1]
+    if fn.impl is _bound_call:
+        return max(0, _function_length(fn.this[0]) - (len(fn.this) - 1))
+    if fn.impl is _unbound_call:
+        return _function_length(fn.this[0])
+    if fn.this is UNDEFINED:
+        return GLOBAL_LENGTHS.get(fn.name, 0)
+    if not is_method_value(fn):
+        return 1
+    return 1 if type(fn.this) is float and fn.name == "toString" else _METHOD_LENGTHS.get(fn.name, 0)
 
 
 def _method_value(obj, table: dict, key: str):

@@ -89,8 +89,11 @@ class Promise:
 
 
 class JSFunction:
-    """A built-in method read as a value (``typeof arr.push``), bound to the
-    receiver it was read from.  ``impl(this, args)`` runs it."""
+    """A built-in function as a value: a global (``Math.max``; ``this`` is
+    UNDEFINED), a method read from a value (``arr.push``: ``this`` is that
+    value, see is_method_value), or a function made at run time from data it
+    carries in ``this`` (a bound function, a promise's resolving function).
+    ``impl(this, args)`` runs it."""
 
     __slots__ = ("name", "this", "impl")
 
@@ -101,6 +104,25 @@ class JSFunction:
 
     def __repr__(self) -> str:
         return f"<JSFunction {self.name}>"
+
+
+# The built-in methods by receiver type ({list: {"push": impl, …}, …}); each module that defines a table
+# adds it. Read as a value (`arr.push`), such a method is its prototype's function, as in JavaScript: it is
+# not bound to the value it was read from, so only `call`, `apply` and `bind` give it a receiver.
+RECEIVER_METHODS: dict = {}
+
+
+def is_method_value(fn: JSFunction) -> bool:
+    """Whether `fn` is a built-in method read from a value (not a global, a bound or a resolving function)."""
+    table = RECEIVER_METHODS.get(type(fn.this))
+    return table is not None and table.get(fn.name) is fn.impl
+
+
+def is_shared_function(fn: JSFunction) -> bool:
+    """Whether `fn` is one of JavaScript's built-in functions, the same function however often it is read
+    (`[].push === list.push`): a global or a method value. Other JSFunctions are made at run time, each
+    a function of its own."""
+    return fn.this is UNDEFINED or is_method_value(fn)
 
 
 class JSRegExp:

@@ -10,10 +10,10 @@ from json.encoder import c_make_encoder, encode_basestring_ascii
 from operator import is_, methodcaller
 
 from .representation import (
-    INF, NAN, UNDEFINED, Env, JSClosure, JSDate, JSError, JSFunction, JSMap, JSRegExp, JSSet, MatchArray, Promise,
+    INF, NAN, RECEIVER_METHODS, UNDEFINED, Env, JSClosure, JSDate, JSError, JSFunction, JSMap, JSRegExp, JSSet,
+    MatchArray, Promise, is_method_value,
 )
 from .number_text import number_to_string
-from .calls import RECEIVER_METHODS
 from .methods import _FREE_FUNCTIONS, _RESOLVING_FUNCTIONS
 from .global_objects import global_function
 from .collections import _map_set, _set_add
@@ -273,14 +273,12 @@ class _Encoding:
             holder[slot] = {"$": "undefined"}
             return
         if t is JSFunction:
-            this = v.this
-            if this is UNDEFINED:
+            if v.this is UNDEFINED:
                 holder[slot] = {"$": "function", "name": v.name}
                 return
-            holder[slot] = out = {"$": "function", "name": v.name, "this": this}
-            if type(this) not in _AS_IS:
-                self.put(this, out, "this", depth + _FUNCTION_FRAMES)
-            return
+            if is_method_value(v):  # a built-in method has no identity of its own to keep (strict_eq)
+                self.function(v, holder, slot, depth)
+                return
         places = self.places
         key = id(v)
         place = places.get(key)
@@ -353,6 +351,12 @@ class _Encoding:
         if v.hidden:
             out["hidden"] = hidden = v.hidden.copy()
             self.members(hidden, depth + _TAGGED_FRAMES)
+
+    def function(self, v: JSFunction, holder, slot, depth: int) -> None:
+        this = v.this
+        holder[slot] = out = {"$": "function", "name": v.name, "this": this}
+        if type(this) not in _AS_IS:
+            self.put(this, out, "this", depth + _FUNCTION_FRAMES)
 
     def regexp(self, v: JSRegExp, holder, slot, depth: int) -> None:
         holder[slot] = out = {"$": "regexp", "source": v.source, "flags": v.flags, "lastIndex": v.last_index}
@@ -576,9 +580,9 @@ def _in_order(v: Locals) -> dict:
     return out
 
 
-_ENCODERS = {JSError: _Encoding.error, JSRegExp: _Encoding.regexp, MatchArray: _Encoding.match,
-             Promise: _Encoding.promise, JSClosure: _Encoding.closure, Env: _Encoding.env, JSMap: _Encoding.map,
-             JSSet: _Encoding.set, JSDate: _Encoding.date, Locals: _Encoding.frame_locals}
+_ENCODERS = {JSError: _Encoding.error, JSFunction: _Encoding.function, JSRegExp: _Encoding.regexp,
+             MatchArray: _Encoding.match, Promise: _Encoding.promise, JSClosure: _Encoding.closure, Env: _Encoding.env,
+             JSMap: _Encoding.map, JSSet: _Encoding.set, JSDate: _Encoding.date, Locals: _Encoding.frame_locals}
 
 
 def _encode_number(x: float):
@@ -766,10 +770,11 @@ def _decode_function(node: dict, refs: dict) -> JSFunction:
     if "this" not in node:
         return global_function(name)
     this = _decode(node["this"], refs)
-    table = RECEIVER_METHODS[type(this)]
-    impl = table.get(name) or _RESOLVING_FUNCTIONS.get(name) or _FREE_FUNCTIONS[name]
-    return JSFunction(name, this, impl)
+    return JSFunction(name, this, _function_impl(name, this))
 
+
+def _function_impl(name: str, this):
+    return RECEIVER_METHODS[type(this)].get(name) or _RESOLVING_FUNCTIONS.get(name) or _FREE_FUNCTIONS[name]
 
 
 def _decode_container(node, refs: dict, ref_id):
@@ -810,6 +815,11 @@ def _decode_container(node, refs: dict, ref_id):
         elif promise.state is not None:
             promise.reactions = []
         return promise
+    if tag == "function":  # a bound or resolving function reached twice
+        fn = _register(JSFunction(node["name"], None, None), refs, ref_id)
+        fn.this = _decode(node["this"], refs)
+        fn.impl = _function_impl(fn.name, fn.this)
+        return fn
     if tag == "closure":
         closure = _register(JSClosure(int(node["fn"]), None), refs, ref_id)
         env = node["env"]
