@@ -737,13 +737,18 @@ def error_info(module, value, tb, state: int) -> dict:
 
 def _thrown_message(value) -> str:
     """What a thrown non-Error says: an object's string `message` (`throw { message, code }`), else String()."""
-    if type(value) is dict and type(value.get("message")) is str:
+    if _is_error_like(value):
         return value["message"]
     return _js.to_string(value)
 
 
 def _thrown_name(value) -> str:
-    return value["name"] if type(value) is dict and type(value.get("name")) is str else "Error"
+    """Its string `name` beside such a `message`, else "Error"."""
+    return value["name"] if _is_error_like(value) and type(value.get("name")) is str else "Error"
+
+
+def _is_error_like(value) -> bool:
+    return type(value) is dict and type(value.get("message")) is str
 
 
 def _located(module, tb, state: int) -> dict:
