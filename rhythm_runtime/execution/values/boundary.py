@@ -6,7 +6,7 @@ from __future__ import annotations
 from .representation import INF, UNDEFINED, _MAX_SAFE, JSClosure, JSDate, JSFunction, MatchArray
 from .date_time import to_json_value
 from .utf16 import _canonical
-from .json_text import _json_members, json_stringify
+from .json_text import _json_members, json_stringify, to_json_result
 from .properties import _ordered_keys
 
 
@@ -112,7 +112,7 @@ def to_json(v):
     None; integral numbers within +-2**53 become ``int`` (-0 becomes 0).  A
     cycle raises the TypeError JSON.stringify raises."""
     try:
-        return _to_json(v, set())
+        return _to_json(to_json_result(v, ""), set())
     except _Circular:
         json_stringify(v)  # meets the same cycle and raises Node's TypeError
         raise
@@ -130,16 +130,15 @@ def _to_json(v, open_ids: set):
         return v
     if v is UNDEFINED or t is JSFunction or t is JSClosure:
         return None
-    if t is JSDate:  # its toJSON: the ISO text (null if invalid)
-        return to_json_value(v)
     if id(v) in open_ids:
         raise _Circular
     open_ids.add(id(v))
     if t is list or t is MatchArray:
-        out = [_to_json(x, open_ids) for x in v]
+        out = [_to_json(to_json_result(x, str(i)), open_ids) for i, x in enumerate(v)]
     else:
         out = {}
         for k, x in _json_members(v, None):
+            x = to_json_result(x, k)
             if x is not UNDEFINED and type(x) is not JSFunction and type(x) is not JSClosure:
                 out[k] = _to_json(x, open_ids)
     open_ids.discard(id(v))

@@ -59,6 +59,19 @@ def _function(v):
     return v if type(v) is JSClosure or type(v) is JSFunction else None
 
 
+def to_json_result(v, key):
+    """What JSON shows for `v` (reached by `key`): a Date's ISO text, an object's `toJSON(key)` if it has
+    that method, else `v`."""
+    t = type(v)
+    if t is JSDate:
+        return to_json_value(v)
+    if t is dict:
+        to_json = _function(v.get("toJSON"))
+        if to_json is not None:
+            return call(to_json, [key if type(key) is str else str(key)], "toJSON")
+    return v
+
+
 def json_stringify(value=UNDEFINED, replacer=UNDEFINED, space=UNDEFINED):
     """JSON.stringify; ``replacer`` is an array of keys, or a function of
     (key, value) called for the top value (key "") and every member, whose
@@ -71,8 +84,7 @@ def json_stringify(value=UNDEFINED, replacer=UNDEFINED, space=UNDEFINED):
     open_ids: dict[int, int] = {}
 
     def write(v, indent: str, key):
-        if type(v) is JSDate:  # its toJSON
-            v = to_json_value(v)
+        v = to_json_result(v, key)
         if replace is not None:
             v = call(replace, [key if type(key) is str else str(key), v], "replacer")
         t = type(v)
