@@ -447,15 +447,23 @@ class Lowerer:
                 self.effect(e)
 
     def l_ForOf(self, s: A.ForOf) -> None:
+        """An index loop over the items (for…in: the keys, and the object, whose keys deleted meanwhile are
+        skipped)."""
         items, idx = self.loop_temp("items"), self.loop_temp("i")
+        obj = self.loop_temp("object") if s.is_in else None
         top, body, end = Label(name="forof"), Label(name="forofbody"), Label(name="endforof")
         with self.statement_temps():
             src = self.explode(s.iterable)
-            fn = "for_in_keys" if s.is_in else "iterable"
             text = py_str(self.px.iterable_text(s.iterable))
-            self.code(f"{slot_ref(items)} = _op.{fn}({src}, {text})")
+            if obj is None:
+                self.code(f"{slot_ref(items)} = _op.iterable({src}, {text})")
+            else:
+                self.code(f"{slot_ref(obj)} = {src}")
+                self.code(f"{slot_ref(items)} = _op.for_in_keys({slot_ref(obj)}, {text})")
         self.code(f"{slot_ref(idx)} = 0.0")
         self.mark(top, s.span.line)
+        if obj is not None:
+            self.code(f"{slot_ref(idx)} = _op.next_key({slot_ref(obj)}, {slot_ref(items)}, {slot_ref(idx)})")
         self.branch(f"{slot_ref(idx)} < len({slot_ref(items)})", body, end)
         self.mark(body)
         self.code(f"{slot_ref(idx)} += 1.0")
@@ -467,7 +475,7 @@ class Lowerer:
             self.stmt(s.body)
         self.back_edge(top)
         self.mark(end)
-        self.code(f"_op.drop(L, {drop_tuple([items, idx])})")
+        self.code(f"_op.drop(L, {drop_tuple([items, idx] if obj is None else [obj, items, idx])})")
         self.drop_scope(s)
 
     def l_Switch(self, s: A.Switch) -> None:

@@ -164,11 +164,16 @@ class NativePrinter:
 
     def n_ForOf(self, s: A.ForOf) -> None:
         items, idx = self.px.fresh("_items"), self.px.fresh("_i")
-        fn = "for_in_keys" if s.is_in else "iterable"
         text = py_str(self.px.iterable_text(s.iterable))
-        self.code(f"{items} = _op.{fn}({self.px.expr(s.iterable)}, {text})")
         self.code(f"{idx} = 0")
-        self.code(f"while {idx} < len({items}):")
+        if s.is_in:  # (keys deleted since the loop began are skipped, as in JavaScript)
+            obj = self.px.fresh("_object")
+            self.code(f"{obj} = {self.px.expr(s.iterable)}")
+            self.code(f"{items} = _op.for_in_keys({obj}, {text})")
+            self.code(f"while ({idx} := _op.next_key({obj}, {items}, {idx})) < len({items}):")
+        else:
+            self.code(f"{items} = _op.iterable({self.px.expr(s.iterable)}, {text})")
+            self.code(f"while {idx} < len({items}):")
         self.lw.indent += 1
         self.code("S.tick()")
         self.code(f"{idx} += 1")

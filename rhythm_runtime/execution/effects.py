@@ -24,7 +24,7 @@ _PURE = {
         "shift_left", "shift_right", "shift_right_unsigned", "lt", "gt", "le", "ge", "strict_eq", "strict_ne",
         "loose_eq", "loose_ne", "template", "truthy", "to_number", "to_string", "typeof", "new_error", "JSThrow",
     }),
-    "_op": frozenset({"nullish", "at", "iterable"}),
+    "_op": frozenset({"nullish", "at", "iterable", "for_in_keys", "next_key"}),
     "S": frozenset({"resume", "task", "timer", "signal", "child", "tick", "catch", "take_thrown"}),
 }
 _SLOT_OPS = frozenset({"drop", "update_slot"})  # _op's writes of the locals' slots, pure when given `L` itself

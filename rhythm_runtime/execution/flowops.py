@@ -75,6 +75,15 @@ def for_in_keys(v, text: str) -> list:
     return []
 
 
+def next_key(v, keys: list, i):
+    """The position in `keys` (for_in_keys of `v`) of the next key for…in visits from `i` on: a key deleted
+    since the loop began is skipped, as in JavaScript."""
+    n = len(keys)
+    while i < n and not _js.has_own(v, keys[int(i)]):
+        i += 1
+    return i
+
+
 def at(items: list, i: int):
     return items[i] if i < len(items) else _js.UNDEFINED
 
