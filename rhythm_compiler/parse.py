@@ -266,6 +266,9 @@ def _pattern_message(e) -> str:
     return f"invalid regular expression: {e.message[0].lower()}{e.message[1:]} (JavaScript rejects it too)"
 
 
+_HOLE = object()  # an array literal's missing element, until `array` sees the whole literal
+
+
 class _ToAst:
     """Grammar rule -> AST node: `_build` calls the method named after a rule (or its alias) with the
     rule's box and children. Never raises user errors: it records them in `rejects` and
@@ -277,6 +280,7 @@ class _ToAst:
         self.rejects: list[_Reject] = []
         self.for_await_count = 0  # numbers the internal element names of `for await` loops
         self.parenthesized: set[int] = set()  # ids of nodes written inside ( )
+        self.holes: set[int] = set()  # ids of the undefined elements that stand for holes of array literals
         # Statements that ended without ';' (JavaScript needs a line break after them).
         self.open_ended: dict[int, object] = {}
 
@@ -605,7 +609,9 @@ class _ToAst:
             elems = []
             rest = None
             for i, el in enumerate(e.elements):
-                if isinstance(el, A.Spread):
+                if id(el) in self.holes:
+                    elems.append(None)
+                elif isinstance(el, A.Spread):
                     if i != len(e.elements) - 1:
                         self.reject("a rest element must be the last element of a pattern", el.span)
                     rest = self._target(el.expr)
@@ -760,11 +766,23 @@ class _ToAst:
         return A.Template(quasis, exprs, _span(meta))
 
     def array(self, meta, children):
-        items = children[1] or ()
-        return A.ArrayLit(tuple(items), _span(meta))
+        """A hole (`[1, , 3]`) is an undefined element, as Rhythm's arrays have no holes (a trailing comma
+        makes none); as an assignment target it is a pattern's hole (_target)."""
+        span = _span(meta)
+        items = list(children[1])
+        if items[-1] is _HOLE:
+            items.pop()
+        for i, item in enumerate(items):
+            if item is _HOLE:
+                items[i] = A.Name("undefined", span)
+                self.holes.add(id(items[i]))
+        return A.ArrayLit(tuple(items), span)
 
     def array_items(self, meta, children):
-        return tuple(c for c in children if c is not None and not _is(c, "COMMA"))
+        return [c for c in children if not _is(c, "COMMA")]
+
+    def array_hole(self, meta, children):
+        return _HOLE
 
     def object(self, meta, children):
         return A.ObjectLit(tuple(children[1] or ()), _span(meta))
