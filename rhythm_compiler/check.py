@@ -755,6 +755,10 @@ class Checker:
         if isinstance(e.obj, A.Name) and self.is_global_namespace(e.obj):
             self.namespace_member(e.obj, e.prop, e.span, call_args=None)
             return
+        if e.prop in UNSUPPORTED_METHODS:  # called or not: every value has it in JavaScript
+            end = e.span
+            self.error(A.Span(end.end_line, end.end_col - len(e.prop), end.end_line, end.end_col),
+                       UNSUPPORTED_METHODS[e.prop])
         self.expr(e.obj)
 
     def expr_Index(self, e: A.Index) -> None:
@@ -817,10 +821,6 @@ class Checker:
             if callee.prop == "run" and callee.obj.name in ("Task", "Workflow") and len(e.args) == 3:
                 self.check_run_options(f"{callee.obj.name}.run", e.args[2])
             return
-        if isinstance(callee, A.Member) and callee.prop in UNSUPPORTED_METHODS:
-            end = callee.span
-            self.error(A.Span(end.end_line, end.end_col - len(callee.prop), end.end_line, end.end_col),
-                       UNSUPPORTED_METHODS[callee.prop])
         if isinstance(callee, A.Name) and self.scope.lookup(callee.name) is None:
             funcs, _ = library()
             if callee.name in funcs:
