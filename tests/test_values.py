@@ -2860,3 +2860,14 @@ def test_maps_and_sets_hold_no_named_properties_and_json_shows_them_empty():
     assert js.json_stringify({"m": m, "s": js.new_set([1.0])}) == '{"m":{},"s":{}}'
     assert js.to_json([m]) == [{}]
     assert js.typeof(m) == "object" and js.to_string(js.new_set()) == "[object Set]"
+
+
+def test_an_object_with_its_own_conversion_method_is_refused():
+    """JavaScript would call an object's own toString or valueOf in a conversion; a conversion runs no
+    workflow code (execution/effects.py), so it is a TypeError that says what to write instead."""
+    method = js.get([], "push")  # any function value
+    for obj in ({"toString": method}, {"valueOf": method, "a": 1.0}):
+        assert "call the method instead" in thrown(lambda: js.to_string(obj)).message
+        assert "call the method instead" in thrown(lambda: js.add(obj, 1.0)).message
+    assert thrown(lambda: js.to_string({"toString": 5.0})).message == "Cannot convert object to primitive value"
+    assert js.to_string({"valueOf": 5.0}) == "[object Object]" and js.json_stringify({"toString": method}) == "{}"

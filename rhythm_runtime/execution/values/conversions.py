@@ -8,7 +8,7 @@ import math
 
 from .representation import (
     INF, NAN, UNDEFINED, JSClosure, JSDate, JSError, JSFunction, JSMap, JSRegExp, JSSet, MatchArray, Promise, Undefined,
-    range_error,
+    range_error, type_error,
 )
 from .utf16 import _canonical
 from .regexp_syntax import escaped_source
@@ -60,6 +60,21 @@ def to_number(v) -> float:
     return _string_to_number(to_primitive(v))
 
 
+_FUNCTIONS = (JSClosure, JSFunction)
+# JavaScript would call such a method; a conversion runs no workflow code (execution/effects.py relies on it).
+_OWN_CONVERSION = ("an object with its own toString or valueOf method cannot be converted in a workflow; "
+                   "call the method instead, as in `${o.toString()}`")
+
+
+def _own_conversion(v: dict) -> None:
+    """Refuse an object whose own toString or valueOf JavaScript would call (or whose own toString is no
+    function: JavaScript's TypeError)."""
+    if type(v.get("toString")) in _FUNCTIONS or type(v.get("valueOf")) in _FUNCTIONS:
+        raise type_error(_OWN_CONVERSION)
+    if "toString" in v:
+        raise type_error("Cannot convert object to primitive value")
+
+
 def to_primitive(v):
     """ToPrimitive without a hint: objects become their string form (a Date too; where a number is
     wanted, to_number and the comparisons read a Date's time value); primitives stay."""
@@ -67,6 +82,8 @@ def to_primitive(v):
     if t is list or t is MatchArray:
         return _join(v, ",")
     if t is dict:
+        if "toString" in v or "valueOf" in v:
+            _own_conversion(v)
         return "[object Object]"
     if t is JSRegExp:
         return f"/{escaped_source(v.source)}/{v.flags}"
