@@ -80,5 +80,7 @@ def _call1(fn, value, i: int, a: list):
     return call(fn, [value, float(i), a], "")
 
 
+# A method implementation takes (this, args): ``args`` is the list of JS
+# arguments, read with _arg so a missing one is undefined, as in JS.
 def _arg(args, i: int):
     return args[i] if len(args) > i else UNDEFINED

@@ -496,7 +496,7 @@ def _promise_method_unavailable(p, args):
 # then/catch/finally; execution/promises.py installs the implementations (they need the run's job queue).
 _PROMISE_METHODS = {"then": _promise_method_unavailable, "catch": _promise_method_unavailable,
                     "finally": _promise_method_unavailable}
-# The resolving functions `new Promise` hands its executor (method values whose receiver is the promise);
+# The resolving functions `new Promise` hands its executor (JSFunctions whose data is the promise);
 # not properties of promises, so only the snapshot codec looks them up here.
 _RESOLVING_FUNCTIONS = {"resolve": _promise_method_unavailable, "reject": _promise_method_unavailable}
 # -- functions: call, apply, bind (a workflow has no `this`: a function of the workflow ignores thisArg; a
