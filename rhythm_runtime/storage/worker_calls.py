@@ -15,6 +15,7 @@ from psycopg.types.json import Jsonb
 from rhythm_runtime.errors import StorageError
 from rhythm_runtime.storage.engine import Batch, Engine, InlineClaim, RunAhead, claim_number, internal_error
 from rhythm_runtime.storage.queries import TASK_NAME_LOCK_CLASS, Q, json_text, notify, settle, text_params
+from rhythm_runtime.storage.step_batches import StepBatches
 from rhythm_runtime.storage.transactions import Database, is_outage
 
 log = logging.getLogger("rhythm")
@@ -31,6 +32,10 @@ def _refused(task: dict) -> None:
 
 class WorkerCalls(Database):
     """The transactions a worker runs: `Store` inherits them, so a worker's loop uses one pool for all its calls."""
+
+    def __init__(self, conninfo: str, max_size: int = 10):
+        super().__init__(conninfo, max_size)
+        self.step_batches = StepBatches()  # the task threads' warm steps, sent together when they come together
 
     def advance_one(self, engine: Engine) -> bool:
         """Activate one runnable run, in one transaction. False when none is runnable."""
@@ -217,7 +222,8 @@ class WorkerCalls(Database):
         this worker kept the run's state from its committed previous step: the activation runs first
         (Engine.step_ahead), then finish_task_step (migrations/0011) records the result and saves the step
         only if the run is still the row it was computed from. If it is not, the result is recorded and
-        settled all the same, and the run is advanced the ordinary way in a transaction of its own.
+        settled all the same, and the run is advanced the ordinary way in a transaction of its own. Steps of
+        several task threads that finish together share the statement (step_batches.py).
 
         Returns (the tasks leased to the caller, None) when it recorded the result; (None, the activation run
         ahead or None) when it wrote nothing, for the ordinary path.
@@ -238,7 +244,7 @@ class WorkerCalls(Database):
             if refill:  # the run leaves this thread's slot: the statement claims a pending task for it
                 params.update(refill_queues=claim.refill[0], refill_names=claim.refill[1], lease_seconds=claim.lease)
             try:
-                row = conn.execute(Q["finish_task_step"], text_params(params)).fetchone()
+                row = self.step_batches.finish(conn, text_params(params), (task["run_id"], task["id"]))
             except psycopg.OperationalError:
                 raise
             except psycopg.Error:  # refused as a whole (a value Postgres cannot store?): the ordinary path says why

@@ -756,8 +756,10 @@ class Worker:
         self._say_goodbye()
         self.store.close()
         warm = self.engine.warm
-        log.info("worker %s stopped (steps resumed from the state this worker kept: %d of %d)", self.id,
-                 warm.hits if warm else 0, warm.hits + warm.misses if warm else 0)
+        sizes = sorted(self.store.step_batches.sizes.items())
+        log.info("worker %s stopped (steps resumed from the state this worker kept: %d of %d; warm-step statements by "
+                 "the steps each carried: %s)", self.id, warm.hits if warm else 0,
+                 warm.hits + warm.misses if warm else 0, ", ".join(f"{n}: {count}" for n, count in sizes) or "none")
 
     def _abandon_running(self) -> None:
         """Give up the tasks still running: release their leases at once, so other workers run them again

@@ -56,12 +56,19 @@ RETURNING t.id, t.run_id, t.await_key, t.name, t.queue, t.payload, t.attempts, t
           t.max_attempts, t.backoff_seconds, t.timeout_seconds, t.lease_expires_at;
 
 -- name: renew_task_leases
--- Extend the leases a worker still holds; ids missing from the result were lost.
-UPDATE rhythm.tasks
+-- Extend the leases a worker still holds; ids missing from the result were lost. The rows are locked in the order the worker's batched steps lock them (by run, then id: storage/step_batches.py), so the two cannot deadlock.
+WITH held AS (
+    SELECT id FROM rhythm.tasks
+    WHERE id = ANY(%(ids)s) AND status = 'running' AND lease_owner = %(worker)s
+    ORDER BY run_id, id
+    FOR UPDATE
+)
+UPDATE rhythm.tasks AS t
 SET lease_expires_at = now() + %(lease_seconds)s * interval '1 second',
     updated_at = now()
-WHERE id = ANY(%(ids)s) AND status = 'running' AND lease_owner = %(worker)s
-RETURNING id, lease_expires_at;
+FROM held
+WHERE t.id = held.id
+RETURNING t.id, t.lease_expires_at;
 
 -- name: complete_task
 -- Store a task's result, if this worker still holds its lease.
