@@ -86,6 +86,20 @@ def test_steps_finished_together_are_one_statement_and_each_thread_gets_its_next
         assert run == dict(status="completed", activations=6, inbox={}, waiting=[], available_at=None)
 
 
+def test_a_batch_carries_at_most_its_limit_and_the_rest_follow(world, monkeypatch):
+    store, engine, register = world
+    store.step_batches.in_flight, store.step_batches.most = 1, 2
+    runs = chains(store, engine, register)
+    statements = Statements(monkeypatch)
+    lock = held(store, [run_id for run_id, _ in runs])
+    futures = finish_together(store, engine, runs)
+    lock.__exit__(None, None, None)
+    taken = [f.result(timeout=10) for f in futures]
+    assert steps_sent(statements) == ["alone", "batch", "batch"]  # the four queued steps, two a statement
+    assert store.step_batches.sizes == {1: 1, 2: 2}
+    assert [[t["run_id"], t["payload"]] for [t] in taken] == [[run_id, 2] for run_id, _ in runs]
+
+
 def drive(store, engine, task: dict):
     """Finish a run's tasks (each result its payload) until it ends; its output."""
     run_id = task["run_id"]

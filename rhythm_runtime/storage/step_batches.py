@@ -54,6 +54,7 @@ class StepBatches:
     """finish_task_step for a worker's task threads, those that come together sent as one statement."""
 
     in_flight = 2  # batches sent at once (see DESIGN-NOTES: one alone keeps Python and Postgres in lockstep)
+    most = 32  # steps a statement carries at most (a worker with many task threads sends several batches)
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -82,10 +83,11 @@ class StepBatches:
         return step.row
 
     def _lead(self, conn: psycopg.Connection, step: _Step) -> None:
-        """Send this step and every step queued as one batch, then pass the lead on to the first step queued
-        meanwhile (or free the slot) and wake the others with their rows."""
+        """Send this step and the steps queued (up to `most` in all) as one batch, then pass the lead on to the
+        first step still queued (or free the slot) and wake the others with their rows."""
         with self._lock:
-            batch, self._queued = [step, *self._queued], []
+            taken = self.most - 1
+            batch, self._queued = [step, *self._queued[:taken]], self._queued[taken:]
             self.sizes[len(batch)] += 1
         try:
             if len(batch) == 1:

@@ -60,7 +60,7 @@ RETURNING t.id, t.run_id, t.await_key, t.name, t.queue, t.payload, t.attempts, t
 WITH held AS (
     SELECT id FROM rhythm.tasks
     WHERE id = ANY(%(ids)s) AND status = 'running' AND lease_owner = %(worker)s
-    ORDER BY run_id, id
+    ORDER BY run_id COLLATE "C", id  -- code point order, as Python sorts the batches' run ids
     FOR UPDATE
 )
 UPDATE rhythm.tasks AS t
