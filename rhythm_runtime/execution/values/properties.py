@@ -409,6 +409,7 @@ def has_property(key, obj) -> bool:
         return (
             key in ("name", "message", "stack")
             or key in obj.props
+            or (obj.hidden is not None and key in obj.hidden)  # cause, errors
             or key in _ERROR_METHODS
         )
     if t is JSClosure:
