@@ -91,15 +91,17 @@ class ExprPrinter:
         return f"{prefix}{self.counter}"
 
     def v8_text(self, e) -> str:
-        """An expression as V8's messages print it: calls as `f(...)`, `o["key"]` as `o.key`."""
+        """An expression as V8's messages print it: calls as `f(...)`, `o["key"]` as `o.key`, `o?.["key"]` as
+        `o?.key`."""
         if isinstance(e, A.Call) and not e.optional:
             return f"{self.v8_text(e.callee)}(...)"
-        if isinstance(e, A.Member) and not e.optional:
-            return f"{self.v8_text(e.obj)}.{e.prop}"
-        if isinstance(e, A.Index) and not e.optional:
+        dot = "?." if getattr(e, "optional", False) else "."
+        if isinstance(e, A.Member):
+            return f"{self.v8_text(e.obj)}{dot}{e.prop}"
+        if isinstance(e, A.Index):
             if isinstance(e.index, A.Str):
-                return f"{self.v8_text(e.obj)}.{e.index.value}"
-            return f"{self.v8_text(e.obj)}[{self.v8_text(e.index)}]"
+                return f"{self.v8_text(e.obj)}{dot}{e.index.value}"
+            return f"{self.v8_text(e.obj)}{'?.' if e.optional else ''}[{self.v8_text(e.index)}]"
         return self.text(e)
 
     def iterable_text(self, e, call_spread: bool = False) -> str:
@@ -228,13 +230,15 @@ class ExprPrinter:
         """`Math`, `Task`, … (not a constant such as NaN, not a shadowing local)."""
         return isinstance(node, A.Name) and node in self.res.globals and is_namespace(node.name)
 
-    def apply_links(self, acc: str, links: list) -> str:
+    def apply_links(self, acc: str, links: list, checked: bool = False) -> str:
+        """`checked`: the first link is optional and its receiver was found not nullish (its text keeps `?.`,
+        as V8's messages do: `o.b?.c is not a function`)."""
         i = 0
         while i < len(links):
             link = links[i]
-            if link.optional:
+            if link.optional and not (checked and i == 0):
                 var = self.fresh()
-                rest = self.apply_links(var, [self.without_optional(link)] + links[i + 1 :])
+                rest = self.apply_links(var, links[i:], checked=True)
                 return f"(_js.UNDEFINED if _op.nullish({var} := {acc}) else {rest})"
             nxt = links[i + 1] if i + 1 < len(links) else None
             if isinstance(link, A.Member) and isinstance(nxt, A.Call) and not nxt.optional:
@@ -245,11 +249,6 @@ class ExprPrinter:
             acc = self.link(acc, link)
             i += 1
         return acc
-
-    def without_optional(self, link):
-        import dataclasses
-
-        return dataclasses.replace(link, optional=False)
 
     def link(self, acc: str, link) -> str:
         if isinstance(link, A.Member):
