@@ -488,3 +488,7 @@ def _global_impl(name: str):
 _GLOBAL_VALUES = {
     name: JSFunction(name, UNDEFINED, _global_impl(name)) for name in GLOBAL_FUNCTIONS
 }
+# JavaScript's Number.parseFloat and Number.parseInt are the global functions themselves
+# (`Number.parseFloat === parseFloat`); a snapshot that named them "Number.…" still decodes.
+_GLOBAL_VALUES["Number.parseFloat"] = _GLOBAL_VALUES["parseFloat"]
+_GLOBAL_VALUES["Number.parseInt"] = _GLOBAL_VALUES["parseInt"]
