@@ -820,6 +820,7 @@ class Lowerer:
         acc = self.explode(node)
         end = None
         result = None
+        receiver = None
         for i, link in enumerate(links):
             rest = links[i + 1:]
             later = [getattr(link, "index", None)] + list(getattr(link, "args", ())) + rest
@@ -837,6 +838,19 @@ class Lowerer:
             if isinstance(link, A.Member) and isinstance(nxt, A.Call) and not nxt.optional:
                 continue  # the call link below handles `obj.method(…)` with its receiver
             prev = links[i - 1] if i else None
+            if isinstance(link, (A.Member, A.Index)) and isinstance(nxt, A.Call) and nxt.optional:
+                # `obj.method?.(…)`: keep obj, the receiver of the call link below
+                if not acc.startswith("L["):
+                    t = self.temp()
+                    self.code(f"{slot_ref(t)} = {acc}")
+                    acc = slot_ref(t)
+                receiver = acc
+                acc = self.explode_link(acc, link, later)
+                continue
+            if isinstance(link, A.Call) and link.optional and isinstance(prev, (A.Member, A.Index)):
+                args = "[" + ", ".join(self.explode_list(list(link.args))) + "]"
+                acc = f"_js.call_on({receiver}, {acc}, {args}, {py_str(self.px.v8_text(prev))})"
+                continue
             if isinstance(link, A.Call) and isinstance(prev, A.Member) and not link.optional:
                 acc = self.explode_method_call(acc, prev, link, rest)
                 continue
@@ -873,7 +887,7 @@ class Lowerer:
             self.code(f"{slot_ref(t)} = {receiver}")
             receiver = slot_ref(t)
         args = "[" + ", ".join(self.explode_list(list(call.args))) + "]"
-        return f"_js.call_method({receiver}, {py_str(member.prop)}, {args}, {py_str(self.px.text(member))})"
+        return f"_js.call_method({receiver}, {py_str(member.prop)}, {args}, {py_str(self.px.v8_text(member))})"
 
     def explode_link(self, acc: str, link, later) -> str:
         if any(self.facts.has_await(x) for x in later if x is not None) and not acc.startswith("L["):
@@ -885,7 +899,7 @@ class Lowerer:
         if isinstance(link, A.Index):
             return f"_js.get({acc}, {self.explode(link.index)})"
         args = "[" + ", ".join(self.explode_list(list(link.args))) + "]"
-        return f"_js.call({acc}, {args}, {py_str(self.px.text(link.callee))})"
+        return f"_js.call({acc}, {args}, {py_str(self.px.v8_text(link.callee))})"
 
 
 @dataclass(frozen=True, eq=False)

@@ -95,14 +95,24 @@ class ExprPrinter:
         `o?.key`."""
         if isinstance(e, A.Call) and not e.optional:
             return f"{self.v8_text(e.callee)}(...)"
+        if isinstance(e, A.Await):
+            return "(intermediate value)"
         dot = "?." if getattr(e, "optional", False) else "."
         if isinstance(e, A.Member):
-            return f"{self.v8_text(e.obj)}{dot}{e.prop}"
+            return f"{self.v8_receiver_text(e.obj)}{dot}{e.prop}"
         if isinstance(e, A.Index):
             if isinstance(e.index, A.Str):
-                return f"{self.v8_text(e.obj)}{dot}{e.index.value}"
-            return f"{self.v8_text(e.obj)}{'?.' if e.optional else ''}[{self.v8_text(e.index)}]"
+                return f"{self.v8_receiver_text(e.obj)}{dot}{e.index.value}"
+            return f"{self.v8_receiver_text(e.obj)}{'?.' if e.optional else ''}[{self.v8_text(e.index)}]"
         return self.text(e)
+
+    def v8_receiver_text(self, e) -> str:
+        """The object of a member as V8 prints it: an operator in parentheses (`(a || b).c`)."""
+        if isinstance(e, (A.Binary, A.Logical)):
+            return f"({self.text(e)})"
+        if isinstance(e, A.Conditional):
+            return "(intermediate value)" * 3
+        return self.v8_text(e)
 
     def iterable_text(self, e, call_spread: bool = False) -> str:
         """How V8 names a value that is not iterable (for…of, `[...e]`, `f(...e)`): `o.a`, `g is not a function
@@ -241,6 +251,13 @@ class ExprPrinter:
                 rest = self.apply_links(var, links[i:], checked=True)
                 return f"(_js.UNDEFINED if _op.nullish({var} := {acc}) else {rest})"
             nxt = links[i + 1] if i + 1 < len(links) else None
+            if isinstance(link, (A.Member, A.Index)) and isinstance(nxt, A.Call) and nxt.optional:
+                # obj.method?.(args): the method runs on obj when it is there (`s.at?.(0)`)
+                obj, fn = self.fresh(), self.fresh()
+                key = py_str(link.prop) if isinstance(link, A.Member) else self.expr(link.index)
+                call = f"_js.call_on({obj}, {fn}, {self.args(nxt.args)}, {py_str(self.v8_text(link))})"
+                rest = self.apply_links(call, links[i + 2 :])
+                return f"(_js.UNDEFINED if _op.nullish({fn} := _js.get({obj} := {acc}, {key})) else {rest})"
             if isinstance(link, A.Member) and isinstance(nxt, A.Call) and not nxt.optional:
                 # obj.method(args): one receiver evaluation, Node's error text
                 acc = f"_js.call_method({acc}, {py_str(link.prop)}, {self.args(nxt.args)}, {py_str(self.v8_text(link))})"

@@ -127,7 +127,7 @@ from .collections import (
 from .properties import (
     _NAMED, _float_index, _get_array, _get_error, _get_string, _in_key_text, _index_key,
     _method_value, _no_named_properties, _ordered_keys, _primitive_write, _set_array,
-    _set_error, _set_length, call_method, delete, get, get_optional, has_own, has_property, own_keys,
+    _set_error, _set_length, call_method, call_on, delete, get, get_optional, has_own, has_property, own_keys,
     set_,
 )
 from .json_text import (

@@ -456,3 +456,11 @@ def call_method(obj, name, args, text: str):
     if type(fn) is JSFunction:  # `obj` is its `this` (a built-in method kept in a property runs on it)
         return _call_with_this(fn, obj, args)
     return call(fn, args, text)
+
+
+def call_on(obj, fn, args, text: str):
+    """``obj.name?.(...args)`` once ``fn``, read from `obj`, is known not to be nullish: as call_method, a
+    built-in method runs on `obj` (``s.at?.(0)``)."""
+    if type(fn) is JSFunction:
+        return _call_with_this(fn, obj, args)
+    return call(fn, args, text)
