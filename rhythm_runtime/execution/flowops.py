@@ -59,7 +59,7 @@ def spread_object(v) -> dict:
     if isinstance(v, dict):
         return v
     if isinstance(v, (list, str)):
-        items = {str(i): x for i, x in enumerate(v)}
+        items = {str(i): x for i, x in enumerate(_js._units(v) if type(v) is str else v)}  # a string's code units
         return {**items, **v.props} if type(v) is _js.MatchArray else items
     if isinstance(v, _js.JSError):
         return dict(v.props)
