@@ -62,15 +62,22 @@ def finish_together(store, engine, runs) -> list:
     return futures
 
 
-def test_steps_finished_together_are_one_statement_and_each_thread_gets_its_next_task(world, monkeypatch):
+def first_steps_together(world, monkeypatch):
+    """N chains' first tasks finished together (finish_together); the runs, the statements sent and each
+    thread's next task."""
     store, engine, register = world
-    store.step_batches.in_flight = 1  # (with more, which slot's thread leads the queued steps is a race)
     runs = chains(store, engine, register)
     statements = Statements(monkeypatch)
     lock = held(store, [run_id for run_id, _ in runs])
     futures = finish_together(store, engine, runs)
     lock.__exit__(None, None, None)
-    taken = [f.result(timeout=10) for f in futures]
+    return runs, statements, [f.result(timeout=10) for f in futures]
+
+
+def test_steps_finished_together_are_one_statement_and_each_thread_gets_its_next_task(world, monkeypatch):
+    store, engine, _ = world
+    store.step_batches.in_flight = 1  # (with more, which slot's thread leads the queued steps is a race)
+    runs, statements, taken = first_steps_together(world, monkeypatch)
     assert steps_sent(statements) == ["alone", "batch"]  # N steps, two statements
     assert store.step_batches.sizes == {1: 1, N - 1: 1}
     assert [[t["run_id"], t["payload"]] for [t] in taken] == [[run_id, 2] for run_id, _ in runs]
@@ -87,14 +94,9 @@ def test_steps_finished_together_are_one_statement_and_each_thread_gets_its_next
 
 
 def test_a_batch_carries_at_most_its_limit_and_the_rest_follow(world, monkeypatch):
-    store, engine, register = world
+    store, engine, _ = world
     store.step_batches.in_flight, store.step_batches.most = 1, 2
-    runs = chains(store, engine, register)
-    statements = Statements(monkeypatch)
-    lock = held(store, [run_id for run_id, _ in runs])
-    futures = finish_together(store, engine, runs)
-    lock.__exit__(None, None, None)
-    taken = [f.result(timeout=10) for f in futures]
+    runs, statements, taken = first_steps_together(world, monkeypatch)
     assert steps_sent(statements) == ["alone", "batch", "batch"]  # the four queued steps, two a statement
     assert store.step_batches.sizes == {1: 1, 2: 2}
     assert [[t["run_id"], t["payload"]] for [t] in taken] == [[run_id, 2] for run_id, _ in runs]
