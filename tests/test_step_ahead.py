@@ -229,6 +229,60 @@ def test_a_step_another_worker_ran_meanwhile_is_not_saved_over(world, monkeypatc
     assert keys == [{"n": 3, "k": 3}]
 
 
+READ_ROW = "SELECT workflow_name, version, activat"  # run_to_step_ahead, as Statements shows it
+
+
+def test_a_step_of_a_run_this_worker_keeps_nothing_of_reads_the_row_then_saves_in_one_statement(world, monkeypatch):
+    """Another worker started the run (its first task was claimed from the pending ones): the step is run ahead
+    from the row, read unlocked, and saved by the warm step's statement; no BEGIN or COMMIT. Its next steps are
+    warm: the state is kept from that statement on."""
+    store, engine, register = world
+    register("chain", CHAIN)
+    other = Engine(engine.modules, SPECS, 1000)
+    other.warm = WarmStates()  # another worker process: its own kept states
+    run_id, [task] = started(store, engine, "chain")
+    statements = Statements(monkeypatch)
+    task = store.finish_task(other, task, "w1", True, 1, claim())[0]
+    assert statements.take() == [READ_ROW, "SELECT * FROM rhythm.finish_task_step("]
+    for n in range(2, 6):
+        [task] = store.finish_task(other, task, "w1", True, n, claim()) or [None]
+        assert statements.take() == ["SELECT * FROM rhythm.finish_task_step("]
+    assert store.get_run(run_id)["output"] == 12345 and (other.warm.hits, other.warm.misses) == (4, 1)
+    assert [s["seq"] for s in sql(store, "SELECT seq FROM rhythm.history WHERE run_id = %s ORDER BY seq",
+                                  (run_id,))] == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_row_read_with_a_result_settled_meanwhile_steps_with_it(world, monkeypatch):
+    """The row holds y's result (settled while the run waited on x): the step run ahead from the row takes it,
+    as the ordinary step would."""
+    store, engine, register = world
+    register("other_result", OTHER_RESULT)
+    other = Engine(engine.modules, SPECS, 1000)
+    other.warm = WarmStates()
+    run_id, tasks = started(store, engine, "other_result")
+    y, x = sorted(tasks, key=lambda t: t["name"], reverse=True)
+    assert store.finish_task(engine, y, "w1", True, 1, claim()) == []
+    statements = Statements(monkeypatch)
+    assert store.finish_task(other, x, "w1", True, 2, claim()) == []
+    assert statements.take() == [READ_ROW, "SELECT * FROM rhythm.finish_task_step("]
+    assert (store.get_run(run_id)["status"], store.get_run(run_id)["output"]) == ("completed", [2, 1])
+
+
+def test_a_row_that_could_not_be_saved_in_one_statement_is_not_run_ahead(world, monkeypatch):
+    """A cancel asked: the row read gives nothing to run ahead from, and the ordinary step throws the cancel."""
+    store, engine, register = world
+    register("await_one", AWAIT_ONE)
+    other = Engine(engine.modules, SPECS, 1000)
+    other.warm = WarmStates()
+    run_id, [task] = started(store, engine, "await_one")
+    assert store.cancel_run(run_id) is True
+    statements = Statements(monkeypatch)
+    assert store.finish_task(other, task, "w1", True, 1, claim()) == []
+    sent = statements.take()
+    assert sent[0] == READ_ROW and "BEGIN" in sent and "SELECT * FROM rhythm.finish_task_step(" not in sent
+    assert store.get_run(run_id)["status"] == "cancelled"
+
+
 def test_a_stale_state_is_left_for_a_task_it_does_not_wait_on(world, monkeypatch):
     """The other worker ran task 2's step: the state this worker kept waits on task 2, not on task 3."""
     store, engine, register = world

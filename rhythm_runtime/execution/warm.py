@@ -116,10 +116,18 @@ class WarmStates:
                 return None
             return self._drop(run_id)
 
-    def used(self) -> None:
-        """A step taken with `take_saved` resumed from the kept values and was saved."""
+    def used(self, hit: bool) -> None:
+        """A step run ahead was saved: one taken with `take_saved` resumed from the kept values (a hit), one
+        whose state was read from its row decoded it (not)."""
         with self.lock:
-            self.hits += 1
+            if hit:
+                self.hits += 1
+            else:
+                self.misses += 1
+
+    def keeps(self, run_id: str) -> bool:
+        """Whether anything of the run is kept (a state, saved or not, even of another snapshot than its row's)."""
+        return run_id in self.runs
 
     def loads(self, text: bytes):
         """json.loads, except that a kept snapshot's exact text gives back that snapshot's dict."""

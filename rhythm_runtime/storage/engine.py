@@ -239,6 +239,7 @@ class RunAhead:
     step: Step
     out: Scheduled
     outcome: Any
+    warm: bool = True  # resumed from kept values (False: decoded from a state read from the row, StoredState)
     params: dict | None = None  # finish_task_step's, when that statement can save it
     saving: SavedRun | None = None  # what that save writes besides the snapshot (None: a finished run)
 
@@ -247,6 +248,17 @@ class RunAhead:
         inbox = dict(row["inbox"])
         return (inbox.pop(self.key, None) is not None and inbox == self.saved.inbox and _stamp(row) == self.stamp
                 and row["status"] == "suspended" and row["cancel_requested_at"] is None and not row["signal_waits"])
+
+
+@dataclass
+class StoredState:
+    """A run's state read from its row (Engine.stored_state), in the shape of a kept one (execution/warm.py)
+    without its decoded values: the activation decodes the snapshot."""
+
+    stamp: tuple
+    snapshot: dict
+    saved: SavedRun
+    data: None = None
 
 
 def _stamp(row: dict, steps: int = 0) -> tuple:
@@ -298,8 +310,9 @@ class Engine:
             else None  # the values of the snapshot as this process's last step of the run left them, if it is that
         while True:
             if ahead is not None:
-                out, outcome, ahead = ahead.out, ahead.outcome, None
-                self.warm.used()
+                out, outcome = ahead.out, ahead.outcome
+                self.warm.used(ahead.warm)
+                ahead = None
             else:
                 settled = {k: decode_settlement(v) for k, v in inbox.items()}
                 out = Scheduled(old_waits=list(waits), log=step.scheduled)
@@ -366,18 +379,33 @@ class Engine:
 
     def step_ahead(self, conn, task: dict, text: str, claim: InlineClaim | None) -> RunAhead | None:
         """The activation a task's result wakes, run from this worker's kept state of the run's committed
-        previous step before the row is read. None if there is none, the task is not one the run waits on,
-        the activation started a child or waited for a signal (those read and write other rows now), or it
-        ran longer than AHEAD_BUDGET steps; code shapes 1-5 are left out too (their combinators record the
-        settlement's number, which the database gives). `params` are finish_task_step's when that statement
-        can save the outcome (see `_fused`); otherwise the ordinary path may still use the outcome, if the
-        row it locks is the one assumed (`fits`)."""
-        key = task["await_key"]
-        kept = self.warm.take_saved(task["run_id"], lambda saved: key in saved.waiting) \
-            if self.warm is not None and task["run_id"] else None
+        previous step before the row is read; from the row, read unlocked (`stored_state`), when this worker
+        keeps nothing of the run (another worker ran its previous step). None if there is neither, the task
+        is not one the run waits on, the activation started a child or waited for a signal (those read and
+        write other rows now), or it ran longer than AHEAD_BUDGET steps; code shapes 1-5 are left out too
+        (their combinators record the settlement's number, which the database gives). `params` are
+        finish_task_step's when that statement can save the outcome (see `_fused`); otherwise the ordinary
+        path may still use the outcome, if the row it locks is the one assumed (`fits`)."""
+        run_id, key = task["run_id"], task["await_key"]
+        if self.warm is None or not run_id:
+            return None
+        kept = self.warm.take_saved(run_id, lambda saved: key in saved.waiting)
+        if kept is None and not self.warm.keeps(run_id):
+            kept = self.stored_state(conn, run_id, key)
         if kept is None:
             return None
-        return self.run_ahead(conn, {"id": task["run_id"], "workflow_name": kept.stamp[1]}, key, kept, text, claim)
+        return self.run_ahead(conn, {"id": run_id, "workflow_name": kept.stamp[1]}, key, kept, text, claim)
+
+    @staticmethod
+    def stored_state(conn, run_id: str, key: str) -> StoredState | None:
+        """A run's state as its row stores it, for a step run ahead by a worker that kept none (the first
+        task of a run another worker started, claimed from the pending ones): one read instead of the
+        ordinary step's transaction, and the step is then saved by the one statement of a warm step, which
+        checks the row is still this one. None unless that statement could save it (run_to_step_ahead)."""
+        row = conn.execute(Q["run_to_step_ahead"], dict(id=run_id, key=key)).fetchone()
+        if row is None:
+            return None
+        return StoredState(_stamp(row), row["snapshot"], SavedRun(row["inbox"], row["waiting"], row["parent_run_id"]))
 
     def run_ahead(self, conn, row: dict, key: str, kept, text: str, claim: InlineClaim | None) -> RunAhead | None:
         """step_ahead's activation of run `row` (its id and workflow: what the worker's observer sees of it, as
@@ -408,7 +436,7 @@ class Engine:
         if others or (budget < self.budget and outcome.status == "failed"
                       and outcome.error.get("type") == "StepBudgetExceeded"):
             return None
-        ahead = RunAhead(run_id, key, kept.stamp, saved, step, out, outcome)
+        ahead = RunAhead(run_id, key, kept.stamp, saved, step, out, outcome, warm=kept.data is not None)
         ahead.params = self._fused(ahead, {k: v for k, v in inbox.items() if k in outcome.live}, claim)
         return ahead
 
@@ -444,7 +472,7 @@ class Engine:
 
     def saved_ahead(self, ahead: RunAhead) -> None:
         """An activation run ahead was saved (committed): keep its state, and what was saved, for the next step."""
-        self.warm.used()
+        self.warm.used(ahead.warm)
         outcome = ahead.outcome
         if ahead.saving is not None:
             activations, name, version = ahead.stamp

@@ -592,6 +592,13 @@ SELECT * FROM rhythm.finish_task_step(
     %(payload)s::json, %(max_attempts)s::int, %(backoff)s::float8, %(timeout)s::float8, %(lease_seconds)s::float8,
     %(refill_queues)s::text[], %(refill_names)s::text[]);
 
+-- name: run_to_step_ahead
+-- The row of a run this worker keeps no state of, for a step run ahead from it (Engine.step_ahead), if finish_task_step could save that step: suspended on this await key, not runnable, no cancel asked, no signal waits. Not locked: finish_task_step saves the step only if the row is still this one.
+SELECT workflow_name, version, activations, snapshot, inbox, waiting, parent_run_id
+FROM rhythm.runs
+WHERE id = %(id)s AND status = 'suspended' AND %(key)s::text = ANY(waiting) AND available_at IS NULL
+  AND wake_at IS NULL AND cancel_requested_at IS NULL AND signal_waits = '[]'::jsonb;
+
 -- name: settle_returning_run
 -- Deliver one result to a run's inbox (as settle does) and return the run row, locked, for the activation it may wake.
 UPDATE rhythm.runs
