@@ -69,6 +69,13 @@ def claim(names=("x",)) -> InlineClaim:
     return InlineClaim("w1", 30.0, frozenset(names))
 
 
+def another_worker(engine: Engine) -> Engine:
+    """An engine of another worker process: the same workflows, its own kept states."""
+    other = Engine(engine.modules, SPECS, 1000)
+    other.warm = WarmStates()
+    return other
+
+
 def sql(store: Store, text: str, params=()) -> list[dict]:
     with store.tx() as conn:
         cursor = conn.execute(text, params)
@@ -211,8 +218,7 @@ def test_a_step_another_worker_ran_meanwhile_is_not_saved_over(world, monkeypatc
     row (one activation further) refuses it and the run is advanced from what it stores."""
     store, engine, register = world
     register("pair", PAIR)
-    other = Engine(engine.modules, SPECS, 1000)
-    other.warm = WarmStates()  # another worker process: its own kept states
+    other = another_worker(engine)
     run_id, tasks = started(store, engine, "pair")
     one, two = sorted(tasks, key=lambda t: t["payload"])
     assert store.finish_task(other, two, "w1", True, 2, claim()) == []
@@ -238,8 +244,7 @@ def test_a_step_of_a_run_this_worker_keeps_nothing_of_reads_the_row_then_saves_i
     warm: the state is kept from that statement on."""
     store, engine, register = world
     register("chain", CHAIN)
-    other = Engine(engine.modules, SPECS, 1000)
-    other.warm = WarmStates()  # another worker process: its own kept states
+    other = another_worker(engine)
     run_id, [task] = started(store, engine, "chain")
     statements = Statements(monkeypatch)
     task = store.finish_task(other, task, "w1", True, 1, claim())[0]
@@ -257,8 +262,7 @@ def test_a_row_read_with_a_result_settled_meanwhile_steps_with_it(world, monkeyp
     as the ordinary step would."""
     store, engine, register = world
     register("other_result", OTHER_RESULT)
-    other = Engine(engine.modules, SPECS, 1000)
-    other.warm = WarmStates()
+    other = another_worker(engine)
     run_id, tasks = started(store, engine, "other_result")
     y, x = sorted(tasks, key=lambda t: t["name"], reverse=True)
     assert store.finish_task(engine, y, "w1", True, 1, claim()) == []
@@ -272,8 +276,7 @@ def test_a_row_that_could_not_be_saved_in_one_statement_is_not_run_ahead(world, 
     """A cancel asked: the row read gives nothing to run ahead from, and the ordinary step throws the cancel."""
     store, engine, register = world
     register("await_one", AWAIT_ONE)
-    other = Engine(engine.modules, SPECS, 1000)
-    other.warm = WarmStates()
+    other = another_worker(engine)
     run_id, [task] = started(store, engine, "await_one")
     assert store.cancel_run(run_id) is True
     statements = Statements(monkeypatch)
@@ -287,8 +290,7 @@ def test_a_stale_state_is_left_for_a_task_it_does_not_wait_on(world, monkeypatch
     """The other worker ran task 2's step: the state this worker kept waits on task 2, not on task 3."""
     store, engine, register = world
     register("chain", CHAIN)
-    other = Engine(engine.modules, SPECS, 1000)
-    other.warm = WarmStates()
+    other = another_worker(engine)
     run_id, [task] = started(store, engine, "chain")
     task = store.finish_task(engine, task, "w1", True, 1, claim())[0]
     task = store.finish_task(other, task, "w1", True, 2, claim())[0]

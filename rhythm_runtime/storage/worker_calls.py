@@ -175,7 +175,8 @@ class WorkerCalls(Database):
 
         When this worker kept the run's state from its previous step, the
         activation runs first and one statement records the result and saves
-        it (`_finish_ahead`): one round trip. Otherwise, or when that statement
+        it (`_finish_ahead`): one round trip (two when it keeps nothing of the
+        run: the row is read first). Otherwise, or when that statement
         cannot save it, a transaction of two round trips (BEGIN +
         record-and-settle, which returns the run locked; then the activation's
         writes + COMMIT, pipelined), which uses the activation run ahead if the
@@ -219,9 +220,10 @@ class WorkerCalls(Database):
     def _finish_ahead(self, engine: Engine, task: dict, worker: str, text: str,
                       claim: InlineClaim | None) -> tuple[list[dict] | None, RunAhead | None]:
         """A task's result and the step it wakes in one statement, one round trip and no BEGIN or COMMIT, when
-        this worker kept the run's state from its committed previous step: the activation runs first
-        (Engine.step_ahead), then finish_task_step (migrations/0011) records the result and saves the step
-        only if the run is still the row it was computed from. If it is not, the result is recorded and
+        this worker kept the run's state from its committed previous step, or keeps nothing of the run (its
+        row is read then): the activation runs first (Engine.step_ahead), then finish_task_step
+        (migrations/0011) records the result and saves the step only if the run is still the row it was
+        computed from. If it is not, the result is recorded and
         settled all the same, and the run is advanced the ordinary way in a transaction of its own. Steps of
         several task threads that finish together share the statement (step_batches.py).
 
