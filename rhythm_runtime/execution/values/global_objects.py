@@ -439,11 +439,14 @@ GLOBAL_FUNCTIONS: dict[str, tuple] = {
     "decodeURIComponent": (decode_uri_component, 1, 1),
     "decodeURI": (decode_uri, 1, 1),
 }
-# JavaScript's `length` of the functions whose length is not their fewest arguments.
+# JavaScript's `length` of the functions whose length is not their fewest arguments, and of Promise's (the
+# compiler's, not in GLOBAL_FUNCTIONS). tests/test_builtin_lengths.py checks them against Node.
 _LENGTHS = {"Math.min": 2, "Math.max": 2, "JSON.stringify": 3, "JSON.parse": 2, "Object.assign": 2, "Array": 1,
             "Number": 1, "String": 1, "Boolean": 1, "parseInt": 2, "Number.parseInt": 2, "Date.UTC": 7, "Date.parse": 1,
-            "String.fromCharCode": 1, "String.fromCodePoint": 1, "structuredClone": 0, "RegExp": 2}
-GLOBAL_LENGTHS.update({name: _LENGTHS.get(name, entry[1]) for name, entry in GLOBAL_FUNCTIONS.items()})
+            "String.fromCharCode": 1, "String.fromCodePoint": 1, "structuredClone": 0, "RegExp": 2,
+            **dict.fromkeys(("Promise.all", "Promise.any", "Promise.race", "Promise.allSettled", "Promise.resolve",
+                             "Promise.reject"), 1)}
+GLOBAL_LENGTHS.update({name: entry[1] for name, entry in GLOBAL_FUNCTIONS.items()}, **_LENGTHS)
 
 GLOBAL_CONSTANTS: dict[str, object] = {
     "Math.PI": math.pi,

@@ -171,7 +171,8 @@ def _get_function(fn, key: str):
 
 # The `length` of each global function, by name; global_objects.py, which defines them, fills it in.
 GLOBAL_LENGTHS: dict[str, int] = {}
-# The `length` of the built-in methods whose length is not 0 (Number's toString is 1, the others' 0).
+# The `length` of the built-in methods whose length is not 0 (Number's toString is 1, the others' 0);
+# tests/test_builtin_lengths.py checks every receiver's methods against Node.
 _METHOD_LENGTHS = {
     **dict.fromkeys((
         "push unshift indexOf lastIndexOf includes join concat at fill sort toSorted forEach map filter some every "
