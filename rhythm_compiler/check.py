@@ -61,6 +61,15 @@ def library():
     return GLOBAL_FUNCTIONS, GLOBAL_CONSTANTS
 
 
+def constructor_member(ns: str, prop: str) -> str | float | None:
+    """`String.name`, `Date.length`: a member of the function behind a namespace, as the runtime has it (None
+    for undefined)."""
+    from rhythm_runtime.execution.values import UNDEFINED, constructor_member as member
+
+    value = member(ns, prop)
+    return None if value is UNDEFINED else value
+
+
 def namespace_members(ns: str) -> dict[str, tuple[int, int] | None]:
     funcs, consts = library()
     members = dict(WORKFLOW_NAMESPACES.get(ns, {}))
@@ -777,6 +786,8 @@ class Checker:
         if prop not in members and f"{ns.name}.{prop}" in UNSUPPORTED_MEMBERS:
             self.error(span, f"'{ns.name}.{prop}' is not supported in workflows: "
                              f"{UNSUPPORTED_MEMBERS[f'{ns.name}.{prop}']}")
+            return
+        if prop not in members and call_args is None and constructor_member(ns.name, prop) is not None:
             return
         if prop not in members:
             hint = suggest(prop, members, prefix=ns.name + ".")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 from . import ast as A
-from .check import INPUTS_SLOT, WORKFLOW_NAMESPACES, Resolution, is_namespace, library
+from .check import INPUTS_SLOT, WORKFLOW_NAMESPACES, Resolution, constructor_member, is_namespace, library
 
 BINARY = {
     "+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod", "**": "pow",
@@ -283,7 +283,17 @@ class ExprPrinter:
             return {"executionId": "S.run_id", "workflowName": "S.workflow_name"}.get(e.prop, "_js.UNDEFINED")
         if f"{ns}.{e.prop}" in self.funcs or e.prop in WORKFLOW_NAMESPACES.get(ns, {}):
             return f"_op.library_function({py_str(f'{ns}.{e.prop}')})"
+        if f"{ns}.{e.prop}" not in self.consts:
+            return self.constructor_member(ns, e.prop)
         return self.global_value(f"{ns}.{e.prop}")
+
+    @staticmethod
+    def constructor_member(ns: str, prop: str) -> str:
+        """`String.name`, `Date.length` (the function behind the namespace), or undefined."""
+        value = constructor_member(ns, prop)
+        if value is None:
+            return "_js.UNDEFINED"
+        return py_str(value) if isinstance(value, str) else py_num(value)
 
     def special_call(self, call: A.Call) -> str | None:
         """Calls of globals: workflow commands and the library."""

@@ -68,3 +68,12 @@ def test_every_built_in_function_has_nodes_name_and_length():
     wrong = {label: (got[label], expected[label]) for label in functions if got[label] != expected[label]}
     assert not wrong, f"(Rhythm, Node) differ: {wrong}"
     assert len(functions) > 150
+
+
+def test_namespaces_that_are_functions_have_nodes_name_and_length():
+    """`String.name`, `Date.length`: the function behind a namespace; `Math.name` is undefined."""
+    namespaces = ("String", "Number", "Array", "Object", "Date", "Promise", "Math", "JSON")
+    expected = _node_name_and_length({ns: ns for ns in namespaces})
+    got = {ns: [js.constructor_member(ns, "name"), js.constructor_member(ns, "length")] for ns in namespaces}
+    assert got == {ns: [name, float(length)] if name else [js.UNDEFINED, js.UNDEFINED]
+                   for ns, (name, length) in expected.items()}

@@ -172,10 +172,13 @@ NAMESPACE_FUNCTIONS = {"Task": ("run", "all", "any", "race", "allSettled"), "Pro
 
 def namespace_get(ns: str, key):
     """`Math[key]`: a library member chosen at run time, or undefined."""
-    name = f"{ns}.{_js.to_property_key(key)}"
-    if name in _js.GLOBAL_FUNCTIONS or name.split(".", 1)[1] in NAMESPACE_FUNCTIONS.get(ns, ()):
+    key = _js.to_property_key(key)
+    name = f"{ns}.{key}"
+    if name in _js.GLOBAL_FUNCTIONS or key in NAMESPACE_FUNCTIONS.get(ns, ()):
         return library_function(name)
-    return _js.GLOBAL_CONSTANTS.get(name, _js.UNDEFINED)
+    if name in _js.GLOBAL_CONSTANTS:
+        return _js.GLOBAL_CONSTANTS[name]
+    return _js.constructor_member(ns, key)
 
 
 def delete_property(obj, key) -> bool:

@@ -137,7 +137,7 @@ from .json_text import (
 from .global_objects import (
     GLOBAL_CONSTANTS, GLOBAL_FUNCTIONS, VARIADIC, _GLOBAL_VALUES, _global_impl, array_call, array_from, array_of,
     _num, _object_argument, array_is_array, boolean_call, decode_uri, decode_uri_component, encode_uri,
-    encode_uri_component, crypto_random_uuid, date_now, global_function, is_finite,
+    encode_uri_component, constructor_member, crypto_random_uuid, date_now, global_function, is_finite,
     is_nan, math_abs, math_ceil, math_clz32, math_floor, math_fround, math_imul, math_max, math_min, math_pow, math_random,
     math_round, math_sign, math_sqrt, math_trunc, new_error, number_call, number_is_finite,
     number_is_integer, number_is_nan, number_is_safe_integer, object_assign, object_entries, object_from_entries, object_is,

@@ -465,6 +465,20 @@ GLOBAL_CONSTANTS: dict[str, object] = {
 }
 
 
+# The namespaces whose JavaScript global is also a function (`String(x)`, `new Date()`), with its `length`.
+_CONSTRUCTOR_LENGTHS = {"String": 1, "Number": 1, "Array": 1, "Object": 1, "Date": 7, "Promise": 1}
+
+
+def constructor_member(ns: str, key: str):
+    """`String.name`, `Date.length`: the function behind a namespace; undefined for other members (and for
+    `Math` and the others that are no function)."""
+    if ns not in _CONSTRUCTOR_LENGTHS:
+        return UNDEFINED
+    if key == "name":
+        return ns
+    return float(_CONSTRUCTOR_LENGTHS[ns]) if key == "length" else UNDEFINED
+
+
 def global_function(name: str) -> JSFunction:
     """A global such as ``Math.floor`` read as a value: one JSFunction per
     name, so ``Math.floor === Math.floor`` holds and a snapshot stores it by
