@@ -960,8 +960,8 @@ class Checker:
             self.check_delete(e)
         if e.op == "typeof" and isinstance(e.operand, A.Name) and self.scope.lookup(e.operand.name) is None \
                 and e.operand.name not in self.globals and self.scope.declared_later(e.operand.name) is None \
-                and e.operand.name not in A.ERROR_CONSTRUCTORS:
-            return  # typeof of an undeclared name is "undefined", not an error (as in JS)
+                and e.operand.name not in INSTANCEOF_CONSTRUCTORS:
+            return  # typeof of an undeclared name is "undefined", not an error (as in JS); Map is no such name
         self.expr(e.operand)
 
     def check_delete(self, e: A.Unary) -> None:

@@ -54,6 +54,7 @@ UNSUPPORTED_MEMBERS = {
 UNDECLARED_INSTEAD = {
     "Map": "create one with new Map() or new Map([[key, value], …])",
     "Set": "create one with new Set() or new Set(values)",
+    "AggregateError": "Promise.any rejects with one; test an error with err instanceof AggregateError",
     "sleep": "to wait, use await Timer.delay(seconds), e.g. await Timer.delay(\"5m\")",
     "delay": "to wait, use await Timer.delay(seconds), e.g. await Timer.delay(\"5m\")",
 }
