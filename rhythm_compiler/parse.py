@@ -686,7 +686,11 @@ class _ToAst:
         return A.Call(callee, children[1], False, _span(meta))
 
     def opt_call(self, meta, children):
-        return A.Call(children[0], children[2], True, _span(meta))
+        callee = children[0]
+        # Every value has Object.prototype's hasOwnProperty, which objects here lack as a property:
+        # `o.hasOwnProperty?.(k)` is `o.hasOwnProperty(k)`.
+        inherited = isinstance(callee, A.Member) and callee.prop == "hasOwnProperty"
+        return A.Call(callee, children[2], not inherited, _span(meta))
 
     def arguments(self, meta, children):
         return tuple(c for c in children if c is not None and not isinstance(c, Token))
