@@ -45,6 +45,9 @@ UNSUPPORTED_MEMBERS = {
                                             "setPrototypeOf", "getOwnPropertyDescriptor",
                                             "getOwnPropertyDescriptors")},
     "Object.getOwnPropertyNames": "use Object.keys(o) instead",
+    **{f"{ns}.prototype": ("values have no prototypes here; read a method from a value ([].slice.call(text)), "
+                           "and test kinds with typeof, Array.isArray or instanceof")
+       for ns in ("Object", "Array", "String", "Number", "Date", "Promise")},  # Array.prototype.slice: parse.py
     "Object.groupBy": _GROUP_BY, "Map.groupBy": _GROUP_BY,
     **{f"Math.{m}": _LIBM for m in ("log", "log2", "log10", "log1p", "exp", "expm1", "sin", "cos", "tan", "asin",
                                     "acos", "atan", "atan2", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh",

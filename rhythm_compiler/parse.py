@@ -226,6 +226,29 @@ class _Reject:
         return Diagnostic(self.span.line, self.span.col, self.message, self.span.width, path)
 
 
+# `Array.prototype.slice` is the method every array has, `[].slice` (and so for strings and numbers).
+_PROTOTYPE_VALUES = {"Array": lambda span: A.ArrayLit((), span), "String": lambda span: A.Str("", span),
+                     "Number": lambda span: A.Num(0.0, span)}
+
+
+def _prototype_as_value(obj):
+    """`Array.prototype` before a member: an empty array (workflows have no prototypes, values have methods)."""
+    if isinstance(obj, A.Member) and obj.prop == "prototype" and not obj.optional and isinstance(obj.obj, A.Name) \
+            and obj.obj.name in _PROTOTYPE_VALUES:
+        return _PROTOTYPE_VALUES[obj.obj.name](obj.span)
+    return obj
+
+
+def _is_prototype_has_own(callee) -> bool:
+    """`Object.prototype.hasOwnProperty.call`, which is Object.hasOwn (workflows have no prototypes)."""
+    names = []
+    while isinstance(callee, A.Member) and not callee.optional:
+        names.append(callee.prop)
+        callee = callee.obj
+    return isinstance(callee, A.Name) and [callee.name, *reversed(names)] == [
+        "Object", "prototype", "hasOwnProperty", "call"]
+
+
 def _span(box) -> A.Span:
     """The span of a box (line, column, end line, end column); NOSPAN for one that covers no text."""
     if box is None:
@@ -668,7 +691,7 @@ class _ToAst:
         return A.Name("undefined", e.span)
 
     def member(self, meta, children):
-        return A.Member(children[0], str(children[2]), False, _span(meta))
+        return A.Member(_prototype_as_value(children[0]), str(children[2]), False, _span(meta))
 
     def opt_member(self, meta, children):
         return A.Member(children[0], str(children[2]), True, _span(meta))
@@ -683,6 +706,9 @@ class _ToAst:
         callee = children[0]
         if isinstance(callee, A.Name) and callee.name in A.ERROR_CONSTRUCTORS:  # Error("x") is new Error("x")
             return A.NewError(children[1], _span(meta), kind=callee.name)
+        if _is_prototype_has_own(callee):  # the idiom of code written before Object.hasOwn
+            return A.Call(A.Member(A.Name("Object", callee.span), "hasOwn", False, callee.span), children[1],
+                          False, _span(meta))
         return A.Call(callee, children[1], False, _span(meta))
 
     def opt_call(self, meta, children):

@@ -545,14 +545,24 @@ def _call_with_this(fn, this, args):
     return call(fn, args, "function")
 
 
+# The array methods that only read their array: JavaScript runs them on a string too, as on an array of its
+# code units (`[].map.call("ab", f)`).
+_READING_ARRAY_METHODS = frozenset((
+    "slice indexOf lastIndexOf includes join at flat toSorted toReversed toSpliced with keys values entries "
+    "forEach map filter some every find findIndex findLast findLastIndex reduce reduceRight flatMap"
+).split())
+
+
 def _receiver(fn: JSFunction, this, verb: str):
-    """`this` for the built-in method `fn`: JavaScript's TypeError without one; a value of another type (which
-    JavaScript's generic methods may accept) is refused."""
+    """`this` for the built-in method `fn`: JavaScript's TypeError without one; a string for an array method
+    that only reads; a value of another type (which JavaScript's generic methods may accept) is refused."""
     if this is None or this is UNDEFINED:
         raise type_error(unbound_message(fn, "function"))
-    if RECEIVER_METHODS.get(type(this), {}).get(fn.name) is not fn.impl:
-        raise type_error(f"{fn.name} cannot be {verb} {_shown(this)} in a workflow")
-    return this
+    if RECEIVER_METHODS.get(type(this), {}).get(fn.name) is fn.impl:
+        return this
+    if type(this) is str and fn.name in _READING_ARRAY_METHODS and _ARRAY_METHODS[fn.name] is fn.impl:
+        return list(_units(this))
+    raise type_error(f"{fn.name} cannot be {verb} {_shown(this)} in a workflow")
 
 
 _FUNCTION_METHODS = {"call": _function_call, "apply": _function_apply, "bind": _function_bind}
