@@ -28,17 +28,7 @@ def iterable(v, text: str | None) -> list:
         return items
     if text is not None:
         raise _js.type_error(f"{text} is not iterable")
-    raise _js.type_error(f"{_described(v)} is not iterable (cannot read property Symbol(Symbol.iterator))")
-
-
-def _described(v) -> str:
-    """A value as V8's messages describe it: `undefined`, `object null`, `object`, `number 5`."""
-    if v is _js.UNDEFINED:
-        return "undefined"
-    if v is None:
-        return "object null"
-    kind = _js.typeof(v)
-    return kind if kind in ("object", "function") else f"{kind} {_js.to_string(v)}"
+    raise _js.type_error(f"{_js.described(v)} is not iterable (cannot read property Symbol(Symbol.iterator))")
 
 
 def spread(v, text: str) -> list:
@@ -106,7 +96,7 @@ def require_object(v, text: str | None, key: str | None = None, reading: bool = 
 def require_argument(v, key: str | None = None, reading: bool = False) -> None:
     """A destructured parameter: V8 names the argument by its value (`of 'undefined'`, `of 'object null'`)."""
     if nullish(v):
-        require_object(v, _described(v), key, reading)
+        require_object(v, _js.described(v), key, reading)
 
 
 def object_rest(v, used: list) -> dict:

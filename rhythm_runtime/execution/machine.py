@@ -174,13 +174,10 @@ def _flat_json(value: dict) -> dict | None:
     return out
 
 
-def _not_iterable(v) -> _js.JSError:
-    """Node's TypeError for Promise.all(5) and the like."""
-    try:
-        _flowops.iterable(v, None)
-    except _js.JSThrow as e:
-        return e.value
-    raise AssertionError(f"{v!r} is iterable")
+def combined_items(items) -> list:
+    """What Promise.all and the other combinators walk, as for…of does (an array, a string's characters, a
+    Map's or Set's items); anything else raises Node's TypeError (Promise.all(5))."""
+    return list(_flowops.iterable(items, None))
 
 
 class BudgetExceeded(BaseException):
@@ -279,13 +276,13 @@ class Commands:
         return self.leaf("child", key)
 
     def combine(self, kind: str, items=_js.UNDEFINED) -> _js.Promise:
-        """Promise.all/any/race/allSettled over an array or a string's characters; anything else gives a
-        promise rejected with Node's TypeError (as in JavaScript, the call itself does not throw)."""
-        if isinstance(items, str):
-            items = list(items)
-        elif not isinstance(items, list):
-            return _js.Promise("rejected", None, [_not_iterable(items)], self.born)
-        return _js.Promise(kind, None, list(items), self.born)
+        """Promise.all/any/race/allSettled over what for…of walks; anything else gives a promise rejected
+        with Node's TypeError (as in JavaScript, the call itself does not throw)."""
+        try:
+            items = combined_items(items)
+        except _js.JSThrow as e:
+            return _js.Promise("rejected", None, [e.value], self.born)
+        return _js.Promise(kind, None, items, self.born)
 
     def tick(self) -> None:
         self.budget -= 1

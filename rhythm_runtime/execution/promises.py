@@ -28,7 +28,7 @@ nobody handled (`unhandled`/`handled`).
 from __future__ import annotations
 
 from rhythm_runtime.execution import values as _js
-from rhythm_runtime.execution.machine import _not_iterable
+from rhythm_runtime.execution.machine import combined_items
 from rhythm_runtime.execution.running import current
 
 LEAVES = ("task", "timer", "signal", "child")
@@ -235,16 +235,14 @@ def _unfollow(p, args):
 
 def combine(run, kind: str, items) -> _js.Promise:
     """Promise.all/any/race/allSettled as the specification writes them: each item is turned into a
-    promise and watched; a string iterates its characters; anything else not iterable gives a promise
+    promise and watched; it walks what for…of walks, and anything else gives a promise
     rejected with Node's TypeError (the call itself does not throw)."""
     derived = deferred(kind)
-    if type(items) is str:
-        items = list(items)
-    elif type(items) is not list:
-
-        reject(run, derived, _not_iterable(items))
+    try:
+        items = combined_items(items)
+    except _js.JSThrow as e:
+        reject(run, derived, e.value)
         return derived
-    items = list(items)
     derived.items = items  # what it combines (shown by inspect)
     if kind == "race":
         for item in items:

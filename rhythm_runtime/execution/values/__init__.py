@@ -101,7 +101,7 @@ from .regexps import (
     regexp_source, regexp_split, regexp_to_string, to_length,
 )
 from .calls import (
-    _arg, call, _callback, _shown,
+    _arg, call, _callback, _shown, described,
 )
 from .string_methods import (
     _STRING_METHODS, _REGEXP_METHODS, _DIGITS, _occurrences, _pad, _piece, _replacement, _string_at,

@@ -7,7 +7,7 @@ from .representation import (
     UNDEFINED, JSClosure, JSDate, JSError, JSFunction, JSMap, JSRegExp, JSSet, MatchArray, Promise, is_method_value,
     type_error,
 )
-from .conversions import to_string
+from .conversions import to_string, typeof
 
 
 def call(fn, args, text: str):
@@ -61,16 +61,26 @@ def _callback(fn, message: str | None = None):
     raise type_error(message or f"{_shown(fn)} is not a function")
 
 
+# How V8's 'is not a function' messages show the objects that are not shown as their string.
+_SHOWN_OBJECTS = {dict: "#<Object>", list: "[object Array]", MatchArray: "[object Array]", Promise: "#<Promise>",
+                  JSMap: "#<Map>", JSSet: "#<Set>", JSRegExp: "[object RegExp]", JSDate: "[object Date]"}
+
+
 def _shown(v) -> str:
     """A value as V8's 'is not a function' messages show it."""
-    t = type(v)
-    if t is dict:
-        return "#<Object>"
-    if t is list:
-        return "[object Array]"
-    if t is Promise:
-        return "#<Promise>"
-    return to_string(v)
+    shown = _SHOWN_OBJECTS.get(type(v))
+    return to_string(v) if shown is None else shown
+
+
+def described(v) -> str:
+    """A value as V8's messages that name its type describe it: `undefined`, `object null`, `number 5`,
+    `string "x"`, `object`."""
+    if v is None:
+        return "object null"
+    if type(v) is str:
+        return f'string "{v}"'
+    kind = typeof(v)
+    return f"{kind} {to_string(v)}" if kind in ("number", "boolean") else kind
 
 
 def _call1(fn, value, i: int, a: list):

@@ -10,10 +10,10 @@ snapshot stores them with everything else. ``keys()``, ``values()`` and
 from __future__ import annotations
 
 from .representation import (
-    RECEIVER_METHODS, UNDEFINED, JSError, JSFunction, JSMap, JSSet, JSThrow, Promise, is_shared_function, type_error,
+    RECEIVER_METHODS, UNDEFINED, JSClosure, JSFunction, JSMap, JSSet, JSThrow, MatchArray, is_shared_function,
+    type_error,
 )
-from .conversions import to_string, typeof
-from .calls import _arg, _callback, _shown, call
+from .calls import _arg, _shown, call, described
 
 
 def key_token(k):
@@ -50,7 +50,7 @@ def new_map(items=UNDEFINED) -> JSMap:
     """``new Map(iterable)``: each item must be an entry object ([key, value])."""
     m = JSMap()
     for item in _items(items, "Map"):
-        if type(item) is not list:
+        if type(item) is not list and type(item) is not MatchArray:
             raise type_error(f"Iterator value {_shown(item)} is not an entry object")
         _map_set(m, [item[0] if item else UNDEFINED, item[1] if len(item) > 1 else UNDEFINED])
     return m
@@ -66,7 +66,7 @@ def new_set(items=UNDEFINED) -> JSSet:
 def _items(items, kind: str) -> list:
     if items is UNDEFINED or items is None:
         return []
-    if type(items) is list or type(items) is str:
+    if type(items) is list or type(items) is str or type(items) is MatchArray:
         return list(items)
     found = collection_items(items)
     if found is None:
@@ -78,14 +78,15 @@ def _not_iterable(v) -> JSThrow:
     """Node's TypeError for iterating something that is not iterable."""
     if v is None or v is UNDEFINED:
         return type_error("undefined is not iterable")
-    what = (
-        "object"
-        if type(v) in (dict, JSError, Promise)
-        else f"{typeof(v)} {to_string(v)}"
-    )
-    return type_error(
-        f"{what} is not iterable (cannot read property Symbol(Symbol.iterator))"
-    )
+    return type_error(f"{described(v)} is not iterable (cannot read property Symbol(Symbol.iterator))")
+
+
+def _for_each_callback(args):
+    """The callback of Map's and Set's forEach (V8 names a value that is not a function with its type)."""
+    fn = _arg(args, 0)
+    if type(fn) is JSClosure or type(fn) is JSFunction:
+        return fn
+    raise type_error(f"{described(fn)} is not a function")
 
 
 def collection_size(c) -> float:
@@ -125,7 +126,7 @@ def _clear(c, args):
 
 
 def _map_for_each(m: JSMap, args):
-    fn = _callback(_arg(args, 0))
+    fn = _for_each_callback(args)
     for token in _live_order(m):
         entry = m.data.get(token)
         if entry is not None:
@@ -155,7 +156,7 @@ def _set_add(s: JSSet, args) -> JSSet:
 
 
 def _set_for_each(s: JSSet, args):
-    fn = _callback(_arg(args, 0))
+    fn = _for_each_callback(args)
     for token in _live_order(s):
         cell = s.data.get(token)
         if cell is not None:

@@ -250,10 +250,8 @@ def array_from(items=UNDEFINED, map_fn=UNDEFINED) -> list:
     if map_fn is not UNDEFINED:
         _callback(map_fn)
     t = type(items)
-    if t is list:
-        values = list(items)
-    elif t is str:
-        values = list(items)  # by code points, as a string iterates
+    if t is list or t is MatchArray or t is str:
+        values = list(items)  # a string by code points, as it iterates
     elif items is None or items is UNDEFINED:
         raise type_error(f"{'undefined' if items is UNDEFINED else 'object null'} is not iterable "
                          f"(cannot read property Symbol(Symbol.iterator))")
@@ -306,7 +304,7 @@ def object_from_entries(entries=UNDEFINED) -> dict:
         raise _not_iterable(entries)
     out = {}
     for entry in entries:
-        if type(entry) not in (list, dict, JSError, Promise, JSFunction, JSClosure):
+        if entry is None or typeof(entry) not in ("object", "function"):  # any object is an entry object
             raise type_error(
                 f"Iterator value {to_string(entry)} is not an entry object"
             )

@@ -319,7 +319,7 @@ def _array_flat_map(a: list, args):
     for i in range(len(a)):
         if i < len(a):
             r = _call1(fn, a[i], i, a)
-            if type(r) is list:
+            if isinstance(r, list):  # a match array too
                 out.extend(r)
             else:
                 out.append(r)
