@@ -98,7 +98,10 @@ def to_primitive(v):
     if t is JSDate:
         return date_string(v)
     if t is JSFunction:
-        return f"function {v.name.rpartition('.')[2]}() {{ [native code] }}"
+        from .properties import function_name  # (properties imports this module)
+
+        shown = "" if v.name in ("bound", "unbound") else function_name(v)  # V8 shows a bound function unnamed
+        return f"function {shown}() {{ [native code] }}"
     if t is JSClosure:
         return JSClosure.describe(v)[2]
     return v
