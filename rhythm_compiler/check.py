@@ -951,6 +951,8 @@ class Checker:
             for p in t.props:
                 if not isinstance(p.key, str):
                     self.expr(p.key)
+                if p.default is not None:
+                    self.expr(p.default)
                 self.assign_target(p.target)
             if t.rest is not None:
                 self.assign_target(t.rest)

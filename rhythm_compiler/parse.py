@@ -42,6 +42,7 @@ def parse(source: str, path: str = "<flow>") -> A.Program:
     except _NotBuilt:  # a syntax error, or nesting too deep: lark's own parse tree says where
         raise CompileError(_tree_errors(source, path, start), source) from None
     program = A.Program(program.body, front.text if front else None, program.span, program.wrapped_in_main)
+    builder.reject_cover_inits()
     if builder.rejects:
         from .check import check
 
@@ -304,6 +305,8 @@ class _ToAst:
         self.for_await_count = 0  # numbers the internal element names of `for await` loops
         self.parenthesized: set[int] = set()  # ids of nodes written inside ( )
         self.holes: set[int] = set()  # ids of the undefined elements that stand for holes of array literals
+        # `{ a = 1 }` in object literals that no assignment has made a pattern yet (by id), where they stand
+        self.cover_inits: dict[int, A.Span] = {}
         # Statements that ended without ';' (JavaScript needs a line break after them).
         self.open_ended: dict[int, object] = {}
 
@@ -520,7 +523,7 @@ class _ToAst:
         return [c for c in children if c is not None and not _is(c, "COMMA")]
 
     def param(self, meta, children):
-        return A.PatternElem(children[0], children[2], _span(meta))
+        return A.PatternElem(children[0], self._default(children[0], children[2]), _span(meta))
 
     def rest_param(self, meta, children):
         return ("rest", children[1])
@@ -549,6 +552,10 @@ class _ToAst:
         if isinstance(value, A.Function) and not value.label:
             return dataclasses.replace(value, label=label)
         return value
+
+    def _default(self, target, value):
+        """A default of a parameter or pattern (`cb = () => …`) is named after its variable, as JavaScript does."""
+        return self._named(value, target.name) if isinstance(target, A.Name) else value
 
     # -- declarations and patterns -------------------------------------------
     def var_decl(self, meta, children):
@@ -586,7 +593,7 @@ class _ToAst:
         return [c for c in children if not _is(c, "COMMA")]
 
     def pat_elem(self, meta, children):
-        return A.PatternElem(children[0], children[2], _span(meta))
+        return A.PatternElem(children[0], self._default(children[0], children[2]), _span(meta))
 
     def pat_rest(self, meta, children):
         return ("rest", children[1])
@@ -603,13 +610,14 @@ class _ToAst:
 
     def pat_shorthand(self, meta, children):
         name = children[0]
-        return A.PatternProp(str(name), A.Name(str(name), _tok_span(name)), children[2], _span(meta))
+        target = A.Name(str(name), _tok_span(name))
+        return A.PatternProp(str(name), target, self._default(target, children[2]), _span(meta))
 
     def pat_prop(self, meta, children):
-        return A.PatternProp(children[0], children[2], children[4], _span(meta))
+        return A.PatternProp(children[0], children[2], self._default(children[2], children[4]), _span(meta))
 
     def pat_computed(self, meta, children):
-        return A.PatternProp(children[1], children[4], children[6], _span(meta))
+        return A.PatternProp(children[1], children[4], self._default(children[4], children[6]), _span(meta))
 
     # -- expressions ----------------------------------------------------------
     def assign(self, meta, children):
@@ -639,7 +647,7 @@ class _ToAst:
                         self.reject("a rest element must be the last element of a pattern", el.span)
                     rest = self._target(el.expr)
                 elif isinstance(el, A.Assign) and el.op == "=":
-                    elems.append(A.PatternElem(el.target, el.value, el.span))
+                    elems.append(A.PatternElem(el.target, el.value, el.span))  # (assign named the value)
                 else:
                     elems.append(A.PatternElem(self._target(el), None, el.span))
             return A.ArrayPattern(tuple(elems), rest, e.span)
@@ -649,6 +657,9 @@ class _ToAst:
             for i, p in enumerate(e.props):
                 if isinstance(p, A.Spread):
                     rest = self._target(p.expr)
+                elif isinstance(p.value, A.Assign) and p.value.op == "=":  # { a = 1 }, { a: b = 1 }
+                    self.cover_inits.pop(id(p), None)
+                    props.append(A.PatternProp(p.key, self._target(p.value.target), p.value.value, p.span))
                 else:
                     props.append(A.PatternProp(p.key, self._target(p.value), None, p.span))
             return A.ObjectPattern(tuple(props), rest, e.span)
@@ -829,6 +840,20 @@ class _ToAst:
 
     def computed_prop(self, meta, children):
         return A.Prop(children[1], children[4], _span(meta))
+
+    def shorthand_default(self, meta, children):
+        """`{ a = 1 }`, which only a destructuring assignment may hold (`({ a = 1 } = o)`): _target makes it a
+        pattern's default, and one left in an expression is rejected (reject_cover_inits)."""
+        tok = children[0]
+        name = A.Name(str(tok), _tok_span(tok))
+        prop = A.Prop(str(tok), A.Assign("=", name, self._named(children[2], name.name), _span(meta)), _span(meta))
+        self.cover_inits[id(prop)] = _span(meta)
+        return prop
+
+    def reject_cover_inits(self) -> None:
+        for span in self.cover_inits.values():
+            self.reject("'name = value' in an object literal is only valid in a destructuring assignment "
+                        "(({ a = 1 } = obj)); write 'name: value'", span)
 
     def prop_key(self, meta, children):
         tok = children[0]
