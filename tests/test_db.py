@@ -511,6 +511,44 @@ def test_text_params_give_postgres_what_psycopg_s_adaptation_gives(db_url):
     assert as_text[6][1:3] == ['a"b', 'c\\d']
 
 
+def test_a_thread_keeps_its_connection_and_gets_another_when_it_breaks(db_url):
+    """keep_connection: that thread's transactions (a worker's loop: its polls, housekeeping, lease renewal)
+    run on one pooled connection it keeps, even while other threads hold every other one; a transaction
+    nested in another gets another connection; a connection that broke fails its statement as an outage
+    once, and the thread's next transaction keeps another."""
+    from rhythm_runtime.storage.transactions import Database, is_outage
+
+    def backend(single: bool = True) -> int:
+        with database.tx(single=single) as conn:
+            return conn.execute("SELECT pg_backend_pid() AS pid").fetchone()["pid"]
+
+    database = Database(db_url, max_size=3)
+    try:
+        database.keep_connection()
+        kept = backend()
+        assert backend(single=False) == kept
+        with ThreadPoolExecutor(2) as others:
+            pooled = set(others.map(lambda _: backend(), range(8)))
+        assert kept not in pooled
+        held = [database.pool.getconn() for _ in range(2)]  # the task threads hold every other connection
+        assert backend() == kept
+        for conn in held:
+            database.pool.putconn(conn)
+        with database.tx() as conn:
+            outer = conn.execute("SELECT pg_backend_pid() AS pid").fetchone()["pid"]
+            assert outer == kept and backend() != kept
+        assert backend() == kept
+        with psycopg.connect(db_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (kept,))
+        with pytest.raises(StorageError) as lost:
+            backend()
+        assert is_outage(lost.value)
+        again = backend()
+        assert again != kept and backend() == again
+    finally:
+        database.close()
+
+
 def test_a_lost_pipelines_warnings_are_left_to_the_outage_report():
     """psycopg's warnings about a pipeline it could not close or roll back on a lost connection are dropped
     (the error propagates and the outage is reported once); its other warnings are not."""

@@ -17,7 +17,7 @@ import psycopg
 from psycopg.adapt import Loader
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
-from psycopg_pool import PoolTimeout
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from rhythm_runtime.errors import StorageError
 from rhythm_runtime.execution import warm
@@ -49,7 +49,8 @@ _LOST_PIPELINE = _UnclosablePipeline()
 
 
 class Database:
-    """A pool of connections; `tx()` hands out one transaction at a time."""
+    """A pool of connections; `tx()` hands out one transaction at a time, on the calling thread's kept
+    connection if it has one (`keep_connection`)."""
 
     def __init__(self, conninfo: str, max_size: int = 10):
         self.conninfo = conninfo
@@ -62,8 +63,25 @@ class Database:
             psycopg_log.addFilter(_LOST_PIPELINE)
         self.pool = open_pool(conninfo, min_size=1, max_size=max_size, reconnect_timeout=RECONNECT_CYCLE,
                               kwargs={"row_factory": dict_row}, configure=_configure)
+        self.kept: tuple[int, _Kept] | None = None  # (a thread, the connection it keeps)
+
+    def keep_connection(self) -> None:
+        """From now on the calling thread keeps its pooled connection between its transactions (see _Kept).
+
+        A worker's loop runs what no other thread does (its polls and housekeeping, each once a second or
+        less), and Postgres plans a statement per connection until it is warm: on one connection each is
+        planned once per worker, not on each pooled connection it happens to get (reclaim_lost_tasks takes
+        about 6 ms to plan); and lease renewal does not wait for a connection the task threads hold."""
+        self.kept = (threading.get_ident(), _Kept(self.pool))
+
+    def pool_here(self) -> ConnectionPool | _Kept:
+        """Where the calling thread takes its connections from."""
+        kept = self.kept
+        return kept[1] if kept is not None and kept[0] == threading.get_ident() else self.pool
 
     def close(self) -> None:
+        if self.kept is not None:
+            self.kept[1].release()
         self.pool.close()
 
     def tx(self, pipeline: bool = False, single: bool = False):
@@ -89,6 +107,58 @@ class _JsonLoader(Loader):
 
 def _configure(conn: psycopg.Connection) -> None:
     conn.adapters.register_loader("json", _JsonLoader)
+
+
+class _Kept:
+    """A pooled connection one thread keeps between its transactions, with the pool's getconn/putconn.
+
+    It is taken from the pool when the thread has none; one that comes back broken (or still in a
+    transaction) goes back to the pool, which replaces it (or rolls it back), and the thread's next
+    transaction takes another, as any would. A transaction nested in another of the thread's gets a pooled
+    one. The kept connection prepares a statement at its first execution (psycopg's default: the fifth), so
+    what runs once a second is warm after six runs, not eleven (five custom plans, then the generic one)."""
+
+    __slots__ = ("pool", "conn", "lent", "threshold")
+
+    def __init__(self, pool: ConnectionPool):
+        self.pool = pool
+        self.conn: psycopg.Connection | None = None
+        self.lent = False  # the kept connection is in a transaction of the thread's
+        self.threshold: int | None = None  # the kept connection's prepare_threshold in the pool
+
+    def getconn(self, timeout: float | None = None) -> psycopg.Connection:
+        if self.lent:
+            return self.pool.getconn(timeout)
+        if self.conn is None:
+            self.conn = self.pool.getconn(timeout)
+            self.threshold, self.conn.prepare_threshold = self.conn.prepare_threshold, 0
+        self.lent = True
+        return self.conn
+
+    def putconn(self, conn: psycopg.Connection) -> None:
+        if conn is not self.conn:
+            self.pool.putconn(conn)
+            return
+        self.lent = False
+        if conn.pgconn.transaction_status != TransactionStatus.IDLE:
+            self.release()
+
+    @contextlib.contextmanager
+    def connection(self, timeout: float | None = None):
+        """As the pool's: commits or rolls back at the end (`with conn`), then puts the connection back."""
+        conn = self.getconn(timeout)
+        try:
+            with conn:
+                yield conn
+        finally:
+            self.putconn(conn)
+
+    def release(self) -> None:
+        """Give the kept connection back to the pool, as it was (when it broke, or before the pool closes)."""
+        conn, self.conn = self.conn, None
+        if conn is not None and not self.lent:
+            conn.prepare_threshold = self.threshold
+            self.pool.putconn(conn)
 
 
 class _Tx:
@@ -131,7 +201,7 @@ class _Tx:
         for attempt in range(BEGIN_ATTEMPTS):
             inner = contextlib.ExitStack()
             timeout = DOWN_CHECKOUT_TIMEOUT if self.db.health.down_since is not None else None
-            conn = inner.enter_context(self.db.pool.connection(timeout))  # PoolTimeout: the database is away
+            conn = inner.enter_context(self.db.pool_here().connection(timeout))  # PoolTimeout: the database is away
             try:
                 if self.pipeline:
                     self.pipe = inner.enter_context(_pipelined(conn))
@@ -168,7 +238,7 @@ class _Single:
     context managers: about half of _Tx's 24 µs of client CPU around a statement). There is no BEGIN to retry:
     a statement on a dead pooled connection fails as an outage, and the pool replaces the connection."""
 
-    __slots__ = ("db", "conn", "began")
+    __slots__ = ("db", "pool", "conn", "began")
 
     def __init__(self, db: Database):
         self.db = db
@@ -176,9 +246,10 @@ class _Single:
     def __enter__(self) -> psycopg.Connection:
         db = self.db
         self.began = time.monotonic()
+        self.pool = db.pool_here()
         try:
             with storage_errors(db.conninfo):
-                self.conn = db.pool.getconn(DOWN_CHECKOUT_TIMEOUT if db.health.down_since is not None else None)
+                self.conn = self.pool.getconn(DOWN_CHECKOUT_TIMEOUT if db.health.down_since is not None else None)
         except BaseException as e:
             db.health.failed(e)
             raise
@@ -189,7 +260,7 @@ class _Single:
         db, conn = self.db, self.conn
         with contextlib.suppress(psycopg.Error):
             conn.autocommit = False
-        db.pool.putconn(conn)
+        self.pool.putconn(conn)
         if exc is None:
             db.health.ok(self.began)
             return False
