@@ -1,6 +1,7 @@
 """Warm steps of several task threads sent as one statement (storage/step_batches.py): threads that finish
-while another thread's step is in flight send theirs together next, and each gets its own row and next task;
-a batch Postgres refuses as a whole, or whose connection is lost, loses nothing. On a real Postgres."""
+while another thread's step is in flight send theirs together next (or at once, once a batch is full), and
+each gets its own row and next task; a batch Postgres refuses as a whole, or whose connection is lost, loses
+nothing. On a real Postgres."""
 
 from __future__ import annotations
 
@@ -42,6 +43,16 @@ def held(store, run_ids: list[str]):
     return tx
 
 
+def lock_waiters(store) -> int:
+    """Statements waiting for a row lock (the test's `held`)."""
+    return len(sql(store, "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'"))
+
+
+def one_slot(store) -> None:
+    """One statement in flight, and batches that are never full here: the steps behind it all queue."""
+    store.step_batches.in_flight, store.step_batches.most = 1, N
+
+
 def queued(store, n: int) -> bool:
     with store.step_batches._lock:
         return len(store.step_batches._queued) == n
@@ -55,7 +66,7 @@ def finish_together(store, engine, runs) -> list:
     futures, alone = [], store.step_batches.in_flight
     for _, [task] in runs[:alone]:
         futures.append(pool.submit(store.finish_task, engine, task, "w1", True, 1, claim()))
-        until(lambda: len(sql(store, "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'")) == len(futures))
+        until(lambda: lock_waiters(store) == len(futures))
     futures += [pool.submit(store.finish_task, engine, task, "w1", True, 1, claim()) for _, [task] in runs[alone:]]
     until(lambda: queued(store, len(runs) - alone))
     pool.shutdown(wait=False)
@@ -76,7 +87,7 @@ def first_steps_together(world, monkeypatch):
 
 def test_steps_finished_together_are_one_statement_and_each_thread_gets_its_next_task(world, monkeypatch):
     store, engine, _ = world
-    store.step_batches.in_flight = 1  # (with more, which slot's thread leads the queued steps is a race)
+    one_slot(store)  # (with more slots, which slot's thread leads the queued steps is a race)
     runs, statements, taken = first_steps_together(world, monkeypatch)
     assert steps_sent(statements) == ["alone", "batch"]  # N steps, two statements
     assert store.step_batches.sizes == {1: 1, N - 1: 1}
@@ -93,12 +104,25 @@ def test_steps_finished_together_are_one_statement_and_each_thread_gets_its_next
         assert run == dict(status="completed", activations=6, inbox={}, waiting=[], available_at=None)
 
 
-def test_a_batch_carries_at_most_its_limit_and_the_rest_follow(world, monkeypatch):
-    store, engine, _ = world
+def test_a_full_batch_goes_at_once_while_the_slots_are_busy(world, monkeypatch):
+    """With the one slot's statement waiting (its row is locked), the steps behind it queue only until a batch
+    is full (`most`, 2 here), then go as a statement of their own: three statements in flight together, the
+    queue empty, and every slot freed once they return."""
+    store, engine, register = world
     store.step_batches.in_flight, store.step_batches.most = 1, 2
-    runs, statements, taken = first_steps_together(world, monkeypatch)
-    assert steps_sent(statements) == ["alone", "batch", "batch"]  # the four queued steps, two a statement
-    assert store.step_batches.sizes == {1: 1, 2: 2}
+    runs = chains(store, engine, register)
+    statements = Statements(monkeypatch)
+    lock = held(store, [run_id for run_id, _ in runs])
+    with ThreadPoolExecutor(N) as pool:
+        futures = [pool.submit(store.finish_task, engine, task, "w1", True, 1, claim()) for _, [task] in runs]
+        try:
+            until(lambda: lock_waiters(store) == 3)  # one alone, two full batches of two
+            assert queued(store, 0)
+        finally:
+            lock.__exit__(None, None, None)
+        taken = [f.result(timeout=10) for f in futures]
+    assert sorted(steps_sent(statements)) == ["alone", "batch", "batch"]
+    assert store.step_batches.sizes == {1: 1, 2: 2} and store.step_batches._leaders == 0
     assert [[t["run_id"], t["payload"]] for [t] in taken] == [[run_id, 2] for run_id, _ in runs]
 
 
@@ -115,7 +139,7 @@ def test_a_batch_postgres_refuses_saves_every_other_step_and_loses_nothing(world
     whole, every step is sent alone, the others are saved as they would have been, and the refused one takes
     the ordinary path, which keeps the planted row and still leases its next task."""
     store, engine, register = world
-    store.step_batches.in_flight = 1
+    one_slot(store)
     runs = chains(store, engine, register)
     planted = runs[2][0]  # (in the batch)
     sql(store, """INSERT INTO rhythm.history (run_id, seq, details) VALUES (%s, 2, '{"kind": "planted"}')""",
@@ -140,7 +164,7 @@ def test_a_batch_whose_connection_is_lost_fails_its_leader_only(world):
     """The leader's session ends while its batch waits: it raises as a single statement would (its caller
     retries, as Worker._record does), and the others send their steps alone on their own connections."""
     store, engine, register = world
-    store.step_batches.in_flight = 1
+    one_slot(store)
     runs = chains(store, engine, register)
     lock = held(store, [run_id for run_id, _ in runs])
     futures = finish_together(store, engine, runs)
@@ -172,6 +196,7 @@ def test_two_batches_are_in_flight_at_once(world, monkeypatch):
     side, see step_batches.py); the others wait for one of the two and go together."""
     store, engine, register = world
     assert store.step_batches.in_flight == 2
+    store.step_batches.most = N  # (never full here: the three behind the two queue)
     runs = chains(store, engine, register)
     statements = Statements(monkeypatch)
     lock = held(store, [run_id for run_id, _ in runs])

@@ -1,10 +1,13 @@
 """Warm steps of a worker's task threads sent together (group commit): several threads that finish a task at
 nearly the same moment send their finish_task_step calls as one statement, one round trip and one commit.
 
-A thread with a step to send queues it. If no batch is in flight it leads: it takes every step queued and
-sends them, then hands each thread its own row. Threads that arrive while a batch is in flight wait and form
-the next batch, led by the first of them (a leader sends one batch only: its own chain waits for nothing
-else). A batch of one is today's single statement, so a worker without concurrent finishes pays nothing.
+A thread with a step to send goes at once while fewer than `in_flight` statements are in flight (a batch of
+one: today's single statement, so a worker without concurrent finishes pays nothing). Otherwise it queues,
+and the queued steps go together when a statement returns (its thread hands its slot to the first of them,
+who sends them all: a leader sends one batch only, its own chain waits for nothing else), or at once, as a
+statement beyond the slots, when `most` steps are ready (a full batch waits for no slot). So a batch carries
+at most `most` steps: the steps of a batch all wait for its last one, and a worker whose threads finish in a
+burst sends several small batches side by side rather than one long one behind a slot.
 
 A batch is one statement over a VALUES list, `rhythm.finish_task_step` called for each row in its order
 (a lateral call: the nested loop calls it row after row, each call seeing the writes of those before), the
@@ -53,8 +56,8 @@ def batch_statement(size: int) -> str:
 class StepBatches:
     """finish_task_step for a worker's task threads, those that come together sent as one statement."""
 
-    in_flight = 2  # batches sent at once (see DESIGN-NOTES: one alone keeps Python and Postgres in lockstep)
-    most = 32  # steps a statement carries at most (a worker with many task threads sends several batches)
+    in_flight = 2  # statements in flight before steps queue (DESIGN-NOTES: one keeps Python and Postgres in lockstep)
+    most = 3  # steps a statement carries at most; a full batch goes at once (bench/README, session 13 `trigger`)
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -67,7 +70,7 @@ class StepBatches:
         none; raises what the single statement raises. `order`: (run id, task id), the batch's order."""
         step = _Step(params, order)
         with self._lock:
-            lead = self._leaders < self.in_flight
+            lead = self._leaders < self.in_flight or len(self._queued) + 1 >= self.most
             if lead:
                 self._leaders += 1
             else:
@@ -84,7 +87,8 @@ class StepBatches:
 
     def _lead(self, conn: psycopg.Connection, step: _Step) -> None:
         """Send this step and the steps queued (up to `most` in all) as one batch, then pass the lead on to the
-        first step still queued (or free the slot) and wake the others with their rows."""
+        first step still queued, or free the slot (a full batch's slot beyond `in_flight` is always freed), and
+        wake the others with their rows."""
         with self._lock:
             taken = self.most - 1
             batch, self._queued = [step, *self._queued[:taken]], self._queued[taken:]
@@ -96,7 +100,7 @@ class StepBatches:
                 _send_batch(conn, batch)
         finally:
             with self._lock:
-                if self._queued:
+                if self._queued and self._leaders <= self.in_flight:
                     following = self._queued.pop(0)
                     following.lead = True
                     following.done.set()
