@@ -18,7 +18,7 @@ from rhythm_runtime.api import testing
 from rhythm_runtime.execution.activation import activate
 from rhythm_runtime.execution.machine import Settlement, new_snapshot
 from rhythm_runtime.execution.modules import load_module
-from rhythm_runtime.execution.values import global_objects
+from rhythm_runtime.execution.values import global_objects, snapshot as snapshot_codec
 from rhythm_runtime.execution.values.collections import _map_set, _set_add
 from rhythm_runtime.execution.warm import WarmStates, reusable
 
@@ -342,6 +342,49 @@ def test_slots_sharing_containers_encode_warm_as_cold_when_what_shares_them_chan
     assert '"alias":{"$":"ref","id":2}' in texts[2] and '"alias":{"n":3.0}' in texts[3]
     assert '"alias":[{"$":"shared","id":2' in texts[4] and '"first":{"n":5.0},"pair":[{"$":"shared","id":1' in texts[5]
     assert '"W":{"$":"ref","id":2}' in texts[6]
+
+
+FLAT = """const box = { inner: { id: "i" } }
+const inner = box.inner
+let note = "start"
+let first = null
+let twin = null
+let last = null
+for (let i = 0; i < 12; i++) {
+  const r = await Task.run("t", { n: i, id: inner.id })
+  last = r.n
+  note = i % 2 ? "odd" : "even"
+  if (i === 1) first = r
+  if (i === 3) twin = first
+  if (i === 4) twin = inner
+  if (i === 5 || i === 6 || i === 8) twin = r
+  if (i === 7) twin = { n: -0 }
+  if (i === 9) twin = undefined
+  if (i === 10) twin = "text"
+}
+return [note, first.n, last, twin]
+"""
+
+_FLAT_RESULTS = {2: {"n": -0.0}, 3: {"n": float("nan")}, 4: {"n": float("inf")}, 5: {"$": "x", "n": 5.0},
+                 6: {"n": 6.0, "more": {"deep": True}}, 8: {"n": 8.0, "s": "a:-0.0,", "no": None, "ok": False}}
+
+
+def test_a_step_that_touched_flat_values_only_encodes_warm_as_cold(monkeypatch):
+    """In a body that changes no container, a warm step that read or wrote numbers, strings, booleans, nulls
+    and plain objects of those alone writes its snapshot without the general encoder (values/snapshot.py,
+    _flat_body); a step that left anything else in a slot it touched (-0, NaN, an infinity, an object in two
+    slots or in a container of the slots that share them, one with a "$" key, a nested one, one whose text
+    holds what -0 reads as, undefined) is written the general way. Warm and cold write the same text."""
+    module = _module(FLAT)
+    assert module.GROWING == frozenset()
+    flat = []
+    inner = snapshot_codec._flat_body
+    monkeypatch.setattr(snapshot_codec, "_flat_body", lambda *args: flat.append(inner(*args)) or flat[-1])
+    outcomes = list(_warm_steps_checked_against_cold(module, lambda n: _FLAT_RESULTS.get(n, {"n": float(n)})))
+    assert outcomes[-1].output == ["odd", 1, 11, "text"]
+    # (the first step writes every slot's text; then first = r; -0, NaN, infinity, first in two slots, inner's
+    # container, "$", nested, {n: -0}, the text, undefined; then "text")
+    assert [body is not None for body in flat] == [False, True] + [False] * 9 + [True]
 
 
 COUNTED = """for (let i = 0; i < 3; i++) {

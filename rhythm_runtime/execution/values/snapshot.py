@@ -157,6 +157,10 @@ def encode_body(v: Locals, waits: Promise, live: set, growing: frozenset | None 
     stable = v.stable if growing is not None and not growing else None
     if stable is not None and not all(dict.get(v, name) is x for name, x in stable[0].items()):
         stable = None
+    if growing is not None and not growing:
+        body = _flat_body(v, waits, live, stable)
+        if body is not None:
+            return body
     encoding = _Encoding(live, {}, growing)
     if stable is not None:
         encoding.stable = {name: v.encs[name] for name in stable[0]}
@@ -200,6 +204,76 @@ def encode_body(v: Locals, waits: Promise, live: set, growing: frozenset | None 
 _UNKNOWN = object()  # (what encode_body finds for a slot it wrote no text for: not even null)
 
 
+def _flat_body(v: Locals, waits: Promise, live: set, stable: tuple | None) -> tuple[dict, str] | None:
+    """encode_body's result, without the general encoder, for the usual warm step of a body that changes no
+    container: the step read or wrote numbers, strings, booleans, nulls and plain objects of those alone (a
+    task's result, say), each held by one slot, besides the ``stable`` slots (still their own values); such
+    an object encodes as a copy of itself, is self-contained and joins "K". None for anything else (encode
+    the general way: it gives the same snapshot)."""
+    encs, pieces, kept = v.encs, v.pieces, v.kept
+    if encs is None or waits.born is not None or waits.items is not None or waits.state != "pending" \
+            or type(waits.key) is not str:
+        return None
+    if kept:
+        v.forget_written()
+        if not all(map(is_, map(encs.get, kept), kept.values())):
+            return None
+    out = dict(v) if v.order is None else _in_order(v)
+    shared, reached = stable if stable is not None else (_NO_SLOTS, _NO_SLOTS)
+    objects, texts = [], []
+    for name in filterfalse(kept.__contains__, out) if kept else out:
+        x = out[name]
+        if encs.get(name, _UNKNOWN) is x or name in shared:  # (unchanged: a number not reassigned, a stable slot)
+            out[name] = encs[name]
+            continue
+        t = type(x)
+        if t is dict:
+            text = _flat_text(x)
+            if text is None or id(x) in reached:
+                return None
+            reached = {*reached, id(x)}  # (one slot each: a second one would share it)
+            out[name] = x = x.copy()
+            objects.append(name)
+        elif t is float:
+            if x - x != 0 or not x and math.copysign(1.0, x) < 0:  # (NaN, an infinity, -0: tagged)
+                return None
+            text = float.__repr__(x)
+        elif t is str or t is bool or x is None:
+            text = _json_text(x)
+        else:
+            return None
+        texts.append((name, x, text))
+    for name, x, text in texts:
+        encs[name], pieces[name] = x, f"{encode_basestring_ascii(name)}:{text}"
+    kind, key = waits.kind, waits.key
+    live.add(key)
+    data = {"L": out, "W": {"$": "promise", "kind": kind, "key": key, "state": "pending"}, "C": {}}
+    names = [*kept, *objects]
+    end = "}"
+    if names:
+        data["K"] = names
+        end = f',"K":[{",".join(map(encode_basestring_ascii, names))}]}}'
+    return data, f'{{"L":{{{",".join(map(pieces.__getitem__, out))}}},"W":{_pending_text(kind, key)},"C":{{}}{end}'
+
+
+_NO_SLOTS: dict = {}
+
+
+def _flat_text(x: dict) -> str | None:
+    """The JSON text of a plain object of strings, booleans, nulls and numbers, which encodes as a copy of itself;
+    None for anything else (a "$" key, NaN, an infinity or -0, which are tagged, a container)."""
+    if "$" in x or not _FLAT_SCALARS.issuperset(map(type, x.values())):
+        return None
+    try:
+        text = _json_text(x)
+    except ValueError:  # (NaN or an infinity: the encoder allows neither)
+        return None
+    return None if ":-0.0," in text or ":-0.0}" in text else text  # (-0, or a string that reads so: either way)
+
+
+_FLAT_SCALARS = frozenset({str, float, bool, type(None)})
+
+
 def _stable(v: Locals, slots: list) -> tuple[dict, set] | None:
     """(the slots of `v` whose encodings share containers, by value; the ids of those containers), if every
     shared container and no promise is in those (a promise changes as it settles), else None."""
@@ -216,9 +290,13 @@ def _stable(v: Locals, slots: list) -> tuple[dict, set] | None:
 def _leaf_text(encoding: dict) -> str:
     """The JSON text of a promise's encoding (a pending leaf's written here)."""
     if len(encoding) == 4 and encoding.get("state") == "pending" and type(encoding["key"]) is str:
-        return (f'{{"$":"promise","kind":{encode_basestring_ascii(encoding["kind"])},'
-                f'"key":{encode_basestring_ascii(encoding["key"])},"state":"pending"}}')
+        return _pending_text(encoding["kind"], encoding["key"])
     return _json_text(encoding)
+
+
+def _pending_text(kind: str, key: str) -> str:
+    """The JSON text of a pending leaf promise's encoding."""
+    return f'{{"$":"promise","kind":{encode_basestring_ascii(kind)},"key":{encode_basestring_ascii(key)},"state":"pending"}}'
 
 
 class _Reached(Exception):
