@@ -121,7 +121,8 @@ class Run(Commands):
     """One activation of a code-shape-6 run: the `S` of plain functions, the job queue, the frames."""
 
     __slots__ = ("initial_budget", "settled", "functions", "info", "jobs", "frames", "next_id", "main", "result",
-                 "leaves", "rejections", "rejection_lines", "depth", "outcome", "growing", "seq_from", "resumable")
+                 "leaves", "rejections", "rejection_lines", "depth", "outcome", "growing", "seq_from", "resumable",
+                 "suspended")
 
     def __init__(self, module, run_id: str, scheduler, budget: int, settled: dict):
         super().__init__(module, run_id, scheduler, budget)
@@ -143,6 +144,7 @@ class Run(Commands):
         # but a resumption ran (a thenable's `then` could change anything)
         self.growing: frozenset | None = getattr(module, "GROWING", None)
         self.resumable = False  # whether the next step may continue this Run (again): its snapshot is the usual one
+        self.suspended = None  # a resumable Run's body generator, stopped at its await, which `again` continues
 
     # -- commands --------------------------------------------------------------------------
     @property
@@ -304,11 +306,13 @@ class Run(Commands):
 
     def release(self) -> None:
         """Drop the references that make cycles (run ↔ frames ↔ generators), so the activation's objects
-        are freed at once rather than by the garbage collector; a resumable Run keeps its body's frame (and
-        nothing of the caller's: the scheduler, the results given)."""
+        are freed at once rather than by the garbage collector; a resumable Run keeps its body's frame and
+        generator (apart: the frame no longer refers to either) and nothing of the caller's (the scheduler, the
+        results given)."""
         if self.resumable:
             main = self.main
-            main.gen = main.run = main.task = None
+            self.suspended, main.gen = main.gen, None
+            main.run = main.task = None
             self.scheduler = self.settled = None
             return
         for frame in [self.main, *self.frames.values()]:
@@ -327,6 +331,7 @@ class Run(Commands):
         self.growing, self.resumable = getattr(self.module, "GROWING", None), False
         main = self.main
         main.run, main.task, main.trail, main.routes, main.args = self, self.task, self.trail, self.routes, None
+        main.gen, self.suspended = self.suspended, None  # (at the await: resuming it runs what a new one would)
         main.value, main.error, main.thrown, main.retval = _js.UNDEFINED, NO_ERROR, _js.UNDEFINED, _js.UNDEFINED
         main.waits.reactions.append(["resume", 0.0])  # (implied, see the module docstring)
         self.look_for_settled(data)
@@ -371,17 +376,18 @@ class Run(Commands):
                         leaves[p.key] = p
                 return
 
-    def resume_awaited(self) -> None:
+    def resume_awaited(self) -> bool:
         """The usual step's first settlement, as `loop` would take it without the job queue: the body alone
-        awaits a leaf promise, which the one result given fulfills (its only reaction resumes the body)."""
+        awaits a leaf promise, which the one result given fulfills (its only reaction resumes the body).
+        True if it did: no other result was given."""
         main, settled = self.main, self.settled
         p = main.waits
         if len(settled) != 1 or type(p) is not _js.Promise or p.key not in settled or self.jobs \
                 or self.leaves.get(p.key) is not p or p.reactions != [["resume", 0.0]]:
-            return
+            return False
         s = settled[p.key]
         if not s.ok:
-            return
+            return False
         del self.leaves[p.key]
         p.state, p.value, p.reactions = P.FULFILLED, s.value, []
         self.budget -= 1  # (the resumption's job, as drain counts it)
@@ -389,6 +395,7 @@ class Run(Commands):
             raise BudgetExceeded()
         main.value, main.error, main.waits = s.value, NO_ERROR, None
         self.step(main)
+        return True
 
     def next_settlement(self) -> str | None:
         """The await key of the earliest settlement that a pending promise of this run is waiting for."""
@@ -403,8 +410,9 @@ class Run(Commands):
     def loop(self, fresh: bool) -> None:
         if fresh:
             self.step(self.main)
-        else:
-            self.resume_awaited()
+        elif self.resume_awaited() and not self.jobs and not self.rejections and len(self.settled) == 1:
+            return  # (the body ran to its next await or its end, and no result came since: a signal sent before
+            # the body waited for it is added to `settled` by the scheduler)
         while True:
             self.drain()
             if self.outcome is not None:
