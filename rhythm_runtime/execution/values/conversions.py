@@ -8,7 +8,7 @@ import math
 
 from .representation import (
     INF, NAN, UNDEFINED, JSClosure, JSDate, JSError, JSFunction, JSMap, JSRegExp, JSSet, MatchArray, Promise, Undefined,
-    range_error, type_error,
+    native_function_name, range_error, type_error,
 )
 from .utf16 import _canonical
 from .regexp_syntax import escaped_source
@@ -98,9 +98,7 @@ def to_primitive(v):
     if t is JSDate:
         return date_string(v)
     if t is JSFunction:
-        from .properties import function_name  # (properties imports this module)
-
-        shown = "" if v.name in ("bound", "unbound") else function_name(v)  # V8 shows a bound function unnamed
+        shown = "" if v.name in ("bound", "unbound") else native_function_name(v)  # V8 shows a bound one unnamed
         return f"function {shown}() {{ [native code] }}"
     if t is JSClosure:
         return JSClosure.describe(v)[2]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .representation import (
     UNDEFINED, _ABSENT, _MAX_ARRAY_INDEX, _MAX_HOLEY_LENGTH, JSClosure, JSDate, JSError, JSFunction, JSMap,
-    JSRegExp, JSSet, JSThrow, MatchArray, Promise, is_method_value, range_error, type_error,
+    JSRegExp, JSSet, JSThrow, MatchArray, Promise, is_method_value, native_function_name, range_error, type_error,
 )
 from .utf16 import _unit_length, _units
 from .conversions import _error_string, to_number, to_property_key, to_string, typeof
@@ -187,10 +187,6 @@ _METHOD_LENGTHS = {
     **dict.fromkeys("setFullYear setUTCFullYear setMinutes setUTCMinutes".split(), 3),
     **dict.fromkeys("setHours setUTCHours".split(), 4),
 }
-# A method's name where V8's differs from the name it was read by.
-_ALIASES = {"trimLeft": "trimStart", "trimRight": "trimEnd"}
-
-
 def function_name(fn) -> str:
     """JavaScript's `name` of a function value."""
     if type(fn) is JSClosure:
@@ -199,13 +195,7 @@ def function_name(fn) -> str:
         return "bound " + function_name(fn.this[0])
     if fn.impl is _unbound_call:  # (a built-in method bound to null)
         return function_name(fn.this[0])
-    if fn.this is UNDEFINED:
-        return fn.name.rpartition(".")[2]
-    if not is_method_value(fn):  # a promise's resolving function
-        return ""
-    if type(fn.this) is JSSet and fn.name == "keys":
-        return "values"
-    return _ALIASES.get(fn.name, fn.name)
+    return native_function_name(fn)
 
 
 def _function_length(fn) -> int:

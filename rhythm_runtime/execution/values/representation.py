@@ -118,6 +118,22 @@ def is_method_value(fn: JSFunction) -> bool:
     return table is not None and table.get(fn.name) is fn.impl
 
 
+# A method's name where V8's differs from the name it was read by.
+_ALIASES = {"trimLeft": "trimStart", "trimRight": "trimEnd"}
+
+
+def native_function_name(fn: JSFunction) -> str:
+    """JavaScript's `name` of a JSFunction that is not bound: a global's last part, a method's own name (V8's,
+    where it was read by an alias), "" for a promise's resolving function."""
+    if fn.this is UNDEFINED:
+        return fn.name.rpartition(".")[2]
+    if not is_method_value(fn):  # a promise's resolving function
+        return ""
+    if type(fn.this) is JSSet and fn.name == "keys":
+        return "values"
+    return _ALIASES.get(fn.name, fn.name)
+
+
 def is_shared_function(fn: JSFunction) -> bool:
     """Whether `fn` is one of JavaScript's built-in functions, the same function however often it is read
     (`[].push === list.push`): a global or a method value. Other JSFunctions are made at run time, each
